@@ -1,0 +1,248 @@
+//! Suite files: a suite names tasks; a task is a dataset, a prompt, generation parameters,
+//! scorers, metrics, epochs and thresholds. These are the plain types; `touchstone-suite`
+//! reads them from YAML with located errors and resolves paths and built-ins.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::GenerateParams;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Generation parameters every task starts from.
+    #[serde(default)]
+    pub generate: GenerateParams,
+    pub tasks: Vec<TaskSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub dataset: DatasetSpec,
+    #[serde(default)]
+    pub prompt: PromptSpec,
+    #[serde(default)]
+    pub generate: GenerateParams,
+    pub scorers: Vec<ScorerSpec>,
+    /// Metrics to report; when empty, the mean of each scorer (named by the scorer's `metric`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricSpec>,
+    #[serde(default = "one")]
+    pub epochs: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expectation>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Where a task's samples come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    #[serde(flatten)]
+    pub source: DatasetSource,
+    /// File format; inferred from the extension when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<DatasetFormat>,
+    #[serde(default)]
+    pub fields: FieldMap,
+    /// Use at most this many samples (in file order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetSource {
+    /// A bank embedded in the binary, e.g. `quick/arithmetic`.
+    Builtin(String),
+    /// A file; relative paths are relative to the suite file.
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetFormat {
+    Jsonl,
+    Csv,
+    Parquet,
+}
+
+impl DatasetFormat {
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Some(DatasetFormat::Jsonl),
+            "csv" => Some(DatasetFormat::Csv),
+            "parquet" => Some(DatasetFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Which source fields become which sample fields. Defaults are Inspect's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMap {
+    pub id: String,
+    pub input: String,
+    pub target: String,
+    /// One field holding a list of options, or several fields holding one option each
+    /// (e.g. MMLU's `A`, `B`, `C`, `D` columns).
+    pub choices: ChoicesField,
+    /// A field whose value groups non-independent samples.
+    pub cluster: Option<String>,
+    /// Fields copied into `metadata`; the field named `metadata` (an object) is always taken.
+    pub metadata: Vec<String>,
+}
+
+impl Default for FieldMap {
+    fn default() -> Self {
+        FieldMap {
+            id: "id".into(),
+            input: "input".into(),
+            target: "target".into(),
+            choices: ChoicesField::One("choices".into()),
+            cluster: None,
+            metadata: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChoicesField {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// How a sample becomes chat messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromptSpec {
+    pub system: Option<String>,
+    /// User turn template. Placeholders: `{input}`, `{choices}` (lettered options, one per line),
+    /// `{letters}` ("A, B, C, D"). Default: `{input}`, followed by the options when there are some.
+    pub template: Option<String>,
+    /// Worked examples shown before the question as earlier user/assistant turns.
+    pub few_shot: Vec<FewShot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FewShot {
+    pub input: String,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    pub target: String,
+}
+
+/// A scorer by name with its options. In YAML either `choice` or `{name: regex, pattern: …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ScorerRepr", into = "ScorerRepr")]
+pub struct ScorerSpec {
+    pub name: String,
+    pub options: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ScorerRepr {
+    Name(String),
+    Full {
+        name: String,
+        #[serde(flatten)]
+        options: BTreeMap<String, serde_json::Value>,
+    },
+}
+
+impl From<ScorerRepr> for ScorerSpec {
+    fn from(r: ScorerRepr) -> Self {
+        match r {
+            ScorerRepr::Name(name) => ScorerSpec { name, options: BTreeMap::new() },
+            ScorerRepr::Full { name, options } => ScorerSpec { name, options },
+        }
+    }
+}
+
+impl From<ScorerSpec> for ScorerRepr {
+    fn from(s: ScorerSpec) -> Self {
+        if s.options.is_empty() {
+            ScorerRepr::Name(s.name)
+        } else {
+            ScorerRepr::Full { name: s.name, options: s.options }
+        }
+    }
+}
+
+impl ScorerSpec {
+    pub fn named(name: impl Into<String>) -> Self {
+        ScorerSpec { name: name.into(), options: BTreeMap::new() }
+    }
+    /// The name of the metric this scorer's mean is reported under: option `metric`, else
+    /// `accuracy`.
+    pub fn metric_name(&self) -> String {
+        self.options
+            .get("metric")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| "accuracy".to_string())
+    }
+}
+
+/// A metric: an aggregate over one scorer's values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    pub name: String,
+    /// Which scorer's values (by scorer name); defaults to the task's first scorer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer: Option<String>,
+}
+
+/// A threshold the suite expects a metric to meet, e.g. `{metric: accuracy, min: 0.9}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub metric: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+impl Expectation {
+    pub fn holds(&self, value: f64) -> bool {
+        self.min.is_none_or(|m| value >= m) && self.max.is_none_or(|m| value <= m)
+    }
+}
+
+impl TaskSpec {
+    /// The metrics this task reports: the explicit list, else one per scorer.
+    pub fn effective_metrics(&self) -> Vec<MetricSpec> {
+        if !self.metrics.is_empty() {
+            return self
+                .metrics
+                .iter()
+                .map(|m| MetricSpec {
+                    name: m.name.clone(),
+                    scorer: m.scorer.clone().or_else(|| self.scorers.first().map(|s| s.name.clone())),
+                })
+                .collect();
+        }
+        self.scorers
+            .iter()
+            .map(|s| MetricSpec { name: s.metric_name(), scorer: Some(s.name.clone()) })
+            .collect()
+    }
+}
