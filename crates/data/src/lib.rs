@@ -1,1 +1,365 @@
+//! Reading datasets into [`Sample`]s: JSONL, CSV and Parquet files and the built-in banks,
+//! streamed one sample at a time, with errors that say where (file, line or row, field).
+//!
+//! # Streams
+//! Every reader returns a [`SampleStream`]. It never holds more than one line or row in memory
+//! (lines and CSV rows are capped at [`MAX_LINE_BYTES`]; a longer one is an error measured
+//! without being loaded). The stream ends after the first error it yields; a file without
+//! samples yields [`DataError::Empty`].
+//!
+//! # Field mapping
+//! A [`FieldMap`] names the source fields of each sample field; the defaults are Inspect's
+//! (`id`, `input`, `target`, `choices`, `metadata`).
+//! - `input` (required): text, or (JSONL) a list of chat messages `{role, content}`.
+//! - `target` (optional; absent means empty): text, a number, or a list of them.
+//! - `choices`: one field holding a list (in CSV a cell holding a JSON list), or a list of
+//!   fields each holding one option, such as MMLU's `A`, `B`, `C`, `D`.
+//! - `cluster`: an optional field grouping non-independent samples.
+//! - `metadata`: fields copied into `sample.metadata`; a source field named `metadata` that
+//!   holds an object is always merged into it.
+//!
+//! # Sample ids
+//! The mapped `id` field (numbers as written) when present and non-empty; a repeated id is an
+//! error naming both places. Otherwise the first 16 hex digits of the SHA-256 of the JSON array
+//! `[input, target, choices]` ([`content_id`]), so reading a file twice gives the same ids;
+//! identical samples get `-2`, `-3`, … in file order.
+//!
+//! # CSV without a header
+//! A CSV file has a header row unless `fields.input` is a column number (ASCII digits only,
+//! 0-based). Then there is no header; fields are named `"0"`, `"1"`, … and every field name is
+//! matched against those numbers. Default names such as `id` or `choices` simply match nothing
+//! (content-hash ids, no choices). MMLU's original files (question, A, B, C, D, answer):
+//! `input: "0"`, `choices: ["1", "2", "3", "4"]`, `target: "5"`.
+//!
+//! Rows are numbered from 1 and the header is row 1; Parquet rows are numbered from 1.
+//! Gzip-compressed JSONL and CSV (`.jsonl.gz`, `.csv.gz`) are recognised by their content.
 
+mod bounded;
+mod csv_reader;
+mod error;
+mod jsonl;
+mod mapping;
+mod parquet_reader;
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use touchstone_core::{DatasetFormat, FieldMap, Sample};
+
+pub use error::{DataError, Location};
+pub use mapping::content_id;
+
+/// The longest line (JSONL) or CSV line accepted: 16 MiB.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+pub type SampleStream = Box<dyn Iterator<Item = Result<Sample, DataError>> + Send>;
+
+mod banks {
+    include!(concat!(env!("OUT_DIR"), "/banks.rs"));
+}
+
+/// The format of `path` from its extension; a trailing `.gz` is looked through.
+pub fn infer_format(path: &Path) -> Option<DatasetFormat> {
+    let ext = path.extension()?.to_str()?;
+    if ext.eq_ignore_ascii_case("gz") {
+        let inner = Path::new(path.file_stem()?).extension()?.to_str()?;
+        return DatasetFormat::from_extension(inner).filter(|f| *f != DatasetFormat::Parquet);
+    }
+    DatasetFormat::from_extension(ext)
+}
+
+/// Open a dataset file. `format` None = infer from the extension (.jsonl/.ndjson/.csv/.parquet,
+/// and .jsonl.gz/.csv.gz).
+pub fn open_file(
+    path: &Path,
+    format: Option<DatasetFormat>,
+    fields: &FieldMap,
+) -> Result<SampleStream, DataError> {
+    let format = match format.or_else(|| infer_format(path)) {
+        Some(f) => f,
+        None => {
+            return Err(DataError::UnknownFormat {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    let file = File::open(path).map_err(|source| DataError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if format == DatasetFormat::Parquet {
+        let stream = parquet_reader::ParquetStream::open(file, path.to_path_buf(), fields)?;
+        return Ok(Box::new(stream));
+    }
+    read_text(file, format, path.to_path_buf(), fields, MAX_LINE_BYTES)
+}
+
+fn read_text<R: Read + Send + 'static>(
+    reader: R,
+    format: DatasetFormat,
+    path: PathBuf,
+    fields: &FieldMap,
+    limit: usize,
+) -> Result<SampleStream, DataError> {
+    let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
+        path: path.clone(),
+        at: first_place(format),
+        source,
+    })?;
+    Ok(match format {
+        DatasetFormat::Jsonl => Box::new(jsonl::JsonlStream::new(decoded, path, fields, limit)),
+        DatasetFormat::Csv => Box::new(csv_reader::CsvStream::new(decoded, path, fields, limit)),
+        DatasetFormat::Parquet => {
+            return Err(DataError::Parquet {
+                path,
+                at: None,
+                message: "Parquet is not a text format".into(),
+            });
+        }
+    })
+}
+
+fn first_place(format: DatasetFormat) -> Location {
+    match format {
+        DatasetFormat::Jsonl => Location::Line(1),
+        DatasetFormat::Csv | DatasetFormat::Parquet => Location::Row(1),
+    }
+}
+
+/// Read JSONL from any reader (plain or gzip). `source` names it in errors.
+pub fn read_jsonl<R: Read + Send + 'static>(
+    reader: R,
+    source: &Path,
+    fields: &FieldMap,
+) -> Result<SampleStream, DataError> {
+    read_text(
+        reader,
+        DatasetFormat::Jsonl,
+        source.to_path_buf(),
+        fields,
+        MAX_LINE_BYTES,
+    )
+}
+
+/// Read CSV from any reader (plain or gzip). `source` names it in errors.
+pub fn read_csv<R: Read + Send + 'static>(
+    reader: R,
+    source: &Path,
+    fields: &FieldMap,
+) -> Result<SampleStream, DataError> {
+    read_text(
+        reader,
+        DatasetFormat::Csv,
+        source.to_path_buf(),
+        fields,
+        MAX_LINE_BYTES,
+    )
+}
+
+/// Read a dataset held in memory (fuzzing, embedded data). `source` names it in errors.
+pub fn read_bytes(
+    bytes: Vec<u8>,
+    format: DatasetFormat,
+    source: &Path,
+    fields: &FieldMap,
+) -> Result<SampleStream, DataError> {
+    match format {
+        DatasetFormat::Parquet => {
+            let stream = parquet_reader::ParquetStream::open(
+                bytes::Bytes::from(bytes),
+                source.to_path_buf(),
+                fields,
+            )?;
+            Ok(Box::new(stream))
+        }
+        text => read_text(
+            Cursor::new(bytes),
+            text,
+            source.to_path_buf(),
+            fields,
+            MAX_LINE_BYTES,
+        ),
+    }
+}
+
+/// JSONL from bytes, named `fuzz.jsonl` in errors (the fuzz entry point).
+pub fn read_jsonl_bytes(bytes: Vec<u8>, fields: &FieldMap) -> Result<SampleStream, DataError> {
+    read_bytes(bytes, DatasetFormat::Jsonl, Path::new("fuzz.jsonl"), fields)
+}
+
+/// CSV from bytes, named `fuzz.csv` in errors (the fuzz entry point).
+pub fn read_csv_bytes(bytes: Vec<u8>, fields: &FieldMap) -> Result<SampleStream, DataError> {
+    read_bytes(bytes, DatasetFormat::Csv, Path::new("fuzz.csv"), fields)
+}
+
+/// Parquet from bytes, named `fuzz.parquet` in errors (the fuzz entry point).
+pub fn read_parquet_bytes(bytes: Vec<u8>, fields: &FieldMap) -> Result<SampleStream, DataError> {
+    read_bytes(
+        bytes,
+        DatasetFormat::Parquet,
+        Path::new("fuzz.parquet"),
+        fields,
+    )
+}
+
+/// Open a built-in bank embedded in the binary, e.g. "quick/arithmetic". Errors name it
+/// `builtin:quick/arithmetic`.
+pub fn open_builtin(name: &str, fields: &FieldMap) -> Result<SampleStream, DataError> {
+    let Some(bytes) = builtin_bytes(name) else {
+        return Err(DataError::UnknownBuiltin {
+            name: name.to_string(),
+            known: builtin_names().into_iter().map(str::to_string).collect(),
+        });
+    };
+    read_text(
+        Cursor::new(bytes),
+        DatasetFormat::Jsonl,
+        PathBuf::from(format!("builtin:{name}")),
+        fields,
+        MAX_LINE_BYTES,
+    )
+}
+
+/// Names of the built-in banks (every `banks/**/*.jsonl` of this crate), sorted.
+pub fn builtin_names() -> Vec<&'static str> {
+    banks::BANKS.iter().map(|(name, _)| *name).collect()
+}
+
+/// Raw bytes of a built-in bank (for hashing).
+pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
+    banks::BANKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
+}
+
+/// Hex SHA-256 of a file, streaming.
+pub fn file_sha256(path: &Path) -> Result<String, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = BufReader::with_capacity(bounded::BUF_BYTES, file);
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; bounded::BUF_BYTES];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(DataError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(stream: SampleStream) -> Result<Vec<Sample>, DataError> {
+        stream.collect()
+    }
+
+    #[test]
+    fn infers_formats() {
+        assert_eq!(
+            infer_format(Path::new("a/b.JSONL")),
+            Some(DatasetFormat::Jsonl)
+        );
+        assert_eq!(
+            infer_format(Path::new("b.ndjson")),
+            Some(DatasetFormat::Jsonl)
+        );
+        assert_eq!(
+            infer_format(Path::new("b.csv.gz")),
+            Some(DatasetFormat::Csv)
+        );
+        assert_eq!(
+            infer_format(Path::new("b.parquet")),
+            Some(DatasetFormat::Parquet)
+        );
+        assert_eq!(infer_format(Path::new("b.parquet.gz")), None);
+        assert_eq!(infer_format(Path::new("b.txt")), None);
+        assert_eq!(infer_format(Path::new("b")), None);
+    }
+
+    #[test]
+    fn small_limit_reports_long_jsonl_line() {
+        let data = b"{\"input\": \"a\"}\n{\"input\": \"0123456789\"}\n".to_vec();
+        let stream = read_text(
+            Cursor::new(data),
+            DatasetFormat::Jsonl,
+            "x.jsonl".into(),
+            &FieldMap::default(),
+            20,
+        )
+        .unwrap();
+        let err = drain(stream).unwrap_err().to_string();
+        assert_eq!(err, "x.jsonl: line 2 is 23 bytes, over the 20 bytes limit");
+    }
+
+    #[test]
+    fn small_limit_reports_long_csv_line() {
+        let data = b"input,target\nab,c\n0123456789012345678901234,x\n".to_vec();
+        let stream = read_text(
+            Cursor::new(data),
+            DatasetFormat::Csv,
+            "x.csv".into(),
+            &FieldMap::default(),
+            20,
+        )
+        .unwrap();
+        let err = drain(stream).unwrap_err().to_string();
+        assert_eq!(err, "x.csv: line 3 is 27 bytes, over the 20 bytes limit");
+    }
+
+    #[test]
+    fn gzip_is_read_through() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"{\"input\": \"a\", \"target\": 1}\n")
+            .unwrap();
+        let gz = enc.finish().unwrap();
+        let samples = drain(read_jsonl_bytes(gz, &FieldMap::default()).unwrap()).unwrap();
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].target.first(), "1");
+    }
+
+    #[test]
+    fn builtin_table_lists_the_quick_banks() {
+        let names = builtin_names();
+        assert!(names.contains(&"quick/arithmetic"), "{names:?}");
+        assert!(builtin_bytes("quick/arithmetic").is_some());
+        assert!(builtin_bytes("nope").is_none());
+        let err = open_builtin("quick/nope", &FieldMap::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("no built-in bank `quick/nope`") && err.contains("quick/arithmetic"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sha256_of_bytes() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

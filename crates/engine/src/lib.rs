@@ -1,1 +1,224 @@
+//! The evaluation engine: plan → execute → score → aggregate.
+//!
+//! [`start`] plans a suite against models, records a run, executes it and returns its summary;
+//! [`resume`] continues a run from what its store already holds, sending no request for a
+//! recorded item; [`summarize`] computes results from the store alone.
 
+pub mod config;
+mod execute;
+pub mod output;
+pub mod plan;
+pub mod prompt;
+pub mod providers;
+pub mod summary;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use touchstone_core::{ItemStatus, ModelSpec};
+use touchstone_store::{RunRecord, RunStatus, Store};
+use touchstone_suite::{LoadedSuite, SuiteOrigin};
+
+pub use config::{EvalOptions, ExecOptions, RunConfig};
+pub use output::{render_table, write_outputs};
+pub use summary::{RunResults, summarize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Suite(#[from] touchstone_suite::SuiteError),
+    #[error(transparent)]
+    Data(#[from] touchstone_data::DataError),
+    #[error(transparent)]
+    Store(#[from] touchstone_store::StoreError),
+    #[error(transparent)]
+    Scorer(#[from] touchstone_scorers::ScorerError),
+    #[error(transparent)]
+    Local(#[from] touchstone_local::LocalError),
+    #[error("model {model}: {error}")]
+    Model { model: String, error: touchstone_models::ModelError },
+    #[error("cannot reach model {model} at {url}: {reason}. Is the server running, and is the URL right (it usually ends in /v1)?")]
+    Unreachable { model: String, url: String, reason: String },
+    #[error("dataset of task `{task}` changed since run {run} started ({source_name}): resuming would mix two datasets; start a new run")]
+    DatasetChanged { run: String, task: String, source_name: String },
+    #[error("no unfinished run to resume in {}; start one with `touchstone eval`", db.display())]
+    NothingToResume { db: PathBuf },
+    #[error("cannot write {}: {message}", path.display())]
+    Output { path: PathBuf, message: String },
+    #[error("{0}")]
+    Config(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub(crate) fn model(spec: &ModelSpec, error: touchstone_models::ModelError) -> Self {
+        EngineError::Model { model: spec.label(), error }
+    }
+}
+
+/// What a run reports as it goes (progress bars, logs). All methods default to doing nothing.
+pub trait Events: Send + Sync {
+    /// Loading a model or planning: a line for the user.
+    fn note(&self, _message: &str) {}
+    /// Execution begins: `planned` items in all, `recorded` of them already done.
+    fn started(&self, _run_id: &str, _planned: u64, _recorded: u64) {}
+    /// One item was durably recorded.
+    fn item_finished(&self, _status: ItemStatus) {}
+}
+
+/// Reports nothing.
+pub struct NoEvents;
+impl Events for NoEvents {}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub results: RunResults,
+}
+
+/// Start a new run of `suite` against `models`.
+pub async fn start(
+    store: Arc<dyn Store>,
+    suite: LoadedSuite,
+    models: Vec<ModelSpec>,
+    options: EvalOptions,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    if models.is_empty() {
+        return Err(EngineError::Config("no model to evaluate".into()));
+    }
+    let mut labels = HashSet::new();
+    for m in &models {
+        if !labels.insert(m.label()) {
+            return Err(EngineError::Config(format!("model {} is given twice", m.label())));
+        }
+    }
+    events.note("planning: reading datasets");
+    let (datasets, per_model) = plan_all(&suite.spec, &options)?;
+    let planned = per_model * models.len() as u64;
+    let mut config = RunConfig {
+        suite: suite.spec,
+        suite_origin: match suite.origin {
+            SuiteOrigin::Builtin(name) => format!("builtin:{name}"),
+            SuiteOrigin::File(path) => path.display().to_string(),
+            SuiteOrigin::Adhoc => "adhoc".into(),
+        },
+        models,
+        model_identities: Vec::new(),
+        options,
+        datasets,
+        touchstone_version: config::TOUCHSTONE_VERSION.into(),
+        git_revision: config::GIT_REVISION.into(),
+    };
+    let opened = open_models(&config, store.clone(), events.as_ref()).await?;
+    config.model_identities = opened.iter().map(|m| m.model.identity().clone()).collect();
+
+    let run = RunRecord {
+        id: touchstone_store::new_run_id(),
+        created_at: touchstone_store::now_rfc3339(),
+        finished_at: None,
+        status: RunStatus::Running,
+        suite: config.suite.name.clone(),
+        models: config.models.iter().map(ModelSpec::label).collect(),
+        planned: Some(planned),
+        config: serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
+    };
+    store.create_run(&run)?;
+    run_to_end(store, run.id, Arc::new(config), opened, HashSet::new(), planned, events, cancel).await
+}
+
+/// Continue `run` (or the newest unfinished run). Execution options may be changed; the plan
+/// may not.
+pub async fn resume(
+    store: Arc<dyn Store>,
+    db_path: PathBuf,
+    run: Option<&str>,
+    exec: Option<ExecOptions>,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    let record = match run {
+        Some(id) => store.resolve_run(id)?,
+        None => store.latest_unfinished()?.ok_or(EngineError::NothingToResume { db: db_path })?,
+    };
+    let mut config: RunConfig = serde_json::from_value(record.config.clone())
+        .map_err(|e| EngineError::Internal(format!("run {} has an unreadable configuration: {e}", record.id)))?;
+    if let Some(exec) = exec {
+        config.options.exec = exec;
+        store.update_run_config(&record.id, &serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?)?;
+    }
+    events.note(&format!("resuming run {}", record.id));
+    let (datasets, per_model) = plan_all(&config.suite, &config.options)?;
+    for (now, then) in datasets.iter().zip(&config.datasets) {
+        if now.sha256 != then.sha256 {
+            return Err(EngineError::DatasetChanged { run: record.id.clone(), task: now.task.clone(), source_name: now.source.clone() });
+        }
+    }
+    let planned = per_model * config.models.len() as u64;
+    let done = store.recorded_ids(&record.id)?;
+    let opened = if done.len() as u64 >= planned { Vec::new() } else { open_models(&config, store.clone(), events.as_ref()).await? };
+    store.set_run_status(&record.id, RunStatus::Running, Some(planned))?;
+    run_to_end(store, record.id, Arc::new(config), opened, done, planned, events, cancel).await
+}
+
+fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
+    let mut datasets = Vec::new();
+    let mut per_model = 0u64;
+    for task in &suite.tasks {
+        datasets.push(plan::digest(task)?);
+        per_model += plan::count_samples(task, options)? * u64::from(plan::epochs(task, options));
+    }
+    Ok((datasets, per_model))
+}
+
+async fn open_models(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<Vec<providers::OpenedModel>, EngineError> {
+    let mut opened = Vec::new();
+    for spec in &config.models {
+        events.note(&format!("opening model {spec}"));
+        opened.push(providers::open(spec, &config.options.exec, store.clone()).await?);
+    }
+    Ok(opened)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_to_end(
+    store: Arc<dyn Store>,
+    run_id: String,
+    config: Arc<RunConfig>,
+    opened: Vec<providers::OpenedModel>,
+    done: HashSet<touchstone_core::WorkItemId>,
+    planned: u64,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    events.started(&run_id, planned, done.len() as u64);
+    if !opened.is_empty() {
+        let exec = execute::Execution {
+            run_id: run_id.clone(),
+            config: config.clone(),
+            concurrency: opened.iter().map(|m| m.concurrency).collect(),
+            models: opened.into_iter().map(|m| m.model).collect(),
+            store: store.clone(),
+            done: Arc::new(done),
+            events: events.clone(),
+            cancel: cancel.clone(),
+        };
+        if let Err(e) = execute::execute(exec).await {
+            // What was recorded stays recorded; the run can be resumed once the cause is fixed.
+            let _ = store.set_run_status(&run_id, RunStatus::Interrupted, None);
+            return Err(e);
+        }
+    }
+    let counts = store.counts(&run_id)?;
+    let complete = counts.scored + counts.failed >= planned;
+    let status = if complete { RunStatus::Completed } else { RunStatus::Interrupted };
+    store.set_run_status(&run_id, status, Some(planned))?;
+    let results = summarize(store.as_ref(), &run_id)?;
+    Ok(RunOutcome { run_id, status, results })
+}

@@ -30,6 +30,11 @@ pub enum ModelError {
     Config(String),
     #[error("cancelled")]
     Cancelled,
+    /// The retry layer gave up after more than one attempt; `last` is the final attempt's error.
+    /// `kind`, `is_retryable` and `retry_after` answer for `last`, so counts by kind stay
+    /// meaningful, and the message reads e.g. "timeout after 4 attempts: no answer within 5s".
+    #[error("{} after {attempts} attempts: {last}", .last.kind())]
+    AfterAttempts { attempts: u32, last: Box<ModelError> },
 }
 
 fn retry_after_text(d: &Option<Duration>) -> String {
@@ -42,6 +47,9 @@ fn retry_after_text(d: &Option<Duration>) -> String {
 impl ModelError {
     /// Transient failures that the retry layer tries again.
     pub fn is_retryable(&self) -> bool {
+        if let ModelError::AfterAttempts { last, .. } = self {
+            return last.is_retryable();
+        }
         matches!(
             self,
             ModelError::RateLimited { .. }
@@ -56,6 +64,7 @@ impl ModelError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ModelError::RateLimited { retry_after } | ModelError::Server { retry_after, .. } => *retry_after,
+            ModelError::AfterAttempts { last, .. } => last.retry_after(),
             _ => None,
         }
     }
@@ -73,6 +82,49 @@ impl ModelError {
             ModelError::Local(_) => "local",
             ModelError::Config(_) => "config",
             ModelError::Cancelled => "cancelled",
+            ModelError::AfterAttempts { last, .. } => last.kind(),
         }
+    }
+
+    /// How many attempts produced this error: the count the retry layer recorded, else 1.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ModelError::AfterAttempts { attempts, .. } => *attempts,
+            _ => 1,
+        }
+    }
+
+    /// The error of the last attempt, without the retry layer's attempt count.
+    pub fn last_error(&self) -> &ModelError {
+        match self {
+            ModelError::AfterAttempts { last, .. } => last.last_error(),
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_attempts_reads_like_its_cause() {
+        let e = ModelError::AfterAttempts {
+            attempts: 4,
+            last: Box::new(ModelError::Timeout(Duration::from_secs(5))),
+        };
+        assert_eq!(e.to_string(), "timeout after 4 attempts: no answer within 5s");
+        assert_eq!(e.kind(), "timeout");
+        assert!(e.is_retryable());
+        assert_eq!(e.attempts(), 4);
+        assert_eq!(e.last_error(), &ModelError::Timeout(Duration::from_secs(5)));
+
+        let r = ModelError::AfterAttempts {
+            attempts: 2,
+            last: Box::new(ModelError::RateLimited { retry_after: Some(Duration::from_secs(1)) }),
+        };
+        assert_eq!(r.retry_after(), Some(Duration::from_secs(1)));
+        assert_eq!(ModelError::Cancelled.attempts(), 1);
+        assert!(!ModelError::AfterAttempts { attempts: 2, last: Box::new(ModelError::Cancelled) }.is_retryable());
     }
 }

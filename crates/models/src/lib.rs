@@ -5,6 +5,8 @@
 //! layers: structs that wrap an `Arc<dyn Model>` and are themselves a `Model`.
 
 pub mod error;
+pub mod layers;
+pub mod openai;
 
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub use touchstone_core::{Completion, GenerateRequest};
 
 pub use error::ModelError;
+pub use layers::{LayerConfig, ResponseCache, cache_key, layered};
+pub use openai::{ApiKey, OpenAiModel};
 
 /// Who a model is, for run records, reports and cache keys. Carries no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

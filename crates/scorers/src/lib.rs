@@ -1,1 +1,77 @@
+//! Scorers: given a sample and a model's answer, a [`Score`] in [0, 1].
+//!
+//! The engine sees scorers only through the [`Scorer`] trait (architecture invariant 4) and
+//! builds them from a suite's [`ScorerSpec`] with [`build`]. The rule scorers here are
+//! deterministic and cheap (no IO); `score` is async so that judge-model scorers fit the same
+//! trait.
 
+mod choice;
+mod error;
+pub mod normalize;
+mod numeric;
+mod options;
+mod text;
+
+use touchstone_core::{Sample, Score, ScorerSpec};
+
+pub use choice::{ChoiceScorer, extract_choice};
+pub use error::ScorerError;
+pub use numeric::{NumericScorer, extract_number, parse_target_number};
+pub use text::{ExactScorer, IncludesScorer, RegexScorer};
+
+/// Names [`build`] knows, in the order they are documented.
+pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric"];
+
+#[async_trait::async_trait]
+pub trait Scorer: Send + Sync {
+    /// The scorer's name, as written in suites; every [`Score`] it gives carries it.
+    fn name(&self) -> &str;
+
+    /// Scores one answer to one sample. An `Err` means the sample cannot be scored by this
+    /// scorer (no target, a target that is not a number, …), not that the answer is wrong.
+    async fn score(&self, sample: &Sample, answer: &str) -> Result<Score, ScorerError>;
+}
+
+/// Builds the scorer a spec names, checking its options.
+pub fn build(spec: &ScorerSpec) -> Result<Box<dyn Scorer>, ScorerError> {
+    let options = &spec.options;
+    match spec.name.as_str() {
+        "exact" => Ok(Box::new(ExactScorer::from_options(options)?)),
+        "includes" => Ok(Box::new(IncludesScorer::from_options(options)?)),
+        "regex" => Ok(Box::new(RegexScorer::from_options(options)?)),
+        "choice" => Ok(Box::new(ChoiceScorer::from_options(options)?)),
+        "numeric" => Ok(Box::new(NumericScorer::from_options(options)?)),
+        other => Err(ScorerError::Unknown {
+            name: other.to_string(),
+            suggestion: error::suggest(other, SCORER_NAMES),
+        }),
+    }
+}
+
+/// The options a scorer accepts (besides `metric`, which all accept), for help texts.
+pub fn known_options(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "exact" => Some(text::EXACT_OPTIONS),
+        "includes" => Some(text::INCLUDES_OPTIONS),
+        "regex" => Some(text::REGEX_OPTIONS),
+        "choice" => Some(choice::OPTIONS),
+        "numeric" => Some(numeric::OPTIONS),
+        _ => None,
+    }
+}
+
+/// The sample's non-empty targets, or the error that says it has none.
+pub(crate) fn targets<'a>(scorer: &str, sample: &'a Sample) -> Result<Vec<&'a str>, ScorerError> {
+    let ts: Vec<&str> = sample
+        .target
+        .iter()
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    if ts.is_empty() {
+        return Err(ScorerError::MissingTarget {
+            scorer: scorer.to_string(),
+            sample_id: sample.id.clone(),
+        });
+    }
+    Ok(ts)
+}

@@ -1,1 +1,143 @@
+//! Durable runs, item results (responses and scores) and the response cache.
+//!
+//! Everything goes through the [`Store`] trait so that a PostgreSQL backend can be added beside
+//! the embedded [`SqliteStore`]. This crate knows nothing about HTTP or rendering.
+//!
+//! Invariant 3 lives here: [`Store::record`] is idempotent by `(run_id, item_id)`, so a crash, a
+//! retry or a second worker never duplicates a result.
 
+mod error;
+mod sqlite;
+mod time;
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
+
+pub use error::StoreError;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use time::{new_run_id, now_rfc3339};
+
+/// Where a run stands. `Running` and `Interrupted` runs can be resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Interrupted,
+    Completed,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(RunStatus::Running),
+            "interrupted" => Some(RunStatus::Interrupted),
+            "completed" => Some(RunStatus::Completed),
+            "failed" => Some(RunStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Completed and Failed runs are finished: they get a `finished_at`.
+    pub fn is_finished(self) -> bool {
+        matches!(self, RunStatus::Completed | RunStatus::Failed)
+    }
+}
+
+/// One evaluation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: String,
+    /// RFC 3339 UTC, e.g. `2026-11-29T05:29:06Z`.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+    pub status: RunStatus,
+    pub suite: String,
+    pub models: Vec<String>,
+    /// Number of planned work items, once known.
+    pub planned: Option<u64>,
+    pub config: serde_json::Value,
+}
+
+/// The terminal result of one work item: the model's answer and its scores, or the failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub run_id: String,
+    pub item_id: WorkItemId,
+    pub model: String,
+    pub task: String,
+    pub sample_id: String,
+    pub variant: String,
+    pub epoch: u32,
+    pub cluster: Option<String>,
+    pub status: ItemStatus,
+    pub scores: Vec<Score>,
+    pub answer: Option<String>,
+    pub error: Option<String>,
+    pub usage: Usage,
+    pub latency_ms: u64,
+    pub attempts: u32,
+    pub cached: bool,
+}
+
+/// How many items of a run ended in each terminal state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub scored: u64,
+    pub failed: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.scored + self.failed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub run: RunRecord,
+    pub counts: Counts,
+}
+
+/// Durable storage for runs, results and the response cache.
+pub trait Store: Send + Sync {
+    /// Errors with [`StoreError::RunExists`] if a run with this id is already stored.
+    fn create_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError>;
+    /// Full id or unique prefix (like git): NotFound / Ambiguous errors otherwise.
+    fn resolve_run(&self, id_or_prefix: &str) -> Result<RunRecord, StoreError>;
+    /// Every run with its counts, newest first.
+    fn runs(&self) -> Result<Vec<RunSummary>, StoreError>;
+    /// The newest run with status Running or Interrupted.
+    fn latest_unfinished(&self) -> Result<Option<RunRecord>, StoreError>;
+    /// Sets `finished_at` when Completed/Failed (clears it otherwise); `planned` is overwritten
+    /// only if `Some`.
+    fn set_run_status(&self, id: &str, status: RunStatus, planned: Option<u64>) -> Result<(), StoreError>;
+    fn update_run_config(&self, id: &str, config: &serde_json::Value) -> Result<(), StoreError>;
+    /// Idempotent by (run_id, item_id): a second write of the same item is ignored (INSERT OR
+    /// IGNORE), never duplicated. One transaction per call (batched commit). Returns how many
+    /// rows were new.
+    fn record(&self, results: &[ItemResult]) -> Result<usize, StoreError>;
+    fn recorded_ids(&self, run_id: &str) -> Result<HashSet<WorkItemId>, StoreError>;
+    /// Stream a run's results in insertion order without loading them all.
+    fn for_each_result(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    fn counts(&self, run_id: &str) -> Result<Counts, StoreError>;
+    fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores or replaces the cached value for `key`.
+    fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}

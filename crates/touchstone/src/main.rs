@@ -1,1 +1,234 @@
-fn main() {}
+//! `touchstone`: the command line. It parses arguments, calls the libraries and prints; every
+//! capability lives in a library (invariant 7).
+
+mod cli;
+mod progress;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use miette::{IntoDiagnostic, Report};
+use tokio_util::sync::CancellationToken;
+use touchstone_core::{DatasetSource, DatasetSpec, FieldMap, ModelSpec, PromptSpec, ScorerSpec, SuiteSpec, TaskSpec};
+use touchstone_engine::{EngineError, EvalOptions, ExecOptions, RunOutcome};
+use touchstone_store::{RunStatus, SqliteStore, Store};
+use touchstone_suite::{LoadedSuite, SuiteOrigin};
+
+use cli::{Cli, Command, EvalArgs, ModelsCommand, RunsCommand, SuitesCommand};
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOUCHSTONE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Eval(EvalArgs::default())) {
+        Command::Eval(args) => eval(&cli.db, cli.quiet, args).await,
+        Command::Suites(SuitesCommand::List) => {
+            for (name, description) in touchstone_suite::builtin_suites() {
+                println!("{name:<12} {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Suites(SuitesCommand::Validate { file }) => {
+            let suite = touchstone_suite::load_file(&file).map_err(Report::new)?;
+            println!("ok: {} — {} task(s) / 有效：{} 个任务", file.display(), suite.spec.tasks.len(), suite.spec.tasks.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models(ModelsCommand::List) => {
+            for entry in touchstone_local::catalogue::list() {
+                println!(
+                    "local:{:<10} {:<8} {}  {}",
+                    entry.model.name,
+                    if entry.present { "present" } else { "absent" },
+                    entry.model.description,
+                    entry.path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models(ModelsCommand::Pull { name }) => {
+            let path = tokio::task::spawn_blocking(move || touchstone_local::catalogue::pull(&name))
+                .await
+                .into_diagnostic()?
+                .map_err(|e| miette::miette!("{e}"))?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs(RunsCommand::List) => {
+            let store = open_store(&cli.db)?;
+            println!("{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models", "run", "created", "status", "suite", "planned", "scored", "failed");
+            for s in store.runs().map_err(|e| miette::miette!("{e}"))? {
+                println!(
+                    "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  {}",
+                    s.run.id,
+                    s.run.created_at,
+                    format!("{:?}", s.run.status).to_lowercase(),
+                    s.run.suite,
+                    s.run.planned.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                    s.counts.scored,
+                    s.counts.failed,
+                    s.run.models.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runs(RunsCommand::Show { run, json, out }) => {
+            let store = open_store(&cli.db)?;
+            let results = touchstone_engine::summarize(store.as_ref(), &run).map_err(engine_report)?;
+            if let Some(dir) = &out {
+                touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(engine_report)?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results).into_diagnostic()?);
+            } else {
+                print!("{}", touchstone_engine::render_table(&results));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_store(db: &Path) -> miette::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(db).map_err(|e| miette::miette!("{e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Suite errors carry source spans; show them as such.
+fn engine_report(e: EngineError) -> Report {
+    match e {
+        EngineError::Suite(s) => Report::new(s),
+        other => miette::miette!("{other}"),
+    }
+}
+
+async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode> {
+    let exec = ExecOptions {
+        concurrency: args.concurrency,
+        request_timeout_secs: args.request_timeout,
+        max_retries: args.max_retries,
+        no_cache: args.no_cache,
+        threads: args.threads,
+    };
+    let store = open_store(db)?;
+    let progress = Arc::new(progress::Progress::new(quiet));
+    let cancel = CancellationToken::new();
+    spawn_interrupt_handler(cancel.clone(), quiet);
+
+    let outcome = if let Some(run) = &args.resume {
+        let run = (!run.is_empty()).then_some(run.as_str());
+        touchstone_engine::resume(store.clone(), db.to_path_buf(), run, Some(exec), progress.clone(), cancel).await
+    } else {
+        let suite = match &args.dataset {
+            Some(path) => adhoc_suite(path, &args.scorers)?,
+            None => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,
+        };
+        let specs: Vec<String> =
+            if args.models.is_empty() { vec![touchstone_core::model_spec::DEFAULT_MODEL.to_string()] } else { args.models.clone() };
+        let models = specs
+            .iter()
+            .map(|s| ModelSpec::parse_with_key_env(s, &args.api_key_env).map_err(|e| miette::miette!("{e}")))
+            .collect::<miette::Result<Vec<_>>>()?;
+        let options = EvalOptions { limit: args.limit, epochs: args.epochs, seed: args.seed, exec };
+        touchstone_engine::start(store.clone(), suite, models, options, progress.clone(), cancel).await
+    };
+    progress.finish();
+    let RunOutcome { run_id, status, results } = outcome.map_err(engine_report)?;
+    print!("{}", touchstone_engine::render_table(&results));
+    if let Some(dir) = &args.out {
+        touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(engine_report)?;
+        if !quiet {
+            eprintln!("· wrote {}/results.json and samples.jsonl", dir.display());
+        }
+    }
+    if status == RunStatus::Interrupted {
+        eprintln!(
+            "interrupted: run {run_id} is saved; continue it with `touchstone eval --resume {run_id}` / 已中断：运行已保存，可用上述命令继续"
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C (or SIGTERM) stops dispatching, lets the writer commit what is done, and leaves a
+/// resumable run. A second Ctrl-C exits at once; the store is still consistent (WAL).
+fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let first = async {
+            match term.as_mut() {
+                Some(t) => {
+                    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = t.recv() => {} }
+                }
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
+        first.await;
+        if !quiet {
+            eprintln!("\nstopping: finishing writes… (Ctrl-C again to quit at once) / 正在停止");
+        }
+        cancel.cancel();
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+}
+
+/// A one-task suite from `--dataset FILE --scorer NAME…`.
+fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
+    let scorers: Vec<ScorerSpec> =
+        if scorers.is_empty() { vec![ScorerSpec::named("exact")] } else { scorers.iter().map(ScorerSpec::named).collect() };
+    for s in &scorers {
+        touchstone_scorers::build(s).map_err(|e| miette::miette!("--scorer {}: {e}", s.name))?;
+    }
+    if !path.is_file() {
+        return Err(miette::miette!("dataset {} does not exist", path.display()));
+    }
+    let absolute = std::fs::canonicalize(path).into_diagnostic()?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
+    let template = scorers
+        .iter()
+        .any(|s| s.name == "choice")
+        .then(|| "{input}\n\n{choices}\n\nAnswer with the letter of the correct option ({letters}).".to_string());
+    let task = TaskSpec {
+        name: name.clone(),
+        description: None,
+        dataset: DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None },
+        prompt: PromptSpec { system: None, template, few_shot: Vec::new() },
+        generate: Default::default(),
+        scorers,
+        metrics: Vec::new(),
+        epochs: 1,
+        expect: Vec::new(),
+    };
+    Ok(LoadedSuite {
+        spec: SuiteSpec { name, description: None, generate: Default::default(), tasks: vec![task] },
+        origin: SuiteOrigin::Adhoc,
+    })
+}

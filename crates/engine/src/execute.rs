@@ -1,0 +1,258 @@
+//! Execution: stream work items, skip the recorded ones, call the model with bounded
+//! concurrency, score, and hand every result to one writer thread that commits in batches.
+//!
+//! Every dispatched item produces exactly one `ItemResult` (scored, or failed with a reason)
+//! unless the run is interrupted, in which case the item is simply not recorded and a resume
+//! runs it again (invariant 2). The store ignores a second write of the same id (invariant 3).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use touchstone_core::{GenerateRequest, ItemStatus, Sample, TaskSpec, WorkItem, WorkItemId};
+use touchstone_models::SharedModel;
+use touchstone_scorers::Scorer;
+use touchstone_store::{ItemResult, Store};
+
+use crate::config::RunConfig;
+use crate::{EngineError, Events, plan, prompt};
+
+/// How many results the writer commits in one transaction at most.
+const MAX_BATCH: usize = 512;
+
+pub(crate) struct Execution {
+    pub run_id: String,
+    pub config: Arc<RunConfig>,
+    /// One per `config.models`, already layered.
+    pub models: Vec<SharedModel>,
+    /// In-flight items per model.
+    pub concurrency: Vec<usize>,
+    pub store: Arc<dyn Store>,
+    pub done: Arc<HashSet<WorkItemId>>,
+    pub events: Arc<dyn Events>,
+    pub cancel: CancellationToken,
+}
+
+/// Run every unrecorded item. Returns normally when all are recorded or the run was cancelled.
+pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
+    let (tx, rx) = mpsc::channel::<ItemResult>(4096);
+    let writer_error: Arc<Mutex<Option<EngineError>>> = Arc::new(Mutex::new(None));
+    let writer = {
+        let store = exec.store.clone();
+        let events = exec.events.clone();
+        let error = writer_error.clone();
+        let cancel = exec.cancel.clone();
+        std::thread::Builder::new()
+            .name("touchstone-writer".into())
+            .spawn(move || write_results(rx, store.as_ref(), events.as_ref(), &error, &cancel))
+            .map_err(|e| EngineError::Internal(format!("cannot start the writer thread: {e}")))?
+    };
+
+    let mut per_model = JoinSet::new();
+    for (index, model) in exec.models.iter().enumerate() {
+        per_model.spawn(run_model(
+            Arc::from(exec.run_id.as_str()),
+            model.clone(),
+            exec.config.models[index].label(),
+            exec.config.clone(),
+            exec.concurrency[index].max(1),
+            exec.done.clone(),
+            tx.clone(),
+            exec.cancel.clone(),
+        ));
+    }
+    drop(tx);
+    let mut first_error = None;
+    while let Some(joined) = per_model.join_next().await {
+        let outcome = joined.map_err(|e| EngineError::Internal(format!("a model's worker stopped: {e}")));
+        if let Err(e) | Ok(Err(e)) = outcome.map(|r| r.map(|_| ())) {
+            // Stop the other models too: the run cannot complete, but what is done is kept.
+            exec.cancel.cancel();
+            first_error.get_or_insert(e);
+        }
+    }
+    // All senders are gone once the model workers end; the writer drains and commits the rest.
+    let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+    if !matches!(joined, Ok(Ok(()))) {
+        first_error.get_or_insert(EngineError::Internal("the writer thread stopped unexpectedly".into()));
+    }
+    if let Some(e) = writer_error.lock().ok().and_then(|mut g| g.take()) {
+        first_error.get_or_insert(e);
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The writer: commits results in batches as they arrive; a slow disk makes batches bigger
+/// rather than making the workers wait per item.
+fn write_results(
+    mut rx: mpsc::Receiver<ItemResult>,
+    store: &dyn Store,
+    events: &dyn Events,
+    error: &Mutex<Option<EngineError>>,
+    cancel: &CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        match store.record(&batch) {
+            Ok(_) => {
+                for r in &batch {
+                    events.item_finished(r.status);
+                }
+            }
+            Err(e) => {
+                if let Ok(mut slot) = error.lock() {
+                    slot.get_or_insert(EngineError::Store(e));
+                }
+                // Nothing more can be recorded: stop dispatching; recorded work stays.
+                cancel.cancel();
+                rx.close();
+            }
+        }
+        batch.clear();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_model(
+    run_id: Arc<str>,
+    model: SharedModel,
+    label: String,
+    config: Arc<RunConfig>,
+    concurrency: usize,
+    done: Arc<HashSet<WorkItemId>>,
+    tx: mpsc::Sender<ItemResult>,
+    cancel: CancellationToken,
+) -> Result<(), EngineError> {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut in_flight = JoinSet::new();
+    let options = &config.options;
+    'tasks: for task in &config.suite.tasks {
+        let task = Arc::new(task.clone());
+        let scorers: Arc<Vec<Box<dyn Scorer>>> =
+            Arc::new(task.scorers.iter().map(touchstone_scorers::build).collect::<Result<_, _>>()?);
+        let params = task.generate.clone().or(&config.suite.generate);
+        let epochs = plan::epochs(&task, options);
+        for sample in plan::samples(&task, options)? {
+            let sample = Arc::new(sample?);
+            for epoch in 0..epochs {
+                let item = WorkItem::new(&label, &task.name, &sample.id, "", epoch);
+                if done.contains(&item.id) {
+                    continue;
+                }
+                let permit = tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => break 'tasks,
+                    p = slots.clone().acquire_owned() => p.map_err(|e| EngineError::Internal(e.to_string()))?,
+                };
+                while let Some(finished) = in_flight.try_join_next() {
+                    finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
+                }
+                let mut params = params.clone();
+                // Each epoch is a separate draw: a distinct seed (and so a distinct cache key).
+                params.seed = Some(params.seed.unwrap_or(options.seed).wrapping_add(u64::from(epoch)));
+                let job = ItemJob {
+                    run_id: run_id.clone(),
+                    model: model.clone(),
+                    task: task.clone(),
+                    scorers: scorers.clone(),
+                    sample: sample.clone(),
+                    item,
+                    request: GenerateRequest { messages: prompt::render(&task.prompt, &sample), params },
+                };
+                let tx = tx.clone();
+                let cancel = cancel.clone();
+                in_flight.spawn(async move {
+                    let _permit = permit;
+                    tokio::select! {
+                        biased;
+                        // Interrupted: not recorded, so a resume runs it again.
+                        _ = cancel.cancelled() => {}
+                        result = job.run() => { let _ = tx.send(result).await; }
+                    }
+                });
+            }
+        }
+    }
+    while let Some(finished) = in_flight.join_next().await {
+        finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
+    }
+    Ok(())
+}
+
+struct ItemJob {
+    run_id: Arc<str>,
+    model: SharedModel,
+    task: Arc<TaskSpec>,
+    scorers: Arc<Vec<Box<dyn Scorer>>>,
+    sample: Arc<Sample>,
+    item: WorkItem,
+    request: GenerateRequest,
+}
+
+impl ItemJob {
+    async fn run(self) -> ItemResult {
+        let started = Instant::now();
+        let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(&self.request)).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let mut result = ItemResult {
+            run_id: self.run_id.to_string(),
+            item_id: self.item.id,
+            model: self.item.model,
+            task: self.task.name.clone(),
+            sample_id: self.item.sample_id,
+            variant: self.item.variant,
+            epoch: self.item.epoch,
+            cluster: self.sample.cluster.clone(),
+            status: ItemStatus::Failed,
+            scores: Vec::new(),
+            answer: None,
+            error: None,
+            usage: Default::default(),
+            latency_ms,
+            attempts,
+            cached: false,
+        };
+        match outcome {
+            Err(e) => {
+                result.error = Some(e.to_string());
+            }
+            Ok(completion) => {
+                result.usage = completion.usage;
+                result.cached = completion.cached;
+                let mut scores = Vec::with_capacity(self.scorers.len());
+                let mut scoring_error = None;
+                for scorer in self.scorers.iter() {
+                    match scorer.score(&self.sample, &completion.text).await {
+                        Ok(s) => scores.push(s),
+                        Err(e) => {
+                            scoring_error = Some(format!("scoring with {}: {e}", scorer.name()));
+                            break;
+                        }
+                    }
+                }
+                result.answer = Some(completion.text);
+                match scoring_error {
+                    Some(e) => result.error = Some(e),
+                    None => {
+                        result.status = ItemStatus::Scored;
+                        result.scores = scores;
+                    }
+                }
+            }
+        }
+        result
+    }
+}

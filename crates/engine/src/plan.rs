@@ -1,0 +1,53 @@
+//! Planning: which samples each task has, streamed, so memory does not grow with the dataset.
+//!
+//! Planning is deterministic: the same suite, options and data give the same work items in the
+//! same order, with the same ids (resume rests on this).
+
+use touchstone_core::{DatasetSource, Sample, TaskSpec};
+use touchstone_data::SampleStream;
+
+use crate::EngineError;
+use crate::config::{DatasetDigest, EvalOptions};
+
+/// Open a task's samples, limited by the task's own `limit` and the run's `--limit`.
+pub fn samples(task: &TaskSpec, options: &EvalOptions) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
+    let stream: SampleStream = match &task.dataset.source {
+        DatasetSource::Builtin(name) => touchstone_data::open_builtin(name, &task.dataset.fields)?,
+        DatasetSource::Path(path) => touchstone_data::open_file(path, task.dataset.format, &task.dataset.fields)?,
+    };
+    let limit = match (task.dataset.limit, options.limit) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).unwrap_or(usize::MAX),
+    };
+    Ok(stream.take(limit).map(|r| r.map_err(EngineError::from)))
+}
+
+pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
+    options.epochs.unwrap_or(task.epochs).max(1)
+}
+
+/// Read every task's dataset once before any request is sent: counts the samples (for the
+/// progress bar and `counts.planned`) and surfaces bad data with its location up front.
+pub fn count_samples(task: &TaskSpec, options: &EvalOptions) -> Result<u64, EngineError> {
+    let mut n = 0u64;
+    for sample in samples(task, options)? {
+        sample?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
+    Ok(match &task.dataset.source {
+        DatasetSource::Builtin(name) => DatasetDigest {
+            task: task.name.clone(),
+            source: format!("builtin:{name}"),
+            sha256: touchstone_data::sha256_hex(touchstone_data::builtin_bytes(name).unwrap_or_default()),
+        },
+        DatasetSource::Path(path) => DatasetDigest {
+            task: task.name.clone(),
+            source: path.display().to_string(),
+            sha256: touchstone_data::file_sha256(path)?,
+        },
+    })
+}

