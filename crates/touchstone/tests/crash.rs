@@ -89,3 +89,45 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
     // And everything was asked at least once.
     assert_eq!(requests_per_sample.len(), n);
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mc.jsonl");
+    let n = 200;
+    write_choice_dataset(&data, n, |_| true);
+    let mock = spawn_background(MockConfig { latency: Duration::from_millis(20), ..MockConfig::default() }).unwrap();
+    let db_path = db(dir.path());
+    let child = bin()
+        .args(["eval", "--dataset", data.to_str().unwrap(), "--scorer", "choice"])
+        .args(["--model", &format!("openai:mock@{}", mock.base_url())])
+        .args(["--db", db_path.to_str().unwrap(), "--concurrency", "2", "--no-cache"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.request_count() < 20 {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("--resume"), "tells how to continue: {err}");
+
+    let store = SqliteStore::open(&db_path).unwrap();
+    let interrupted = store.latest_unfinished().unwrap().expect("an interrupted run");
+    assert_eq!(interrupted.status, touchstone_store::RunStatus::Interrupted);
+    let recorded = store.counts(&interrupted.id).unwrap();
+    assert!(recorded.scored >= 15 && recorded.scored < n as u64, "{recorded:?}");
+    // Everything the model answered before the stop was recorded (at most the in-flight two lost).
+    assert!(mock.request_count() <= recorded.scored + 2, "{} requests, {} recorded", mock.request_count(), recorded.scored);
+
+    let o = run(&["eval", "--resume", &interrupted.id, "--db", db_path.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(SqliteStore::open(&db_path).unwrap().counts(&interrupted.id).unwrap().scored, n as u64);
+}
+
