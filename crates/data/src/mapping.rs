@@ -22,7 +22,8 @@ pub(crate) struct Mapper {
     path: PathBuf,
     /// Hash of each id seen so far -> where it was seen. Hashes, not ids, keep memory small for
     /// large datasets.
-    seen: HashMap<u64, Location>,
+    /// The line or row number is kept as u32 (the kind is the file's own), 12 bytes an entry.
+    seen: HashMap<u64, u32>,
 }
 
 impl Mapper {
@@ -97,15 +98,19 @@ impl Mapper {
         let id = match given {
             Some(id) => {
                 let h = hash64(&id);
-                if let Some(first) = self.seen.get(&h) {
+                if let Some(&first) = self.seen.get(&h) {
+                    let first = match at {
+                        Location::Line(_) => Location::Line(u64::from(first)),
+                        Location::Row(_) => Location::Row(u64::from(first)),
+                    };
                     return Err(DataError::DuplicateId {
                         path: self.path.clone(),
                         id,
-                        first: *first,
+                        first,
                         second: at,
                     });
                 }
-                self.seen.insert(h, at);
+                self.seen.insert(h, compact(at));
                 id
             }
             None => {
@@ -118,7 +123,7 @@ impl Mapper {
                     n += 1;
                     id = format!("{base}-{n}");
                 }
-                self.seen.insert(hash64(&id), at);
+                self.seen.insert(hash64(&id), compact(at));
                 id
             }
         };
@@ -474,4 +479,10 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// A line or row number for the duplicate-id table; files past 4 billion lines report the
+/// largest u32, which still names the file and the id.
+fn compact(at: Location) -> u32 {
+    u32::try_from(at.number()).unwrap_or(u32::MAX)
 }

@@ -2,7 +2,6 @@
 //! gives the same summary, byte for byte, however the run was interrupted and resumed).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use touchstone_core::ItemStatus;
@@ -74,8 +73,9 @@ pub struct ExpectationResult {
 struct Group {
     scored: u64,
     failed: u64,
-    /// Per scorer: (item id as a number for a stable order, value, cluster).
-    values: HashMap<String, Vec<(u128, f64, Option<Arc<str>>)>>,
+    /// Per scorer. Results arrive in item-id order, so the values (and every floating-point
+    /// sum over them) come in an order that depends only on what is stored.
+    values: HashMap<String, MeanAccumulator>,
 }
 
 pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineError> {
@@ -90,8 +90,7 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         .collect();
 
     let mut groups: HashMap<(String, String), Group> = HashMap::new();
-    let mut clusters: HashMap<String, Arc<str>> = HashMap::new();
-    store.for_each_result(&run.id, &mut |r| {
+    store.for_each_result_by_item(&run.id, &mut |r| {
         let group = groups.entry((r.model.clone(), r.task.clone())).or_default();
         match r.status {
             ItemStatus::Failed => group.failed += 1,
@@ -99,13 +98,10 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
                 group.scored += 1;
                 // Epochs of one sample are not independent draws: cluster them by sample
                 // unless the dataset gives a coarser cluster.
-                let cluster_key = r.cluster.clone().or_else(|| {
-                    (epochs_of.get(r.task.as_str()).copied().unwrap_or(1) > 1).then(|| r.sample_id.clone())
-                });
-                let cluster = cluster_key.map(|k| clusters.entry(k.clone()).or_insert_with(|| Arc::from(k.as_str())).clone());
-                let order = u128::from_str_radix(&r.item_id.0, 16).unwrap_or(0);
+                let by_sample = epochs_of.get(r.task.as_str()).copied().unwrap_or(1) > 1;
+                let cluster = r.cluster.as_deref().or(by_sample.then_some(r.sample_id.as_str()));
                 for s in r.scores {
-                    group.values.entry(s.scorer).or_default().push((order, s.value, cluster.clone()));
+                    group.values.entry(s.scorer).or_default().push(s.value, cluster);
                 }
             }
         }
@@ -123,13 +119,7 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
             let mut metrics = Vec::new();
             for metric in task.effective_metrics() {
                 let scorer = metric.scorer.clone().unwrap_or_default();
-                let mut values = group.values.get(&scorer).cloned().unwrap_or_default();
-                values.sort_by(|a, b| a.0.cmp(&b.0));
-                let mut acc = MeanAccumulator::new();
-                for (_, v, c) in &values {
-                    acc.push(*v, c.as_deref());
-                }
-                let e = acc.finish(config.options.seed);
+                let e = group.values.get(&scorer).map(|acc| acc.finish(config.options.seed)).unwrap_or_else(|| MeanAccumulator::new().finish(config.options.seed));
                 metrics.push(MetricResult {
                     name: metric.name,
                     scorer,

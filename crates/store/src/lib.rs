@@ -136,6 +136,13 @@ pub trait Store: Send + Sync {
         run_id: &str,
         visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Stream a run's results ordered by item id: an order that depends only on what is stored,
+    /// not on when it was written, so aggregates computed from it are reproducible to the bit.
+    fn for_each_result_by_item(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError>;
     fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores or replaces the cached value for `key`.

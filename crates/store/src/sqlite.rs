@@ -491,6 +491,37 @@ impl Store for SqliteStore {
         }
     }
 
+    fn for_each_result_by_item(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        Self::require_run(&self.conn(), run_id)?;
+        // Pages follow the (run_id, item_id) primary key.
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item_id > ?2 ORDER BY item_id LIMIT ?3");
+        let mut after = String::new();
+        loop {
+            let page = {
+                let conn = self.conn();
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params![run_id, after, PAGE])?;
+                let mut page = Vec::with_capacity(PAGE as usize);
+                while let Some(row) = rows.next()? {
+                    page.push(item_from_row(row)?.0);
+                }
+                page
+            };
+            let full = page.len() as i64 == PAGE;
+            for item in page {
+                after.clone_from(&item.item_id.0);
+                visit(item)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {
         let conn = self.conn();
         Self::require_run(&conn, run_id)?;

@@ -196,6 +196,27 @@ fn for_each_result_streams_in_insertion_order_across_pages() {
 }
 
 #[test]
+fn for_each_result_by_item_streams_in_id_order_across_pages() {
+    let store = memory_store_with_run("r1");
+    for chunk in [900..1300, 0..450, 450..900] {
+        store.record(&items("r1", chunk)).unwrap();
+    }
+    let mut got = Vec::new();
+    store
+        .for_each_result_by_item("r1", &mut |r| {
+            got.push(r.item_id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(got.len(), 1300);
+    let mut sorted = got.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(got, sorted, "strictly increasing ids, none repeated across page boundaries");
+    assert!(matches!(store.for_each_result_by_item("nope", &mut |_| Ok(())), Err(StoreError::NotFound(_))));
+}
+
+#[test]
 fn the_visitor_may_use_the_store_and_its_error_stops_the_walk() {
     let store = memory_store_with_run("r1");
     store.record(&items("r1", 0..600)).unwrap();
