@@ -30,6 +30,10 @@ pub(crate) struct CsvStream {
 }
 
 impl CsvStream {
+    pub(crate) fn set_check_given_ids(&mut self, on: bool) {
+        self.mapper.set_check_given_ids(on);
+    }
+
     pub(crate) fn new(
         reader: Box<dyn BufRead + Send>,
         path: PathBuf,

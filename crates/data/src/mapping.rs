@@ -24,6 +24,10 @@ pub(crate) struct Mapper {
     /// large datasets.
     /// The line or row number is kept as u32 (the kind is the file's own), 12 bytes an entry.
     seen: HashMap<u64, u32>,
+    /// Whether ids given by the file are checked for repeats. A caller that has already read
+    /// the file once (the engine's planning pass) turns it off to keep memory flat; content
+    /// ids are always tracked, because their numbering depends on it.
+    check_given_ids: bool,
 }
 
 impl Mapper {
@@ -32,7 +36,12 @@ impl Mapper {
             fields: fields.clone(),
             path,
             seen: HashMap::new(),
+            check_given_ids: true,
         }
+    }
+
+    pub(crate) fn set_check_given_ids(&mut self, on: bool) {
+        self.check_given_ids = on;
     }
 
     pub(crate) fn path(&self) -> &PathBuf {
@@ -96,6 +105,7 @@ impl Mapper {
             }
         };
         let id = match given {
+            Some(id) if !self.check_given_ids => id,
             Some(id) => {
                 let h = hash64(&id);
                 if let Some(&first) = self.seen.get(&h) {

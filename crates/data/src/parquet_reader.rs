@@ -30,6 +30,10 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
 }
 
 impl ParquetStream {
+    pub(crate) fn set_check_given_ids(&mut self, on: bool) {
+        self.mapper.set_check_given_ids(on);
+    }
+
     /// The parquet crate is known to panic on some corrupt files; a corrupt file must be an
     /// error, so its calls are guarded.
     pub(crate) fn open<R: ChunkReader + 'static>(

@@ -145,7 +145,7 @@ async fn run_model(
             Arc::new(task.scorers.iter().map(touchstone_scorers::build).collect::<Result<_, _>>()?);
         let params = task.generate.clone().or(&config.suite.generate);
         let epochs = plan::epochs(&task, options);
-        for sample in plan::samples(&task, options)? {
+        for sample in plan::samples(&task, options, plan::Pass::Execute)? {
             let sample = Arc::new(sample?);
             for epoch in 0..epochs {
                 let item = WorkItem::new(&label, &task.name, &sample.id, "", epoch);

@@ -9,11 +9,26 @@ use touchstone_data::SampleStream;
 use crate::EngineError;
 use crate::config::{DatasetDigest, EvalOptions};
 
+/// Whether a reading of a dataset is the first (which validates it) or a later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Checks everything, including repeated ids.
+    Validate,
+    /// The data was validated by an earlier pass over the same bytes (the run record holds
+    /// their SHA-256); skipping the repeated-id table keeps memory flat on large files.
+    Execute,
+}
+
 /// Open a task's samples, limited by the task's own `limit` and the run's `--limit`.
-pub fn samples(task: &TaskSpec, options: &EvalOptions) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
+pub fn samples(
+    task: &TaskSpec,
+    options: &EvalOptions,
+    pass: Pass,
+) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
+    let read = touchstone_data::ReadOptions { check_duplicate_ids: pass == Pass::Validate };
     let stream: SampleStream = match &task.dataset.source {
         DatasetSource::Builtin(name) => touchstone_data::open_builtin(name, &task.dataset.fields)?,
-        DatasetSource::Path(path) => touchstone_data::open_file(path, task.dataset.format, &task.dataset.fields)?,
+        DatasetSource::Path(path) => touchstone_data::open_file_with(path, task.dataset.format, &task.dataset.fields, read)?,
     };
     let limit = match (task.dataset.limit, options.limit) {
         (Some(a), Some(b)) => a.min(b),
@@ -30,7 +45,7 @@ pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
 /// progress bar and `counts.planned`) and surfaces bad data with its location up front.
 pub fn count_samples(task: &TaskSpec, options: &EvalOptions) -> Result<u64, EngineError> {
     let mut n = 0u64;
-    for sample in samples(task, options)? {
+    for sample in samples(task, options, Pass::Validate)? {
         sample?;
         n += 1;
     }
