@@ -118,20 +118,10 @@ pub fn open_file_with(
         stream.set_check_given_ids(options.check_duplicate_ids);
         return Ok(Box::new(stream));
     }
-    read_text_with(file, format, path.to_path_buf(), fields, MAX_LINE_BYTES, options)
+    read_text(file, format, path.to_path_buf(), fields, MAX_LINE_BYTES, options)
 }
 
 fn read_text<R: Read + Send + 'static>(
-    reader: R,
-    format: DatasetFormat,
-    path: PathBuf,
-    fields: &FieldMap,
-    limit: usize,
-) -> Result<SampleStream, DataError> {
-    read_text_with(reader, format, path, fields, limit, ReadOptions::default())
-}
-
-fn read_text_with<R: Read + Send + 'static>(
     reader: R,
     format: DatasetFormat,
     path: PathBuf,
@@ -184,6 +174,7 @@ pub fn read_jsonl<R: Read + Send + 'static>(
         source.to_path_buf(),
         fields,
         MAX_LINE_BYTES,
+        ReadOptions::default(),
     )
 }
 
@@ -199,6 +190,7 @@ pub fn read_csv<R: Read + Send + 'static>(
         source.to_path_buf(),
         fields,
         MAX_LINE_BYTES,
+        ReadOptions::default(),
     )
 }
 
@@ -224,6 +216,7 @@ pub fn read_bytes(
             source.to_path_buf(),
             fields,
             MAX_LINE_BYTES,
+            ReadOptions::default(),
         ),
     }
 }
@@ -263,6 +256,7 @@ pub fn open_builtin(name: &str, fields: &FieldMap) -> Result<SampleStream, DataE
         PathBuf::from(format!("builtin:{name}")),
         fields,
         MAX_LINE_BYTES,
+        ReadOptions::default(),
     )
 }
 
@@ -349,6 +343,7 @@ mod tests {
             "x.jsonl".into(),
             &FieldMap::default(),
             20,
+            ReadOptions::default(),
         )
         .unwrap();
         let err = drain(stream).unwrap_err().to_string();
@@ -364,6 +359,7 @@ mod tests {
             "x.csv".into(),
             &FieldMap::default(),
             20,
+            ReadOptions::default(),
         )
         .unwrap();
         let err = drain(stream).unwrap_err().to_string();

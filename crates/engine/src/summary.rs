@@ -113,7 +113,7 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
     for model in &config.models {
         let label = model.label();
         for task in &config.suite.tasks {
-            let mut group = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
+            let group = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
             scored += group.scored;
             failed += group.failed;
             let mut metrics = Vec::new();
@@ -130,7 +130,6 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
                     ci_method: e.method,
                 });
             }
-            group.values.clear();
             let expectations = task
                 .expect
                 .iter()

@@ -190,9 +190,23 @@ impl Shared {
 
 /// A running mock server on the current tokio runtime. Stops when dropped.
 pub struct MockServer {
+    handle: MockHandle,
+    stop: watch::Sender<bool>,
+}
+
+/// What a running mock tells its test: its address and what it has received. Both
+/// [`MockServer`] and [`BackgroundMock`] dereference to it.
+#[derive(Clone)]
+pub struct MockHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
+}
+
+impl std::ops::Deref for MockServer {
+    type Target = MockHandle;
+    fn deref(&self) -> &MockHandle {
+        &self.handle
+    }
 }
 
 impl MockServer {
@@ -222,9 +236,16 @@ impl MockServer {
         });
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
-        Ok(MockServer { addr, shared, stop })
+        Ok(MockServer { handle: MockHandle { addr, shared }, stop })
     }
 
+    /// Stops accepting and closes every open connection (hung ones included).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl MockHandle {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -256,11 +277,6 @@ impl MockServer {
     /// Also appends every request record from now on to `path` as a JSON line.
     pub fn log_to_file(&self, path: &Path) -> io::Result<()> {
         self.shared.log_to_file(path)
-    }
-
-    /// Stops accepting and closes every open connection (hung ones included).
-    pub fn shutdown(self) {
-        drop(self);
     }
 }
 
@@ -620,8 +636,7 @@ async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
 /// A mock server running on its own thread and runtime, for synchronous tests.
 /// Stops (closing every connection) when dropped.
 pub struct BackgroundMock {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
+    handle: MockHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -629,7 +644,7 @@ pub struct BackgroundMock {
 /// Starts a [`MockServer`] on 127.0.0.1 (ephemeral port) on a new thread with its own
 /// single-threaded runtime, and returns once it is listening.
 pub fn spawn_background(config: MockConfig) -> io::Result<BackgroundMock> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<(SocketAddr, Arc<Shared>)>>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<MockHandle>>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("touchstone-mock".to_owned())
@@ -647,7 +662,7 @@ pub fn spawn_background(config: MockConfig) -> io::Result<BackgroundMock> {
             runtime.block_on(async move {
                 match MockServer::start(config).await {
                     Ok(server) => {
-                        let _ = ready_tx.send(Ok((server.addr, Arc::clone(&server.shared))));
+                        let _ = ready_tx.send(Ok(server.handle.clone()));
                         // Also ends when the BackgroundMock is dropped without sending.
                         let _ = stop_rx.await;
                         server.shutdown();
@@ -658,49 +673,20 @@ pub fn spawn_background(config: MockConfig) -> io::Result<BackgroundMock> {
                 }
             });
         })?;
-    let (addr, shared) = ready_rx.recv().map_err(|_| {
+    let handle = ready_rx.recv().map_err(|_| {
         io::Error::other("the mock server thread exited before it started listening")
     })??;
     Ok(BackgroundMock {
-        addr,
-        shared,
+        handle,
         stop: Some(stop_tx),
         thread: Some(thread),
     })
 }
 
-impl BackgroundMock {
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://127.0.0.1:PORT/v1`
-    pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
-    }
-
-    /// Every chat request received so far, faulted ones included, in arrival order.
-    pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.requests()
-    }
-
-    pub fn request_count(&self) -> u64 {
-        self.shared.request_count()
-    }
-
-    /// TCP connections accepted so far.
-    pub fn connections_accepted(&self) -> u64 {
-        self.shared.connections.load(Ordering::Relaxed)
-    }
-
-    /// Replaces the fault rates for requests that arrive from now on.
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.set_faults(faults);
-    }
-
-    /// Also appends every request record from now on to `path` as a JSON line.
-    pub fn log_to_file(&self, path: &Path) -> io::Result<()> {
-        self.shared.log_to_file(path)
+impl std::ops::Deref for BackgroundMock {
+    type Target = MockHandle;
+    fn deref(&self) -> &MockHandle {
+        &self.handle
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
 
@@ -91,6 +92,51 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Keyset pagination over a run's items in `order`. Each page is fetched under the lock and
+    /// visited without it: the visitor may use the store, and writers are not held up by a slow
+    /// consumer.
+    fn walk(
+        &self,
+        run_id: &str,
+        order: WalkOrder,
+        visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        Self::require_run(&self.conn(), run_id)?;
+        let key = match order {
+            WalkOrder::Recorded => "recorded_seq",
+            // Follows the (run_id, item_id) primary key.
+            WalkOrder::ItemId => "item_id",
+        };
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND {key} > ?2 ORDER BY {key} LIMIT ?3");
+        let mut after = match order {
+            WalkOrder::Recorded => Value::Integer(0),
+            WalkOrder::ItemId => Value::Text(String::new()),
+        };
+        loop {
+            let page = {
+                let conn = self.conn();
+                let mut stmt = conn.prepare_cached(&sql)?;
+                let mut rows = stmt.query(params![run_id, after, PAGE])?;
+                let mut page = Vec::with_capacity(PAGE as usize);
+                while let Some(row) = rows.next()? {
+                    page.push(item_from_row(row)?);
+                }
+                page
+            };
+            let full = page.len() as i64 == PAGE;
+            for (item, seq) in page {
+                after = match order {
+                    WalkOrder::Recorded => Value::Integer(seq),
+                    WalkOrder::ItemId => Value::Text(item.item_id.0.clone()),
+                };
+                visit(item)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     /// Opens (creating if needed, with parent directories) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -218,6 +264,12 @@ fn run_from_row(row: &Row<'_>) -> Result<RunRecord, StoreError> {
         config,
         id,
     })
+}
+
+#[derive(Clone, Copy)]
+enum WalkOrder {
+    Recorded,
+    ItemId,
 }
 
 fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
@@ -462,33 +514,7 @@ impl Store for SqliteStore {
         run_id: &str,
         visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        Self::require_run(&self.conn(), run_id)?;
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND recorded_seq > ?2 ORDER BY recorded_seq LIMIT ?3"
-        );
-        let mut after = 0i64;
-        loop {
-            // Fetch one page under the lock, then visit without it: the visitor may use the store,
-            // and writers are not held up by a slow consumer.
-            let page = {
-                let conn = self.conn();
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let mut rows = stmt.query(params![run_id, after, PAGE])?;
-                let mut page = Vec::with_capacity(PAGE as usize);
-                while let Some(row) = rows.next()? {
-                    page.push(item_from_row(row)?);
-                }
-                page
-            };
-            let full = page.len() as i64 == PAGE;
-            for (item, seq) in page {
-                after = seq;
-                visit(item)?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+        self.walk(run_id, WalkOrder::Recorded, visit)
     }
 
     fn for_each_result_by_item(
@@ -496,30 +522,7 @@ impl Store for SqliteStore {
         run_id: &str,
         visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        Self::require_run(&self.conn(), run_id)?;
-        // Pages follow the (run_id, item_id) primary key.
-        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item_id > ?2 ORDER BY item_id LIMIT ?3");
-        let mut after = String::new();
-        loop {
-            let page = {
-                let conn = self.conn();
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let mut rows = stmt.query(params![run_id, after, PAGE])?;
-                let mut page = Vec::with_capacity(PAGE as usize);
-                while let Some(row) = rows.next()? {
-                    page.push(item_from_row(row)?.0);
-                }
-                page
-            };
-            let full = page.len() as i64 == PAGE;
-            for item in page {
-                after.clone_from(&item.item_id.0);
-                visit(item)?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+        self.walk(run_id, WalkOrder::ItemId, visit)
     }
 
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {

@@ -32,7 +32,7 @@ pub enum Command {
     Runs(RunsCommand),
 }
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct EvalArgs {
     /// A built-in suite name (`quick`) or a suite file (YAML).
     #[arg(long, conflicts_with = "dataset")]

@@ -22,7 +22,11 @@ use cli::{Cli, Command, EvalArgs, ModelsCommand, RunsCommand, SuitesCommand};
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // Plain `touchstone` is `touchstone eval`, with eval's own defaults and environment.
+        cli = Cli::parse_from(std::env::args_os().chain(["eval".into()]));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOUCHSTONE_LOG")
@@ -47,7 +51,8 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
-    match cli.command.unwrap_or(Command::Eval(EvalArgs::default())) {
+    let Some(command) = cli.command else { return Ok(ExitCode::SUCCESS) };
+    match command {
         Command::Eval(args) => eval(&cli.db, cli.quiet, args).await,
         Command::Suites(SuitesCommand::List) => {
             for (name, description) in touchstone_suite::builtin_suites() {

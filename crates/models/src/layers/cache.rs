@@ -106,25 +106,10 @@ impl Model for Cache {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use super::*;
-    use crate::layers::fake::{Fake, identity, request};
-
-    #[derive(Default)]
-    struct MapCache(Mutex<HashMap<String, String>>);
-
-    #[async_trait]
-    impl ResponseCache for MapCache {
-        async fn get(&self, key: &str) -> Option<String> {
-            self.0.lock().unwrap().get(key).cloned()
-        }
-        async fn put(&self, key: &str, value: &str) {
-            self.0.lock().unwrap().insert(key.into(), value.into());
-        }
-    }
+    use crate::layers::fake::{Fake, MapCache, identity, request};
 
     #[tokio::test]
     async fn a_hit_is_marked_cached_and_skips_the_model() {

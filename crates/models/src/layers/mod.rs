@@ -133,6 +133,20 @@ pub(crate) mod fake {
 
     use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity};
 
+    /// An in-memory response cache.
+    #[derive(Default)]
+    pub struct MapCache(pub Mutex<std::collections::HashMap<String, String>>);
+
+    #[async_trait]
+    impl crate::layers::ResponseCache for MapCache {
+        async fn get(&self, key: &str) -> Option<String> {
+            self.0.lock().unwrap().get(key).cloned()
+        }
+        async fn put(&self, key: &str, value: &str) {
+            self.0.lock().unwrap().insert(key.into(), value.into());
+        }
+    }
+
     pub fn identity() -> ModelIdentity {
         ModelIdentity { label: "fake:m".into(), provider: "fake".into(), name: "m".into(), digest: None }
     }
@@ -228,27 +242,10 @@ pub(crate) mod fake {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-    use std::collections::HashMap;
-
-    use async_trait::async_trait;
-
-    use super::fake::{Fake, request};
+    use super::fake::{Fake, MapCache, request};
     use super::*;
     use crate::ModelError;
 
-    #[derive(Default)]
-    struct MapCache(Mutex<HashMap<String, String>>);
-
-    #[async_trait]
-    impl ResponseCache for MapCache {
-        async fn get(&self, key: &str) -> Option<String> {
-            self.0.lock().unwrap().get(key).cloned()
-        }
-        async fn put(&self, key: &str, value: &str) {
-            self.0.lock().unwrap().insert(key.into(), value.into());
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn full_stack_retries_limits_and_caches() {
