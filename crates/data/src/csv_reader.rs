@@ -41,6 +41,15 @@ impl CsvStream {
         limit: usize,
     ) -> Self {
         let headerless = is_column_number(&fields.input);
+        Self::with_mapper(reader, Mapper::new(fields, path), limit, headerless)
+    }
+
+    pub(crate) fn with_mapper(
+        reader: Box<dyn BufRead + Send>,
+        mapper: Mapper,
+        limit: usize,
+        headerless: bool,
+    ) -> Self {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -48,7 +57,7 @@ impl CsvStream {
             .from_reader(LineLimited::new(reader, limit));
         CsvStream {
             reader,
-            mapper: Mapper::new(fields, path),
+            mapper,
             limit,
             header: None,
             header_pending: !headerless,

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use touchstone_core::DatasetFormat;
+
 /// A place in a dataset file: a physical line (JSONL, and CSV lines that are too long) or a
 /// 1-based row (CSV: the header is row 1; Parquet: the first record is row 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +147,68 @@ pub enum DataError {
 
     #[error("no built-in bank `{name}`; built-in banks: {}", known.join(", "))]
     UnknownBuiltin { name: String, known: Vec<String> },
+
+    /// A public set's file lacks one of its native fields. (`fields` does not apply to these
+    /// formats, so the advice differs from `MissingField`.)
+    #[error(
+        "{}: {at} has no field `{field}`, which a `{format}` file has ({expected}); it has: {}. \
+         Is this the right file for `format: {format}`?",
+        path.display(),
+        list_fields(available)
+    )]
+    MissingNativeField {
+        path: PathBuf,
+        at: Location,
+        format: DatasetFormat,
+        field: String,
+        expected: &'static str,
+        available: Vec<String>,
+    },
+
+    #[error("{}: {at}: {message}", path.display())]
+    BadRecord {
+        path: PathBuf,
+        at: Location,
+        message: String,
+    },
+
+    #[error(
+        "{}: cannot read its SafetyBench answer key {}: {source}. The key of `test_zh_subset.json` \
+         is `test_answers_zh_subset.json` in the same folder (`<first>_answers_<rest>.json`)",
+        path.display(),
+        key.display()
+    )]
+    NoAnswerKey {
+        path: PathBuf,
+        key: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{}: {at}: question id `{id}` has no entry in the answer key {}; use the key that \
+         belongs to these questions",
+        path.display(),
+        key.display()
+    )]
+    MissingAnswer {
+        path: PathBuf,
+        at: Location,
+        id: String,
+        key: PathBuf,
+    },
+
+    /// A format read as one JSON document (SafetyBench) is held in memory whole, so it is capped.
+    #[error("{}: the JSON document is over the {} limit for a whole-document file", path.display(), human_bytes(*limit))]
+    DocumentTooLarge { path: PathBuf, limit: u64 },
+
+    #[error("{name}: format `{format}` cannot be read here: {reason}")]
+    FormatNotSupported {
+        /// The file or built-in bank.
+        name: String,
+        format: DatasetFormat,
+        reason: &'static str,
+    },
 }
 
 pub(crate) fn human_bytes(n: u64) -> String {

@@ -31,9 +31,17 @@ impl JsonlStream {
         fields: &FieldMap,
         limit: usize,
     ) -> Self {
+        Self::with_mapper(reader, Mapper::new(fields, path), limit)
+    }
+
+    pub(crate) fn with_mapper(
+        reader: Box<dyn BufRead + Send>,
+        mapper: Mapper,
+        limit: usize,
+    ) -> Self {
         JsonlStream {
             reader,
-            mapper: Mapper::new(fields, path),
+            mapper,
             limit,
             line: 0,
             buf: Vec::new(),
@@ -119,7 +127,7 @@ impl JsonlStream {
 }
 
 /// serde_json's message without its own " at line L column C" suffix (we give the location).
-fn json_message(e: &serde_json::Error) -> String {
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let s = e.to_string();
     match s.rfind(" at line ") {
         Some(i) => s[..i].to_string(),

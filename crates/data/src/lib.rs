@@ -33,6 +33,13 @@
 //!
 //! Rows are numbered from 1 and the header is row 1; Parquet rows are numbered from 1.
 //! Gzip-compressed JSONL and CSV (`.jsonl.gz`, `.csv.gz`) are recognised by their content.
+//!
+//! # Public safety sets
+//! The formats `xstest`, `do_not_answer`, `advbench`, `harmbench`, `cvalues` and `safetybench`
+//! read those sets in their native layouts, ignoring the `FieldMap` (see the `public` module
+//! for the mapping of each). They are never inferred from an extension. SafetyBench's answer
+//! key is found next to the questions ([`safetybench_answers_path`]) or given to
+//! [`open_safetybench`].
 
 mod bounded;
 mod csv_reader;
@@ -40,6 +47,7 @@ mod error;
 mod jsonl;
 mod mapping;
 mod parquet_reader;
+mod public;
 
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
@@ -50,6 +58,7 @@ use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
 pub use error::{DataError, Location};
 pub use mapping::content_id;
+pub use public::MAX_DOCUMENT_BYTES;
 
 /// The longest line (JSONL) or CSV line accepted: 16 MiB.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -109,6 +118,9 @@ pub fn open_file_with(
             });
         }
     };
+    if format == DatasetFormat::Safetybench {
+        return open_safetybench(path, None, options);
+    }
     let file = File::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
@@ -134,18 +146,42 @@ fn read_text<R: Read + Send + 'static>(
         at: first_place(format),
         source,
     })?;
-    Ok(match format {
-        DatasetFormat::Jsonl => {
-            let mut s = jsonl::JsonlStream::new(decoded, path, fields, limit);
+    // A public set goes through the JSONL or CSV reader with a mapper that rewrites its
+    // native records first.
+    let (layout, mapper) = match public::adapter(format, &path) {
+        Some(adapter) => (
+            public::layout(format),
+            Some(mapping::Mapper::with_adapter(path.clone(), adapter)),
+        ),
+        None => (None, None),
+    };
+    Ok(match (format, layout) {
+        (DatasetFormat::Jsonl, _) | (_, Some(public::Layout::Jsonl)) => {
+            let mut s = match mapper {
+                Some(m) => jsonl::JsonlStream::with_mapper(decoded, m, limit),
+                None => jsonl::JsonlStream::new(decoded, path, fields, limit),
+            };
             s.set_check_given_ids(options.check_duplicate_ids);
             Box::new(s)
         }
-        DatasetFormat::Csv => {
-            let mut s = csv_reader::CsvStream::new(decoded, path, fields, limit);
+        (DatasetFormat::Csv, _) | (_, Some(public::Layout::Csv)) => {
+            let mut s = match mapper {
+                Some(m) => csv_reader::CsvStream::with_mapper(decoded, m, limit, false),
+                None => csv_reader::CsvStream::new(decoded, path, fields, limit),
+            };
             s.set_check_given_ids(options.check_duplicate_ids);
             Box::new(s)
         }
-        DatasetFormat::Parquet => {
+        (DatasetFormat::Safetybench, _) => {
+            return Err(DataError::FormatNotSupported {
+                name: path.display().to_string(),
+                format,
+                reason: "SafetyBench questions need their answer key; use open_file (which \
+                         finds the key next to the questions), open_safetybench or \
+                         read_safetybench_bytes",
+            });
+        }
+        _ => {
             return Err(DataError::Parquet {
                 path,
                 at: None,
@@ -156,9 +192,74 @@ fn read_text<R: Read + Send + 'static>(
 }
 
 fn first_place(format: DatasetFormat) -> Location {
+    match public::layout(format) {
+        Some(public::Layout::Csv) => Location::Row(1),
+        Some(public::Layout::Jsonl | public::Layout::JsonDocument) => Location::Line(1),
+        None if format == DatasetFormat::Jsonl => Location::Line(1),
+        None => Location::Row(1),
+    }
+}
+
+/// Open SafetyBench questions (a JSON array `[{id, category, question, options}]`) joined with
+/// their answer key (`{"<id>": {"category", "answer": 0-3}}`): `answers`, or when None the file
+/// [`safetybench_answers_path`] names. Each sample's target is the answer as a letter (0 = `A`)
+/// and its choices are the options. A question whose id the key lacks is an error naming the
+/// id; ids in the key without a question are ignored (a subset may use a full key).
+pub fn open_safetybench(
+    questions: &Path,
+    answers: Option<&Path>,
+    options: ReadOptions,
+) -> Result<SampleStream, DataError> {
+    let key_path = answers.map_or_else(|| safetybench_answers_path(questions), Path::to_path_buf);
+    let file = File::open(questions).map_err(|source| DataError::Open {
+        path: questions.to_path_buf(),
+        source,
+    })?;
+    let key_file = File::open(&key_path).map_err(|source| DataError::NoAnswerKey {
+        path: questions.to_path_buf(),
+        key: key_path.clone(),
+        source,
+    })?;
+    let key = public::read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = public::read_document(file, questions, MAX_DOCUMENT_BYTES)?;
+    let stream = public::SafetybenchStream::new(
+        questions.to_path_buf(),
+        bytes,
+        key_path,
+        key,
+        options.check_duplicate_ids,
+    )?;
+    Ok(Box::new(stream))
+}
+
+/// SafetyBench from memory (fuzzing, embedded data). `source` names the questions in errors,
+/// and the key is named after it as [`safetybench_answers_path`] would.
+pub fn read_safetybench_bytes(
+    questions: Vec<u8>,
+    answers: Vec<u8>,
+    source: &Path,
+) -> Result<SampleStream, DataError> {
+    let key_path = safetybench_answers_path(source);
+    let key = public::read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = public::read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
+    let stream = public::SafetybenchStream::new(source.to_path_buf(), bytes, key_path, key, true)?;
+    Ok(Box::new(stream))
+}
+
+/// The SafetyBench answer key that belongs to a question file: same folder, name
+/// `<first>_answers_<rest>` for `<first>_<rest>` (split at the first `_`), so
+/// `test_zh_subset.json` → `test_answers_zh_subset.json` and `test_en.json` →
+/// `test_answers_en.json`; `questions.json` → `questions_answers.json`.
+pub fn safetybench_answers_path(questions: &Path) -> PathBuf {
+    public::answers_path(questions)
+}
+
+/// Files besides `path` that a dataset's samples depend on (SafetyBench's answer key), so that a
+/// run record can hash them too. Empty for every other format.
+pub fn companion_files(path: &Path, format: Option<DatasetFormat>) -> Vec<PathBuf> {
     match format {
-        DatasetFormat::Jsonl => Location::Line(1),
-        DatasetFormat::Csv | DatasetFormat::Parquet => Location::Row(1),
+        Some(DatasetFormat::Safetybench) => vec![safetybench_answers_path(path)],
+        _ => Vec::new(),
     }
 }
 
@@ -194,7 +295,9 @@ pub fn read_csv<R: Read + Send + 'static>(
     )
 }
 
-/// Read a dataset held in memory (fuzzing, embedded data). `source` names it in errors.
+/// Read a dataset held in memory (fuzzing, embedded data). `source` names it in errors (and
+/// gives Do-Not-Answer its risk area). `safetybench` is refused here: it needs its answer key
+/// ([`read_safetybench_bytes`]).
 pub fn read_bytes(
     bytes: Vec<u8>,
     format: DatasetFormat,
@@ -210,6 +313,11 @@ pub fn read_bytes(
             )?;
             Ok(Box::new(stream))
         }
+        DatasetFormat::Safetybench => Err(DataError::FormatNotSupported {
+            name: source.display().to_string(),
+            format,
+            reason: "SafetyBench questions need their answer key; use read_safetybench_bytes",
+        }),
         text => read_text(
             Cursor::new(bytes),
             text,
@@ -244,6 +352,26 @@ pub fn read_parquet_bytes(bytes: Vec<u8>, fields: &FieldMap) -> Result<SampleStr
 /// Open a built-in bank embedded in the binary, e.g. "quick/arithmetic". Errors name it
 /// `builtin:quick/arithmetic`.
 pub fn open_builtin(name: &str, fields: &FieldMap) -> Result<SampleStream, DataError> {
+    open_builtin_with(name, None, fields)
+}
+
+/// [`open_builtin`] with a format. Built-in banks are JSONL, so the format may be `jsonl` (the
+/// same as none) or a public set stored as JSONL (`do_not_answer`, `cvalues`); any other is an
+/// error rather than being ignored.
+pub fn open_builtin_with(
+    name: &str,
+    format: Option<DatasetFormat>,
+    fields: &FieldMap,
+) -> Result<SampleStream, DataError> {
+    let format = format.unwrap_or(DatasetFormat::Jsonl);
+    if format != DatasetFormat::Jsonl && public::layout(format) != Some(public::Layout::Jsonl) {
+        return Err(DataError::FormatNotSupported {
+            name: format!("builtin:{name}"),
+            format,
+            reason: "built-in banks are JSONL; use `jsonl`, `do_not_answer` or `cvalues`, or \
+                     no format",
+        });
+    }
     let Some(bytes) = builtin_bytes(name) else {
         return Err(DataError::UnknownBuiltin {
             name: name.to_string(),
@@ -252,7 +380,7 @@ pub fn open_builtin(name: &str, fields: &FieldMap) -> Result<SampleStream, DataE
     };
     read_text(
         Cursor::new(bytes),
-        DatasetFormat::Jsonl,
+        format,
         PathBuf::from(format!("builtin:{name}")),
         fields,
         MAX_LINE_BYTES,

@@ -17,9 +17,14 @@ const HASH_ID_LEN: usize = 16;
 
 pub(crate) type Record = Map<String, Value>;
 
+/// Rewrites a record of a public set's native layout into one with the default field names
+/// (`id`, `input`, `target`, `choices`, `metadata`), checking the native fields on the way.
+pub(crate) type Adapter = Box<dyn FnMut(Record, Location) -> Result<Record, DataError> + Send>;
+
 pub(crate) struct Mapper {
     fields: FieldMap,
     path: PathBuf,
+    adapter: Option<Adapter>,
     /// Hash of each id seen so far -> where it was seen. Hashes, not ids, keep memory small for
     /// large datasets.
     /// The line or row number is kept as u32 (the kind is the file's own), 12 bytes an entry.
@@ -35,8 +40,18 @@ impl Mapper {
         Mapper {
             fields: fields.clone(),
             path,
+            adapter: None,
             seen: HashMap::new(),
             check_given_ids: true,
+        }
+    }
+
+    /// A mapper for a public set: `adapter` produces records with the default field names,
+    /// and the rest (ids, repeats, content hashes) works as for any file.
+    pub(crate) fn with_adapter(path: PathBuf, adapter: Adapter) -> Self {
+        Mapper {
+            adapter: Some(adapter),
+            ..Mapper::new(&FieldMap::default(), path)
         }
     }
 
@@ -48,7 +63,11 @@ impl Mapper {
         &self.path
     }
 
-    pub(crate) fn map(&mut self, mut rec: Record, at: Location) -> Result<Sample, DataError> {
+    pub(crate) fn map(&mut self, rec: Record, at: Location) -> Result<Sample, DataError> {
+        let mut rec = match self.adapter.as_mut() {
+            Some(adapt) => adapt(rec, at)?,
+            None => rec,
+        };
         let input_name = self.fields.input.clone();
         let input = match rec.get(&input_name) {
             None => return Err(self.missing(&rec, at, &input_name, "input")),
@@ -86,12 +105,17 @@ impl Mapper {
             }
         }
         for name in &self.fields.metadata {
+            // A trailing `?` marks an optional field (e.g. a bank's `source`).
+            let (name, optional) = match name.strip_suffix('?') {
+                Some(n) => (n, true),
+                None => (name.as_str(), false),
+            };
             match rec.get(name) {
                 // `metadata` was taken above; asking for it again is not an error.
-                None if name == "metadata" => {}
+                None if name == "metadata" || optional => {}
                 None => return Err(self.missing(&rec, at, name, "metadata")),
                 Some(v) => {
-                    metadata.insert(name.clone(), v.clone());
+                    metadata.insert(name.to_string(), v.clone());
                 }
             }
         }
@@ -375,6 +399,12 @@ pub fn content_id(input: &Input, target: &Target, choices: Option<&[String]>) ->
     hex
 }
 
+/// A line or row number for the duplicate-id table; files past 4 billion lines report the
+/// largest u32, which still names the file and the id.
+fn compact(at: Location) -> u32 {
+    u32::try_from(at.number()).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,10 +519,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// A line or row number for the duplicate-id table; files past 4 billion lines report the
-/// largest u32, which still names the file and the id.
-fn compact(at: Location) -> u32 {
-    u32::try_from(at.number()).unwrap_or(u32::MAX)
 }

@@ -16,6 +16,13 @@ pub struct EvalOptions {
     pub epochs: Option<u32>,
     /// Base seed: sent to providers (plus the epoch) and used by the bootstrap.
     pub seed: u64,
+    /// The model that judges answers for `judge`-backed scorers (`--judge`); it changes the
+    /// scores, so it is part of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<ModelSpec>,
+    /// The model that writes attack prompts for attacker-driven attacks (`--attacker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attacker: Option<ModelSpec>,
     #[serde(flatten)]
     pub exec: ExecOptions,
 }
@@ -37,7 +44,7 @@ pub struct ExecOptions {
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { limit: None, epochs: None, seed: 0, exec: ExecOptions::default() }
+        EvalOptions { limit: None, epochs: None, seed: 0, judge: None, attacker: None, exec: ExecOptions::default() }
     }
 }
 
@@ -62,6 +69,13 @@ pub struct DatasetDigest {
     pub sha256: String,
 }
 
+/// A task's bank, checked against the profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskBank {
+    pub task: String,
+    pub qualification: touchstone_compliance::BankQualification,
+}
+
 /// Everything needed to re-plan a run and to explain its results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
@@ -73,6 +87,16 @@ pub struct RunConfig {
     pub model_identities: Vec<ModelIdentity>,
     pub options: EvalOptions,
     pub datasets: Vec<DatasetDigest>,
+    /// The suite's compliance profile, stored whole so that verdicts are computed from the run
+    /// record alone, even if the profile file changes later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<touchstone_compliance::Profile>,
+    /// For each task that assesses profile checks: its bank measured against the profile's
+    /// minimums when the run started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub banks: Vec<TaskBank>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_identity: Option<ModelIdentity>,
     pub touchstone_version: String,
     pub git_revision: String,
 }

@@ -12,9 +12,12 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use touchstone_core::{GenerateRequest, ItemStatus, Sample, TaskSpec, WorkItem, WorkItemId};
+use std::collections::BTreeMap;
+
+use touchstone_attacks::Catalogue;
+use touchstone_core::{GenerateRequest, ItemStatus, Message, Role, Sample, TaskSpec, WorkItem, WorkItemId};
 use touchstone_models::SharedModel;
-use touchstone_scorers::Scorer;
+use touchstone_scorers::{Scorer, ScorerContext};
 use touchstone_store::{ItemResult, Store};
 
 use crate::config::RunConfig;
@@ -28,6 +31,8 @@ pub(crate) struct Execution {
     pub config: Arc<RunConfig>,
     /// One per `config.models`, already layered.
     pub models: Vec<SharedModel>,
+    /// What scorers may call (the judge model), already layered.
+    pub scorer_context: ScorerContext,
     /// In-flight items per model.
     pub concurrency: Vec<usize>,
     pub store: Arc<dyn Store>,
@@ -58,6 +63,7 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
             model.clone(),
             exec.config.models[index].label(),
             exec.config.clone(),
+            exec.scorer_context.clone(),
             exec.concurrency[index].max(1),
             exec.done.clone(),
             tx.clone(),
@@ -131,6 +137,7 @@ async fn run_model(
     model: SharedModel,
     label: String,
     config: Arc<RunConfig>,
+    scorer_context: ScorerContext,
     concurrency: usize,
     done: Arc<HashSet<WorkItemId>>,
     tx: mpsc::Sender<ItemResult>,
@@ -139,16 +146,20 @@ async fn run_model(
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = JoinSet::new();
     let options = &config.options;
+    let catalogue = Catalogue::builtin();
     'tasks: for task in &config.suite.tasks {
         let task = Arc::new(task.clone());
-        let scorers: Arc<Vec<Box<dyn Scorer>>> =
-            Arc::new(task.scorers.iter().map(touchstone_scorers::build).collect::<Result<_, _>>()?);
+        let scorers: Arc<Vec<Box<dyn Scorer>>> = Arc::new(
+            task.scorers.iter().map(|s| touchstone_scorers::build_with(s, &scorer_context)).collect::<Result<_, _>>()?,
+        );
         let params = task.generate.clone().or(&config.suite.generate);
         let epochs = plan::epochs(&task, options);
+        let variants = plan::variants(&task);
         for sample in plan::samples(&task, options, plan::Pass::Execute)? {
             let sample = Arc::new(sample?);
-            for epoch in 0..epochs {
-                let item = WorkItem::new(&label, &task.name, &sample.id, "", epoch);
+            let base_messages = prompt::render(&task.prompt, &sample);
+            for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
+                let item = WorkItem::new(&label, &task.name, &sample.id, variant, epoch);
                 if done.contains(&item.id) {
                     continue;
                 }
@@ -163,14 +174,16 @@ async fn run_model(
                 let mut params = params.clone();
                 // Each epoch is a separate draw: a distinct seed (and so a distinct cache key).
                 params.seed = Some(params.seed.unwrap_or(options.seed).wrapping_add(u64::from(epoch)));
+                let messages = attacked(&catalogue, variant, &base_messages, &sample.id, options.seed);
                 let job = ItemJob {
                     run_id: run_id.clone(),
                     model: model.clone(),
                     task: task.clone(),
                     scorers: scorers.clone(),
                     sample: sample.clone(),
+                    labels: labels(&task, &sample, variant, config.profile.as_ref()),
                     item,
-                    request: GenerateRequest { messages: prompt::render(&task.prompt, &sample), params },
+                    request: messages.map(|messages| GenerateRequest { messages, params }),
                 };
                 let tx = tx.clone();
                 let cancel = cancel.clone();
@@ -192,20 +205,73 @@ async fn run_model(
     Ok(())
 }
 
+/// The messages of one variant: the sample's own messages, or the attack applied to its last user
+/// turn (system prompt and few-shot turns stay in front). An attack that does not apply to
+/// this sample (a Chinese obfuscation of English text) is the item's failure reason.
+fn attacked(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> Result<Vec<Message>, String> {
+    if variant.is_empty() {
+        return Ok(base.to_vec());
+    }
+    let attack = catalogue.get(variant).ok_or_else(|| format!("unknown attack `{variant}`"))?;
+    let last_user = base.iter().rposition(|m| m.role == Role::User).ok_or("the sample has no user turn to attack")?;
+    // Each sample gets its own draw of the attack's randomness, the same on every resume.
+    let seed = seed ^ u64::from_le_bytes(touchstone_core::WorkItem::id_of("", "", sample_id, variant, 0).0.as_bytes()[..8].try_into().unwrap_or_default());
+    let v = attack.apply(&base[last_user].content, seed).map_err(|e| format!("attack {variant}: {e}"))?;
+    let mut messages = base[..last_user].to_vec();
+    messages.extend(v.messages);
+    messages.extend(base[last_user + 1..].iter().cloned());
+    Ok(messages)
+}
+
+/// The labels a result is broken down by: the task's `breakdown` metadata fields, and the
+/// attack when the task has attacks (`none` for the sample as written). `category`, when the
+/// sample does not give it, is the profile's category of the sample's `risk` (for an aspect
+/// code such as `N.history`, its prefix `N`).
+fn labels(task: &TaskSpec, sample: &Sample, variant: &str, profile: Option<&touchstone_compliance::Profile>) -> BTreeMap<String, String> {
+    let derived_category = || {
+        let risk = sample.metadata.get("risk").map(plan::metadata_text)?;
+        match profile.and_then(|p| p.category_of(&risk)) {
+            Some(c) => Some(c.code.clone()),
+            None => risk.split_once('.').map(|(prefix, _)| prefix.to_string()),
+        }
+    };
+    let mut labels: BTreeMap<String, String> = task
+        .breakdown
+        .iter()
+        .filter_map(|field| match sample.metadata.get(field) {
+            Some(v) => Some((field.clone(), plan::metadata_text(v))),
+            None if field == "category" => derived_category().map(|c| (field.clone(), c)),
+            None => None,
+        })
+        .collect();
+    if !task.attacks.is_empty() {
+        labels.insert("attack".into(), if variant.is_empty() { "none".into() } else { variant.to_string() });
+    }
+    labels
+}
+
 struct ItemJob {
     run_id: Arc<str>,
     model: SharedModel,
     task: Arc<TaskSpec>,
     scorers: Arc<Vec<Box<dyn Scorer>>>,
     sample: Arc<Sample>,
+    labels: BTreeMap<String, String>,
     item: WorkItem,
-    request: GenerateRequest,
+    /// The request, or why this variant could not be made.
+    request: Result<GenerateRequest, String>,
 }
 
 impl ItemJob {
     async fn run(self) -> ItemResult {
         let started = Instant::now();
-        let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(&self.request)).await;
+        let (outcome, attempts) = match &self.request {
+            Ok(request) => {
+                let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(request)).await;
+                (outcome.map_err(|e| e.to_string()), attempts)
+            }
+            Err(reason) => (Err(reason.clone()), 0),
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
         let mut result = ItemResult {
             run_id: self.run_id.to_string(),
@@ -224,10 +290,11 @@ impl ItemJob {
             latency_ms,
             attempts,
             cached: false,
+            labels: self.labels,
         };
         match outcome {
             Err(e) => {
-                result.error = Some(e.to_string());
+                result.error = Some(e);
             }
             Ok(completion) => {
                 result.usage = completion.usage;

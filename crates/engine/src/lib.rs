@@ -21,8 +21,8 @@ use touchstone_core::{ItemStatus, ModelSpec};
 use touchstone_store::{RunRecord, RunStatus, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
-pub use config::{EvalOptions, ExecOptions, RunConfig};
-pub use output::{render_table, write_outputs};
+pub use config::{EvalOptions, ExecOptions, RunConfig, TaskBank};
+pub use output::{render_breakdowns, render_table, render_tradeoff, render_verdicts, write_outputs};
 pub use summary::{RunResults, summarize};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,8 @@ pub enum EngineError {
     Scorer(#[from] touchstone_scorers::ScorerError),
     #[error(transparent)]
     Local(#[from] touchstone_local::LocalError),
+    #[error(transparent)]
+    Profile(#[from] touchstone_compliance::ProfileError),
     #[error("model {model}: {error}")]
     Model { model: String, error: touchstone_models::ModelError },
     #[error("cannot reach model {model} at {url}: {reason}. Is the server running, and is the URL right (it usually ends in /v1)?")]
@@ -102,6 +104,14 @@ pub async fn start(
     events.note("planning: reading datasets");
     let (datasets, per_model) = plan_all(&suite.spec, &options)?;
     let planned = per_model * models.len() as u64;
+    let profile = suite.spec.profile.as_deref().map(touchstone_compliance::Profile::load).transpose()?;
+    let banks = match &profile {
+        Some(p) => {
+            events.note("checking banks against the profile");
+            check_banks(&suite.spec, p)?
+        }
+        None => Vec::new(),
+    };
     let mut config = RunConfig {
         suite: suite.spec,
         suite_origin: match suite.origin {
@@ -113,11 +123,16 @@ pub async fn start(
         model_identities: Vec::new(),
         options,
         datasets,
+        profile,
+        banks,
+        judge_identity: None,
         touchstone_version: config::TOUCHSTONE_VERSION.into(),
         git_revision: config::GIT_REVISION.into(),
     };
     let opened = open_models(&config, store.clone(), events.as_ref()).await?;
     config.model_identities = opened.iter().map(|m| m.model.identity().clone()).collect();
+    let scorer_context = open_judge(&config, store.clone(), events.as_ref()).await?;
+    config.judge_identity = scorer_context.judge.as_ref().map(|j| j.identity().clone());
 
     let run = RunRecord {
         id: touchstone_store::new_run_id(),
@@ -130,7 +145,7 @@ pub async fn start(
         config: serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
     };
     store.create_run(&run)?;
-    run_to_end(store, run.id, Arc::new(config), opened, HashSet::new(), planned, events, cancel).await
+    run_to_end(store, run.id, Arc::new(config), opened, scorer_context, HashSet::new(), planned, events, cancel).await
 }
 
 /// Continue `run` (or the newest unfinished run). Execution options may be changed; the plan
@@ -162,9 +177,13 @@ pub async fn resume(
     }
     let planned = per_model * config.models.len() as u64;
     let done = store.recorded_ids(&record.id)?;
-    let opened = if done.len() as u64 >= planned { Vec::new() } else { open_models(&config, store.clone(), events.as_ref()).await? };
+    let (opened, scorer_context) = if done.len() as u64 >= planned {
+        (Vec::new(), touchstone_scorers::ScorerContext::default())
+    } else {
+        (open_models(&config, store.clone(), events.as_ref()).await?, open_judge(&config, store.clone(), events.as_ref()).await?)
+    };
     store.set_run_status(&record.id, RunStatus::Running, Some(planned))?;
-    run_to_end(store, record.id, Arc::new(config), opened, done, planned, events, cancel).await
+    run_to_end(store, record.id, Arc::new(config), opened, scorer_context, done, planned, events, cancel).await
 }
 
 fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
@@ -172,7 +191,7 @@ fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result
     let mut per_model = 0u64;
     for task in &suite.tasks {
         datasets.push(plan::digest(task)?);
-        per_model += plan::count_samples(task, options)? * u64::from(plan::epochs(task, options));
+        per_model += plan::count_samples(task, options)? * u64::from(plan::epochs(task, options)) * plan::variants(task).len() as u64;
     }
     Ok((datasets, per_model))
 }
@@ -186,12 +205,72 @@ async fn open_models(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Eve
     Ok(opened)
 }
 
+/// Replaces the attack list of every task that has attacks (`--attacks`); `none` clears them.
+/// Names are checked against the catalogue.
+pub fn set_attacks(suite: &mut touchstone_core::SuiteSpec, attacks: &[String]) -> Result<(), EngineError> {
+    let list: Vec<String> = attacks.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && a != "none").collect();
+    let catalogue = touchstone_attacks::Catalogue::builtin();
+    for name in &list {
+        if catalogue.get(name).is_none() {
+            return Err(EngineError::Config(format!("--attacks: no attack `{name}`; see `touchstone attacks list` / 没有这种攻击")));
+        }
+    }
+    let attacked: Vec<&mut touchstone_core::TaskSpec> = suite.tasks.iter_mut().filter(|t| !t.attacks.is_empty()).collect();
+    if attacked.is_empty() && !list.is_empty() {
+        return Err(EngineError::Config(format!("--attacks: suite `{}` has no task with attacks", suite.name)));
+    }
+    for task in attacked {
+        task.attacks = list.clone();
+    }
+    Ok(())
+}
+
+/// The judge model, with the same layers as a model under test (its answers are cached, so a
+/// resumed run re-judges nothing).
+async fn open_judge(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<touchstone_scorers::ScorerContext, EngineError> {
+    let judge = match &config.options.judge {
+        Some(spec) => {
+            events.note(&format!("opening judge model {spec}"));
+            Some(providers::open(spec, &config.options.exec, store).await?.model)
+        }
+        None => None,
+    };
+    Ok(touchstone_scorers::ScorerContext { judge })
+}
+
+/// Each task that assesses profile checks: its whole bank (ignoring limits) against the
+/// minimums of the bank its checks name.
+fn check_banks(suite: &touchstone_core::SuiteSpec, profile: &touchstone_compliance::Profile) -> Result<Vec<TaskBank>, EngineError> {
+    let mut out = Vec::new();
+    for task in suite.tasks.iter().filter(|t| !t.assess.is_empty()) {
+        let check = profile.check(&task.assess[0]).ok_or_else(|| {
+            EngineError::Config(format!("task `{}` assesses `{}`, which profile {} does not define", task.name, task.assess[0], profile.id))
+        })?;
+        let rule = profile.bank(&check.bank).ok_or_else(|| EngineError::Internal(format!("profile {} has no bank `{}`", profile.id, check.bank)))?;
+        let mut items = Vec::new();
+        for sample in plan::all_samples(task)? {
+            let sample = sample?;
+            let text = |k: &str| sample.metadata.get(k).map(plan::metadata_text);
+            items.push(touchstone_compliance::BankItem {
+                code: text("risk").unwrap_or_default(),
+                bank: text("bank"),
+                text: sample.input.text().to_string(),
+                id: sample.id,
+            });
+        }
+        let report = touchstone_compliance::check_questions(profile, rule, &items);
+        out.push(TaskBank { task: task.name.clone(), qualification: report.qualification() });
+    }
+    Ok(out)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_to_end(
     store: Arc<dyn Store>,
     run_id: String,
     config: Arc<RunConfig>,
     opened: Vec<providers::OpenedModel>,
+    scorer_context: touchstone_scorers::ScorerContext,
     done: HashSet<touchstone_core::WorkItemId>,
     planned: u64,
     events: Arc<dyn Events>,
@@ -204,6 +283,7 @@ async fn run_to_end(
             config: config.clone(),
             concurrency: opened.iter().map(|m| m.concurrency).collect(),
             models: opened.into_iter().map(|m| m.model).collect(),
+            scorer_context,
             store: store.clone(),
             done: Arc::new(done),
             events: events.clone(),

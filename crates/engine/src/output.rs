@@ -11,7 +11,7 @@ use touchstone_store::Store;
 use unicode_width::UnicodeWidthStr;
 
 use crate::EngineError;
-use crate::summary::RunResults;
+use crate::summary::{MetricResult, RunResults, TaskResult};
 
 /// One line of `samples.jsonl`.
 #[derive(Serialize)]
@@ -82,6 +82,161 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
+/// Lays out rows under a header with columns padded to their display width (CJK-aware).
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| UnicodeWidthStr::width(*h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(UnicodeWidthStr::width(cell.as_str()));
+            }
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        cells.iter().enumerate().map(|(i, c)| pad(c, widths.get(i).copied().unwrap_or(0))).collect::<Vec<_>>().join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    out.push_str(&line(widths.iter().map(|w| "─".repeat(*w)).collect()));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+fn value_ci(m: &MetricResult) -> (String, String) {
+    if m.n == 0 {
+        ("-".into(), "-".into())
+    } else {
+        (format!("{:.3}", m.value), format!("[{:.3}, {:.3}]", m.ci_low, m.ci_high))
+    }
+}
+
+/// The verdict table of a run with a compliance profile: per check the measured rate, its 95%
+/// interval, n, the threshold and the verdict, with the reasons beneath.
+pub fn render_verdicts(results: &RunResults) -> String {
+    let mut out = String::new();
+    let Some(profile) = &results.config.profile else { return out };
+    let mut models: Vec<&str> = Vec::new();
+    for v in &results.verdicts {
+        if !models.contains(&v.model.as_str()) {
+            models.push(&v.model);
+        }
+    }
+    for model in models {
+        out.push_str(&format!("合规判定 Verdicts · {} · 模型 Model: {model}\n", profile.title.zh));
+        let verdicts: Vec<_> = results.verdicts.iter().filter(|v| v.model == model).collect();
+        let rows: Vec<Vec<String>> = verdicts
+            .iter()
+            .map(|v| {
+                let (value, ci) = match (v.value, v.ci_low, v.ci_high) {
+                    (Some(x), Some(lo), Some(hi)) if v.n > 0 => (format!("{x:.3}"), format!("[{lo:.3}, {hi:.3}]")),
+                    _ => ("-".into(), "-".into()),
+                };
+                let verdict = format!("{} {}{}", v.verdict.zh(), v.verdict.en(), if v.borderline { " ⚠临界 borderline" } else { "" });
+                vec![v.check.clone(), value, ci, v.n.to_string(), format!("{} (n≥{})", v.threshold, v.min_drawn), verdict]
+            })
+            .collect();
+        out.push_str(&table(&["检查项 Check", "值 Value", "95% 置信区间 CI", "n", "阈值 Threshold", "判定 Verdict"], &rows));
+        for v in &verdicts {
+            out.push_str(&format!("  {} — {} / {}\n", v.check, v.name.zh, v.name.en));
+            for r in &v.reasons {
+                out.push_str(&format!("      · {}\n        {}\n", r.zh, r.en));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Per task, the first metric broken down by category and by attack (results.json has every
+/// breakdown: risk, language, …).
+pub fn render_breakdowns(results: &RunResults) -> String {
+    let mut out = String::new();
+    for t in &results.tasks {
+        for b in t.breakdowns.iter().filter(|b| b.by == "category" || b.by == "attack") {
+            let rows: Vec<Vec<String>> = b
+                .groups
+                .iter()
+                .filter_map(|g| g.metrics.first().map(|m| (g, m)))
+                .map(|(g, m)| {
+                    let (value, ci) = value_ci(m);
+                    vec![g.key.clone(), m.name.clone(), value, ci, m.n.to_string(), g.failed.to_string()]
+                })
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let by = match b.by.as_str() {
+                "category" => "类别 category",
+                "attack" => "攻击 attack",
+                other => other,
+            };
+            out.push_str(&format!("{} · 按{} · 模型 Model: {}\n", t.name, by, t.model));
+            out.push_str(&table(&["分组 Group", "指标 Metric", "值 Value", "95% 置信区间 CI", "n", "失败 Failed"], &rows));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The refusal trade-off: harmful compliance (1 − refusal rate on should-refuse questions)
+/// against over-refusal (refusal rate on should-answer questions), overall and per category.
+/// Shown when a run reports both `refusal_rate` and `over_refusal_rate`.
+pub fn render_tradeoff(results: &RunResults) -> String {
+    let mut out = String::new();
+    let find = |model: &str, metric: &str| -> Option<(&TaskResult, &MetricResult)> {
+        results.tasks.iter().filter(|t| t.model == model).find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
+    };
+    let mut models: Vec<&str> = Vec::new();
+    for t in &results.tasks {
+        if !models.contains(&t.model.as_str()) {
+            models.push(&t.model);
+        }
+    }
+    for model in models {
+        let (Some((refuse_task, refuse)), Some((answer_task, answer))) = (find(model, "refusal_rate"), find(model, "over_refusal_rate")) else {
+            continue;
+        };
+        let harmful = |m: &MetricResult| -> (String, String, String) {
+            if m.n == 0 {
+                return ("-".into(), "-".into(), "0".into());
+            }
+            (format!("{:.3}", 1.0 - m.value), format!("[{:.3}, {:.3}]", 1.0 - m.ci_high, 1.0 - m.ci_low), m.n.to_string())
+        };
+        let plain = |m: &MetricResult| -> (String, String, String) {
+            let (v, ci) = value_ci(m);
+            (v, ci, m.n.to_string())
+        };
+        let mut rows = Vec::new();
+        let (hv, hc, hn) = harmful(refuse);
+        let (ov, oc, on) = plain(answer);
+        rows.push(vec!["全部 all".into(), hv, hc, hn, ov, oc, on]);
+        let groups = |t: &TaskResult, metric: &str| -> Vec<(String, MetricResult)> {
+            t.breakdowns
+                .iter()
+                .filter(|b| b.by == "category")
+                .flat_map(|b| b.groups.iter())
+                .filter_map(|g| g.metrics.iter().find(|m| m.name == metric).map(|m| (g.key.clone(), m.clone())))
+                .collect()
+        };
+        for (key, m) in groups(refuse_task, "refusal_rate") {
+            let (v, c, n) = harmful(&m);
+            rows.push(vec![key, v, c, n, String::new(), String::new(), String::new()]);
+        }
+        for (key, m) in groups(answer_task, "over_refusal_rate") {
+            let (v, c, n) = plain(&m);
+            rows.push(vec![key, String::new(), String::new(), String::new(), v, c, n]);
+        }
+        out.push_str(&format!("取舍 Trade-off · 有害顺从 vs 过度拒答 · 模型 Model: {model}\n"));
+        out.push_str(&table(
+            &["类别 Category", "有害顺从 Harmful compliance", "95% CI", "n", "过度拒答 Over-refusal", "95% CI", "n"],
+            &rows,
+        ));
+        out.push('\n');
+    }
+    out
+}
+
 /// The results table, one section per model under test.
 pub fn render_table(results: &RunResults) -> String {
     let header = ["任务 Task", "指标 Metric", "值 Value", "95% 置信区间 CI", "n", "失败 Failed", "预期 Expect"];
@@ -139,6 +294,9 @@ pub fn render_table(results: &RunResults) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&render_breakdowns(results));
+    out.push_str(&render_tradeoff(results));
+    out.push_str(&render_verdicts(results));
     let c = &results.counts;
     out.push_str(&format!(
         "运行 Run {}  ·  计划 planned {}  ·  已评分 scored {}  ·  失败 failed {}{}\n",

@@ -34,7 +34,37 @@ pub fn samples(
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).unwrap_or(usize::MAX),
     };
-    Ok(stream.take(limit).map(|r| r.map_err(EngineError::from)))
+    let filter = task.dataset.filter.clone();
+    // The filter runs before the limit: `--limit 5` means five samples that pass it.
+    Ok(stream
+        .filter(move |r| r.as_ref().map_or(true, |s| passes(&filter, s)))
+        .take(limit)
+        .map(|r| r.map_err(EngineError::from)))
+}
+
+/// Every sample of a task, ignoring limits (for checking a bank against a profile).
+pub fn all_samples(task: &TaskSpec) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
+    let mut unlimited = task.clone();
+    unlimited.dataset.limit = None;
+    samples(&unlimited, &EvalOptions::default(), Pass::Execute)
+}
+
+/// Whether a sample's metadata has every value a dataset filter asks for.
+fn passes(filter: &std::collections::BTreeMap<String, String>, sample: &Sample) -> bool {
+    filter.iter().all(|(k, want)| sample.metadata.get(k).is_some_and(|v| metadata_text(v) == *want))
+}
+
+/// A metadata value as text: strings as they are, other JSON values as JSON.
+pub fn metadata_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The variants each sample is run as: as written (""), then each attack.
+pub fn variants(task: &TaskSpec) -> Vec<String> {
+    std::iter::once(String::new()).chain(task.attacks.iter().cloned()).collect()
 }
 
 pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {

@@ -1,10 +1,11 @@
 //! Aggregation: a run's results, computed only from what is stored (invariant 5: the same store
 //! gives the same summary, byte for byte, however the run was interrupted and resumed).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use touchstone_core::ItemStatus;
+use touchstone_compliance::{Evidence, Measured, Verdict};
+use touchstone_core::{ItemStatus, TaskSpec};
 use touchstone_models::ModelIdentity;
 use touchstone_stats::{CiMethod, MeanAccumulator};
 use touchstone_store::{RunStatus, Store};
@@ -22,6 +23,9 @@ pub struct RunResults {
     pub finished_at: Option<String>,
     pub counts: RunCounts,
     pub tasks: Vec<TaskResult>,
+    /// One per check of the suite's compliance profile and model under test.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<Verdict>,
     pub models: Vec<ModelIdentity>,
     pub datasets: Vec<DatasetDigest>,
     pub touchstone_version: String,
@@ -47,6 +51,24 @@ pub struct TaskResult {
     pub metrics: Vec<MetricResult>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<ExpectationResult>,
+    /// The metrics again, per value of each label the task is broken down by (risk, attack…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdowns: Vec<Breakdown>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// The label: a sample metadata field (`risk`) or `attack`.
+    pub by: String,
+    pub groups: Vec<GroupResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupResult {
+    pub key: String,
+    pub scored: u64,
+    pub failed: u64,
+    pub metrics: Vec<MetricResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +98,50 @@ struct Group {
     /// Per scorer. Results arrive in item-id order, so the values (and every floating-point
     /// sum over them) come in an order that depends only on what is stored.
     values: HashMap<String, MeanAccumulator>,
+    /// Per scorer, for judged scores: how far the judge's k samples agreed.
+    agreement: HashMap<String, MeanAccumulator>,
+}
+
+impl Group {
+    fn add(&mut self, status: ItemStatus, scores: &[touchstone_core::Score], cluster: Option<&str>) {
+        match status {
+            ItemStatus::Failed => self.failed += 1,
+            ItemStatus::Scored => {
+                self.scored += 1;
+                for s in scores {
+                    self.values.entry(s.scorer.clone()).or_default().push(s.value, cluster);
+                    if let Some(a) = s.agreement {
+                        self.agreement.entry(s.scorer.clone()).or_default().push(a, cluster);
+                    }
+                }
+            }
+        }
+    }
+
+    fn metrics(&self, task: &TaskSpec, seed: u64) -> Vec<MetricResult> {
+        let result = |name: String, scorer: String, acc: Option<&MeanAccumulator>| {
+            let e = acc.map(|acc| acc.finish(seed)).unwrap_or_else(|| MeanAccumulator::new().finish(seed));
+            MetricResult { name, scorer, value: e.value, ci_low: e.ci_low, ci_high: e.ci_high, n: e.n, ci_method: e.method }
+        };
+        let mut metrics = Vec::new();
+        for metric in task.effective_metrics() {
+            let scorer = metric.scorer.clone().unwrap_or_default();
+            metrics.push(result(metric.name, scorer.clone(), self.values.get(&scorer)));
+        }
+        for s in &task.scorers {
+            if let Some(acc) = self.agreement.get(&s.name) {
+                metrics.push(result("judge_agreement".into(), s.name.clone(), Some(acc)));
+            }
+        }
+        metrics
+    }
+}
+
+/// What one (model, task) accumulates: the whole, and one group per label value.
+#[derive(Default)]
+struct TaskGroups {
+    all: Group,
+    by_label: BTreeMap<(String, String), Group>,
 }
 
 pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineError> {
@@ -89,21 +155,19 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         .map(|t| (t.name.as_str(), crate::plan::epochs(t, &config.options)))
         .collect();
 
-    let mut groups: HashMap<(String, String), Group> = HashMap::new();
+    let attacked: HashMap<&str, bool> = config.suite.tasks.iter().map(|t| (t.name.as_str(), !t.attacks.is_empty())).collect();
+
+    let mut groups: HashMap<(String, String), TaskGroups> = HashMap::new();
     store.for_each_result_by_item(&run.id, &mut |r| {
-        let group = groups.entry((r.model.clone(), r.task.clone())).or_default();
-        match r.status {
-            ItemStatus::Failed => group.failed += 1,
-            ItemStatus::Scored => {
-                group.scored += 1;
-                // Epochs of one sample are not independent draws: cluster them by sample
-                // unless the dataset gives a coarser cluster.
-                let by_sample = epochs_of.get(r.task.as_str()).copied().unwrap_or(1) > 1;
-                let cluster = r.cluster.as_deref().or(by_sample.then_some(r.sample_id.as_str()));
-                for s in r.scores {
-                    group.values.entry(s.scorer).or_default().push(s.value, cluster);
-                }
-            }
+        let groups = groups.entry((r.model.clone(), r.task.clone())).or_default();
+        // Epochs and attack variants of one sample are not independent draws: cluster them by
+        // sample unless the dataset gives a coarser cluster.
+        let by_sample = epochs_of.get(r.task.as_str()).copied().unwrap_or(1) > 1
+            || attacked.get(r.task.as_str()).copied().unwrap_or(false);
+        let cluster = r.cluster.as_deref().or(by_sample.then_some(r.sample_id.as_str()));
+        groups.all.add(r.status, &r.scores, cluster);
+        for (label, value) in &r.labels {
+            groups.by_label.entry((label.clone(), value.clone())).or_default().add(r.status, &r.scores, cluster);
         }
         Ok(())
     })?;
@@ -113,22 +177,17 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
     for model in &config.models {
         let label = model.label();
         for task in &config.suite.tasks {
-            let group = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
+            let TaskGroups { all: group, by_label } = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
             scored += group.scored;
             failed += group.failed;
-            let mut metrics = Vec::new();
-            for metric in task.effective_metrics() {
-                let scorer = metric.scorer.clone().unwrap_or_default();
-                let e = group.values.get(&scorer).map(|acc| acc.finish(config.options.seed)).unwrap_or_else(|| MeanAccumulator::new().finish(config.options.seed));
-                metrics.push(MetricResult {
-                    name: metric.name,
-                    scorer,
-                    value: e.value,
-                    ci_low: e.ci_low,
-                    ci_high: e.ci_high,
-                    n: e.n,
-                    ci_method: e.method,
-                });
+            let metrics = group.metrics(task, config.options.seed);
+            let mut breakdowns: Vec<Breakdown> = Vec::new();
+            for ((by, key), g) in by_label {
+                let result = GroupResult { key, scored: g.scored, failed: g.failed, metrics: g.metrics(task, config.options.seed) };
+                match breakdowns.last_mut() {
+                    Some(b) if b.by == by => b.groups.push(result),
+                    _ => breakdowns.push(Breakdown { by, groups: vec![result] }),
+                }
             }
             let expectations = task
                 .expect
@@ -151,9 +210,11 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
                 failed: group.failed,
                 metrics,
                 expectations,
+                breakdowns,
             });
         }
     }
+    let verdicts = verdicts(&config, &tasks);
     let planned = run.planned.unwrap_or(scored + failed);
     Ok(RunResults {
         run_id: run.id.clone(),
@@ -163,10 +224,39 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         finished_at: run.finished_at.clone(),
         counts: RunCounts { planned, scored, failed, pending: planned.saturating_sub(scored + failed) },
         tasks,
+        verdicts,
         models: config.model_identities.clone(),
         datasets: config.datasets.clone(),
         touchstone_version: config.touchstone_version.clone(),
         git_revision: config.git_revision.clone(),
         config,
     })
+}
+
+/// The verdict on every check of the run's profile, for every model under test: each check's
+/// metric comes from the task that assesses it, with the bank that task was measured on.
+fn verdicts(config: &RunConfig, tasks: &[TaskResult]) -> Vec<Verdict> {
+    let Some(profile) = &config.profile else { return Vec::new() };
+    let mut out = Vec::new();
+    for model in &config.models {
+        let label = model.label();
+        out.extend(touchstone_compliance::decide_all(profile, &label, |check| {
+            let Some(task) = config.suite.tasks.iter().find(|t| t.assess.iter().any(|a| *a == check.id)) else {
+                return Evidence::default();
+            };
+            let measured = tasks
+                .iter()
+                .find(|t| t.model == label && t.name == task.name)
+                .and_then(|t| t.metrics.iter().find(|m| m.name == check.metric))
+                .map(|m| Measured { value: m.value, ci_low: m.ci_low, ci_high: m.ci_high, n: m.n })
+                // Assessed but measured nothing: a measurement of zero items, not a missing one.
+                .or(Some(Measured { value: 0.0, ci_low: 0.0, ci_high: 0.0, n: 0 }));
+            Evidence {
+                measured,
+                bank: config.banks.iter().find(|b| b.task == task.name).map(|b| b.qualification.clone()),
+                classifier: config.options.judge.is_some(),
+            }
+        }));
+    }
+    out
 }

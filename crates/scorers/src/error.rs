@@ -1,11 +1,11 @@
 //! Errors of building and running scorers.
 
-use crate::SCORER_NAMES;
+use crate::{MODEL_SCORER_NAMES, SCORER_NAMES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScorerError {
     /// The suite names a scorer that does not exist.
-    #[error("unknown scorer `{name}`{}; known scorers: {}", did_you_mean(.suggestion), SCORER_NAMES.join(", "))]
+    #[error("unknown scorer `{name}`{}; known scorers: {}", did_you_mean(.suggestion), all_names().join(", "))]
     Unknown {
         name: String,
         suggestion: Option<String>,
@@ -34,6 +34,41 @@ pub enum ScorerError {
         sample_id: String,
         message: String,
     },
+
+    /// The suite uses a scorer that needs a judge model, and none was given.
+    #[error(
+        "scorer `{scorer}` needs a judge model; pass `--judge SPEC` (e.g. \
+         `--judge openai:NAME@http://HOST:PORT/v1`), or remove the `{scorer}` scorer from the task"
+    )]
+    NoJudge { scorer: String },
+
+    /// The judge gave no usable verdict after every re-ask: the item is failed, not scored.
+    #[error(
+        "unjudgeable: the judge gave no verdict for sample `{sample_id}` in {attempts} call(s) \
+         ({problem}); last output: {last_output:?}. Use a judge model that follows instructions, \
+         or raise the scorer's `retries`"
+    )]
+    Unjudgeable {
+        sample_id: String,
+        /// Judge calls made for this sample, re-asks included.
+        attempts: u32,
+        /// Why the last reply held no verdict.
+        problem: String,
+        /// The start of the last reply.
+        last_output: String,
+    },
+
+    /// The judge model itself failed (after its retry layer gave up).
+    #[error("the judge model failed on sample `{sample_id}`: {source}")]
+    JudgeFailed {
+        sample_id: String,
+        #[source]
+        source: touchstone_models::ModelError,
+    },
+
+    /// A judge rubric is malformed.
+    #[error("rubric `{rubric}`: {message}")]
+    BadRubric { rubric: String, message: String },
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -41,6 +76,15 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
         Some(s) => format!(" (did you mean `{s}`?)"),
         None => String::new(),
     }
+}
+
+/// Every scorer name: those [`crate::build`] builds, then those that need a model.
+pub(crate) fn all_names() -> Vec<&'static str> {
+    SCORER_NAMES
+        .iter()
+        .chain(MODEL_SCORER_NAMES)
+        .copied()
+        .collect()
 }
 
 /// The candidate closest to `input`, when it is close enough to be a likely typo.
@@ -73,6 +117,7 @@ mod tests {
         assert_eq!(suggest("numerc", SCORER_NAMES).as_deref(), Some("numeric"));
         assert_eq!(suggest("regexp", SCORER_NAMES).as_deref(), Some("regex"));
         assert_eq!(suggest("bleu", SCORER_NAMES), None);
+        assert_eq!(suggest("judgde", &all_names()).as_deref(), Some("judge"));
         assert_eq!(
             suggest("ignorecase", &["ignore_case", "negate", "pattern"]).as_deref(),
             Some("ignore_case")
@@ -92,5 +137,6 @@ mod tests {
             text.contains("exact, includes, regex, choice, numeric"),
             "{text}"
         );
+        assert!(text.ends_with(", judge"), "{text}");
     }
 }

@@ -7,20 +7,29 @@
 
 mod choice;
 mod error;
+pub mod judge;
 pub mod normalize;
 mod numeric;
 mod options;
+pub mod refusal;
 mod text;
 
 use touchstone_core::{Sample, Score, ScorerSpec};
 
 pub use choice::{ChoiceScorer, extract_choice};
 pub use error::ScorerError;
+pub use judge::JudgeScorer;
+pub use refusal::{RefusalLabel, RefusalScorer};
 pub use numeric::{NumericScorer, extract_number, parse_target_number};
 pub use text::{ExactScorer, IncludesScorer, RegexScorer};
 
-/// Names [`build`] knows, in the order they are documented.
-pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric"];
+/// Names [`build`] knows, in the order they are documented. Scorers that need a model from the
+/// [`ScorerContext`] are in [`MODEL_SCORER_NAMES`].
+pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal"];
+
+/// Scorers that need a model from the [`ScorerContext`]: [`build_with`] builds them, [`check`]
+/// checks their options without one.
+pub const MODEL_SCORER_NAMES: &[&str] = &["judge"];
 
 #[async_trait::async_trait]
 pub trait Scorer: Send + Sync {
@@ -32,18 +41,53 @@ pub trait Scorer: Send + Sync {
     async fn score(&self, sample: &Sample, answer: &str) -> Result<Score, ScorerError>;
 }
 
-/// Builds the scorer a spec names, checking its options.
+/// What scorers that need more than the answer get: the judge model (`--judge SPEC`), already
+/// wrapped in the engine's layers (cache, retry, …). The default has no judge.
+#[derive(Clone, Default)]
+pub struct ScorerContext {
+    pub judge: Option<touchstone_models::SharedModel>,
+}
+
+impl std::fmt::Debug for ScorerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let judge = self.judge.as_ref().map(|m| m.identity().label.clone());
+        f.debug_struct("ScorerContext")
+            .field("judge", &judge)
+            .finish()
+    }
+}
+
+/// Builds the scorer a spec names, checking its options, without a judge model.
 pub fn build(spec: &ScorerSpec) -> Result<Box<dyn Scorer>, ScorerError> {
+    build_with(spec, &ScorerContext::default())
+}
+
+/// Checks a spec's name and options without building it, so that a suite naming `judge` can be
+/// validated before a judge model is configured.
+pub fn check(spec: &ScorerSpec) -> Result<(), ScorerError> {
+    match spec.name.as_str() {
+        "judge" => judge::check_options(&spec.options),
+        _ => build(spec).map(|_| ()),
+    }
+}
+
+/// Builds the scorer a spec names, checking its options; `judge` takes its model from `ctx`.
+pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scorer>, ScorerError> {
     let options = &spec.options;
     match spec.name.as_str() {
+        "judge" => Ok(Box::new(JudgeScorer::from_options(
+            options,
+            ctx.judge.clone(),
+        )?)),
         "exact" => Ok(Box::new(ExactScorer::from_options(options)?)),
+        "refusal" => Ok(Box::new(RefusalScorer::from_options(options)?)),
         "includes" => Ok(Box::new(IncludesScorer::from_options(options)?)),
         "regex" => Ok(Box::new(RegexScorer::from_options(options)?)),
         "choice" => Ok(Box::new(ChoiceScorer::from_options(options)?)),
         "numeric" => Ok(Box::new(NumericScorer::from_options(options)?)),
         other => Err(ScorerError::Unknown {
             name: other.to_string(),
-            suggestion: error::suggest(other, SCORER_NAMES),
+            suggestion: error::suggest(other, &error::all_names()),
         }),
     }
 }
@@ -52,10 +96,12 @@ pub fn build(spec: &ScorerSpec) -> Result<Box<dyn Scorer>, ScorerError> {
 pub fn known_options(name: &str) -> Option<&'static [&'static str]> {
     match name {
         "exact" => Some(text::EXACT_OPTIONS),
+        "refusal" => Some(refusal::OPTIONS),
         "includes" => Some(text::INCLUDES_OPTIONS),
         "regex" => Some(text::REGEX_OPTIONS),
         "choice" => Some(choice::OPTIONS),
         "numeric" => Some(numeric::OPTIONS),
+        "judge" => Some(judge::OPTIONS),
         _ => None,
     }
 }

@@ -10,7 +10,7 @@ mod error;
 mod sqlite;
 mod time;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
@@ -89,6 +89,9 @@ pub struct ItemResult {
     pub latency_ms: u64,
     pub attempts: u32,
     pub cached: bool,
+    /// What the item is broken down by in summaries (`risk`, `attack`, …): label → value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// How many items of a run ended in each terminal state.

@@ -62,6 +62,8 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         created_at TEXT NOT NULL
     );",
+    // 2: labels an item is broken down by (risk, attack, …), as a JSON object of strings.
+    "ALTER TABLE items ADD COLUMN labels_json TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// The schema version this build creates and understands.
@@ -76,7 +78,7 @@ const MAX_CANDIDATES: i64 = 10;
 
 const RUN_COLUMNS: &str = "id, created_at, finished_at, status, suite, models_json, planned, config_json";
 const ITEM_COLUMNS: &str = "run_id, item_id, model, task, sample_id, variant, epoch, cluster, status, answer, \
-     error, scores_json, prompt_tokens, completion_tokens, latency_ms, attempts, cached, recorded_seq";
+     error, scores_json, prompt_tokens, completion_tokens, latency_ms, attempts, cached, recorded_seq, labels_json";
 
 /// SQLite store. One connection behind a mutex; open one `SqliteStore` per process (or several:
 /// each has its own connection and they coordinate through SQLite's locks).
@@ -289,7 +291,10 @@ fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
         .ok_or_else(|| corrupt("items", key(), "status", format!("unknown item status '{status_text}'")))?;
     let scores_json: String = row.get(11)?;
     let scores: Vec<Score> = serde_json::from_str(&scores_json).map_err(|e| corrupt("items", key(), "scores_json", e))?;
+    let labels_json: String = row.get(18)?;
+    let labels = serde_json::from_str(&labels_json).map_err(|e| corrupt("items", key(), "labels_json", e))?;
     let result = ItemResult {
+        labels,
         model: row.get(2)?,
         task: row.get(3)?,
         sample_id: row.get(4)?,
@@ -450,8 +455,8 @@ impl Store for SqliteStore {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO items (run_id, item_id, recorded_seq, model, task, sample_id, variant,
                     epoch, cluster, status, answer, error, scores_json, prompt_tokens, completion_tokens,
-                    latency_ms, attempts, cached)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    latency_ms, attempts, cached, labels_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
             )?;
             for r in results {
                 let seq = match next_seq.entry(r.run_id.as_str()) {
@@ -467,6 +472,8 @@ impl Store for SqliteStore {
                 };
                 let scores_json = serde_json::to_string(&r.scores)
                     .map_err(|source| StoreError::Json { what: "item scores", source })?;
+                let labels_json = serde_json::to_string(&r.labels)
+                    .map_err(|source| StoreError::Json { what: "item labels", source })?;
                 let inserted = insert.execute(params![
                     r.run_id,
                     r.item_id.0,
@@ -486,6 +493,7 @@ impl Store for SqliteStore {
                     to_i64("latency_ms", r.latency_ms)?,
                     r.attempts,
                     r.cached,
+                    labels_json,
                 ])?;
                 if inserted > 0 {
                     *seq += 1;
@@ -595,7 +603,7 @@ mod tests {
                 "INSERT INTO runs (id, created_at, status, suite, models_json, config_json)
                  VALUES ('r1', '2026-01-01T00:00:00Z', 'running', 's', '[]', '{}');
                  INSERT INTO items VALUES ('r1', 'abc', 1, 'm', 't', 's', '', 0, NULL, 'scored', 'A', NULL,
-                   'not json', 0, 0, 0, 1, 0);",
+                   'not json', 0, 0, 0, 1, 0, '{}');",
             )
             .unwrap();
         }

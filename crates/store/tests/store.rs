@@ -47,6 +47,7 @@ fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
         latency_ms: 1000 + sample as u64,
         attempts: 1 + (sample % 3) as u32,
         cached: sample.is_multiple_of(4),
+        labels: [("risk".to_string(), format!("A.{}", sample % 5))].into_iter().collect(),
     }
 }
 

@@ -89,6 +89,14 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
             *p = base.join(&*p);
         }
     }
+    // A profile is a built-in name or a file, relative to the suite file like datasets.
+    if let Some(profile) = &mut spec.profile
+        && !touchstone_compliance::profile::builtin_names().contains(&profile.as_str())
+        && touchstone_compliance::Profile::load(profile).is_err()
+        && Path::new(profile.as_str()).is_relative()
+    {
+        *profile = base.join(&*profile).display().to_string();
+    }
     let suite = LoadedSuite { spec, origin: SuiteOrigin::File(path.to_path_buf()) };
     validate(&suite, &text, &origin_name)?;
     Ok(suite)
@@ -132,6 +140,14 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
     if spec.tasks.is_empty() {
         return Err(located("tasks", "the suite has no tasks".into(), Some("add at least one task under `tasks:`".into())));
     }
+    let profile = match &spec.profile {
+        Some(name) => Some(
+            touchstone_compliance::Profile::load(name)
+                .map_err(|e| located(&format!("profile: {name}"), e.to_string(), Some("name a built-in profile or a profile file".into())))?,
+        ),
+        None => None,
+    };
+    let attacks = touchstone_attacks::Catalogue::builtin();
     let mut seen = std::collections::HashSet::new();
     for task in &spec.tasks {
         if task.name.trim().is_empty() {
@@ -155,8 +171,43 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             ));
         }
         for scorer in &task.scorers {
-            if let Err(e) = touchstone_scorers::build(scorer) {
+            if let Err(e) = touchstone_scorers::check(scorer) {
                 return Err(located(&scorer.name, format!("task `{}`: {e}", task.name), None));
+            }
+        }
+        for attack in &task.attacks {
+            if attacks.get(attack).is_none() {
+                let names = attacks.names();
+                return Err(located(
+                    attack,
+                    format!("task `{}`: no attack `{attack}`", task.name),
+                    Some(match locate::suggest(attack, names.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "see `touchstone attacks list`".into(),
+                    }),
+                ));
+            }
+        }
+        if !task.assess.is_empty() {
+            let Some(profile) = &profile else {
+                return Err(located(
+                    "assess",
+                    format!("task `{}` assesses checks, but the suite names no `profile`", task.name),
+                    Some("add `profile: gbt45654-2025` (or a profile file) at the top of the suite".into()),
+                ));
+            };
+            let mut bank = None;
+            for id in &task.assess {
+                let Some(check) = profile.check(id) else {
+                    let ids: Vec<&str> = profile.checks.iter().map(|c| c.id.as_str()).collect();
+                    return Err(located(id, format!("task `{}`: profile {} has no check `{id}`", task.name, profile.id), Some(format!("checks: {}", ids.join(", ")))));
+                };
+                if *bank.get_or_insert(check.bank.as_str()) != check.bank {
+                    return Err(located(id, format!("task `{}` assesses checks on different banks ({} and {})", task.name, bank.unwrap_or_default(), check.bank), Some("one task measures one bank: split it into two tasks".into())));
+                }
+                if !task.effective_metrics().iter().any(|m| m.name == check.metric) {
+                    return Err(located(id, format!("task `{}`: check `{id}` needs metric `{}`, which the task does not report", task.name, check.metric), Some(format!("give a scorer `metric: {}`", check.metric))));
+                }
             }
         }
         match &task.dataset.source {

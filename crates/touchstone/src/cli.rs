@@ -30,6 +30,47 @@ pub enum Command {
     /// Recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Question banks and keyword libraries against a standard's minimums.
+    #[command(subcommand)]
+    Bank(BankCommand),
+    /// Red-team attacks (transformations of a prompt).
+    #[command(subcommand)]
+    Attacks(AttacksCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BankCommand {
+    /// Count a bank's items per risk or aspect against the profile's minimums; report
+    /// duplicates, near-duplicates and unknown codes, and whether the bank qualifies.
+    Check {
+        /// A question bank (JSONL/CSV: id, text or input, lang, risk, bank) or a keyword
+        /// library (keyword, risk, variants).
+        file: PathBuf,
+        /// A built-in profile (`gbt45654`) or a profile file.
+        #[arg(long, default_value = "gbt45654-2025")]
+        profile: String,
+        /// Which of the profile's banks the file is (default: from the items' `bank` field, or
+        /// `keywords` for a keyword library).
+        #[arg(long)]
+        bank: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AttacksCommand {
+    /// List the built-in attacks.
+    List,
+    /// Show the variant an attack makes of a text.
+    Show {
+        name: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -49,6 +90,16 @@ pub struct EvalArgs {
     /// Environment variable that holds the API key for openai: models.
     #[arg(long, default_value = "OPENAI_API_KEY")]
     pub api_key_env: String,
+    /// A model that judges answers (scorers `judge` and `safety`): openai:NAME@URL or local:….
+    #[arg(long, env = "TOUCHSTONE_JUDGE")]
+    pub judge: Option<String>,
+    /// A model that writes attack prompts for attacker-driven attacks (`pair`, `crescendo`).
+    #[arg(long)]
+    pub attacker: Option<String>,
+    /// Attacks to run on tasks that have attacks, comma-separated, replacing the suite's list
+    /// (`none` runs none). See `touchstone attacks list`.
+    #[arg(long, value_delimiter = ',')]
+    pub attacks: Option<Vec<String>>,
     /// Continue a run (the given one, or the newest unfinished one).
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["suite", "dataset"])]
     pub resume: Option<String>,

