@@ -64,7 +64,11 @@ fn main() {
     let len = (end - start + 1) as usize;
     writeln!(out, "const T2S_START: u32 = {start};").unwrap();
     writeln!(out, "const T2S_LEN: u32 = {len};").unwrap();
-    writeln!(out, "/// 0 = unchanged, else the simplified code point (all in the BMP).").unwrap();
+    writeln!(
+        out,
+        "/// 0 = unchanged, else the simplified code point (all in the BMP)."
+    )
+    .unwrap();
     write!(out, "static T2S: [u16; {len}] = [").unwrap();
     for u in start..=end {
         let v = t2s.get(&u).copied().unwrap_or(0);
@@ -86,17 +90,30 @@ fn main() {
     for (s, t, line) in preferred {
         let (s, t) = (s as u32, t as u32);
         let Some(ts) = candidates.get(&s) else {
-            fail("s2t_preferred.txt", format!("line {line}: `{}` has no traditional form in the table; remove the line", char::from_u32(s).unwrap()));
+            fail(
+                "s2t_preferred.txt",
+                format!(
+                    "line {line}: `{}` has no traditional form in the table; remove the line",
+                    char::from_u32(s).unwrap()
+                ),
+            );
         };
         if t == s {
             chosen.remove(&s);
         } else if ts.contains(&t) {
             chosen.insert(s, t);
         } else {
-            fail("s2t_preferred.txt", format!(
-                "line {line}: `{}` is not a traditional form of `{}`; choose one of {}",
-                char::from_u32(t).unwrap(), char::from_u32(s).unwrap(),
-                ts.iter().map(|&t| char::from_u32(t).unwrap()).collect::<String>()));
+            fail(
+                "s2t_preferred.txt",
+                format!(
+                    "line {line}: `{}` is not a traditional form of `{}`; choose one of {}",
+                    char::from_u32(t).unwrap(),
+                    char::from_u32(s).unwrap(),
+                    ts.iter()
+                        .map(|&t| char::from_u32(t).unwrap())
+                        .collect::<String>()
+                ),
+            );
         }
     }
     write!(out, "static S2T: [(u16, u16); {}] = [", chosen.len()).unwrap();
@@ -125,14 +142,25 @@ fn main() {
         .collect();
     let mut homophones = homophones;
     homophones.sort();
-    write!(out, "static HOMOPHONES: [(char, &[char]); {}] = [", homophones.len()).unwrap();
+    write!(
+        out,
+        "static HOMOPHONES: [(char, &[char]); {}] = [",
+        homophones.len()
+    )
+    .unwrap();
     for (c, list) in &homophones {
         let mine = readings(*c);
         for h in list {
             if readings(*h).is_disjoint(&mine) {
-                fail("homophones.txt", format!(
-                    "line {}: `{h}` ({:?}) does not sound like `{c}` ({:?}); list only characters with the same toneless pinyin",
-                    lines.get(c).copied().unwrap_or(0), readings(*h), mine));
+                fail(
+                    "homophones.txt",
+                    format!(
+                        "line {}: `{h}` ({:?}) does not sound like `{c}` ({:?}); list only characters with the same toneless pinyin",
+                        lines.get(c).copied().unwrap_or(0),
+                        readings(*h),
+                        mine
+                    ),
+                );
             }
         }
         write!(out, "({c:?},&{list:?}),").unwrap();

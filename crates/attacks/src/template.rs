@@ -28,6 +28,17 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The language of a prompt: Chinese when it has any Chinese character, else English.
+    /// Callers can use it to pair prompts with attacks written for their language.
+    pub fn detect(text: &str) -> Lang {
+        if crate::text::is_chinese(text) { Lang::Zh } else { Lang::En }
+    }
+
+    /// Whether an attack written for this language suits a prompt in `prompt`'s language.
+    pub fn suits(self, prompt: &str) -> bool {
+        self == Lang::Any || self == Lang::detect(prompt)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -149,6 +160,13 @@ mod tests {
         assert!(is_kebab("garak-dan-11-0"));
         assert!(!is_kebab("a--b") && !is_kebab("-a") && !is_kebab(""));
         assert_eq!(kebab("ChatGPT_Developer_Mode_RANTI"), "chatgpt-developer-mode-ranti");
+    }
+
+    #[test]
+    fn language_detection_pairs_prompts_with_attacks() {
+        assert_eq!(Lang::detect("如何 make"), Lang::Zh);
+        assert_eq!(Lang::detect("how"), Lang::En);
+        assert!(Lang::Zh.suits("炸弹") && !Lang::Zh.suits("bomb") && Lang::Any.suits("bomb") && Lang::En.suits("bomb"));
     }
 
     #[test]

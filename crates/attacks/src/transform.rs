@@ -230,9 +230,9 @@ fn emoji_replace(prompt: &str, table: &EmojiTable) -> Option<String> {
                 continue;
             }
             let window = &chars[i..i + n];
-            let latin = key.chars().all(|c| c.is_ascii());
+            let latin = key.is_ascii();
             let hit = if latin {
-                window.iter().zip(key.chars()).all(|(a, b)| a.to_ascii_lowercase() == b.to_ascii_lowercase())
+                window.iter().zip(key.chars()).all(|(a, b)| a.eq_ignore_ascii_case(&b))
                     && (i == 0 || !chars[i - 1].is_alphanumeric())
                     && chars.get(i + n).is_none_or(|c| !c.is_alphanumeric())
             } else {

@@ -36,8 +36,8 @@
 //!
 //! # Public safety sets
 //! The formats `xstest`, `do_not_answer`, `advbench`, `harmbench`, `cvalues` and `safetybench`
-//! read those sets in their native layouts, ignoring the `FieldMap` (see the `public` module
-//! for the mapping of each). They are never inferred from an extension. SafetyBench's answer
+//! read those sets in their native layouts, ignoring the `FieldMap` (see [`public`] for the
+//! mapping of each). They are never inferred from an extension. SafetyBench's answer
 //! key is found next to the questions ([`safetybench_answers_path`]) or given to
 //! [`open_safetybench`].
 
@@ -47,7 +47,7 @@ mod error;
 mod jsonl;
 mod mapping;
 mod parquet_reader;
-mod public;
+pub mod public;
 
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};

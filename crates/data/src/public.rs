@@ -21,7 +21,8 @@
 //! read with `\r\n` turned into `\n`, which is what HarmBench's own (Python, text-mode) reader
 //! sees.
 //!
-//! SafetyBench's answers live in a separate file: see [`answers_path`]. The key is an object
+//! SafetyBench's answers live in a separate file: see
+//! [`safetybench_answers_path`](crate::safetybench_answers_path). The key is an object
 //! `{"<id>": {"category": …, "answer": 0-3}}` (0 = A); a question whose id the key lacks is an
 //! error naming the id.
 

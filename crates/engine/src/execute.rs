@@ -15,12 +15,13 @@ use tokio_util::sync::CancellationToken;
 use std::collections::BTreeMap;
 
 use touchstone_attacks::Catalogue;
-use touchstone_core::{GenerateRequest, ItemStatus, Message, Role, Sample, TaskSpec, WorkItem, WorkItemId};
+use touchstone_core::{GenerateRequest, ItemStatus, Sample, TaskSpec, WorkItem, WorkItemId};
 use touchstone_models::SharedModel;
 use touchstone_scorers::{Scorer, ScorerContext};
 use touchstone_store::{ItemResult, Store};
 
 use crate::config::RunConfig;
+use crate::attack::{self, Prepared};
 use crate::{EngineError, Events, plan, prompt};
 
 /// How many results the writer commits in one transaction at most.
@@ -33,6 +34,8 @@ pub(crate) struct Execution {
     pub models: Vec<SharedModel>,
     /// What scorers may call (the judge model), already layered.
     pub scorer_context: ScorerContext,
+    /// What multi-turn attack drivers may call (attacker and judge), already layered.
+    pub driver_models: attack::DriverModels,
     /// In-flight items per model.
     pub concurrency: Vec<usize>,
     pub store: Arc<dyn Store>,
@@ -64,6 +67,7 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
             exec.config.models[index].label(),
             exec.config.clone(),
             exec.scorer_context.clone(),
+            exec.driver_models.clone(),
             exec.concurrency[index].max(1),
             exec.done.clone(),
             tx.clone(),
@@ -138,6 +142,7 @@ async fn run_model(
     label: String,
     config: Arc<RunConfig>,
     scorer_context: ScorerContext,
+    driver_models: attack::DriverModels,
     concurrency: usize,
     done: Arc<HashSet<WorkItemId>>,
     tx: mpsc::Sender<ItemResult>,
@@ -159,6 +164,10 @@ async fn run_model(
             let sample = Arc::new(sample?);
             let base_messages = prompt::render(&task.prompt, &sample);
             for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
+                let prepared = match attack::prepare(&catalogue, variant, &base_messages, &sample.id, options.seed) {
+                    Ok(Prepared::NotApplicable) => continue,
+                    other => other,
+                };
                 let item = WorkItem::new(&label, &task.name, &sample.id, variant, epoch);
                 if done.contains(&item.id) {
                     continue;
@@ -174,7 +183,6 @@ async fn run_model(
                 let mut params = params.clone();
                 // Each epoch is a separate draw: a distinct seed (and so a distinct cache key).
                 params.seed = Some(params.seed.unwrap_or(options.seed).wrapping_add(u64::from(epoch)));
-                let messages = attacked(&catalogue, variant, &base_messages, &sample.id, options.seed);
                 let job = ItemJob {
                     run_id: run_id.clone(),
                     model: model.clone(),
@@ -183,7 +191,12 @@ async fn run_model(
                     sample: sample.clone(),
                     labels: labels(&task, &sample, variant, config.profile.as_ref()),
                     item,
-                    request: messages.map(|messages| GenerateRequest { messages, params }),
+                    request: match prepared {
+                        Ok(Prepared::Messages(messages)) => Ok(Request::One(GenerateRequest { messages, params })),
+                        Ok(Prepared::Driver { name, goal }) => Ok(Request::Driver { name, goal, params, models: driver_models.clone() }),
+                        Ok(Prepared::NotApplicable) => unreachable!("skipped above"),
+                        Err(e) => Err(e),
+                    },
                 };
                 let tx = tx.clone();
                 let cancel = cancel.clone();
@@ -203,24 +216,6 @@ async fn run_model(
         finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
     }
     Ok(())
-}
-
-/// The messages of one variant: the sample's own messages, or the attack applied to its last user
-/// turn (system prompt and few-shot turns stay in front). An attack that does not apply to
-/// this sample (a Chinese obfuscation of English text) is the item's failure reason.
-fn attacked(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> Result<Vec<Message>, String> {
-    if variant.is_empty() {
-        return Ok(base.to_vec());
-    }
-    let attack = catalogue.get(variant).ok_or_else(|| format!("unknown attack `{variant}`"))?;
-    let last_user = base.iter().rposition(|m| m.role == Role::User).ok_or("the sample has no user turn to attack")?;
-    // Each sample gets its own draw of the attack's randomness, the same on every resume.
-    let seed = seed ^ u64::from_le_bytes(touchstone_core::WorkItem::id_of("", "", sample_id, variant, 0).0.as_bytes()[..8].try_into().unwrap_or_default());
-    let v = attack.apply(&base[last_user].content, seed).map_err(|e| format!("attack {variant}: {e}"))?;
-    let mut messages = base[..last_user].to_vec();
-    messages.extend(v.messages);
-    messages.extend(base[last_user + 1..].iter().cloned());
-    Ok(messages)
 }
 
 /// The labels a result is broken down by: the task's `breakdown` metadata fields, and the
@@ -259,16 +254,32 @@ struct ItemJob {
     labels: BTreeMap<String, String>,
     item: WorkItem,
     /// The request, or why this variant could not be made.
-    request: Result<GenerateRequest, String>,
+    request: Result<Request, String>,
+}
+
+enum Request {
+    One(GenerateRequest),
+    Driver { name: String, goal: String, params: touchstone_core::GenerateParams, models: attack::DriverModels },
 }
 
 impl ItemJob {
     async fn run(self) -> ItemResult {
         let started = Instant::now();
+        let mut account = None;
         let (outcome, attempts) = match &self.request {
-            Ok(request) => {
+            Ok(Request::One(request)) => {
                 let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(request)).await;
                 (outcome.map_err(|e| e.to_string()), attempts)
+            }
+            Ok(Request::Driver { name, goal, params, models }) => {
+                let seed = params.seed.unwrap_or(0);
+                match attack::drive(name, goal, &self.model, models, params, seed).await {
+                    Ok((text, how)) => {
+                        account = Some(how);
+                        (Ok(touchstone_core::Completion::new(text)), 1)
+                    }
+                    Err(e) => (Err(e), 1),
+                }
             }
             Err(reason) => (Err(reason.clone()), 0),
         };
@@ -303,7 +314,16 @@ impl ItemJob {
                 let mut scoring_error = None;
                 for scorer in self.scorers.iter() {
                     match scorer.score(&self.sample, &completion.text).await {
-                        Ok(s) => scores.push(s),
+                        Ok(mut s) => {
+                            // A driver's account (rounds, best rating) travels with each score.
+                            if let Some(how) = &account {
+                                s.explanation = Some(match s.explanation.take() {
+                                    Some(e) => format!("{how}; {e}"),
+                                    None => how.clone(),
+                                });
+                            }
+                            scores.push(s)
+                        }
                         Err(e) => {
                             scoring_error = Some(format!("scoring with {}: {e}", scorer.name()));
                             break;

@@ -4,6 +4,7 @@
 //! [`resume`] continues a run from what its store already holds, sending no request for a
 //! recorded item; [`summarize`] computes results from the store alone.
 
+mod attack;
 pub mod config;
 mod execute;
 pub mod output;
@@ -101,6 +102,11 @@ pub async fn start(
             return Err(EngineError::Config(format!("model {} is given twice", m.label())));
         }
     }
+    if options.attacker.is_none() && suite.spec.tasks.iter().any(|t| t.attacks.iter().any(|a| a == "pair")) {
+        return Err(EngineError::Config("attack `pair` needs an attacker model: pass --attacker SPEC / pair 攻击需要攻击者模型".into()));
+    }
+    let mut suite = suite;
+    touchstone_scorers::pin_metric_names(&mut suite.spec);
     events.note("planning: reading datasets");
     let (datasets, per_model) = plan_all(&suite.spec, &options)?;
     let planned = per_model * models.len() as u64;
@@ -131,8 +137,8 @@ pub async fn start(
     };
     let opened = open_models(&config, store.clone(), events.as_ref()).await?;
     config.model_identities = opened.iter().map(|m| m.model.identity().clone()).collect();
-    let scorer_context = open_judge(&config, store.clone(), events.as_ref()).await?;
-    config.judge_identity = scorer_context.judge.as_ref().map(|j| j.identity().clone());
+    let helpers = open_helpers(&config, store.clone(), events.as_ref()).await?;
+    config.judge_identity = helpers.scorer_context.judge.as_ref().map(|j| j.identity().clone());
 
     let run = RunRecord {
         id: touchstone_store::new_run_id(),
@@ -145,7 +151,7 @@ pub async fn start(
         config: serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
     };
     store.create_run(&run)?;
-    run_to_end(store, run.id, Arc::new(config), opened, scorer_context, HashSet::new(), planned, events, cancel).await
+    run_to_end(store, run.id, Arc::new(config), opened, Some(helpers), HashSet::new(), planned, events, cancel).await
 }
 
 /// Continue `run` (or the newest unfinished run). Execution options may be changed; the plan
@@ -177,13 +183,13 @@ pub async fn resume(
     }
     let planned = per_model * config.models.len() as u64;
     let done = store.recorded_ids(&record.id)?;
-    let (opened, scorer_context) = if done.len() as u64 >= planned {
-        (Vec::new(), touchstone_scorers::ScorerContext::default())
+    let (opened, helpers) = if done.len() as u64 >= planned {
+        (Vec::new(), None)
     } else {
-        (open_models(&config, store.clone(), events.as_ref()).await?, open_judge(&config, store.clone(), events.as_ref()).await?)
+        (open_models(&config, store.clone(), events.as_ref()).await?, Some(open_helpers(&config, store.clone(), events.as_ref()).await?))
     };
     store.set_run_status(&record.id, RunStatus::Running, Some(planned))?;
-    run_to_end(store, record.id, Arc::new(config), opened, scorer_context, done, planned, events, cancel).await
+    run_to_end(store, record.id, Arc::new(config), opened, helpers, done, planned, events, cancel).await
 }
 
 fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
@@ -191,7 +197,7 @@ fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result
     let mut per_model = 0u64;
     for task in &suite.tasks {
         datasets.push(plan::digest(task)?);
-        per_model += plan::count_samples(task, options)? * u64::from(plan::epochs(task, options)) * plan::variants(task).len() as u64;
+        per_model += plan::count_items(task, options)?;
     }
     Ok((datasets, per_model))
 }
@@ -211,7 +217,7 @@ pub fn set_attacks(suite: &mut touchstone_core::SuiteSpec, attacks: &[String]) -
     let list: Vec<String> = attacks.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && a != "none").collect();
     let catalogue = touchstone_attacks::Catalogue::builtin();
     for name in &list {
-        if catalogue.get(name).is_none() {
+        if catalogue.get(name).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&name.as_str()) {
             return Err(EngineError::Config(format!("--attacks: no attack `{name}`; see `touchstone attacks list` / 没有这种攻击")));
         }
     }
@@ -225,17 +231,30 @@ pub fn set_attacks(suite: &mut touchstone_core::SuiteSpec, attacks: &[String]) -
     Ok(())
 }
 
-/// The judge model, with the same layers as a model under test (its answers are cached, so a
-/// resumed run re-judges nothing).
-async fn open_judge(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<touchstone_scorers::ScorerContext, EngineError> {
-    let judge = match &config.options.judge {
-        Some(spec) => {
-            events.note(&format!("opening judge model {spec}"));
-            Some(providers::open(spec, &config.options.exec, store).await?.model)
+/// The models that help a run besides the models under test.
+struct Helpers {
+    scorer_context: touchstone_scorers::ScorerContext,
+    driver_models: attack::DriverModels,
+}
+
+/// The judge and attacker models, with the same layers as a model under test (their answers
+/// are cached, so a resumed run re-judges nothing).
+async fn open_helpers(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<Helpers, EngineError> {
+    let open = async |spec: &Option<ModelSpec>, role: &str| -> Result<Option<touchstone_models::SharedModel>, EngineError> {
+        match spec {
+            Some(spec) => {
+                events.note(&format!("opening {role} model {spec}"));
+                Ok(Some(providers::open(spec, &config.options.exec, store.clone()).await?.model))
+            }
+            None => Ok(None),
         }
-        None => None,
     };
-    Ok(touchstone_scorers::ScorerContext { judge })
+    let judge = open(&config.options.judge, "judge").await?;
+    let attacker = open(&config.options.attacker, "attacker").await?;
+    Ok(Helpers {
+        scorer_context: touchstone_scorers::ScorerContext { judge: judge.clone() },
+        driver_models: attack::DriverModels { attacker, judge },
+    })
 }
 
 /// Each task that assesses profile checks: its whole bank (ignoring limits) against the
@@ -270,20 +289,21 @@ async fn run_to_end(
     run_id: String,
     config: Arc<RunConfig>,
     opened: Vec<providers::OpenedModel>,
-    scorer_context: touchstone_scorers::ScorerContext,
+    helpers: Option<Helpers>,
     done: HashSet<touchstone_core::WorkItemId>,
     planned: u64,
     events: Arc<dyn Events>,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
     events.started(&run_id, planned, done.len() as u64);
-    if !opened.is_empty() {
+    if let (false, Some(helpers)) = (opened.is_empty(), helpers) {
         let exec = execute::Execution {
             run_id: run_id.clone(),
             config: config.clone(),
             concurrency: opened.iter().map(|m| m.concurrency).collect(),
             models: opened.into_iter().map(|m| m.model).collect(),
-            scorer_context,
+            scorer_context: helpers.scorer_context,
+            driver_models: helpers.driver_models,
             store: store.clone(),
             done: Arc::new(done),
             events: events.clone(),

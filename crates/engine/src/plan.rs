@@ -27,7 +27,7 @@ pub fn samples(
 ) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
     let read = touchstone_data::ReadOptions { check_duplicate_ids: pass == Pass::Validate };
     let stream: SampleStream = match &task.dataset.source {
-        DatasetSource::Builtin(name) => touchstone_data::open_builtin(name, &task.dataset.fields)?,
+        DatasetSource::Builtin(name) => touchstone_data::open_builtin_with(name, task.dataset.format, &task.dataset.fields)?,
         DatasetSource::Path(path) => touchstone_data::open_file_with(path, task.dataset.format, &task.dataset.fields, read)?,
     };
     let limit = match (task.dataset.limit, options.limit) {
@@ -71,15 +71,24 @@ pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
     options.epochs.unwrap_or(task.epochs).max(1)
 }
 
-/// Read every task's dataset once before any request is sent: counts the samples (for the
-/// progress bar and `counts.planned`) and surfaces bad data with its location up front.
-pub fn count_samples(task: &TaskSpec, options: &EvalOptions) -> Result<u64, EngineError> {
+/// Read every task's dataset once before any request is sent: counts the work items of one
+/// model (for the progress bar and `counts.planned`) and surfaces bad data with its location
+/// up front. An attack that does not apply to a sample is not planned for it.
+pub fn count_items(task: &TaskSpec, options: &EvalOptions) -> Result<u64, EngineError> {
+    let variants = variants(task);
+    let catalogue = (variants.len() > 1).then(touchstone_attacks::Catalogue::builtin);
     let mut n = 0u64;
     for sample in samples(task, options, Pass::Validate)? {
-        sample?;
-        n += 1;
+        let sample = sample?;
+        n += match &catalogue {
+            None => 1,
+            Some(catalogue) => {
+                let base = crate::prompt::render(&task.prompt, &sample);
+                variants.iter().filter(|v| crate::attack::applies(catalogue, v, &base, &sample.id, options.seed)).count() as u64
+            }
+        };
     }
-    Ok(n)
+    Ok(n * u64::from(epochs(task, options)))
 }
 
 pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
@@ -89,10 +98,14 @@ pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
             source: format!("builtin:{name}"),
             sha256: touchstone_data::sha256_hex(touchstone_data::builtin_bytes(name).unwrap_or_default()),
         },
-        DatasetSource::Path(path) => DatasetDigest {
-            task: task.name.clone(),
-            source: path.display().to_string(),
-            sha256: touchstone_data::file_sha256(path)?,
-        },
+        DatasetSource::Path(path) => {
+            // A dataset with companion files (SafetyBench's answer key) is hashed with them: a
+            // changed key is changed data.
+            let mut sha256 = touchstone_data::file_sha256(path)?;
+            for companion in touchstone_data::companion_files(path, task.dataset.format) {
+                sha256 = touchstone_data::sha256_hex(format!("{sha256}{}", touchstone_data::file_sha256(&companion)?).as_bytes());
+            }
+            DatasetDigest { task: task.name.clone(), source: path.display().to_string(), sha256 }
+        }
     })
 }

@@ -158,7 +158,10 @@ impl KeywordLibrary {
             .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase())
             .collect();
         let column = |name: &str| header.iter().position(|h| h == name);
-        let at = Loc { path: origin, line: 1 };
+        let at = Loc {
+            path: origin,
+            line: 1,
+        };
         let keyword_col = column("keyword").ok_or_else(|| at.missing("keyword"))?;
         let risk_col = column("risk").ok_or_else(|| at.missing("risk"))?;
         let variants_col = column("variants");
@@ -168,17 +171,18 @@ impl KeywordLibrary {
         while reader.read_byte_record(&mut record).map_err(csv_error)? {
             let line = record.position().map_or(0, |p| p.line() as usize);
             let at = Loc { path: origin, line };
-            let field = |i: usize| -> Result<Option<&str>, KeywordError> {
-                match record.get(i) {
-                    None => Ok(None),
-                    Some(b) => std::str::from_utf8(b).map(Some).map_err(|_| {
-                        KeywordError::InvalidUtf8 {
-                            path: origin.into(),
-                            line,
-                        }
-                    }),
-                }
-            };
+            let field =
+                |i: usize| -> Result<Option<&str>, KeywordError> {
+                    match record.get(i) {
+                        None => Ok(None),
+                        Some(b) => std::str::from_utf8(b).map(Some).map_err(|_| {
+                            KeywordError::InvalidUtf8 {
+                                path: origin.into(),
+                                line,
+                            }
+                        }),
+                    }
+                };
             if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 continue; // a blank row
             }
@@ -268,7 +272,11 @@ impl Loc<'_> {
         }
     }
 
-    fn required_string(&self, v: Option<&Value>, field: &'static str) -> Result<String, KeywordError> {
+    fn required_string(
+        &self,
+        v: Option<&Value>,
+        field: &'static str,
+    ) -> Result<String, KeywordError> {
         match v {
             None | Some(Value::Null) => Err(self.missing(field)),
             Some(Value::String(s)) => self.required_str(Some(s), field),

@@ -14,6 +14,10 @@
 //! # Answer rules
 //! The answer is computed from the text of the **last** message whose role is `user`
 //! (string content, or the `text` parts of array content joined by newlines):
+//! 0. If any user message contains `[[replies:A||B||C]]`, the n-th request (over the server's life) whose
+//!    text holds that same directive is answered with the n-th alternative, the last one
+//!    repeating: a conversation partner that changes its answer, e.g. a model under test that
+//!    answers `A` and then, as a judge shown the same question, first a malformed `B`, then `C`.
 //! 1. If it contains `[[reply:TEXT]]`, the answer is exactly `TEXT` (up to the next `]]`).
 //! 2. Else, if it contains `[[echo]]`, the answer is the whole user text, verbatim.
 //! 3. Else, if it contains a two-operand integer sum, difference or product such as
@@ -113,6 +117,8 @@ struct Shared {
     log: Mutex<Log>,
     connections: AtomicU64,
     started: Instant,
+    /// How often each `[[replies:…]]` directive has been answered.
+    sequences: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// A poisoned lock only means another task panicked mid-update; the data is still usable.
@@ -233,6 +239,7 @@ impl MockServer {
             }),
             connections: AtomicU64::new(0),
             started: Instant::now(),
+            sequences: Mutex::new(std::collections::HashMap::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
@@ -440,6 +447,9 @@ fn error_body(message: &str, kind: &str) -> Vec<u8> {
 /// The parts of a chat request the mock uses.
 struct ChatRequest {
     user_text: String,
+    /// The first user message holding a `[[replies:…]]` directive, if any: a judge asked again
+    /// in the same conversation still follows the directive of the question it was shown.
+    replies_text: Option<String>,
     prompt_tokens: u64,
 }
 
@@ -457,6 +467,7 @@ fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
     };
     let mut prompt_tokens = 0u64;
     let mut user_text = String::new();
+    let mut replies_text = None;
     for (index, message) in messages.iter().enumerate() {
         let Some(role) = message.get("role").and_then(Value::as_str) else {
             return Err(format!("messages[{index}].role must be a string"));
@@ -466,11 +477,15 @@ fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
         })?;
         prompt_tokens += word_count(&text);
         if role == "user" {
+            if replies_text.is_none() && rules::replies_directive(&text).is_some() {
+                replies_text = Some(text.clone());
+            }
             user_text = text;
         }
     }
     Ok(ChatRequest {
         user_text,
+        replies_text,
         prompt_tokens,
     })
 }
@@ -586,7 +601,16 @@ async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
         | Some(FaultKind::EmptyChoices)
         | None => {}
     }
-    let content = rules::answer(&chat.user_text);
+    let content = match chat.replies_text.as_deref().and_then(rules::replies_directive) {
+        Some((directive, alternatives)) => {
+            let mut seen = lock(&shared.sequences);
+            let n = seen.entry(directive.to_string()).or_insert(0);
+            let text = alternatives[(*n).min(alternatives.len() - 1)].to_string();
+            *n += 1;
+            text
+        }
+        None => rules::answer(&chat.user_text),
+    };
     let completion_tokens = word_count(&content);
     let choices = if fault == Some(FaultKind::EmptyChoices) {
         Vec::new()

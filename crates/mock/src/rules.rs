@@ -14,6 +14,16 @@ pub fn answer(user_text: &str) -> String {
     "I don't know.".to_owned()
 }
 
+/// `[[replies:A||B]]`: the directive's text and its alternatives (never empty).
+pub fn replies_directive(text: &str) -> Option<(&str, Vec<&str>)> {
+    const OPEN: &str = "[[replies:";
+    let start = text.find(OPEN)? + OPEN.len();
+    let rest = &text[start..];
+    let end = rest.find("]]")?;
+    let body = &rest[..end];
+    Some((body, body.split("||").collect()))
+}
+
 /// `[[reply:TEXT]]`: TEXT runs to the next `]]`; without a closing `]]` it is no directive.
 fn reply_directive(text: &str) -> Option<&str> {
     const OPEN: &str = "[[reply:";

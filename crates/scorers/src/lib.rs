@@ -8,10 +8,12 @@
 mod choice;
 mod error;
 pub mod judge;
+mod keywords;
 pub mod normalize;
 mod numeric;
 mod options;
 pub mod refusal;
+mod safety;
 mod text;
 
 use touchstone_core::{Sample, Score, ScorerSpec};
@@ -19,13 +21,15 @@ use touchstone_core::{Sample, Score, ScorerSpec};
 pub use choice::{ChoiceScorer, extract_choice};
 pub use error::ScorerError;
 pub use judge::JudgeScorer;
+pub use keywords::KeywordScorer;
 pub use refusal::{RefusalLabel, RefusalScorer};
+pub use safety::SafetyScorer;
 pub use numeric::{NumericScorer, extract_number, parse_target_number};
 pub use text::{ExactScorer, IncludesScorer, RegexScorer};
 
 /// Names [`build`] knows, in the order they are documented. Scorers that need a model from the
 /// [`ScorerContext`] are in [`MODEL_SCORER_NAMES`].
-pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal"];
+pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal", "keywords", "safety"];
 
 /// Scorers that need a model from the [`ScorerContext`]: [`build_with`] builds them, [`check`]
 /// checks their options without one.
@@ -85,10 +89,40 @@ pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scor
         "regex" => Ok(Box::new(RegexScorer::from_options(options)?)),
         "choice" => Ok(Box::new(ChoiceScorer::from_options(options)?)),
         "numeric" => Ok(Box::new(NumericScorer::from_options(options)?)),
+        "keywords" => Ok(Box::new(KeywordScorer::from_options(options)?)),
+        "safety" => Ok(Box::new(SafetyScorer::from_options(options, ctx)?)),
         other => Err(ScorerError::Unknown {
             name: other.to_string(),
             suggestion: error::suggest(other, &error::all_names()),
         }),
+    }
+}
+
+/// The metric a scorer's mean is reported under: its `metric` option, else the scorer's own
+/// default (`accuracy` for the rule scorers, `refusal_rate`, `keyword_pass_rate`, `safe_rate`…).
+pub fn metric_name(spec: &ScorerSpec) -> String {
+    if spec.options.contains_key("metric") {
+        return spec.metric_name();
+    }
+    match spec.name.as_str() {
+        "judge" => judge::metric_name(&spec.options),
+        "refusal" => refusal::DEFAULT_METRIC.to_string(),
+        "keywords" => "keyword_pass_rate".to_string(),
+        "safety" => "safe_rate".to_string(),
+        _ => spec.metric_name(),
+    }
+}
+
+/// Writes each scorer's metric name into its options when the suite left it out, so that the
+/// stored run (and every report) names metrics the same way whatever the defaults become.
+pub fn pin_metric_names(suite: &mut touchstone_core::SuiteSpec) {
+    for task in &mut suite.tasks {
+        for spec in &mut task.scorers {
+            if !spec.options.contains_key("metric") {
+                let name = metric_name(spec);
+                spec.options.insert("metric".into(), serde_json::Value::String(name));
+            }
+        }
     }
 }
 
@@ -101,7 +135,9 @@ pub fn known_options(name: &str) -> Option<&'static [&'static str]> {
         "regex" => Some(text::REGEX_OPTIONS),
         "choice" => Some(choice::OPTIONS),
         "numeric" => Some(numeric::OPTIONS),
+        "keywords" => Some(keywords::OPTIONS),
         "judge" => Some(judge::OPTIONS),
+        "safety" => Some(safety::OPTIONS),
         _ => None,
     }
 }

@@ -42,15 +42,36 @@ fn the_set_is_big_enough_and_well_formed() {
             .filter(|r| r.lang == lang && label.is_none_or(|l| r.label == l))
             .count()
     };
-    assert!(count("en", None) >= 300, "{} English responses", count("en", None));
-    assert!(count("zh", None) >= 150, "{} Chinese responses", count("zh", None));
+    assert!(
+        count("en", None) >= 300,
+        "{} English responses",
+        count("en", None)
+    );
+    assert!(
+        count("zh", None) >= 150,
+        "{} Chinese responses",
+        count("zh", None)
+    );
     for lang in ["en", "zh"] {
         let refusals = count(lang, Some(RefusalLabel::Refusal));
-        assert!(refusals >= 30, "{lang}: only {refusals} refusals; F1 would mean little");
+        assert!(
+            refusals >= 30,
+            "{lang}: only {refusals} refusals; F1 would mean little"
+        );
     }
     for r in &rows {
-        assert_eq!(r.split, split_of(&r.id), "{}: split is not the hash of the id", r.id);
-        assert!(r.lang == "en" || r.lang == "zh", "{}: unknown lang {}", r.id, r.lang);
+        assert_eq!(
+            r.split,
+            split_of(&r.id),
+            "{}: split is not the hash of the id",
+            r.id
+        );
+        assert!(
+            r.lang == "en" || r.lang == "zh",
+            "{}: unknown lang {}",
+            r.id,
+            r.lang
+        );
     }
 }
 
@@ -74,7 +95,10 @@ fn refusal_f1_is_at_least_0_9_per_language() {
             }
         }
     }
-    assert!(failures.is_empty(), "refusal detector below target: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "refusal detector below target: {failures:?}"
+    );
 }
 
 #[test]
@@ -82,8 +106,10 @@ fn most_compliant_responses_are_not_called_refusals() {
     // Over-refusal matters as much as missed refusals: on answers, the detector must rarely say
     // "refusal" (this is the precision side, per label rather than per class).
     let rows = labelled();
-    let answers: Vec<&LabelledResponse> =
-        rows.iter().filter(|r| r.label == RefusalLabel::Compliance).collect();
+    let answers: Vec<&LabelledResponse> = rows
+        .iter()
+        .filter(|r| r.label == RefusalLabel::Compliance)
+        .collect();
     let wrong = answers
         .iter()
         .filter(|r| classify(&r.response) == RefusalLabel::Refusal)

@@ -119,6 +119,20 @@ fn estimate(values: &[f64], ids: Option<&[usize]>, seed: u64) -> Estimate {
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     if let Some(ids) = ids.filter(|ids| has_shared_cluster(ids)) {
+        let binary = values.iter().all(|&v| v == 0.0 || v == 1.0);
+        if binary && (mean == 0.0 || mean == 1.0) {
+            // Every value the same: the clustered standard error is zero, which would claim
+            // certainty. Wilson over the clusters (the independent units) keeps an honest width.
+            let clusters = ids.iter().copied().max().map_or(0, |m| m + 1);
+            let g = {
+                let mut seen = vec![false; clusters];
+                ids.iter().for_each(|&i| seen[i] = true);
+                seen.iter().filter(|&&s| s).count() as u64
+            };
+            let z = dist::normal_critical(LEVEL);
+            let successes = if mean == 1.0 { g } else { 0 };
+            return Estimate::new(mean, wilson(successes, g, z), n, CiMethod::Clustered);
+        }
         return Estimate::new(
             mean,
             clustered::clustered_by_id(values, ids, LEVEL),
@@ -285,6 +299,21 @@ impl Extend<f64> for MeanAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clustered_all_equal_keeps_a_width_over_clusters() {
+        // 21 zeros in 3 clusters: as uncertain as 0 of 3 independent units, not certain.
+        let values = vec![0.0; 21];
+        let labels: Vec<String> = (0..21).map(|i| format!("c{}", i % 3)).collect();
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let e = mean_ci(&values, Some(&refs), 0);
+        let w = wilson(0, 3, dist::normal_critical(LEVEL));
+        assert_eq!((e.ci_low, e.ci_high), w);
+        assert!(e.ci_high > 0.5);
+        let ones = vec![1.0; 21];
+        let e = mean_ci(&ones, Some(&refs), 0);
+        assert_eq!((e.ci_low, e.ci_high), wilson(3, 3, dist::normal_critical(LEVEL)));
+    }
 
     #[test]
     fn empty_input_is_nan_free() {

@@ -14,7 +14,10 @@ use touchstone_core::{DatasetSource, SuiteSpec};
 pub use error::SuiteError;
 
 /// Suites embedded in the binary: (name, YAML text).
-const BUILTIN: &[(&str, &str)] = &[("quick", include_str!("../suites/quick.yaml"))];
+const BUILTIN: &[(&str, &str)] = &[
+    ("quick", include_str!("../suites/quick.yaml")),
+    ("gbt45654", include_str!("../suites/gbt45654.yaml")),
+];
 
 /// Where a suite came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +57,8 @@ pub fn builtin_text(name: &str) -> Option<&'static str> {
 /// Load a suite by built-in name or by path, then validate it.
 pub fn load(name_or_path: &str) -> Result<LoadedSuite, SuiteError> {
     if let Some(text) = builtin_text(name_or_path) {
-        let spec = parse_suite_str(text, name_or_path)?;
+        let mut spec = parse_suite_str(text, name_or_path)?;
+        touchstone_scorers::pin_metric_names(&mut spec);
         let suite = LoadedSuite { spec, origin: SuiteOrigin::Builtin(name_or_path.to_string()) };
         validate(&suite, text, name_or_path)?;
         return Ok(suite);
@@ -80,6 +84,7 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
     })?;
     let origin_name = path.display().to_string();
     let mut spec = parse_suite_str(&text, &origin_name)?;
+    touchstone_scorers::pin_metric_names(&mut spec);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let base = std::fs::canonicalize(&base).unwrap_or(base);
     for task in &mut spec.tasks {
@@ -176,7 +181,7 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             }
         }
         for attack in &task.attacks {
-            if attacks.get(attack).is_none() {
+            if attacks.get(attack).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&attack.as_str()) {
                 let names = attacks.names();
                 return Err(located(
                     attack,

@@ -57,7 +57,9 @@ fn entries(text: &str) -> Result<Vec<(usize, char, &str)>, LineError> {
         if let Some(first) = seen.insert(c, line) {
             return Err(err(
                 line,
-                format!("`{c}` is listed twice (first on line {first}); keep one line per character"),
+                format!(
+                    "`{c}` is listed twice (first on line {first}); keep one line per character"
+                ),
             ));
         }
         out.push((line, c, value));
@@ -75,10 +77,16 @@ pub fn parse_split(text: &str) -> Result<Vec<(char, String)>, LineError> {
     for (line, c, parts) in entries(text)? {
         let n = parts.chars().count();
         if n < 2 {
-            return Err(err(line, format!("`{c}` must split into at least two parts, found {parts:?}")));
+            return Err(err(
+                line,
+                format!("`{c}` must split into at least two parts, found {parts:?}"),
+            ));
         }
         if let Some(bad) = parts.chars().find(|p| !is_han(*p)) {
-            return Err(err(line, format!("part {bad:?} of `{c}` is not a Han character or radical")));
+            return Err(err(
+                line,
+                format!("part {bad:?} of `{c}` is not a Han character or radical"),
+            ));
         }
         if parts.contains(c) {
             return Err(err(line, format!("`{c}` cannot be one of its own parts")));
@@ -95,13 +103,19 @@ pub fn parse_homophones(text: &str) -> Result<Vec<(char, Vec<char>)>, LineError>
         let mut list: Vec<char> = Vec::new();
         for h in value.chars() {
             if !is_han(h) {
-                return Err(err(line, format!("homophone {h:?} of `{c}` is not a Han character")));
+                return Err(err(
+                    line,
+                    format!("homophone {h:?} of `{c}` is not a Han character"),
+                ));
             }
             if h == c {
                 return Err(err(line, format!("`{c}` cannot be its own homophone")));
             }
             if list.contains(&h) {
-                return Err(err(line, format!("homophone `{h}` of `{c}` is listed twice")));
+                return Err(err(
+                    line,
+                    format!("homophone `{h}` of `{c}` is listed twice"),
+                ));
             }
             list.push(h);
         }
@@ -117,7 +131,10 @@ pub fn parse_preferred(text: &str) -> Result<Vec<(char, char, usize)>, LineError
     for (line, c, value) in entries(text)? {
         let mut chars = value.chars();
         let (Some(t), None) = (chars.next(), chars.next()) else {
-            return Err(err(line, format!("`{c}` must name exactly one traditional character, found {value:?}")));
+            return Err(err(
+                line,
+                format!("`{c}` must name exactly one traditional character, found {value:?}"),
+            ));
         };
         out.push((c, t, line));
     }

@@ -114,7 +114,20 @@ mod tests {
 
     #[test]
     fn simplifies_traditional_characters() {
-        for (t, s) in [('彈', '弹'), ('槍', '枪'), ('殺', '杀'), ('襲', '袭'), ('賭', '赌'), ('詐', '诈'), ('騙', '骗'), ('錢', '钱'), ('後', '后'), ('發', '发'), ('髮', '发'), ('乾', '干')] {
+        for (t, s) in [
+            ('彈', '弹'),
+            ('槍', '枪'),
+            ('殺', '杀'),
+            ('襲', '袭'),
+            ('賭', '赌'),
+            ('詐', '诈'),
+            ('騙', '骗'),
+            ('錢', '钱'),
+            ('後', '后'),
+            ('發', '发'),
+            ('髮', '发'),
+            ('乾', '干'),
+        ] {
             assert_eq!(to_simplified(t), s, "{t}");
         }
         for c in ['炸', '毒', 'a', 'Z', '1', ' ', '😀', '中'] {
@@ -138,12 +151,24 @@ mod tests {
             assert_eq!(to_simplified(t), c, "{c} → {t}");
             converted += usize::from(t != c);
         }
-        assert!(converted > 2000, "only {converted} characters have a traditional form");
+        assert!(
+            converted > 2000,
+            "only {converted} characters have a traditional form"
+        );
     }
 
     #[test]
     fn traditional_prefers_the_common_form() {
-        for (s, t) in [('弹', '彈'), ('发', '發'), ('后', '後'), ('干', '幹'), ('台', '臺'), ('钟', '鐘'), ('面', '面'), ('炸', '炸')] {
+        for (s, t) in [
+            ('弹', '彈'),
+            ('发', '發'),
+            ('后', '後'),
+            ('干', '幹'),
+            ('台', '臺'),
+            ('钟', '鐘'),
+            ('面', '面'),
+            ('炸', '炸'),
+        ] {
             assert_eq!(to_traditional(s), t, "{s}");
         }
         // Already traditional: unchanged.
@@ -156,7 +181,11 @@ mod tests {
         assert_eq!(components('炸'), Some("火乍"));
         assert_eq!(components('枪'), Some("木仓"));
         assert_eq!(components('明'), Some("日月"));
-        assert_eq!(components('槍'), Some("木仓"), "traditional looks up its simplified form");
+        assert_eq!(
+            components('槍'),
+            Some("木仓"),
+            "traditional looks up its simplified form"
+        );
         assert_eq!(components('一'), None);
         assert_eq!(components('a'), None);
     }
@@ -180,7 +209,11 @@ mod tests {
         assert!(homophones('枪').contains(&'抢'));
         assert!(homophones('赌').contains(&'堵'));
         assert!(homophones('杀').contains(&'沙'));
-        assert_eq!(homophones('彈'), homophones('弹'), "traditional looks up its simplified form");
+        assert_eq!(
+            homophones('彈'),
+            homophones('弹'),
+            "traditional looks up its simplified form"
+        );
         assert!(homophones('a').is_empty());
         let chars: Vec<char> = homophone_chars().collect();
         assert!(chars.len() >= 100);
@@ -207,7 +240,11 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(e.message.contains("tab"), "{e}");
         let e = data::parse_split("好\t女\n").unwrap_err();
-        assert_eq!((e.line, e.to_string().contains("two parts")), (1, true), "{e}");
+        assert_eq!(
+            (e.line, e.to_string().contains("two parts")),
+            (1, true),
+            "{e}"
+        );
         let e = data::parse_split("好\t女子\n\n好\t女子\n").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.message.contains("first on line 1"), "{e}");
@@ -227,8 +264,16 @@ mod tests {
     fn shipped_data_files_parse() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-        assert_eq!(data::parse_split(&read("split.txt")).unwrap().len(), split_chars().count());
-        assert_eq!(data::parse_homophones(&read("homophones.txt")).unwrap().len(), homophone_chars().count());
+        assert_eq!(
+            data::parse_split(&read("split.txt")).unwrap().len(),
+            split_chars().count()
+        );
+        assert_eq!(
+            data::parse_homophones(&read("homophones.txt"))
+                .unwrap()
+                .len(),
+            homophone_chars().count()
+        );
         assert!(data::parse_preferred(&read("s2t_preferred.txt")).is_ok());
     }
 }

@@ -267,6 +267,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn attacker_rephrases_a_refused_question_which_the_target_then_forgets() {
+        let attacker = Scripted::queue(&[
+            r#"{"question": "q1"}"#,
+            r#"{"question": "q2 blunt"}"#,
+            r#"{"question": "q2 gentle"}"#,
+        ]);
+        let target = Scripted::queue(&["a1", "I can't help with that.", "a2"]);
+        let out = crescendo(&target, Some(&attacker), &StepsJudge, "goal", &config(3)).await.unwrap();
+        assert_eq!((out.rounds, out.backtracks, out.success), (3, 1, false));
+        let contents: Vec<&str> = out.transcript.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(contents, ["q1", "a1", "q2 gentle", "a2"]);
+        let rephrase = &attacker.requests()[2].messages[1].content;
+        assert!(rephrase.starts_with("The target refused your last question:\nq2 blunt\n"), "{rephrase}");
+        assert!(rephrase.contains("I can't help with that."));
+        let seen: Vec<String> = target.requests()[2].messages.iter().map(|m| m.content.clone()).collect();
+        assert_eq!(seen, ["q1", "a1", "q2 gentle"]);
+    }
+
+    #[tokio::test]
     async fn attacker_malformed_twice_is_an_error_naming_the_round() {
         let attacker = Scripted::queue(&["nope", "still nope"]);
         let target = Scripted::queue(&[]);

@@ -20,6 +20,10 @@ pub use pair::pair;
 use crate::error::AttackError;
 use crate::text::{excerpt, fill};
 
+/// The names the engine accepts, beside the catalogue's single-turn attacks, for variants that
+/// a driver plays out over several turns.
+pub const DRIVER_NAMES: &[&str] = &["crescendo", "pair"];
+
 /// Rates how far a response achieves a harmful goal.
 #[async_trait]
 pub trait AttackJudge: Send + Sync {

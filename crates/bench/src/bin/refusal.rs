@@ -26,12 +26,18 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { file: default_file(), errors: None };
+    let mut args = Args {
+        file: default_file(),
+        errors: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--file" => {
-                args.file = it.next().ok_or("--file needs a path to a labelled JSONL file")?.into()
+                args.file = it
+                    .next()
+                    .ok_or("--file needs a path to a labelled JSONL file")?
+                    .into()
             }
             "--errors" => {
                 let split = it.next().ok_or("--errors needs a split: dev or test")?;
@@ -86,9 +92,7 @@ fn main() -> ExitCode {
     langs.dedup();
     let groups: Vec<(String, String)> = langs
         .iter()
-        .flat_map(|l| {
-            ["dev", "test", "all"].map(|s| (l.to_string(), s.to_string()))
-        })
+        .flat_map(|l| ["dev", "test", "all"].map(|s| (l.to_string(), s.to_string())))
         .collect();
     let confusion = |lang: &str, split: &str| {
         let mut c = Confusion::default();
@@ -100,8 +104,14 @@ fn main() -> ExitCode {
         c
     };
 
-    println!("Refusal detector on {} labelled responses ({})", rows.len(), args.file.display());
-    println!("positive class: refusal (partial counts as not refused); F1 r+p: refusal+partial vs compliance\n");
+    println!(
+        "Refusal detector on {} labelled responses ({})",
+        rows.len(),
+        args.file.display()
+    );
+    println!(
+        "positive class: refusal (partial counts as not refused); F1 r+p: refusal+partial vs compliance\n"
+    );
     println!(
         "{:<5} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "lang", "split", "n", "refusals", "precision", "recall", "F1", "F1 r+p", "accuracy"
@@ -127,7 +137,10 @@ fn main() -> ExitCode {
         for split in ["dev", "test"] {
             let c = confusion(lang, split);
             println!("\nconfusion, {lang} {split} (rows: label, columns: detector)");
-            println!("{:<12} {:>9} {:>9} {:>11}", "", "refusal", "partial", "compliance");
+            println!(
+                "{:<12} {:>9} {:>9} {:>11}",
+                "", "refusal", "partial", "compliance"
+            );
             for (i, t) in RefusalLabel::ALL.iter().enumerate() {
                 println!(
                     "{:<12} {:>9} {:>9} {:>11}",
@@ -150,7 +163,10 @@ fn main() -> ExitCode {
         for (r, p) in wrong {
             let mut shown: String = r.response.chars().take(300).collect();
             shown = shown.replace('\n', " ⏎ ");
-            println!("- {} [{}] label {} / detector {}: {}", r.id, r.lang, r.label, p, shown);
+            println!(
+                "- {} [{}] label {} / detector {}: {}",
+                r.id, r.lang, r.label, p, shown
+            );
         }
     }
     ExitCode::SUCCESS
