@@ -240,7 +240,12 @@ fn labels(task: &TaskSpec, sample: &Sample, variant: &str, profile: Option<&touc
         })
         .collect();
     if !task.attacks.is_empty() {
-        labels.insert("attack".into(), if variant.is_empty() { "none".into() } else { variant.to_string() });
+        let attack = if variant.is_empty() { "none" } else { variant };
+        // Risk × attack: the cells of an attack-success heat map.
+        if let Some(risk) = labels.get("risk") {
+            labels.insert("risk_attack".into(), format!("{risk}|{attack}"));
+        }
+        labels.insert("attack".into(), attack.to_string());
     }
     labels
 }

@@ -1,0 +1,10 @@
+//! Arbitrary text as a compliance profile: a profile or an error with a location.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = touchstone_compliance::Profile::parse(text, "fuzz.yaml");
+    }
+});
