@@ -90,8 +90,10 @@ pub enum DatasetSource {
 }
 
 /// How a dataset file is read. `jsonl`, `csv` and `parquet` are generic and go through the
-/// task's `FieldMap`; the others are public safety sets read in their native layout, which
-/// ignore the `FieldMap` and are never inferred from an extension (a suite names them).
+/// task's `FieldMap`; the others are public safety sets and capability benchmarks read in their
+/// native layout, which ignore the `FieldMap` and are never inferred from an extension (a suite
+/// names them). `mmlu`, `cmmlu` and `ceval` also accept a directory (the benchmark root or one
+/// split folder) and read every subject file in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetFormat {
@@ -110,11 +112,27 @@ pub enum DatasetFormat {
     Cvalues,
     /// SafetyBench questions (a JSON array) joined with the answer key next to them.
     Safetybench,
+    /// MMLU (hendrycks/test): header-less CSV `question,A,B,C,D,answer`, `<split>/<subject>_<split>.csv`.
+    Mmlu,
+    /// CMMLU: CSV `,Question,A,B,C,D,Answer`, `<split>/<subject>.csv`.
+    Cmmlu,
+    /// C-Eval: CSV `id,question,A,B,C,D[,answer[,explanation]]`, `<split>/<subject>_<split>.csv`.
+    Ceval,
+    /// GSM8K JSONL `{question, answer}`, the answer ending in `#### <number>`.
+    Gsm8k,
+    /// HumanEval JSONL (usually gzipped) `{task_id, prompt, canonical_solution, test, entry_point}`.
+    Humaneval,
+    /// TruthfulQA multiple choice: `mc_task.json`, an array of `{question, mc1_targets, mc2_targets}`.
+    TruthfulqaMc,
+    /// ARC JSONL `{id, question: {stem, choices: [{text, label}]}, answerKey}`.
+    Arc,
+    /// HellaSwag JSONL `{ind, ctx, endings, label, activity_label, …}`.
+    Hellaswag,
 }
 
 impl DatasetFormat {
     /// Every format, generic ones first.
-    pub const ALL: [DatasetFormat; 9] = [
+    pub const ALL: [DatasetFormat; 17] = [
         DatasetFormat::Jsonl,
         DatasetFormat::Csv,
         DatasetFormat::Parquet,
@@ -124,6 +142,14 @@ impl DatasetFormat {
         DatasetFormat::Harmbench,
         DatasetFormat::Cvalues,
         DatasetFormat::Safetybench,
+        DatasetFormat::Mmlu,
+        DatasetFormat::Cmmlu,
+        DatasetFormat::Ceval,
+        DatasetFormat::Gsm8k,
+        DatasetFormat::Humaneval,
+        DatasetFormat::TruthfulqaMc,
+        DatasetFormat::Arc,
+        DatasetFormat::Hellaswag,
     ];
 
     /// The generic formats only: a named format is never guessed from a file name.
@@ -148,14 +174,34 @@ impl DatasetFormat {
             DatasetFormat::Harmbench => "harmbench",
             DatasetFormat::Cvalues => "cvalues",
             DatasetFormat::Safetybench => "safetybench",
+            DatasetFormat::Mmlu => "mmlu",
+            DatasetFormat::Cmmlu => "cmmlu",
+            DatasetFormat::Ceval => "ceval",
+            DatasetFormat::Gsm8k => "gsm8k",
+            DatasetFormat::Humaneval => "humaneval",
+            DatasetFormat::TruthfulqaMc => "truthfulqa_mc",
+            DatasetFormat::Arc => "arc",
+            DatasetFormat::Hellaswag => "hellaswag",
         }
     }
 
-    /// True for a public set read in its native layout (the `FieldMap` does not apply).
+    /// True for a public set or benchmark read in its native layout (the `FieldMap` does not
+    /// apply).
     pub fn is_public_set(self) -> bool {
         !matches!(
             self,
             DatasetFormat::Jsonl | DatasetFormat::Csv | DatasetFormat::Parquet
+        )
+    }
+}
+
+impl DatasetFormat {
+    /// True for the benchmarks published as one file per subject (`mmlu`, `cmmlu`, `ceval`),
+    /// whose dataset path may be a directory: the benchmark root or one split folder.
+    pub fn accepts_directory(self) -> bool {
+        matches!(
+            self,
+            DatasetFormat::Mmlu | DatasetFormat::Cmmlu | DatasetFormat::Ceval
         )
     }
 }

@@ -40,7 +40,15 @@
 //! mapping of each). They are never inferred from an extension. SafetyBench's answer
 //! key is found next to the questions ([`safetybench_answers_path`]) or given to
 //! [`open_safetybench`].
+//!
+//! # Capability benchmarks
+//! The formats `mmlu`, `cmmlu`, `ceval`, `gsm8k`, `humaneval`, `truthfulqa_mc`, `arc` and
+//! `hellaswag` read those benchmarks as their authors publish them (see [`benchmarks`], whose
+//! [`benchmarks::list`] names every supported benchmark). For `mmlu`, `cmmlu` and `ceval` the
+//! path may be a directory: a split folder, or the benchmark root (its evaluation split);
+//! every subject file in it is read in sorted order ([`dataset_files`]).
 
+pub mod benchmarks;
 mod bounded;
 mod csv_reader;
 mod error;
@@ -56,6 +64,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
+pub use benchmarks::dataset_files;
 pub use error::{DataError, Location};
 pub use mapping::content_id;
 pub use public::MAX_DOCUMENT_BYTES;
@@ -121,6 +130,10 @@ pub fn open_file_with(
     if format == DatasetFormat::Safetybench {
         return open_safetybench(path, None, options);
     }
+    if format.accepts_directory() && path.is_dir() {
+        let files = dataset_files(path, Some(format))?;
+        return Ok(Box::new(benchmarks::FilesStream::new(files, format, options)));
+    }
     let file = File::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
@@ -141,6 +154,11 @@ fn read_text<R: Read + Send + 'static>(
     limit: usize,
     options: ReadOptions,
 ) -> Result<SampleStream, DataError> {
+    if format == DatasetFormat::TruthfulqaMc {
+        // One JSON document, walked question by question.
+        let bytes = public::read_document(reader, &path, MAX_DOCUMENT_BYTES)?;
+        return Ok(Box::new(benchmarks::TruthfulqaStream::new(path, bytes, options)));
+    }
     let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
         path: path.clone(),
         at: first_place(format),
@@ -166,7 +184,12 @@ fn read_text<R: Read + Send + 'static>(
         }
         (DatasetFormat::Csv, _) | (_, Some(public::Layout::Csv)) => {
             let mut s = match mapper {
-                Some(m) => csv_reader::CsvStream::with_mapper(decoded, m, limit, false),
+                Some(m) => csv_reader::CsvStream::with_mapper(
+                    decoded,
+                    m,
+                    limit,
+                    benchmarks::headerless(format),
+                ),
                 None => csv_reader::CsvStream::new(decoded, path, fields, limit),
             };
             s.set_check_given_ids(options.check_duplicate_ids);
@@ -403,6 +426,9 @@ pub fn builtin_bytes(name: &str) -> Option<&'static [u8]> {
 
 /// Hex SHA-256 of a file, streaming.
 pub fn file_sha256(path: &Path) -> Result<String, DataError> {
+    if path.is_dir() {
+        return dir_sha256(path);
+    }
     let file = File::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
@@ -425,6 +451,35 @@ pub fn file_sha256(path: &Path) -> Result<String, DataError> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// A directory dataset (MMLU-style subject files): the SHA-256 of its sorted listing of
+/// `relative/path\tsha256\n` lines over every file below it, so any change to any file shows.
+fn dir_sha256(root: &Path) -> Result<String, DataError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
+        let open_err = |source| DataError::Open {
+            path: dir.to_path_buf(),
+            source,
+        };
+        for entry in std::fs::read_dir(dir).map_err(open_err)? {
+            let p = entry.map_err(open_err)?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(root, &mut files)?;
+    files.sort();
+    let mut listing = String::new();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap_or(f);
+        listing.push_str(&format!("{}\t{}\n", rel.display(), file_sha256(f)?));
+    }
+    Ok(sha256_hex(listing.as_bytes()))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

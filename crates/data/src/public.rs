@@ -37,7 +37,7 @@ use crate::error::{DataError, Location};
 use crate::mapping::{Adapter, Record, kind};
 
 pub use safetybench::MAX_DOCUMENT_BYTES;
-pub(crate) use safetybench::{SafetybenchStream, answers_path, read_document};
+pub(crate) use safetybench::{JsonDoc, SafetybenchStream, answers_path, read_document};
 
 /// How a public set is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,14 @@ pub(crate) fn layout(format: DatasetFormat) -> Option<Layout> {
         }
         DatasetFormat::DoNotAnswer | DatasetFormat::Cvalues => Some(Layout::Jsonl),
         DatasetFormat::Safetybench => Some(Layout::JsonDocument),
+        DatasetFormat::Mmlu
+        | DatasetFormat::Cmmlu
+        | DatasetFormat::Ceval
+        | DatasetFormat::Gsm8k
+        | DatasetFormat::Humaneval
+        | DatasetFormat::TruthfulqaMc
+        | DatasetFormat::Arc
+        | DatasetFormat::Hellaswag => Some(crate::benchmarks::layout(format)),
     }
 }
 
@@ -97,6 +105,15 @@ pub(crate) fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
         | DatasetFormat::Csv
         | DatasetFormat::Parquet
         | DatasetFormat::Safetybench => return None,
+        // Capability benchmarks have their own rewriters.
+        DatasetFormat::Mmlu
+        | DatasetFormat::Cmmlu
+        | DatasetFormat::Ceval
+        | DatasetFormat::Gsm8k
+        | DatasetFormat::Humaneval
+        | DatasetFormat::TruthfulqaMc
+        | DatasetFormat::Arc
+        | DatasetFormat::Hellaswag => return crate::benchmarks::adapter(format, &path),
     })
 }
 

@@ -12,6 +12,7 @@
 mod bootstrap;
 mod clustered;
 pub mod dist;
+mod pass_at_k;
 mod rng;
 mod wilson;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bootstrap::bootstrap_mean_ci;
 pub use clustered::clustered_mean_ci;
+pub use pass_at_k::pass_at_k;
 pub use wilson::wilson;
 
 /// Confidence level of every interval [`mean_ci`] reports.

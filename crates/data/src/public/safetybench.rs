@@ -70,16 +70,16 @@ pub(crate) fn read_document<R: Read + Send + 'static>(
 }
 
 /// A JSON document walked one value at a time, keeping the line of the current position.
-struct JsonDoc {
-    path: PathBuf,
-    bytes: Vec<u8>,
+pub(crate) struct JsonDoc {
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: Vec<u8>,
     pos: usize,
     line: u64,
     line_start: usize,
 }
 
 impl JsonDoc {
-    fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
+    pub(crate) fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
         let pos = if bytes.starts_with(b"\xEF\xBB\xBF") {
             3
         } else {
@@ -94,11 +94,11 @@ impl JsonDoc {
         }
     }
 
-    fn at(&self) -> Location {
+    pub(crate) fn at(&self) -> Location {
         Location::Line(self.line)
     }
 
-    fn skip_ws(&mut self) {
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(&b) = self.bytes.get(self.pos) {
             match b {
                 b'\n' => {
@@ -122,7 +122,7 @@ impl JsonDoc {
     }
 
     /// Consumes `b` (after whitespace) if it comes next.
-    fn eat(&mut self, b: u8) -> bool {
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b) {
             self.pos += 1;
@@ -132,7 +132,7 @@ impl JsonDoc {
         }
     }
 
-    fn expect(&mut self, b: u8, what: &str) -> Result<(), DataError> {
+    pub(crate) fn expect(&mut self, b: u8, what: &str) -> Result<(), DataError> {
         if self.eat(b) {
             return Ok(());
         }
@@ -145,7 +145,7 @@ impl JsonDoc {
     }
 
     /// Parses one JSON value at the current position.
-    fn value(&mut self) -> Result<Value, DataError> {
+    pub(crate) fn value(&mut self) -> Result<Value, DataError> {
         self.skip_ws();
         if self.pos >= self.bytes.len() {
             return Err(self.syntax("expected a value, found the end of the file".into()));
@@ -190,7 +190,7 @@ impl JsonDoc {
     }
 
     /// Only whitespace may follow the document.
-    fn end(&mut self) -> Result<(), DataError> {
+    pub(crate) fn end(&mut self) -> Result<(), DataError> {
         self.skip_ws();
         if self.pos < self.bytes.len() {
             return Err(self.syntax("unexpected text after the end of the JSON document".into()));
