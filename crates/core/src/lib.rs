@@ -18,8 +18,7 @@ pub use sample::{Input, Sample, Target};
 pub use score::Score;
 pub use suite::{
     ChoicesField, DatasetFormat, DatasetSource, DatasetSpec, Expectation, FewShot, FieldMap, MetricSpec,
-    PromptSpec, ScorerSpec,
-    SuiteSpec, TaskSpec,
+    FewShotFrom, PromptSpec, ScorerSpec, SuiteSpec, TaskOutput, TaskSpec,
 };
 pub use work_item::{ItemStatus, WorkItem, WorkItemId};
 

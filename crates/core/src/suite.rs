@@ -55,6 +55,32 @@ pub struct TaskSpec {
     /// Checks of the suite's profile this task's metrics are evidence for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assess: Vec<String>,
+    /// What is asked of the model: generated text (default), or the log-likelihood of each
+    /// option as a continuation of the prompt (multiple choice, as lm-evaluation-harness does).
+    #[serde(default, skip_serializing_if = "TaskOutput::is_generate")]
+    pub output: TaskOutput,
+    /// Also report each metric's macro average over the values of this breakdown field (e.g.
+    /// `subject`): the mean of the per-group means, every group weighing the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_over: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutput {
+    #[default]
+    Generate,
+    /// Score each option by its log-likelihood after the prompt (rendered as plain text, no
+    /// chat template); continuations are `" A"`, `" B"`… (the letters).
+    MultipleChoiceLetters,
+    /// As above, with the option texts themselves as continuations (ARC, HellaSwag).
+    MultipleChoiceTexts,
+}
+
+impl TaskOutput {
+    pub fn is_generate(&self) -> bool {
+        *self == TaskOutput::Generate
+    }
 }
 
 fn one() -> u32 {
@@ -250,7 +276,7 @@ pub enum ChoicesField {
 }
 
 /// How a sample becomes chat messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PromptSpec {
     pub system: Option<String>,
@@ -259,6 +285,29 @@ pub struct PromptSpec {
     pub template: Option<String>,
     /// Worked examples shown before the question as earlier user/assistant turns.
     pub few_shot: Vec<FewShot>,
+    /// Worked examples drawn from another dataset (e.g. a benchmark's dev split), chosen per
+    /// sample: the first `n` whose `by` metadata field equals the sample's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub few_shot_from: Option<FewShotFrom>,
+    /// Text before everything else; `{subject}` becomes the sample's `subject` metadata with
+    /// underscores as spaces. A system turn in chat prompts; the first line of plain-text ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Plain-text prompts (multiple-choice log-likelihood): between a shot's question and its
+    /// answer (default `" "`), and after each shot (default `"\n\n"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_delimiter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fewshot_delimiter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FewShotFrom {
+    pub dataset: DatasetSpec,
+    pub n: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -351,6 +400,26 @@ impl Expectation {
 }
 
 impl TaskSpec {
+    /// A task with everything but its name, data and scorers at the defaults.
+    pub fn new(name: impl Into<String>, dataset: DatasetSpec, scorers: Vec<ScorerSpec>) -> Self {
+        TaskSpec {
+            name: name.into(),
+            description: None,
+            dataset,
+            prompt: PromptSpec::default(),
+            generate: GenerateParams::default(),
+            scorers,
+            metrics: Vec::new(),
+            epochs: 1,
+            expect: Vec::new(),
+            attacks: Vec::new(),
+            breakdown: Vec::new(),
+            assess: Vec::new(),
+            output: TaskOutput::Generate,
+            macro_over: None,
+        }
+    }
+
     /// The metrics this task reports: the explicit list, else one per scorer.
     pub fn effective_metrics(&self) -> Vec<MetricSpec> {
         if !self.metrics.is_empty() {

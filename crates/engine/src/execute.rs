@@ -160,9 +160,14 @@ async fn run_model(
         let params = task.generate.clone().or(&config.suite.generate);
         let epochs = plan::epochs(&task, options);
         let variants = plan::variants(&task);
+        let pool = plan::FewShotPool::load(&task.prompt)?;
         for sample in plan::samples(&task, options, plan::Pass::Execute)? {
             let sample = Arc::new(sample?);
-            let base_messages = prompt::render(&task.prompt, &sample);
+            let drawn = pool.for_sample(&sample);
+            let base_messages = prompt::render_with(&task.prompt, &sample, drawn);
+            // Multiple choice by log-likelihood: the plain-text prompt and one continuation per
+            // option (the same request for every epoch: it is deterministic).
+            let choices_request = (!task.output.is_generate()).then(|| mc_request(&task, &sample, drawn));
             for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
                 let prepared = match attack::prepare(&catalogue, variant, &base_messages, &sample.id, options.seed) {
                     Ok(Prepared::NotApplicable) => continue,
@@ -192,6 +197,9 @@ async fn run_model(
                     labels: labels(&task, &sample, variant, config.profile.as_ref()),
                     item,
                     request: match prepared {
+                        Ok(Prepared::Messages(_)) if choices_request.is_some() => {
+                            choices_request.clone().unwrap_or_else(|| Err("no options".into())).map(Request::Choices)
+                        }
                         Ok(Prepared::Messages(messages)) => Ok(Request::One(GenerateRequest { messages, params })),
                         Ok(Prepared::Driver { name, goal }) => Ok(Request::Driver { name, goal, params, models: driver_models.clone() }),
                         Ok(Prepared::NotApplicable) => unreachable!("skipped above"),
@@ -262,8 +270,21 @@ struct ItemJob {
     request: Result<Request, String>,
 }
 
+/// The log-likelihood request of a multiple-choice sample: its plain-text prompt and the options
+/// as continuations (`" A"`, `" B"`… or `" " + option text`).
+fn mc_request(task: &TaskSpec, sample: &Sample, drawn: &[touchstone_core::FewShot]) -> Result<touchstone_models::LoglikelihoodRequest, String> {
+    let choices = sample.choices.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| format!("sample `{}` has no options to score by log-likelihood", sample.id))?;
+    let delimiter = task.prompt.target_delimiter.as_deref().unwrap_or(" ");
+    let continuations = match task.output {
+        touchstone_core::TaskOutput::MultipleChoiceTexts => choices.iter().map(|c| format!("{delimiter}{c}")).collect(),
+        _ => (0..choices.len()).map(|i| format!("{delimiter}{}", touchstone_core::choice_letter(i))).collect(),
+    };
+    Ok(touchstone_models::LoglikelihoodRequest { context: prompt::render_text(&task.prompt, sample, drawn), continuations })
+}
+
 enum Request {
     One(GenerateRequest),
+    Choices(touchstone_models::LoglikelihoodRequest),
     Driver { name: String, goal: String, params: touchstone_core::GenerateParams, models: attack::DriverModels },
 }
 
@@ -275,6 +296,15 @@ impl ItemJob {
             Ok(Request::One(request)) => {
                 let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(request)).await;
                 (outcome.map_err(|e| e.to_string()), attempts)
+            }
+            Ok(Request::Choices(request)) => {
+                let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.loglikelihood(request)).await;
+                let outcome = outcome.map_err(|e| e.to_string()).and_then(|lls| {
+                    // The answer records every option's log-likelihood; `acc` / `acc_norm` read it.
+                    let answer = touchstone_scorers::mc::ChoiceLikelihoods::new(&request.continuations, &lls);
+                    serde_json::to_string(&answer).map(touchstone_core::Completion::new).map_err(|e| e.to_string())
+                });
+                (outcome, attempts)
             }
             Ok(Request::Driver { name, goal, params, models }) => {
                 let seed = params.seed.unwrap_or(0);

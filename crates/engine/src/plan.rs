@@ -109,3 +109,34 @@ pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
         }
     })
 }
+
+/// Worked examples a task draws per sample (`prompt.few_shot_from`): the first `n` samples of
+/// the source dataset for each value of its `by` field.
+#[derive(Default)]
+pub struct FewShotPool {
+    by: Option<String>,
+    shots: std::collections::HashMap<String, Vec<touchstone_core::FewShot>>,
+}
+
+impl FewShotPool {
+    pub fn load(prompt: &touchstone_core::PromptSpec) -> Result<FewShotPool, EngineError> {
+        let Some(from) = &prompt.few_shot_from else { return Ok(FewShotPool::default()) };
+        let source = TaskSpec::new("few-shot", from.dataset.clone(), Vec::new());
+        let mut shots: std::collections::HashMap<String, Vec<touchstone_core::FewShot>> = std::collections::HashMap::new();
+        for sample in all_samples(&source)? {
+            let sample = sample?;
+            let key = from.by.as_ref().and_then(|b| sample.metadata.get(b)).map(metadata_text).unwrap_or_default();
+            let bucket = shots.entry(key).or_default();
+            if bucket.len() < from.n {
+                bucket.push(crate::prompt::as_shot(&sample));
+            }
+        }
+        Ok(FewShotPool { by: from.by.clone(), shots })
+    }
+
+    /// The examples for one sample (none when the source has none for its group).
+    pub fn for_sample(&self, sample: &Sample) -> &[touchstone_core::FewShot] {
+        let key = self.by.as_ref().and_then(|b| sample.metadata.get(b)).map(metadata_text).unwrap_or_default();
+        self.shots.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
+}

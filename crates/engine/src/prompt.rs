@@ -40,20 +40,39 @@ fn few_shot_turns(shots: &[FewShot], template: Option<&str>) -> Vec<Message> {
         .collect()
 }
 
+/// The task description with `{subject}` filled from the sample (underscores as spaces, as
+/// lm-evaluation-harness writes MMLU's subjects).
+fn description(prompt: &PromptSpec, sample: &Sample) -> Option<String> {
+    let field = |k: &str| sample.metadata.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let subject = field("subject").replace('_', " ");
+    prompt.description.as_ref().map(|d| d.replace("{subject_zh}", &field("subject_zh")).replace("{subject}", &subject))
+}
+
 /// The messages for one sample under one prompt spec.
 pub fn render(prompt: &PromptSpec, sample: &Sample) -> Vec<Message> {
+    render_with(prompt, sample, &[])
+}
+
+/// As [`render`], with worked examples drawn for this sample (`few_shot_from`) after the
+/// prompt's own.
+pub fn render_with(prompt: &PromptSpec, sample: &Sample, drawn: &[FewShot]) -> Vec<Message> {
     let choices: &[String] = sample.choices.as_deref().unwrap_or(&[]);
     let template = prompt.template.as_deref();
-    let mut messages = Vec::with_capacity(2 + prompt.few_shot.len() * 2);
+    let shots: Vec<FewShot> = prompt.few_shot.iter().chain(drawn).cloned().collect();
+    let mut messages = Vec::with_capacity(2 + shots.len() * 2);
     let has_own_system = matches!(&sample.input, Input::Messages(ms) if ms.iter().any(|m| m.role == Role::System));
-    if let Some(system) = &prompt.system
+    let system = match (&prompt.system, description(prompt, sample)) {
+        (Some(s), Some(d)) => Some(format!("{s}\n\n{d}")),
+        (s, d) => s.clone().or(d),
+    };
+    if let Some(system) = system
         && !has_own_system
     {
-        messages.push(Message::system(system.clone()));
+        messages.push(Message::system(system));
     }
     match &sample.input {
         Input::Text(text) => {
-            messages.extend(few_shot_turns(&prompt.few_shot, template));
+            messages.extend(few_shot_turns(&shots, template));
             messages.push(Message::user(fill(template, text, choices)));
         }
         Input::Messages(conversation) => {
@@ -62,7 +81,7 @@ pub fn render(prompt: &PromptSpec, sample: &Sample) -> Vec<Message> {
             let (system, rest): (Vec<&Message>, Vec<&Message>) =
                 conversation.iter().partition(|m| m.role == Role::System);
             let mut out: Vec<Message> = system.into_iter().cloned().collect();
-            out.extend(few_shot_turns(&prompt.few_shot, template));
+            out.extend(few_shot_turns(&shots, template));
             let last_user = rest.iter().rposition(|m| m.role == Role::User);
             for (i, m) in rest.into_iter().enumerate() {
                 if Some(i) == last_user {
@@ -77,9 +96,59 @@ pub fn render(prompt: &PromptSpec, sample: &Sample) -> Vec<Message> {
     messages
 }
 
+/// The plain-text prompt for log-likelihood multiple choice, laid out as lm-evaluation-harness
+/// does: the description, each worked example as question + target delimiter + answer +
+/// few-shot delimiter, then the question. The question text is trimmed (lm-eval's
+/// `question.strip()`).
+pub fn render_text(prompt: &PromptSpec, sample: &Sample, drawn: &[FewShot]) -> String {
+    let template = prompt.template.as_deref();
+    let target_delimiter = prompt.target_delimiter.as_deref().unwrap_or(" ");
+    let fewshot_delimiter = prompt.fewshot_delimiter.as_deref().unwrap_or("\n\n");
+    let mut out = description(prompt, sample).unwrap_or_default();
+    for shot in prompt.few_shot.iter().chain(drawn) {
+        out.push_str(&fill(template, shot.input.trim(), &shot.choices));
+        out.push_str(target_delimiter);
+        out.push_str(&shot.target);
+        out.push_str(fewshot_delimiter);
+    }
+    let choices: &[String] = sample.choices.as_deref().unwrap_or(&[]);
+    out.push_str(&fill(template, sample.input.text().trim(), choices));
+    out
+}
+
+/// A sample as a worked example: its question, options and first target.
+pub fn as_shot(sample: &Sample) -> FewShot {
+    FewShot {
+        input: sample.input.text().to_string(),
+        choices: sample.choices.clone().unwrap_or_default(),
+        target: sample.target.0.first().cloned().unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_layout_matches_lm_evaluation_harness_mmlu() {
+        let p = PromptSpec {
+            description: Some("The following are multiple choice questions (with answers) about {subject}.\n\n".into()),
+            template: Some("{input}\n{choices}\nAnswer:".into()),
+            ..Default::default()
+        };
+        let mut s = Sample::new("astronomy/0", " What is the Sun? ", "B");
+        s.choices = Some(vec!["A planet".into(), "A star".into()]);
+        s.metadata.insert("subject".into(), serde_json::json!("college_astronomy"));
+        let mut shot = Sample::new("d/0", "What is the Moon?", "A");
+        shot.choices = Some(vec!["A satellite".into(), "A star".into()]);
+        let text = render_text(&p, &s, &[as_shot(&shot)]);
+        assert_eq!(
+            text,
+            "The following are multiple choice questions (with answers) about college astronomy.\n\n\
+             What is the Moon?\nA. A satellite\nB. A star\nAnswer: A\n\n\
+             What is the Sun?\nA. A planet\nB. A star\nAnswer:"
+        );
+    }
 
     #[test]
     fn multiple_choice_default_layout() {
@@ -97,6 +166,7 @@ mod tests {
             system: Some("Be brief.".into()),
             template: Some("Q: {input}\n{choices}\nAnswer ({letters}):".into()),
             few_shot: vec![FewShot { input: "1+1?".into(), choices: vec!["2".into(), "5".into()], target: "A".into() }],
+            ..Default::default()
         };
         let m = render(&p, &s);
         assert_eq!(m.len(), 4);
@@ -117,7 +187,7 @@ mod tests {
             ]),
             ..Sample::new("c", "", "")
         };
-        let p = PromptSpec { system: Some("ignored".into()), template: Some("[{input}]".into()), few_shot: vec![] };
+        let p = PromptSpec { system: Some("ignored".into()), template: Some("[{input}]".into()), ..Default::default() };
         let m = render(&p, &s);
         assert_eq!(
             m,

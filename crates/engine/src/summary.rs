@@ -180,7 +180,7 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
             let TaskGroups { all: group, by_label } = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
             scored += group.scored;
             failed += group.failed;
-            let metrics = group.metrics(task, config.options.seed);
+            let mut metrics = group.metrics(task, config.options.seed);
             let mut breakdowns: Vec<Breakdown> = Vec::new();
             for ((by, key), g) in by_label {
                 let result = GroupResult { key, scored: g.scored, failed: g.failed, metrics: g.metrics(task, config.options.seed) };
@@ -188,6 +188,9 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
                     Some(b) if b.by == by => b.groups.push(result),
                     _ => breakdowns.push(Breakdown { by, groups: vec![result] }),
                 }
+            }
+            if let Some(field) = &task.macro_over {
+                metrics.extend(macro_metrics(&metrics, breakdowns.iter().find(|b| b.by == *field)));
             }
             let expectations = task
                 .expect
@@ -259,4 +262,31 @@ fn verdicts(config: &RunConfig, tasks: &[TaskResult]) -> Vec<Verdict> {
         }));
     }
     out
+}
+
+/// `NAME_macro` for each metric: the average of its per-group values, each group (e.g. MMLU
+/// subject) weighing the same, beside the micro average (every item the same) that `NAME` is.
+fn macro_metrics(metrics: &[MetricResult], by: Option<&Breakdown>) -> Vec<MetricResult> {
+    let Some(by) = by else { return Vec::new() };
+    metrics
+        .iter()
+        .map(|m| {
+            let groups: Vec<touchstone_stats::Estimate> = by
+                .groups
+                .iter()
+                .filter_map(|g| g.metrics.iter().find(|x| x.name == m.name && x.scorer == m.scorer))
+                .map(|x| touchstone_stats::Estimate { value: x.value, ci_low: x.ci_low, ci_high: x.ci_high, n: x.n, method: x.ci_method })
+                .collect();
+            let e = touchstone_stats::macro_average(&groups);
+            MetricResult {
+                name: format!("{}_macro", m.name),
+                scorer: m.scorer.clone(),
+                value: e.value,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                n: e.n,
+                ci_method: e.method,
+            }
+        })
+        .collect()
 }

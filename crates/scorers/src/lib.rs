@@ -6,8 +6,10 @@
 //! trait.
 
 mod choice;
+mod code;
 mod error;
 pub mod judge;
+pub mod mc;
 mod keywords;
 pub mod normalize;
 mod numeric;
@@ -19,6 +21,7 @@ mod text;
 use touchstone_core::{Sample, Score, ScorerSpec};
 
 pub use choice::{ChoiceScorer, extract_choice};
+pub use code::CodeScorer;
 pub use error::ScorerError;
 pub use judge::JudgeScorer;
 pub use keywords::KeywordScorer;
@@ -29,7 +32,7 @@ pub use text::{ExactScorer, IncludesScorer, RegexScorer};
 
 /// Names [`build`] knows, in the order they are documented. Scorers that need a model from the
 /// [`ScorerContext`] are in [`MODEL_SCORER_NAMES`].
-pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal", "keywords", "safety"];
+pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal", "keywords", "safety", "acc", "acc_norm", "code"];
 
 /// Scorers that need a model from the [`ScorerContext`]: [`build_with`] builds them, [`check`]
 /// checks their options without one.
@@ -91,6 +94,11 @@ pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scor
         "numeric" => Ok(Box::new(NumericScorer::from_options(options)?)),
         "keywords" => Ok(Box::new(KeywordScorer::from_options(options)?)),
         "safety" => Ok(Box::new(SafetyScorer::from_options(options, ctx)?)),
+        "acc" | "acc_norm" => {
+            crate::options::Options::new(if spec.name == "acc" { "acc" } else { "acc_norm" }, options, &[])?;
+            Ok(Box::new(mc::LikelihoodScorer::new(spec.name == "acc_norm")))
+        }
+        "code" => Ok(Box::new(CodeScorer::from_options(options)?)),
         other => Err(ScorerError::Unknown {
             name: other.to_string(),
             suggestion: error::suggest(other, &error::all_names()),
@@ -109,6 +117,8 @@ pub fn metric_name(spec: &ScorerSpec) -> String {
         "refusal" => refusal::DEFAULT_METRIC.to_string(),
         "keywords" => "keyword_pass_rate".to_string(),
         "safety" => "safe_rate".to_string(),
+        "acc" => "acc".to_string(),
+        "acc_norm" => "acc_norm".to_string(),
         _ => spec.metric_name(),
     }
 }
@@ -138,6 +148,8 @@ pub fn known_options(name: &str) -> Option<&'static [&'static str]> {
         "keywords" => Some(keywords::OPTIONS),
         "judge" => Some(judge::OPTIONS),
         "safety" => Some(safety::OPTIONS),
+        "acc" | "acc_norm" => Some(&[]),
+        "code" => Some(code::OPTIONS),
         _ => None,
     }
 }

@@ -55,8 +55,34 @@ pub enum CiMethod {
     Wilson,
     Bootstrap,
     Clustered,
+    /// A macro average over groups: the normal interval from the groups' own standard errors
+    /// (see [`macro_average`]).
+    Macro,
     /// No values: there is no interval.
     None,
+}
+
+/// The macro average of group estimates (every group weighs the same) with a 95% normal
+/// interval: each group's standard error is recovered from its interval's half-width, and the
+/// groups are independent, so SE = √(Σ seᵢ²) / G. Values that live in [0, 1] keep their
+/// interval there. `n` is the total number of values behind the groups.
+pub fn macro_average(groups: &[Estimate]) -> Estimate {
+    let groups: Vec<&Estimate> = groups.iter().filter(|g| g.n > 0).collect();
+    if groups.is_empty() {
+        return Estimate::empty();
+    }
+    let g = groups.len() as f64;
+    let z = dist::normal_critical(LEVEL);
+    let mean = groups.iter().map(|e| e.value).sum::<f64>() / g;
+    let var: f64 = groups.iter().map(|e| ((e.ci_high - e.ci_low) / (2.0 * z)).powi(2)).sum();
+    let se = var.sqrt() / g;
+    let unit = groups.iter().all(|e| (0.0..=1.0).contains(&e.value) && e.ci_low >= 0.0 && e.ci_high <= 1.0);
+    let (mut lo, mut hi) = (mean - z * se, mean + z * se);
+    if unit {
+        lo = lo.max(0.0);
+        hi = hi.min(1.0);
+    }
+    Estimate::new(mean, (lo, hi), groups.iter().map(|e| e.n).sum(), CiMethod::Macro)
 }
 
 impl Estimate {
@@ -301,6 +327,19 @@ impl Extend<f64> for MeanAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macro_average_weighs_groups_equally() {
+        let a = mean_ci(&[1.0; 90].iter().chain(&[0.0; 10]).copied().collect::<Vec<_>>(), None, 0);
+        let b = mean_ci(&[1.0, 0.0], None, 0);
+        let m = macro_average(&[a.clone(), b.clone(), Estimate::empty()]);
+        assert!((m.value - (0.9 + 0.5) / 2.0).abs() < 1e-12, "the empty group is left out");
+        assert_eq!(m.n, 102);
+        assert_eq!(m.method, CiMethod::Macro);
+        assert!(m.ci_low < m.value && m.value < m.ci_high && m.ci_low >= 0.0 && m.ci_high <= 1.0);
+        // The tiny group dominates the uncertainty.
+        assert!(m.ci_high - m.ci_low > (a.ci_high - a.ci_low) / 2.0);
+    }
 
     #[test]
     fn clustered_all_equal_keeps_a_width_over_clusters() {

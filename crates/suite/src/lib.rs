@@ -4,6 +4,7 @@
 //! A suite names tasks; each task has a dataset (a built-in bank or a file), a prompt, generation
 //! parameters, scorers, metrics, epochs and thresholds. See the README's suite reference.
 
+pub mod benchmarks;
 mod error;
 mod locate;
 
@@ -180,6 +181,18 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 return Err(located(&scorer.name, format!("task `{}`: {e}", task.name), None));
             }
         }
+        if !task.output.is_generate() && !task.attacks.is_empty() {
+            return Err(located("attacks", format!("task `{}`: attacks apply to generated answers, not to log-likelihood multiple choice", task.name), None));
+        }
+        for s in task.scorers.iter().filter(|s| s.name == "acc" || s.name == "acc_norm") {
+            if task.output.is_generate() {
+                return Err(located(
+                    &s.name,
+                    format!("task `{}`: scorer `{}` reads log-likelihoods", task.name, s.name),
+                    Some("add `output: multiple_choice_letters` (or `multiple_choice_texts`), or score generated answers with `choice`".into()),
+                ));
+            }
+        }
         for attack in &task.attacks {
             if attacks.get(attack).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&attack.as_str()) {
                 let names = attacks.names();
@@ -231,7 +244,8 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 }
             }
             DatasetSource::Path(p) => {
-                if !p.is_file() {
+                let folder_ok = task.dataset.format.is_some_and(|f| f.accepts_directory()) && p.is_dir();
+                if !p.is_file() && !folder_ok {
                     let shown = p.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
                     return Err(located(
                         &shown,

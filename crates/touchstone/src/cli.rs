@@ -36,6 +36,37 @@ pub enum Command {
     /// Red-team attacks (transformations of a prompt).
     #[command(subcommand)]
     Attacks(AttacksCommand),
+    /// Standard capability benchmarks Touchstone reads in their native formats.
+    #[command(subcommand)]
+    Benchmarks(BenchmarksCommand),
+    /// Serve a model (e.g. the in-process local model) as an OpenAI-compatible endpoint on
+    /// 127.0.0.1, so that other tools can be checked against exactly the same model.
+    ServeModel {
+        /// Model spec: local:smollm2, local:PATH.gguf, openai:NAME@URL.
+        #[arg(default_value = "local:smollm2")]
+        model: String,
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Threads for local inference.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchmarksCommand {
+    /// What is supported, where to get each dataset, and its licence.
+    List,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum McMethodArg {
+    /// The model answers; the option letter is extracted.
+    Generate,
+    /// Chain of thought, then the letter.
+    Cot,
+    /// Log-likelihood of each option (local models and completion endpoints with logprobs).
+    Loglikelihood,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,8 +107,20 @@ pub enum AttacksCommand {
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// A built-in suite name (`quick`) or a suite file (YAML).
-    #[arg(long, conflicts_with = "dataset")]
+    #[arg(long, conflicts_with_all = ["dataset", "benchmark"])]
     pub suite: Option<String>,
+    /// A standard benchmark read from its authors' files (see `touchstone benchmarks list`).
+    #[arg(long, requires = "data_dir", conflicts_with = "dataset")]
+    pub benchmark: Option<String>,
+    /// The benchmark's folder (MMLU, CMMLU, C-Eval) or file, as its authors publish it.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Worked examples from the dev split (default 5 where there is one, else 0).
+    #[arg(long)]
+    pub shots: Option<usize>,
+    /// How multiple-choice benchmarks are answered.
+    #[arg(long, value_enum, default_value = "generate")]
+    pub mc_method: McMethodArg,
     /// Evaluate one file of samples (JSONL, CSV or Parquet with Inspect's fields) instead of a suite.
     #[arg(long)]
     pub dataset: Option<PathBuf>,

@@ -16,7 +16,7 @@ use touchstone_engine::{EngineError, EvalOptions, ExecOptions, RunOutcome};
 use touchstone_store::{RunStatus, SqliteStore, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
-use cli::{AttacksCommand, BankCommand, Cli, Command, EvalArgs, ModelsCommand, RunsCommand, SuitesCommand};
+use cli::{AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, EvalArgs, McMethodArg, ModelsCommand, RunsCommand, SuitesCommand};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -98,6 +98,29 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             // Exit 1 when a bank falls short, so that a center's CI can gate on it.
             Ok(if reports.iter().all(|r| r.qualifies) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::ServeModel { model, port, threads } => {
+            let spec = ModelSpec::parse_with_key_env(&model, "OPENAI_API_KEY").map_err(|e| miette::miette!("{e}"))?;
+            let exec = ExecOptions { threads, no_cache: true, ..ExecOptions::default() };
+            let store = open_store(&cli.db)?;
+            let opened = touchstone_engine::providers::open(&spec, &exec, store).await.map_err(engine_report)?;
+            if !cli.quiet {
+                eprintln!("serving {spec} at http://127.0.0.1:{port}/v1 (Ctrl-C stops) / 正在提供服务");
+            }
+            touchstone_serve::serve_port(opened.model, port, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| miette::miette!("{e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Benchmarks(BenchmarksCommand::List) => {
+            println!("{:<14} {:<14} {:<34} {}", "benchmark", "licence", "where to get it / 获取", "description / 说明");
+            for b in touchstone_data::benchmarks::list() {
+                println!("{:<14} {:<14} {:<34} {} / {}", b.name, b.licence, b.source_url_hint, b.description_en, b.description_zh);
+            }
+            println!("\nNone is bundled: point --data-dir at the files as their authors publish them. 均未随附，请用 --data-dir 指向原始文件。");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Attacks(AttacksCommand::List) => {
             print!("{}", touchstone_attacks::describe_list(&touchstone_attacks::Catalogue::builtin()));
             Ok(ExitCode::SUCCESS)
@@ -174,9 +197,19 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         let run = (!run.is_empty()).then_some(run.as_str());
         touchstone_engine::resume(store.clone(), db.to_path_buf(), run, Some(exec), progress.clone(), cancel).await
     } else {
-        let mut suite = match &args.dataset {
-            Some(path) => adhoc_suite(path, &args.scorers)?,
-            None => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,
+        let mut suite = match (&args.dataset, &args.benchmark) {
+            (Some(path), _) => adhoc_suite(path, &args.scorers)?,
+            (None, Some(name)) => {
+                let method = match args.mc_method {
+                    McMethodArg::Generate => touchstone_suite::benchmarks::McMethod::Generate,
+                    McMethodArg::Cot => touchstone_suite::benchmarks::McMethod::ChainOfThought,
+                    McMethodArg::Loglikelihood => touchstone_suite::benchmarks::McMethod::Loglikelihood,
+                };
+                let data = args.data_dir.as_deref().unwrap_or(Path::new("."));
+                let request = touchstone_suite::benchmarks::BenchmarkRequest { name, data, shots: args.shots, method };
+                touchstone_suite::benchmarks::benchmark(&request).map_err(Report::new)?
+            }
+            (None, None) => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,
         };
         if let Some(attacks) = &args.attacks {
             touchstone_engine::set_attacks(&mut suite.spec, attacks).map_err(engine_report)?;
@@ -254,20 +287,12 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
         .iter()
         .any(|s| s.name == "choice")
         .then(|| "{input}\n\n{choices}\n\nAnswer with the letter of the correct option ({letters}).".to_string());
-    let task = TaskSpec {
-        name: name.clone(),
-        description: None,
-        dataset: DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None, filter: Default::default() },
-        prompt: PromptSpec { system: None, template, few_shot: Vec::new() },
-        generate: Default::default(),
+    let mut task = TaskSpec::new(
+        name.clone(),
+        DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None, filter: Default::default() },
         scorers,
-        metrics: Vec::new(),
-        epochs: 1,
-        expect: Vec::new(),
-        attacks: Vec::new(),
-        breakdown: Vec::new(),
-        assess: Vec::new(),
-    };
+    );
+    task.prompt = PromptSpec { template, ..Default::default() };
     Ok(LoadedSuite {
         spec: SuiteSpec { name, description: None, generate: Default::default(), profile: None, tasks: vec![task] },
         origin: SuiteOrigin::Adhoc,

@@ -1,0 +1,339 @@
+//! Serve any [`SharedModel`] as an OpenAI-compatible HTTP endpoint, so that other tools
+//! (lm-evaluation-harness's `local-chat-completions` and `local-completions`) can be checked
+//! against exactly the model Touchstone evaluates in-process.
+//!
+//! Routes (the `/v1` prefix is optional):
+//! - `GET /v1/models`: the one model, its id being the model's label (e.g. `local:smollm2`).
+//! - `POST /v1/chat/completions`: [`touchstone_models::Model::generate`]; any `model` name is
+//!   accepted, since one model is served.
+//! - `POST /v1/completions`: raw prompts and prompt log-probabilities, through a
+//!   [`RawCompletions`] backend when one is configured; see [`raw`] for why the `Model` trait
+//!   alone cannot serve it. Without one it answers 400 naming the missing capability.
+//!
+//! Not supported, each refused with a 400 naming the field: `stream: true`, `n` other than 1,
+//! chat `logprobs`, non-text content parts, tools, token-id prompts, `suffix`. Unknown fields
+//! (`user`, penalties, …) are ignored, as most OpenAI-compatible servers do.
+
+pub mod api;
+pub mod error;
+pub mod raw;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use touchstone_core::GenerateRequest;
+use touchstone_models::SharedModel;
+
+pub use error::{ApiError, ServeError};
+pub use raw::{RawCompletion, RawCompletions, RawRequest, TokenLogprob};
+
+/// Largest request body accepted: a long few-shot prompt is tens of kilobytes; this is far above.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What to serve.
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub model: SharedModel,
+    /// Raw-prompt completion and prompt log-probabilities for `/v1/completions`, if the model
+    /// offers them.
+    pub raw: Option<Arc<dyn RawCompletions>>,
+}
+
+impl ServeConfig {
+    pub fn new(model: SharedModel) -> Self {
+        ServeConfig { model, raw: None }
+    }
+
+    pub fn with_raw(mut self, raw: Arc<dyn RawCompletions>) -> Self {
+        self.raw = Some(raw);
+        self
+    }
+}
+
+/// Serve `model` on `addr` until `shutdown` completes; requests in flight are finished first.
+pub async fn serve(model: SharedModel, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    serve_config(ServeConfig::new(model), addr, shutdown).await
+}
+
+/// [`serve`] on 127.0.0.1:`port`: the loopback interface only, since the endpoint has no
+/// authentication. The entry point for `touchstone serve-model --port P`.
+pub async fn serve_port(model: SharedModel, port: u16, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    serve(model, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), shutdown).await
+}
+
+pub async fn serve_config(config: ServeConfig, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    let listener = bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr().map_err(ServeError::LocalAddr)?, model = %config.model.identity().label, "serving");
+    run(listener, Arc::new(State::new(config)), shutdown).await;
+    Ok(())
+}
+
+/// A server running in the background, for tests and embedding: bind port 0 and ask
+/// [`Server::local_addr`].
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(config: ServeConfig, addr: SocketAddr) -> Result<Server, ServeError> {
+        let listener = bind(addr).await?;
+        let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = Arc::new(State::new(config));
+        let task = tokio::spawn(run(listener, state, async move {
+            // A dropped handle stops the server too.
+            let _ = stopped.await;
+        }));
+        Ok(Server { addr, stop: Some(stop), task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL an OpenAI client takes, e.g. `http://127.0.0.1:41234/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Stop accepting, finish the requests in flight, and wait for that.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.map_err(|e| ServeError::Task(e.to_string()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+}
+
+struct State {
+    config: ServeConfig,
+    next_id: AtomicU64,
+}
+
+impl State {
+    fn new(config: ServeConfig) -> Self {
+        State { config, next_id: AtomicU64::new(1) }
+    }
+
+    fn label(&self) -> &str {
+        &self.config.model.identity().label
+    }
+
+    fn id(&self, prefix: &str) -> String {
+        format!("{prefix}-{:x}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Accept connections until `shutdown`, then let each connection finish its request in flight.
+async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Reap finished connections so the set does not grow with the server's lifetime.
+        while connections.try_join_next().is_some() {}
+        let (stream, _) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: transient; wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    match route(state, req).await {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(error = %e.message, "request failed");
+            }
+            json_response(e.status, &e.to_json())
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Result<Value, ApiError> {
+    let path = req.uri().path();
+    let path = path.strip_prefix("/v1").unwrap_or(path).trim_end_matches('/').to_owned();
+    let method = req.method().clone();
+    let expected = match path.as_str() {
+        "/models" => Method::GET,
+        "/chat/completions" | "/completions" => Method::POST,
+        _ => {
+            return Err(ApiError::with_status(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                format!("no route {method} {}", req.uri().path()),
+            ));
+        }
+    };
+    if method != expected {
+        return Err(ApiError::with_status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            format!("{} takes {expected}, not {method}", req.uri().path()),
+        ));
+    }
+    match path.as_str() {
+        "/models" => Ok(api::models_response(state.label())),
+        "/chat/completions" => chat(state, &read_body(req).await?).await,
+        _ => completions(state, &read_body(req).await?).await,
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let bytes = Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await.map_err(|e| {
+        if e.is::<http_body_util::LengthLimitError>() {
+            ApiError::with_status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                format!("the request body is over {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            ApiError::invalid("body", format!("cannot read the request body: {e}"))
+        }
+    })?;
+    api::parse_object(&bytes.to_bytes())
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+async fn chat(state: &State, body: &serde_json::Map<String, Value>) -> Result<Value, ApiError> {
+    let parsed = api::parse_chat(body)?;
+    let request = GenerateRequest { messages: parsed.messages, params: parsed.params };
+    let completion = state.config.model.generate(&request).await.map_err(|e| ApiError::from_model(&e))?;
+    Ok(api::chat_response(&state.id("chatcmpl"), now(), state.label(), &completion))
+}
+
+async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Result<Value, ApiError> {
+    let parsed = api::parse_completions(body)?;
+    let Some(raw) = &state.config.raw else {
+        return Err(if parsed.logprobs.is_some() {
+            ApiError::unsupported(
+                "logprobs",
+                format!(
+                    "{} cannot return per-token log-probabilities: it exposes only the total \
+                     log-likelihood of a continuation, and prompt log-probabilities must follow \
+                     the model's own tokenisation",
+                    state.label()
+                ),
+            )
+        } else {
+            ApiError::unsupported(
+                "prompt",
+                format!(
+                    "{} cannot complete a raw prompt (it generates only through its chat \
+                     template); use /v1/chat/completions",
+                    state.label()
+                ),
+            )
+        });
+    };
+    // All prompts at once: a batching backend (the local model) decodes them together.
+    let mut pending = JoinSet::new();
+    for (index, prompt) in parsed.prompts.iter().enumerate() {
+        let raw = raw.clone();
+        let request = RawRequest {
+            prompt: prompt.clone(),
+            params: parsed.params.clone(),
+            echo: parsed.echo,
+            logprobs: parsed.logprobs,
+        };
+        pending.spawn(async move { (index, raw.complete(&request).await) });
+    }
+    let mut answers: Vec<Option<RawCompletion>> = vec![None; parsed.prompts.len()];
+    while let Some(joined) = pending.join_next().await {
+        let (index, answer) = joined.map_err(|e| {
+            ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("completion task failed: {e}"))
+        })?;
+        answers[index] = Some(answer.map_err(|e| ApiError::from_model(&e))?);
+    }
+    let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
+    let mut choices = Vec::with_capacity(answers.len());
+    for (index, (prompt, answer)) in parsed.prompts.iter().zip(answers).enumerate() {
+        let Some(answer) = answer else {
+            return Err(ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "a prompt got no answer"));
+        };
+        // A backend that drops the log-probabilities would make clients read nulls as scores.
+        if parsed.logprobs.is_some() && answer.logprobs.is_none() {
+            return Err(ApiError::with_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the model returned no log-probabilities although they were requested",
+            ));
+        }
+        prompt_tokens = prompt_tokens.saturating_add(answer.usage.prompt_tokens);
+        completion_tokens = completion_tokens.saturating_add(answer.usage.completion_tokens);
+        choices.push(api::completion_choice(index, prompt, parsed.echo, parsed.logprobs.is_some(), &answer));
+    }
+    Ok(api::completions_response(&state.id("cmpl"), now(), state.label(), choices, prompt_tokens, completion_tokens))
+}

@@ -1,0 +1,166 @@
+//! Acceptance (issue 4): the standard benchmarks load from their authors' layouts and run end to
+//! end, against the mock and against the local model; log-likelihood multiple choice gives
+//! `acc` and `acc_norm`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use touchstone_mock::{MockConfig, spawn_background};
+
+fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+}
+
+/// Small files in the authors' exact layouts for the benchmarks `../shared/data` lacks.
+fn authored(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    let ceval = dir.join("ceval");
+    std::fs::create_dir_all(ceval.join("val")).unwrap();
+    std::fs::write(
+        ceval.join("val/computer_network_val.csv"),
+        "id,question,A,B,C,D,answer,explanation\n0,TCP工作在哪一层？,应用层,传输层,网络层,物理层,B,\n1,IPv4地址有多少位？,16,32,64,128,B,\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ceval.join("dev")).unwrap();
+    std::fs::write(
+        ceval.join("dev/computer_network_dev.csv"),
+        "id,question,A,B,C,D,answer,explanation\n0,HTTP默认端口是？,21,80,443,25,B,HTTP默认使用80端口。\n",
+    )
+    .unwrap();
+    let arc = dir.join("ARC-Easy-Test.jsonl");
+    std::fs::write(
+        &arc,
+        concat!(
+            r#"{"id": "Mercury_1", "question": {"stem": "What color is the sky on a clear day?", "choices": [{"text": "blue", "label": "A"}, {"text": "a carburetor made of cheese", "label": "B"}]}, "answerKey": "A"}"#,
+            "\n",
+            r#"{"id": "Mercury_2", "question": {"stem": "Which animal says moo?", "choices": [{"text": "a cow", "label": "1"}, {"text": "a violin", "label": "2"}]}, "answerKey": "1"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let hellaswag = dir.join("hellaswag_val.jsonl");
+    std::fs::write(
+        &hellaswag,
+        r#"{"ind": 4, "activity_label": "Cooking", "ctx": "A man cracks two eggs into a bowl. He", "endings": ["whisks them with a fork.", "paints the ceiling purple.", "drives the bowl to work.", "sings to the fridge."], "label": "0", "split": "val", "split_type": "indomain", "source_id": "x"}"#.to_string() + "\n",
+    )
+    .unwrap();
+    let tqa = dir.join("mc_task.json");
+    std::fs::write(
+        &tqa,
+        r#"[{"question": "What happens if you swallow gum?", "mc1_targets": {"It passes through your digestive system.": 1, "It stays in your stomach for seven years.": 0}, "mc2_targets": {"It passes through your digestive system.": 1, "It stays in your stomach for seven years.": 0}}]"#,
+    )
+    .unwrap();
+    vec![("ceval", ceval), ("arc", arc), ("hellaswag", hellaswag), ("truthfulqa-mc", tqa)]
+}
+
+fn every_benchmark(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    let mut all = vec![
+        ("mmlu", shared("mmlu")),
+        ("cmmlu", shared("cmmlu")),
+        ("gsm8k", shared("gsm8k/test.jsonl")),
+        ("humaneval", shared("humaneval/HumanEval.jsonl.gz")),
+        ("safetybench", shared("safetybench-zh/test_zh_subset.json")),
+    ];
+    all.extend(authored(dir));
+    all
+}
+
+#[test]
+fn every_benchmark_runs_end_to_end_against_the_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    for (name, data) in every_benchmark(dir.path()) {
+        let out = dir.path().join(format!("out-{name}"));
+        let o = run(&[
+            "eval", "--benchmark", name, "--data-dir", data.to_str().unwrap(),
+            "--model", &format!("openai:mock@{}", mock.base_url()),
+            "--limit", "2", "--shots", if matches!(name, "mmlu" | "cmmlu" | "ceval") { "1" } else { "0" },
+            "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let results = read_json(&out.join("results.json"));
+        let planned = results["counts"]["planned"].as_u64().unwrap();
+        assert!(planned >= 1, "{name}: nothing planned");
+        assert_eq!(results["counts"]["scored"].as_u64().unwrap(), planned, "{name}: {}", results["counts"]);
+        assert!(results["tasks"][0]["metrics"][0]["n"].as_u64().unwrap() >= 1, "{name}");
+    }
+}
+
+#[test]
+fn mmlu_prompts_follow_lm_evaluation_harness_with_dev_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let o = run(&[
+        "eval", "--benchmark", "mmlu", "--data-dir", shared("mmlu").to_str().unwrap(),
+        "--model", &format!("openai:mock@{}", mock.base_url()), "--limit", "1", "--shots", "2",
+        "--db", db(dir.path()).to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sent = &mock.requests()[0].user_text;
+    // Two dev examples with their answers, then the question; the description is the system turn.
+    assert_eq!(sent.matches("\nAnswer:").count(), 1, "{sent}");
+    assert!(sent.ends_with("\nAnswer:"), "{sent}");
+    assert!(sent.contains("\nA. ") && sent.contains("\nD. "), "{sent}");
+}
+
+#[test]
+fn loglikelihood_multiple_choice_on_the_local_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let arc = authored(dir.path()).into_iter().find(|(n, _)| *n == "arc").unwrap().1;
+    let out = dir.path().join("out");
+    let o = run(&[
+        "eval", "--benchmark", "arc", "--data-dir", arc.to_str().unwrap(), "--mc-method", "loglikelihood",
+        "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = read_json(&out.join("results.json"));
+    let metrics = results["tasks"][0]["metrics"].as_array().unwrap();
+    let value = |name: &str| metrics.iter().find(|m| m["name"] == name).unwrap()["value"].as_f64().unwrap();
+    // Hand-checked: " blue" after a question about the sky, " a cow" for "moo": even a 135M model
+    // puts these far above the absurd options, in total and per byte.
+    assert_eq!(value("acc"), 1.0, "{}", results["tasks"][0]);
+    assert_eq!(value("acc_norm"), 1.0, "{}", results["tasks"][0]);
+    let samples = read_jsonl(&out.join("samples.jsonl"));
+    let answer: serde_json::Value = serde_json::from_str(samples[0]["answer"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["logprobs"].as_array().unwrap().len(), 2, "{answer}");
+}
+
+#[test]
+fn a_local_model_runs_a_generative_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "eval", "--benchmark", "mmlu", "--data-dir", shared("mmlu").to_str().unwrap(), "--shots", "0", "--limit", "2",
+        "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(results["counts"]["scored"], 2);
+    let names: Vec<&str> = results["tasks"][0]["metrics"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"accuracy") && names.contains(&"accuracy_macro"), "{names:?}");
+    assert!(results["tasks"][0]["breakdowns"].as_array().unwrap().iter().any(|b| b["by"] == "category"));
+}
+
+#[test]
+fn benchmarks_list_names_licences() {
+    let o = run(&["benchmarks", "list"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("cmmlu") && text.contains("CC BY-NC-SA"), "{text}");
+}
+
+#[test]
+fn every_benchmark_runs_on_the_local_model() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in every_benchmark(dir.path()) {
+        let out = dir.path().join(format!("out-{name}"));
+        let o = run(&[
+            "eval", "--benchmark", name, "--data-dir", data.to_str().unwrap(), "--limit", "1", "--shots", "0",
+            "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let results = read_json(&out.join("results.json"));
+        assert_eq!(results["counts"]["scored"], 1, "{name}: {}", results["counts"]);
+    }
+}
