@@ -63,6 +63,14 @@ pub struct TaskSpec {
     /// `subject`): the mean of the per-group means, every group weighing the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub macro_over: Option<String>,
+    /// Report pass@k for these k (e.g. `[1, 10]`) from each sample's epochs, with the unbiased
+    /// estimator (Chen et al. 2021): run at least max k epochs at a temperature above 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pass_at_k: Vec<u32>,
+    /// Circular evaluation of multiple choice (as OpenCompass does): every rotation of the
+    /// options is asked too, and `circular_accuracy` counts a sample only if all are right.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub circular: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -417,6 +425,8 @@ impl TaskSpec {
             assess: Vec::new(),
             output: TaskOutput::Generate,
             macro_over: None,
+            pass_at_k: Vec::new(),
+            circular: false,
         }
     }
 

@@ -169,9 +169,26 @@ async fn run_model(
             // option (the same request for every epoch: it is deterministic).
             let choices_request = (!task.output.is_generate()).then(|| mc_request(&task, &sample, drawn));
             for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
-                let prepared = match attack::prepare(&catalogue, variant, &base_messages, &sample.id, options.seed) {
-                    Ok(Prepared::NotApplicable) => continue,
-                    other => other,
+                // A circular variant is the sample itself with its options rotated: the model and
+                // the scorers both see the rotated sample.
+                let (sample, base_messages, choices_request) = match plan::circular_rotation(variant) {
+                    None => (sample.clone(), base_messages.clone(), choices_request.clone()),
+                    Some(r) => match plan::rotate(&sample, r) {
+                        None => continue,
+                        Some(rotated) => {
+                            let messages = prompt::render_with(&task.prompt, &rotated, drawn);
+                            let request = (!task.output.is_generate()).then(|| mc_request(&task, &rotated, drawn));
+                            (Arc::new(rotated), messages, request)
+                        }
+                    },
+                };
+                let prepared = if plan::circular_rotation(variant).is_some() {
+                    Ok(Prepared::Messages(base_messages.clone()))
+                } else {
+                    match attack::prepare(&catalogue, variant, &base_messages, &sample.id, options.seed) {
+                        Ok(Prepared::NotApplicable) => continue,
+                        other => other,
+                    }
                 };
                 let item = WorkItem::new(&label, &task.name, &sample.id, variant, epoch);
                 if done.contains(&item.id) {

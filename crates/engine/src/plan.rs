@@ -64,7 +64,44 @@ pub fn metadata_text(v: &serde_json::Value) -> String {
 
 /// The variants each sample is run as: as written (""), then each attack.
 pub fn variants(task: &TaskSpec) -> Vec<String> {
-    std::iter::once(String::new()).chain(task.attacks.iter().cloned()).collect()
+    let rotations = (1..MAX_ROTATIONS).filter(|_| task.circular).map(|r| format!("{CIRCULAR}{r}"));
+    std::iter::once(String::new()).chain(task.attacks.iter().cloned()).chain(rotations).collect()
+}
+
+/// Circular evaluation's variants are `circular-1`, `circular-2`…: the options rotated by that
+/// many places. A sample with n options has n − 1 of them.
+const CIRCULAR: &str = "circular-";
+const MAX_ROTATIONS: usize = 26;
+
+/// The rotation a variant stands for, if it is a circular one.
+pub fn circular_rotation(variant: &str) -> Option<usize> {
+    variant.strip_prefix(CIRCULAR).and_then(|r| r.parse().ok())
+}
+
+/// The sample with its options rotated `r` places (option i becomes option i − r) and its
+/// target letter following its option; `None` when it has no rotation `r`.
+pub fn rotate(sample: &Sample, r: usize) -> Option<Sample> {
+    let choices = sample.choices.as_ref()?;
+    let n = choices.len();
+    if r == 0 || r >= n {
+        return None;
+    }
+    let mut rotated = sample.clone();
+    rotated.choices = Some((0..n).map(|i| choices[(i + r) % n].clone()).collect());
+    rotated.target = touchstone_core::Target(
+        sample
+            .target
+            .0
+            .iter()
+            .map(|t| match t.trim().chars().next().map(|c| c.to_ascii_uppercase()) {
+                Some(c @ 'A'..='Z') if t.trim().len() == 1 && ((c as usize) - ('A' as usize)) < n => {
+                    touchstone_core::choice_letter(((c as usize) - ('A' as usize) + n - r) % n).to_string()
+                }
+                _ => t.clone(),
+            })
+            .collect(),
+    );
+    Some(rotated)
 }
 
 pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
@@ -84,7 +121,13 @@ pub fn count_items(task: &TaskSpec, options: &EvalOptions) -> Result<u64, Engine
             None => 1,
             Some(catalogue) => {
                 let base = crate::prompt::render(&task.prompt, &sample);
-                variants.iter().filter(|v| crate::attack::applies(catalogue, v, &base, &sample.id, options.seed)).count() as u64
+                variants
+                    .iter()
+                    .filter(|v| match circular_rotation(v) {
+                        Some(r) => rotate(&sample, r).is_some(),
+                        None => crate::attack::applies(catalogue, v, &base, &sample.id, options.seed),
+                    })
+                    .count() as u64
             }
         };
     }
@@ -138,5 +181,25 @@ impl FewShotPool {
     pub fn for_sample(&self, sample: &Sample) -> &[touchstone_core::FewShot] {
         let key = self.by.as_ref().and_then(|b| sample.metadata.get(b)).map(metadata_text).unwrap_or_default();
         self.shots.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_moves_options_and_target_together() {
+        let mut s = Sample::new("q", "Capital of France?", "B");
+        s.choices = Some(vec!["Rome".into(), "Paris".into(), "Oslo".into()]);
+        let r1 = rotate(&s, 1).unwrap();
+        assert_eq!(r1.choices.as_deref().unwrap(), ["Paris", "Oslo", "Rome"]);
+        assert_eq!(r1.target.0, ["A"]);
+        let r2 = rotate(&s, 2).unwrap();
+        assert_eq!(r2.choices.as_deref().unwrap(), ["Oslo", "Rome", "Paris"]);
+        assert_eq!(r2.target.0, ["C"]);
+        assert!(rotate(&s, 3).is_none());
+        assert_eq!(circular_rotation("circular-2"), Some(2));
+        assert_eq!(circular_rotation("base64"), None);
     }
 }

@@ -142,6 +142,42 @@ impl Group {
 struct TaskGroups {
     all: Group,
     by_label: BTreeMap<(String, String), Group>,
+    /// Per sample, for pass@k and circular accuracy (only for tasks that ask for them).
+    per_sample: BTreeMap<String, SampleTally>,
+}
+
+/// One sample's items (epochs, rotations) by the task's first scorer.
+#[derive(Default, Clone, Copy)]
+struct SampleTally {
+    n: u64,
+    correct: u64,
+    failed: bool,
+}
+
+/// pass@k for each k the task asks for, and `circular_accuracy` for circular tasks: both are
+/// per-sample statistics over a sample's items, so they come from the per-sample tallies.
+fn per_sample_metrics(task: &TaskSpec, tallies: &BTreeMap<String, SampleTally>, seed: u64) -> Vec<MetricResult> {
+    let scorer = task.scorers.first().map(|s| s.name.clone()).unwrap_or_default();
+    let result = |name: String, values: Vec<f64>| {
+        let e = touchstone_stats::mean_ci(&values, None, seed);
+        MetricResult { name, scorer: scorer.clone(), value: e.value, ci_low: e.ci_low, ci_high: e.ci_high, n: e.n, ci_method: e.method }
+    };
+    let mut out = Vec::new();
+    for &k in &task.pass_at_k {
+        // A sample with fewer than k answers cannot be drawn k times; it is left out.
+        let values: Vec<f64> = tallies
+            .values()
+            .filter(|t| !t.failed)
+            .filter_map(|t| touchstone_stats::pass_at_k(t.n, t.correct, u64::from(k)))
+            .collect();
+        out.push(result(format!("pass@{k}"), values));
+    }
+    if task.circular {
+        // A sample with a failed rotation was not fully asked: it is left out, not counted wrong.
+        let values: Vec<f64> = tallies.values().filter(|t| !t.failed).map(|t| if t.correct == t.n { 1.0 } else { 0.0 }).collect();
+        out.push(result("circular_accuracy".into(), values));
+    }
+    out
 }
 
 pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineError> {
@@ -155,8 +191,12 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         .map(|t| (t.name.as_str(), crate::plan::epochs(t, &config.options)))
         .collect();
 
-    let attacked: HashMap<&str, bool> = config.suite.tasks.iter().map(|t| (t.name.as_str(), !t.attacks.is_empty())).collect();
+    // Attack variants and rotations of one sample are as dependent as its epochs.
+    let attacked: HashMap<&str, bool> =
+        config.suite.tasks.iter().map(|t| (t.name.as_str(), !t.attacks.is_empty() || t.circular)).collect();
 
+    let per_sample: HashMap<&str, bool> =
+        config.suite.tasks.iter().map(|t| (t.name.as_str(), t.circular || !t.pass_at_k.is_empty())).collect();
     let mut groups: HashMap<(String, String), TaskGroups> = HashMap::new();
     store.for_each_result_by_item(&run.id, &mut |r| {
         let groups = groups.entry((r.model.clone(), r.task.clone())).or_default();
@@ -166,6 +206,18 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
             || attacked.get(r.task.as_str()).copied().unwrap_or(false);
         let cluster = r.cluster.as_deref().or(by_sample.then_some(r.sample_id.as_str()));
         groups.all.add(r.status, &r.scores, cluster);
+        if per_sample.get(r.task.as_str()).copied().unwrap_or(false) {
+            let tally = groups.per_sample.entry(r.sample_id.clone()).or_default();
+            match r.status {
+                ItemStatus::Failed => tally.failed = true,
+                ItemStatus::Scored => {
+                    tally.n += 1;
+                    if r.scores.first().is_some_and(|s| s.value >= 1.0) {
+                        tally.correct += 1;
+                    }
+                }
+            }
+        }
         for (label, value) in &r.labels {
             groups.by_label.entry((label.clone(), value.clone())).or_default().add(r.status, &r.scores, cluster);
         }
@@ -177,10 +229,11 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
     for model in &config.models {
         let label = model.label();
         for task in &config.suite.tasks {
-            let TaskGroups { all: group, by_label } = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
+            let TaskGroups { all: group, by_label, per_sample } = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
             scored += group.scored;
             failed += group.failed;
             let mut metrics = group.metrics(task, config.options.seed);
+            metrics.extend(per_sample_metrics(task, &per_sample, config.options.seed));
             let mut breakdowns: Vec<Breakdown> = Vec::new();
             for ((by, key), g) in by_label {
                 let result = GroupResult { key, scored: g.scored, failed: g.failed, metrics: g.metrics(task, config.options.seed) };

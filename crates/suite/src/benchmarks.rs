@@ -34,6 +34,10 @@ pub struct BenchmarkRequest<'a> {
     /// Worked examples from the dev split (MMLU, CMMLU, C-Eval); default 0 elsewhere.
     pub shots: Option<usize>,
     pub method: McMethod,
+    /// Circular evaluation (multiple choice only).
+    pub circular: bool,
+    /// pass@k to report (HumanEval: `[1]` when empty).
+    pub pass_at_k: Vec<u32>,
 }
 
 struct Layout {
@@ -181,6 +185,14 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         (false, _) => TaskOutput::Generate,
         (true, false) => TaskOutput::MultipleChoiceLetters,
         (true, true) => TaskOutput::MultipleChoiceTexts,
+    };
+    if request.circular && matches!(name, "gsm8k" | "humaneval") {
+        return Err(not_found(format!("--circular rotates the options of multiple-choice questions; {name} has none")));
+    }
+    task.circular = request.circular;
+    task.pass_at_k = match (name, request.pass_at_k.is_empty()) {
+        ("humaneval", true) => vec![1],
+        _ => request.pass_at_k.clone(),
     };
     task.breakdown = layout.breakdown.iter().map(|s| s.to_string()).collect();
     task.macro_over = layout.macro_over.map(str::to_string);

@@ -121,6 +121,14 @@ pub struct EvalArgs {
     /// How multiple-choice benchmarks are answered.
     #[arg(long, value_enum, default_value = "generate")]
     pub mc_method: McMethodArg,
+    /// Circular evaluation of a multiple-choice benchmark: every rotation of the options is
+    /// asked too, and `circular_accuracy` counts a question only if all are right.
+    #[arg(long, requires = "benchmark")]
+    pub circular: bool,
+    /// Report pass@k for these k (e.g. `1,10`) on a benchmark; run at least max k epochs with a
+    /// temperature above 0 (HumanEval defaults to `1`).
+    #[arg(long, value_delimiter = ',', requires = "benchmark")]
+    pub pass_at_k: Vec<u32>,
     /// Evaluate one file of samples (JSONL, CSV or Parquet with Inspect's fields) instead of a suite.
     #[arg(long)]
     pub dataset: Option<PathBuf>,

@@ -206,7 +206,14 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
                     McMethodArg::Loglikelihood => touchstone_suite::benchmarks::McMethod::Loglikelihood,
                 };
                 let data = args.data_dir.as_deref().unwrap_or(Path::new("."));
-                let request = touchstone_suite::benchmarks::BenchmarkRequest { name, data, shots: args.shots, method };
+                let request = touchstone_suite::benchmarks::BenchmarkRequest {
+                    name,
+                    data,
+                    shots: args.shots,
+                    method,
+                    circular: args.circular,
+                    pass_at_k: args.pass_at_k.clone(),
+                };
                 touchstone_suite::benchmarks::benchmark(&request).map_err(Report::new)?
             }
             (None, None) => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,

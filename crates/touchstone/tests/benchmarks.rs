@@ -164,3 +164,59 @@ fn every_benchmark_runs_on_the_local_model() {
         assert_eq!(results["counts"]["scored"], 1, "{name}: {}", results["counts"]);
     }
 }
+
+#[test]
+fn circular_evaluation_counts_a_question_only_if_every_rotation_is_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let arc = dir.path().join("ARC-Test.jsonl");
+    // The mock always answers "A": right as written, wrong once the options are rotated.
+    std::fs::write(
+        &arc,
+        r#"{"id": "q1", "question": {"stem": "Pick the first. [[reply:The answer is A]]", "choices": [{"text": "first", "label": "A"}, {"text": "second", "label": "B"}, {"text": "third", "label": "C"}]}, "answerKey": "A"}"#.to_string() + "\n",
+    )
+    .unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "eval", "--benchmark", "arc", "--data-dir", arc.to_str().unwrap(), "--circular",
+        "--model", &format!("openai:mock@{}", mock.base_url()),
+        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = read_json(&out.join("results.json"));
+    assert_eq!(results["counts"]["planned"], 3, "as written + 2 rotations");
+    let metrics = results["tasks"][0]["metrics"].as_array().unwrap();
+    let metric = |name: &str| metrics.iter().find(|m| m["name"] == name).unwrap().clone();
+    assert!((metric("accuracy")["value"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(metric("circular_accuracy")["value"].as_f64().unwrap(), 0.0);
+    assert_eq!(metric("circular_accuracy")["n"], 1);
+    let samples = read_jsonl(&out.join("samples.jsonl"));
+    let rotated = samples.iter().find(|s| s["variant"] == "circular-1").unwrap();
+    assert_eq!(rotated["score"].as_f64().unwrap(), 0.0, "{rotated}");
+}
+
+#[test]
+fn pass_at_k_from_epochs_of_executed_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let he = dir.path().join("HumanEval.jsonl");
+    // Three epochs: the mock answers right, wrong, right (in some order): n = 3, c = 2.
+    let prompt = "def add(a, b):\n    \"\"\"Add two numbers. [[replies:    return a + b\n||    return a - b\n||    return a + b\n]]\"\"\"\n";
+    let line = serde_json::json!({
+        "task_id": "Toy/0", "prompt": prompt, "canonical_solution": "    return a + b\n",
+        "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"
+    });
+    std::fs::write(&he, format!("{line}\n")).unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "eval", "--benchmark", "humaneval", "--data-dir", he.to_str().unwrap(), "--epochs", "3", "--pass-at-k", "1,2",
+        "--model", &format!("openai:mock@{}", mock.base_url()),
+        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = read_json(&out.join("results.json"));
+    let metrics = results["tasks"][0]["metrics"].as_array().unwrap();
+    let value = |name: &str| metrics.iter().find(|m| m["name"] == name).unwrap()["value"].as_f64().unwrap();
+    assert!((value("pass@1") - 2.0 / 3.0).abs() < 1e-12, "{metrics:?}");
+    assert_eq!(value("pass@2"), 1.0, "n − c = 1 < k = 2: every pair holds a pass");
+}
