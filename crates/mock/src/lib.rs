@@ -8,6 +8,9 @@
 //! - `POST /v1/chat/completions`: OpenAI Chat Completions. Malformed JSON, or `messages`
 //!   that is not an array, gives 400 with an OpenAI-style `{"error": {...}}` body.
 //!   `"stream": true` is refused with 400.
+//! - `POST /v1/completions`: legacy OpenAI Completions with `echo` and `logprobs`, as vLLM and
+//!   llama.cpp server offer them (see *Completions and log-probabilities*). Malformed JSON, or a
+//!   `prompt` that is not a string (or an array of one string), gives 400.
 //! - `GET /v1/models`: lists the one configured model.
 //! - anything else: 404 with an OpenAI-style error body.
 //!
@@ -27,17 +30,38 @@
 //!
 //! Token counts in `usage` are whitespace-separated word counts (prompt: all messages).
 //!
+//! # Completions and log-probabilities
+//! `POST /v1/completions` answers the `prompt` by rules 1–4 above (the prompt plays the user
+//! text; `[[replies:…]]` is a chat-only rule), cut to `max_tokens` tokens (`finish_reason: "length"` when cut; `0` generates
+//! nothing). With `"echo": true` the text and the log-probabilities start with the prompt.
+//! - **Tokenizer** ([`tokenize`]): a token starts at the first character, at every CJK
+//!   character (ideographs, kana, hangul, CJK and full-width punctuation), after every CJK
+//!   character, and at whitespace that follows non-whitespace: `"Answer: A"` → `"Answer:"`,
+//!   `" A"`; `"北京"` → `"北"`, `"京"`. Prompt and answer are tokenized separately.
+//! - **A copy model** ([`token_logprob`]): the first token has no log-probability (`null`, as
+//!   on real servers). A token whose text, leading whitespace removed, equals an earlier
+//!   token's (same rule) is a *copy*: log-probability [`COPY_LOGPROB`] (−0.5) and the top-1
+//!   alternative. Any other token has log-probability `−(1 + 0.5·k)`, k its character count
+//!   without leading whitespace, and the top-1 alternative is [`END_OF_TEXT`] at
+//!   [`END_OF_TEXT_LOGPROB`] (−1.0). So a continuation that repeats words of its context is
+//!   likelier, and greedy exactly when all its tokens are copies.
+//! - With `logprobs` set (any N ≥ 0), `choices[0].logprobs` has `tokens`, `token_logprobs`,
+//!   `top_logprobs` (the top-1 alternative plus the token itself, as vLLM lists them; `null`
+//!   for the first token) and `text_offset` (characters, not bytes, from the prompt's start).
+//!   Without `logprobs` it is `null`.
+//!
 //! # Faults
-//! Each chat request draws at most one fault from [`Faults`], using a hash of the seed and
-//! the request's sequence number (0, 1, 2, … in arrival order), so a run is reproducible
-//! given the same arrival order. The configured latency is slept before every chat answer
-//! except a hang. See [`FaultKind`] for what each fault does on the wire.
+//! Each chat or completions request draws at most one fault from [`Faults`], using a hash of
+//! the seed and the request's sequence number (0, 1, 2, … in arrival order), so a run is
+//! reproducible given the same arrival order. The configured latency is slept before every
+//! answer except a hang. See [`FaultKind`] for what each fault does on the wire.
 //!
 //! # Lifetime
 //! A [`MockServer`] runs on the tokio runtime that started it and stops when it is dropped
 //! or [`MockServer::shutdown`] is called: keep it alive while you use it. For synchronous
 //! tests, [`spawn_background`] runs one on its own thread.
 
+mod completions;
 mod fault;
 mod http;
 mod rules;
@@ -57,13 +81,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+pub use completions::{COPY_LOGPROB, END_OF_TEXT, END_OF_TEXT_LOGPROB, token_logprob, tokenize};
 pub use fault::{FaultKind, Faults};
 pub use rules::answer;
 
 /// How the mock behaves.
 #[derive(Clone, Debug)]
 pub struct MockConfig {
-    /// Slept before answering every chat request that does not hang.
+    /// Slept before answering every chat or completions request that does not hang.
     pub latency: Duration,
     /// Initial fault rates; change them later with `set_faults`.
     pub faults: Faults,
@@ -90,12 +115,13 @@ impl Default for MockConfig {
     }
 }
 
-/// One chat request as the mock received it.
+/// One chat or completions request as the mock received it.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequestRecord {
     /// Arrival order, from 0.
     pub seq: u64,
-    /// The last user message's text ("" when the request was malformed or had none).
+    /// The last user message's text, or a completions request's prompt ("" when the request
+    /// was malformed or had none).
     pub user_text: String,
     /// The fault injected into this request, if any.
     pub fault: Option<FaultKind>,
@@ -262,7 +288,7 @@ impl MockHandle {
         format!("http://{}/v1", self.addr)
     }
 
-    /// Every chat request received so far, faulted ones included, in arrival order.
+    /// Every chat and completions request received so far, faulted ones included, in arrival order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.requests()
     }
@@ -408,6 +434,7 @@ async fn route(shared: &Shared, request: http::Request) -> Action {
     let keep_alive = request.keep_alive;
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/v1/chat/completions") => chat(shared, &request.body, keep_alive).await,
+        ("POST", "/v1/completions") => completion(shared, &request.body, keep_alive).await,
         ("GET", "/v1/models") => {
             let body = serde_json::json!({
                 "object": "list",
@@ -423,7 +450,7 @@ async fn route(shared: &Shared, request: http::Request) -> Action {
         }
         (method, path) => {
             let message = format!(
-                "no route for {method} {path}; the mock serves POST /v1/chat/completions and GET /v1/models"
+                "no route for {method} {path}; the mock serves POST /v1/chat/completions, POST /v1/completions and GET /v1/models"
             );
             let (bytes, _) = http::response(
                 404,
@@ -565,42 +592,13 @@ async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
+    if let Some(action) = injected_error(shared, fault, keep_alive) {
+        return action;
+    }
     let error = |status: u16, message: &str, kind: &str, headers: &[(&str, &str)]| {
         let (bytes, _) = http::response(status, headers, &error_body(message, kind), keep_alive);
         Action::Respond { bytes }
     };
-    match fault {
-        Some(FaultKind::RateLimit) => {
-            let retry_after = shared.config.retry_after_secs.to_string();
-            return error(
-                429,
-                "Rate limit reached (injected by touchstone-mock).",
-                "rate_limit_error",
-                &[("Retry-After", &retry_after)],
-            );
-        }
-        Some(FaultKind::ServerError) => {
-            return error(
-                500,
-                "Internal server error (injected by touchstone-mock).",
-                "server_error",
-                &[],
-            );
-        }
-        Some(FaultKind::Unavailable) => {
-            return error(
-                503,
-                "Service unavailable (injected by touchstone-mock).",
-                "server_error",
-                &[],
-            );
-        }
-        Some(FaultKind::Reset) => return Action::Reset,
-        Some(FaultKind::Hang)
-        | Some(FaultKind::Truncated)
-        | Some(FaultKind::EmptyChoices)
-        | None => {}
-    }
     let content = match chat.replies_text.as_deref().and_then(rules::replies_directive) {
         Some((directive, alternatives)) => {
             let mut seen = lock(&shared.sequences);
@@ -650,6 +648,102 @@ async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
         }
     };
     let (bytes, head_len) = http::response(200, &[], &body, keep_alive);
+    if fault == Some(FaultKind::Truncated) {
+        Action::Truncate { bytes, head_len }
+    } else {
+        Action::Respond { bytes }
+    }
+}
+
+/// The answer for an injected 429, 5xx or reset; `None` for no fault or a fault that shapes
+/// the 200 answer (truncated, empty choices) or hangs (handled before).
+fn injected_error(shared: &Shared, fault: Option<FaultKind>, keep_alive: bool) -> Option<Action> {
+    let error = |status: u16, message: &str, kind: &str, headers: &[(&str, &str)]| {
+        let (bytes, _) = http::response(status, headers, &error_body(message, kind), keep_alive);
+        Action::Respond { bytes }
+    };
+    match fault? {
+        FaultKind::RateLimit => {
+            let retry_after = shared.config.retry_after_secs.to_string();
+            Some(error(
+                429,
+                "Rate limit reached (injected by touchstone-mock).",
+                "rate_limit_error",
+                &[("Retry-After", &retry_after)],
+            ))
+        }
+        FaultKind::ServerError => Some(error(
+            500,
+            "Internal server error (injected by touchstone-mock).",
+            "server_error",
+            &[],
+        )),
+        FaultKind::Unavailable => Some(error(
+            503,
+            "Service unavailable (injected by touchstone-mock).",
+            "server_error",
+            &[],
+        )),
+        FaultKind::Reset => Some(Action::Reset),
+        FaultKind::Hang | FaultKind::Truncated | FaultKind::EmptyChoices => None,
+    }
+}
+
+/// `POST /v1/completions` (rules in the crate docs); faults apply as for chat.
+async fn completion(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
+    let parsed = completions::parse_completion_request(body);
+    let (prompt, can_fault) = match &parsed {
+        Ok(request) => (request.prompt.clone(), true),
+        Err(_) => (String::new(), false),
+    };
+    let (seq, fault) = shared.admit(prompt, body, can_fault);
+    let request = match parsed {
+        Ok(request) => request,
+        Err(message) => {
+            let (bytes, _) = http::response(
+                400,
+                &[],
+                &error_body(&message, "invalid_request_error"),
+                keep_alive,
+            );
+            return Action::Respond { bytes };
+        }
+    };
+    if fault == Some(FaultKind::Hang) {
+        return Action::Hang;
+    }
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    if let Some(action) = injected_error(shared, fault, keep_alive) {
+        return action;
+    }
+    let (text, finish_reason, logprobs, completion_tokens) =
+        completions::complete(&request, &rules::answer(&request.prompt));
+    let prompt_tokens = completions::tokenize(&request.prompt).len() as u64;
+    let choices = if fault == Some(FaultKind::EmptyChoices) {
+        Vec::new()
+    } else {
+        vec![serde_json::json!({
+            "index": 0,
+            "text": text,
+            "logprobs": logprobs,
+            "finish_reason": finish_reason,
+        })]
+    };
+    let body = serde_json::json!({
+        "id": format!("cmpl-mock-{seq}"),
+        "object": "text_completion",
+        "created": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        "model": shared.config.model_name,
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    });
+    let (bytes, head_len) = http::response(200, &[], body.to_string().as_bytes(), keep_alive);
     if fault == Some(FaultKind::Truncated) {
         Action::Truncate { bytes, head_len }
     } else {

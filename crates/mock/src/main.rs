@@ -19,7 +19,7 @@ struct Args {
     /// Delay before each chat answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Share of chat requests that get a fault, spread evenly over all seven kinds (0 to 1).
+    /// Share of requests (chat and completions) that get a fault, spread evenly over all seven kinds (0 to 1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     fault_rate: f64,
     /// Seed of the fault draw.

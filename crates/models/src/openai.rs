@@ -5,10 +5,15 @@
 //! request straight from borrowed data and parses the answer into small structs that skip every
 //! field Touchstone does not use, so a request costs a few microseconds of CPU here.
 //!
+//! Log-likelihoods come from the legacy `/completions` endpoint with `echo` and `logprobs`, the
+//! way lm-evaluation-harness's `local-completions` computes them (see
+//! [`OpenAiModel::loglikelihood`]); vLLM serves it, most hosted chat APIs do not.
+//!
 //! This provider maps HTTP outcomes onto [`ModelError`] and does nothing else: retries, limits,
 //! timeouts and caching are layers (see [`crate::layers`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +23,7 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize};
 use touchstone_core::{Completion, FinishReason, GenerateRequest, Message, ModelSpec, Usage};
 
-use crate::{Model, ModelError, ModelIdentity};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity};
 
 /// Idle connections kept per host: above the largest concurrency we run (64), so that a
 /// steady stream of requests never has to open a new connection.
@@ -70,6 +75,7 @@ pub struct OpenAiModel {
     model: String,
     base_url: String,
     chat_url: Url,
+    completions_url: Url,
     models_url: Url,
     api_key: Option<ApiKey>,
     client: reqwest::Client,
@@ -107,6 +113,7 @@ impl OpenAiModel {
                 .map_err(|e| ModelError::Config(format!("base URL `{base}` is not a valid URL: {e}")))
         };
         let chat_url = join("chat/completions")?;
+        let completions_url = join("completions")?;
         let models_url = join("models")?;
         let api_key = api_key.map(ApiKey::new).transpose()?;
         let client = reqwest::Client::builder()
@@ -128,6 +135,7 @@ impl OpenAiModel {
             model: model.into(),
             base_url: base.into(),
             chat_url,
+            completions_url,
             models_url,
             api_key,
             client,
@@ -211,8 +219,41 @@ impl OpenAiModel {
         }
     }
 
+    /// POST a JSON body to `url` and read the answer's body; statuses map as in [`status_error`].
+    async fn post_json(&self, url: &Url, body: Vec<u8>) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(key) = &self.api_key {
+            headers.insert(AUTHORIZATION, key.header.clone());
+        }
+        let mut req = self.client.post(url.clone()).headers(headers).body(body);
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        let response = req.send().await.map_err(|e| self.transport_error(e))?;
+        self.read_success(response).await
+    }
+
+    /// Log-likelihood of one continuation: one echo request (see [`Model::loglikelihood`]).
+    async fn continuation_loglikelihood(&self, context: &str, continuation: &str) -> Result<Loglikelihood, ModelError> {
+        let prompt = format!("{context}{continuation}");
+        let body = serde_json::to_vec(&EchoBody {
+            model: &self.model,
+            prompt: &prompt,
+            max_tokens: ECHO_MAX_TOKENS,
+            echo: true,
+            logprobs: 1,
+            temperature: 0.0,
+        })
+        .map_err(|e| ModelError::Config(format!("cannot encode the request: {e}")))?;
+        let body = self.post_json(&self.completions_url, body).await?;
+        let logprobs = parse_echo_logprobs(body.as_ref())?;
+        let context_chars = context.chars().count();
+        continuation_score(&logprobs, context_chars, context_chars + continuation.chars().count())
+    }
+
     /// Read the body of a response; non-success statuses become the matching error.
-    async fn read_success(&self, response: reqwest::Response) -> Result<impl AsRef<[u8]>, ModelError> {
+    async fn read_success(&self, response: reqwest::Response) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
         let status = response.status();
         if status.is_success() {
             return response.bytes().await.map_err(|e| self.body_error(e));
@@ -390,6 +431,154 @@ fn parse_completion(body: &[u8]) -> Result<Completion, ModelError> {
     })
 }
 
+/// Tokens generated after the echoed prompt. vLLM rejects `max_tokens: 0`, so, like
+/// lm-evaluation-harness, ask for one and ignore it.
+const ECHO_MAX_TOKENS: u32 = 1;
+/// Slack when comparing a token's log-probability with its top alternatives: the values went
+/// through JSON, and a tie counts as greedy.
+const GREEDY_TOLERANCE: f64 = 1e-6;
+
+const NEEDS_ECHO: &str = "log-likelihoods need an endpoint whose /v1/completions supports `echo` with `logprobs` \
+     (vLLM and llama.cpp server do; most hosted chat APIs do not)";
+
+#[derive(Serialize)]
+struct EchoBody<'a> {
+    model: &'a str,
+    prompt: &'a str,
+    max_tokens: u32,
+    echo: bool,
+    logprobs: u32,
+    temperature: f32,
+}
+
+#[derive(Deserialize)]
+struct TextCompletionResponse {
+    #[serde(default)]
+    choices: Option<Vec<TextChoice>>,
+}
+
+#[derive(Deserialize)]
+struct TextChoice {
+    #[serde(default)]
+    logprobs: Option<EchoLogprobs>,
+}
+
+/// `choices[0].logprobs` of a legacy Completions answer; one entry per token in each list.
+#[derive(Debug, Deserialize)]
+struct EchoLogprobs {
+    #[serde(default)]
+    token_logprobs: Option<Vec<Option<f64>>>,
+    #[serde(default)]
+    top_logprobs: Option<Vec<Option<HashMap<String, f64>>>>,
+    #[serde(default)]
+    text_offset: Option<Vec<u64>>,
+}
+
+/// The per-token lists of an echo answer, checked to be parallel.
+struct TokenLogprobs {
+    logprobs: Vec<Option<f64>>,
+    top: Vec<Option<HashMap<String, f64>>>,
+    offsets: Vec<u64>,
+}
+
+/// Parse a successful `/completions` body; missing log-probabilities mean the endpoint cannot
+/// do this at all (Unsupported), inconsistent ones are a malformed answer.
+fn parse_echo_logprobs(body: &[u8]) -> Result<TokenLogprobs, ModelError> {
+    let parsed: TextCompletionResponse = serde_json::from_slice(body)
+        .map_err(|e| ModelError::Malformed(format!("/completions: {e}; body starts: {}", snippet(body))))?;
+    let choice = parsed
+        .choices
+        .and_then(|c| c.into_iter().next())
+        .ok_or_else(|| ModelError::Malformed("the /completions response has no choices".into()))?;
+    let Some(lp) = choice.logprobs else {
+        return Err(ModelError::Unsupported(format!("{NEEDS_ECHO}; the answer had no `logprobs`")));
+    };
+    let (Some(logprobs), Some(offsets)) = (lp.token_logprobs, lp.text_offset) else {
+        return Err(ModelError::Unsupported(format!(
+            "{NEEDS_ECHO}; the answer's `logprobs` lacks `token_logprobs` or `text_offset`"
+        )));
+    };
+    let top = lp.top_logprobs.ok_or_else(|| {
+        ModelError::Unsupported(format!("{NEEDS_ECHO}; the answer's `logprobs` lacks `top_logprobs`"))
+    })?;
+    if offsets.len() != logprobs.len() || top.len() != logprobs.len() {
+        return Err(ModelError::Malformed(format!(
+            "logprobs lists differ in length: {} token_logprobs, {} top_logprobs, {} text_offset",
+            logprobs.len(),
+            top.len(),
+            offsets.len()
+        )));
+    }
+    if let Some(i) = offsets.windows(2).position(|w| w[1] < w[0]) {
+        return Err(ModelError::Malformed(format!(
+            "text_offset decreases at token {}: {} after {}",
+            i + 1,
+            offsets[i + 1],
+            offsets[i]
+        )));
+    }
+    Ok(TokenLogprobs { logprobs, top, offsets })
+}
+
+/// Score the continuation, the characters `context_chars..prompt_chars` of the echoed prompt.
+///
+/// A token belongs to the continuation when it ends after the context: a token straddling the
+/// boundary (context `"Answer: "`, continuation `"A"`, token `" A"`) counts with the
+/// continuation, as lm-evaluation-harness does by moving the context's trailing space into the
+/// continuation. Tokens at or past the prompt's end were generated and are ignored.
+fn continuation_score(lp: &TokenLogprobs, context_chars: usize, prompt_chars: usize) -> Result<Loglikelihood, ModelError> {
+    let (context_chars, prompt_chars) = (context_chars as u64, prompt_chars as u64);
+    if lp.offsets.first() != Some(&0) {
+        return Err(ModelError::Unsupported(format!(
+            "{NEEDS_ECHO}; the answer's tokens do not start at the prompt's first character, so the prompt was not echoed"
+        )));
+    }
+    let mut sum = 0.0;
+    let mut greedy = true;
+    let mut tokens = 0u32;
+    for (i, &offset) in lp.offsets.iter().enumerate() {
+        if offset >= prompt_chars {
+            break;
+        }
+        let end = lp.offsets.get(i + 1).map_or(prompt_chars, |&next| next.min(prompt_chars));
+        if offset < context_chars && end <= context_chars {
+            continue;
+        }
+        let logprob = match lp.logprobs[i] {
+            Some(v) if v.is_finite() => v,
+            Some(v) => return Err(ModelError::Malformed(format!("token_logprobs[{i}] is {v}"))),
+            None if i == 0 => {
+                return Err(ModelError::Unsupported(
+                    "the continuation begins in the prompt's first token, which has no log-probability; \
+                     give a longer context"
+                        .into(),
+                ));
+            }
+            None => return Err(ModelError::Malformed(format!("token_logprobs[{i}] is null inside the prompt"))),
+        };
+        let alternatives = match &lp.top[i] {
+            Some(top) if !top.is_empty() => top,
+            _ => return Err(ModelError::Malformed(format!("top_logprobs[{i}] is empty or null inside the prompt"))),
+        };
+        // Compare values, not token strings: servers spell the same token differently in
+        // `tokens` and in `top_logprobs` keys (byte tokens, replacement characters).
+        if alternatives.values().any(|&alt| alt > logprob + GREEDY_TOLERANCE) {
+            greedy = false;
+        }
+        sum += logprob;
+        tokens += 1;
+    }
+    if tokens == 0 {
+        return Err(ModelError::Malformed(format!(
+            "no echoed token lies in the continuation (characters {context_chars}..{prompt_chars}); {} tokens, the \
+             last at character {}",
+            lp.offsets.len(),
+            lp.offsets.last().copied().unwrap_or(0)
+        )));
+    }
+    Ok(Loglikelihood { logprob: sum, is_greedy: greedy, tokens })
+}
+
 #[async_trait]
 impl Model for OpenAiModel {
     fn identity(&self) -> &ModelIdentity {
@@ -408,18 +597,38 @@ impl Model for OpenAiModel {
             seed: p.seed,
         })
         .map_err(|e| ModelError::Config(format!("cannot encode the request: {e}")))?;
-        let mut headers = HeaderMap::with_capacity(2);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(key) = &self.api_key {
-            headers.insert(AUTHORIZATION, key.header.clone());
-        }
-        let mut req = self.client.post(self.chat_url.clone()).headers(headers).body(body);
-        if let Some(t) = self.timeout {
-            req = req.timeout(t);
-        }
-        let response = req.send().await.map_err(|e| self.transport_error(e))?;
-        let body = self.read_success(response).await?;
+        let body = self.post_json(&self.chat_url, body).await?;
         parse_completion(body.as_ref())
+    }
+
+    /// lm-evaluation-harness's `local-completions` method: for each continuation, one
+    /// `POST {base_url}/completions` of `context + continuation` with `echo: true, logprobs: 1,
+    /// temperature: 0, max_tokens: 1` (vLLM refuses 0; the one generated token lies past the
+    /// prompt and is ignored). The continuation's tokens are those whose `text_offset` (in
+    /// characters) reaches past the context; their log-probabilities are summed, and the
+    /// continuation is greedy when each of them is the top-1 alternative.
+    ///
+    /// The continuations of one call are sent one after another, not concurrently: the
+    /// concurrency and rate layers count one call as one request in flight, and the engine
+    /// already runs many items at once.
+    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+        let mut out = Vec::with_capacity(request.continuations.len());
+        for continuation in &request.continuations {
+            if continuation.is_empty() {
+                // Nothing to score: probability 1, no request needed.
+                out.push(Loglikelihood { logprob: 0.0, is_greedy: true, tokens: 0 });
+                continue;
+            }
+            if request.context.is_empty() {
+                return Err(ModelError::Unsupported(
+                    "log-likelihood over /completions needs a non-empty context: the prompt's first token has no \
+                     log-probability"
+                        .into(),
+                ));
+            }
+            out.push(self.continuation_loglikelihood(&request.context, continuation).await?);
+        }
+        Ok(out)
     }
 }
 
@@ -479,6 +688,61 @@ mod tests {
             body,
             r#"{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"u"}],"max_tokens":5,"seed":1}"#
         );
+    }
+
+    fn echo(body: &str) -> Result<TokenLogprobs, ModelError> {
+        parse_echo_logprobs(body.as_bytes())
+    }
+
+    #[test]
+    fn straddling_tokens_count_with_the_continuation_and_generated_ones_are_ignored() {
+        // Prompt "Answer: A" + one generated token; tokens "Answer", ":", " A", " B".
+        let lp = echo(
+            r#"{"choices":[{"text":"Answer: A B","logprobs":{"tokens":["Answer",":"," A"," B"],
+            "token_logprobs":[null,-1.0,-2.0,-0.1],
+            "top_logprobs":[null,{":":-1.0},{" B":-1.5," A":-2.0},{" B":-0.1}],
+            "text_offset":[0,6,7,9]}}]}"#,
+        )
+        .unwrap();
+        // Context "Answer: " (8 chars) ends inside " A" (7..9): the token is the continuation's.
+        let s = continuation_score(&lp, 8, 9).unwrap();
+        assert_eq!(s, Loglikelihood { logprob: -2.0, is_greedy: false, tokens: 1 });
+        // Context "Answer" (6 chars), continuation ": A": two tokens, ":" greedy, " A" not.
+        let s = continuation_score(&lp, 6, 9).unwrap();
+        assert_eq!(s, Loglikelihood { logprob: -3.0, is_greedy: false, tokens: 2 });
+        let s = continuation_score(&lp, 6, 7).unwrap();
+        assert_eq!(s, Loglikelihood { logprob: -1.0, is_greedy: true, tokens: 1 });
+        // A continuation starting in the first token has no log-probability to give.
+        assert_eq!(continuation_score(&lp, 3, 9).unwrap_err().kind(), "unsupported");
+    }
+
+    #[test]
+    fn missing_logprobs_are_unsupported_and_inconsistent_ones_malformed() {
+        for body in [
+            r#"{"choices":[{"text":"x"}]}"#,
+            r#"{"choices":[{"text":"x","logprobs":null}]}"#,
+            r#"{"choices":[{"logprobs":{"content":[{"token":"x","logprob":-1.0}]}}]}"#,
+        ] {
+            let e = echo(body).err().unwrap();
+            assert_eq!(e.kind(), "unsupported", "{body}");
+            assert!(e.to_string().contains("`echo` with `logprobs`"), "{e}");
+        }
+        for body in [
+            r#"{"choices":[]}"#,
+            r#"{"choices":[{"logprobs":{"token_logprobs":[null],"top_logprobs":[null],"text_offset":[0,1]}}]}"#,
+            r#"{"choices":[{"logprobs":{"token_logprobs":[null,-1],"top_logprobs":[null,{}],"text_offset":[3,1]}}]}"#,
+            r#"{"choices":[{"logprobs":{"token_logprobs":"x"}}]}"#,
+            "<html>",
+        ] {
+            assert_eq!(echo(body).err().unwrap().kind(), "malformed", "{body}");
+        }
+        // Echo ignored: only the generated token, offset at the prompt's end.
+        let lp = echo(r#"{"choices":[{"logprobs":{"token_logprobs":[-1],"top_logprobs":[{"x":-1}],"text_offset":[5]}}]}"#).unwrap();
+        assert_eq!(continuation_score(&lp, 2, 5).unwrap_err().kind(), "unsupported");
+        // A null or empty alternative list inside the continuation is malformed.
+        let lp = echo(r#"{"choices":[{"logprobs":{"token_logprobs":[null,-1,null],"top_logprobs":[null,{},null],"text_offset":[0,1,2]}}]}"#).unwrap();
+        assert_eq!(continuation_score(&lp, 1, 2).unwrap_err().kind(), "malformed");
+        assert_eq!(continuation_score(&lp, 2, 3).unwrap_err().kind(), "malformed");
     }
 
     #[test]
