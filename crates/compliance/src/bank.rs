@@ -28,8 +28,12 @@ pub struct BankReport {
     pub min_total: f64,
     /// One row per code the bank must cover, in profile order.
     pub codes: Vec<CodeCount>,
-    /// Codes used by items that the profile does not define for this bank, with their counts.
+    /// Codes used by items that the profile does not define at all, with their counts.
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Codes the profile defines but this bank does not cover (e.g. A.3 keywords in a library
+    /// whose minimums are over A.1 and A.2), with their counts: kept, not counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outside_codes: BTreeMap<String, u64>,
     /// Groups of item ids with the same normalised text.
     pub duplicates: Vec<Vec<String>>,
     /// Pairs of item ids whose texts are nearly the same (character-shingle Jaccard ≥ threshold).
@@ -149,14 +153,19 @@ fn report(profile: &Profile, rule: &BankRule, mut counts: BTreeMap<String, u64>)
         .map(|code| CodeCount { code: code.to_string(), have: counts.remove(*code).unwrap_or(0), need: profile.min_for(rule, code) })
         .collect();
     let known_total: u64 = codes.iter().map(|c| c.have).sum();
-    let qualifies = (known_total as f64) >= rule.min_total.value && codes.iter().all(|c| !c.short());
+    let total = known_total + counts.values().sum::<u64>();
+    let (outside_codes, unknown_codes): (BTreeMap<String, u64>, BTreeMap<String, u64>) =
+        counts.into_iter().partition(|(code, _)| profile.code_name(code).is_some());
+    let counted = if rule.total_counts_all_codes { known_total + outside_codes.values().sum::<u64>() } else { known_total };
+    let qualifies = (counted as f64) >= rule.min_total.value && codes.iter().all(|c| !c.short());
     BankReport {
         profile: profile.id.clone(),
         bank: rule.id.clone(),
-        total: known_total + counts.values().sum::<u64>(),
+        total,
         min_total: rule.min_total.value,
         codes,
-        unknown_codes: counts,
+        unknown_codes,
+        outside_codes,
         duplicates: Vec::new(),
         near_duplicates: Vec::new(),
         qualifies,
@@ -183,12 +192,15 @@ mod tests {
             }
         }
         items.push(item("x-1", "another question", "Z.9"));
+        items.push(item("x-2", "a question about trade secrets", "A.3c"));
         let r = check_questions(&p, rule, &items);
         let short: Vec<&str> = r.short_codes().map(|c| c.code.as_str()).collect();
         assert_eq!(short, vec!["A.1c", "A.2f"]);
         assert!(!r.qualifies);
         assert_eq!(r.unknown_codes.get("Z.9"), Some(&1));
-        assert_eq!(r.total, 15 * 30 + 2 * 19 + 1);
+        assert_eq!(r.outside_codes.get("A.3c"), Some(&1), "a known risk this bank does not cover");
+        assert!(!r.unknown_codes.contains_key("A.3c"));
+        assert_eq!(r.total, 15 * 30 + 2 * 19 + 2);
     }
 
     #[test]

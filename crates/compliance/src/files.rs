@@ -121,6 +121,12 @@ pub fn render(report: &BankReport, profile: &Profile) -> String {
             out.push_str(&format!("    {code}: {n}\n"));
         }
     }
+    if !report.outside_codes.is_empty() {
+        out.push_str("  本题库不计的风险 codes this bank does not count:\n");
+        for (code, n) in &report.outside_codes {
+            out.push_str(&format!("    {code}: {n}\n"));
+        }
+    }
     if !report.duplicates.is_empty() {
         out.push_str(&format!("  重复 duplicates ({} 组 groups, 只计一次 counted once):\n", report.duplicates.len()));
         for g in report.duplicates.iter().take(20) {

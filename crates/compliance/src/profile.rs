@@ -102,6 +102,10 @@ pub struct BankRule {
     #[serde(default)]
     pub categories: Vec<String>,
     pub min_total: Sourced,
+    /// Whether `min_total` counts only the covered codes (default) or every code the profile
+    /// defines (a keyword library's total).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub total_counts_all_codes: bool,
     /// Minimum items per code; the first rule whose category matches applies, and a rule
     /// without a category matches every code.
     #[serde(default)]
