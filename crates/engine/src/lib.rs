@@ -193,11 +193,13 @@ pub async fn resume(
 }
 
 fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
+    let attacks = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources)
+        .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     let mut datasets = Vec::new();
     let mut per_model = 0u64;
     for task in &suite.tasks {
         datasets.push(plan::digest(task)?);
-        per_model += plan::count_items(task, options)?;
+        per_model += plan::count_items(task, options, &attacks)?;
     }
     Ok((datasets, per_model))
 }
@@ -215,7 +217,7 @@ async fn open_models(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Eve
 /// Names are checked against the catalogue.
 pub fn set_attacks(suite: &mut touchstone_core::SuiteSpec, attacks: &[String]) -> Result<(), EngineError> {
     let list: Vec<String> = attacks.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && a != "none").collect();
-    let catalogue = touchstone_attacks::Catalogue::builtin();
+    let catalogue = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources).map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     for name in &list {
         if catalogue.get(name).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&name.as_str()) {
             return Err(EngineError::Config(format!("--attacks: no attack `{name}`; see `touchstone attacks list` / 没有这种攻击")));

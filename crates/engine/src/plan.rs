@@ -111,9 +111,9 @@ pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
 /// Read every task's dataset once before any request is sent: counts the work items of one
 /// model (for the progress bar and `counts.planned`) and surfaces bad data with its location
 /// up front. An attack that does not apply to a sample is not planned for it.
-pub fn count_items(task: &TaskSpec, options: &EvalOptions) -> Result<u64, EngineError> {
+pub fn count_items(task: &TaskSpec, options: &EvalOptions, attacks: &touchstone_attacks::Catalogue) -> Result<u64, EngineError> {
     let variants = variants(task);
-    let catalogue = (variants.len() > 1).then(touchstone_attacks::Catalogue::builtin);
+    let catalogue = (variants.len() > 1).then_some(attacks);
     let mut n = 0u64;
     for sample in samples(task, options, Pass::Validate)? {
         let sample = sample?;

