@@ -6,6 +6,7 @@
 pub mod generate;
 pub mod message;
 pub mod model_spec;
+pub mod raw;
 pub mod sample;
 pub mod score;
 pub mod suite;
@@ -14,6 +15,7 @@ pub mod work_item;
 pub use generate::{Completion, FinishReason, GenerateParams, GenerateRequest, Usage};
 pub use message::{Message, Role};
 pub use model_spec::{ModelSpec, ModelSpecError};
+pub use raw::{MAX_TOP_LOGPROBS, RawCompletion, RawRequest, TokenLogprob};
 pub use sample::{Input, Sample, Target};
 pub use score::Score;
 pub use suite::{

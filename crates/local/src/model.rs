@@ -11,11 +11,14 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LogOptions, send_logs_to_tracing};
 use tokio::sync::oneshot;
-use touchstone_core::{Completion, FinishReason, GenerateRequest, Message, Usage};
+use touchstone_core::{
+    Completion, FinishReason, GenerateParams, GenerateRequest, MAX_TOP_LOGPROBS, Message, RawCompletion, RawRequest, TokenLogprob,
+    Usage,
+};
 use touchstone_models::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity};
 
 use crate::template::ChatTemplate;
-use crate::worker::{self, GenerateJob, Job, LocalStats, Sampling, ScoreJob, Stats, WorkerConfig};
+use crate::worker::{self, GenerateJob, Job, LocalStats, RawJob, RawOutput, Sampling, ScoreJob, ScoredToken, Stats, WorkerConfig};
 use crate::{LocalError, catalogue, gguf};
 
 /// Completion length when a request sets no `max_tokens`.
@@ -165,6 +168,17 @@ impl LocalModel {
         self.model.vocab().tokenize(text.as_bytes(), add_bos, true)
     }
 
+    fn sampling(&self, params: &GenerateParams) -> Sampling {
+        match params.temperature {
+            Some(t) if t > 0.0 => Sampling::Random {
+                temperature: t,
+                top_p: params.top_p.filter(|p| *p > 0.0 && *p <= 1.0).unwrap_or(1.0),
+                seed: fold_seed(params.seed.unwrap_or(self.seed)),
+            },
+            _ => Sampling::Greedy,
+        }
+    }
+
     fn send(&self, job: Job) -> Result<(), ModelError> {
         self.jobs.send(job).map_err(|_| worker_gone())
     }
@@ -221,14 +235,7 @@ impl Model for LocalModel {
                 cached: false,
             });
         }
-        let sampling = match params.temperature {
-            Some(t) if t > 0.0 => Sampling::Random {
-                temperature: t,
-                top_p: params.top_p.filter(|p| *p > 0.0 && *p <= 1.0).unwrap_or(1.0),
-                seed: fold_seed(params.seed.unwrap_or(self.seed)),
-            },
-            _ => Sampling::Greedy,
-        };
+        let sampling = self.sampling(params);
         let stop = params.stop.iter().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()).collect();
         let (reply, answer) = oneshot::channel();
         self.send(Job::Generate(GenerateJob { tokens, max_tokens, stop, sampling, reply }))?;
@@ -281,5 +288,150 @@ impl Model for LocalModel {
             });
         }
         Ok(out)
+    }
+
+    /// The prompt is tokenised as given, with special tokens parsed and a BOS added only where
+    /// the GGUF's tokenizer asks for one (`tokenizer.ggml.add_bos_token`; SmolLM2 does not):
+    /// the same tokenisation as [`Model::loglikelihood`], so the two agree. An added BOS is
+    /// conditioned on but not reported, its text not being part of the prompt; the first
+    /// reported token then has a real log-probability instead of None.
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        let vocab = self.model.vocab();
+        let mut tokens = self.tokenize(&request.prompt, true);
+        let mut n_hidden = usize::from(vocab.should_add_bos() && tokens.first() == Some(&vocab.bos()));
+        let max_tokens = request.params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        if tokens.is_empty() && max_tokens > 0 {
+            // Generating from nothing: condition on the beginning-of-sequence token.
+            let bos = vocab.bos();
+            if bos.0 < 0 {
+                return Err(ModelError::Local("empty prompt and the model has no BOS token".into()));
+            }
+            tokens.push(bos);
+            n_hidden = 1;
+        }
+        let n_prompt = tokens.len();
+        if n_prompt + usize::from(max_tokens > 0) > self.n_ctx_seq as usize {
+            return Err(ModelError::Local(format!(
+                "the prompt has {n_prompt} tokens but each sequence holds {} (prompt + completion); raise n_ctx",
+                self.n_ctx_seq
+            )));
+        }
+        let logprobs = request.logprobs.map(|n| n.min(MAX_TOP_LOGPROBS) as usize);
+        let score_prompt = request.echo && logprobs.is_some();
+        // Nothing to decode (no generation, and no prompt token with anything before it).
+        let output = if max_tokens == 0 && !(score_prompt && n_prompt >= 2) {
+            RawOutput {
+                prompt: if score_prompt { unscored(&tokens[n_hidden..], |t| self.piece(t)) } else { Vec::new() },
+                generated: Vec::new(),
+                finish_reason: FinishReason::Length,
+                usage: Usage { prompt_tokens: u32::try_from(n_prompt).unwrap_or(u32::MAX), completion_tokens: 0 },
+            }
+        } else {
+            let (reply, answer) = oneshot::channel();
+            self.send(Job::Raw(RawJob {
+                tokens,
+                n_hidden,
+                max_tokens,
+                stop: request.params.stop.iter().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()).collect(),
+                sampling: self.sampling(&request.params),
+                score_prompt,
+                logprobs,
+                reply,
+            }))?;
+            answer.await.map_err(|_| worker_gone())??
+        };
+        Ok(raw_completion(output, logprobs.is_some()))
+    }
+}
+
+impl LocalModel {
+    fn piece(&self, token: LlamaToken) -> Vec<u8> {
+        self.model.vocab().token_to_piece(token, true, None)
+    }
+}
+
+fn unscored(tokens: &[LlamaToken], piece: impl Fn(LlamaToken) -> Vec<u8>) -> Vec<ScoredToken> {
+    tokens.iter().map(|&t| ScoredToken { piece: piece(t), logprob: None, top: Vec::new() }).collect()
+}
+
+fn raw_completion(output: RawOutput, with_logprobs: bool) -> RawCompletion {
+    let text_bytes: Vec<u8> = output.generated.iter().flat_map(|t| t.piece.iter().copied()).collect();
+    let logprobs = with_logprobs.then(|| {
+        let mut entries = token_texts(output.prompt);
+        entries.extend(token_texts(output.generated));
+        entries
+    });
+    RawCompletion {
+        text: String::from_utf8_lossy(&text_bytes).into_owned(),
+        finish_reason: output.finish_reason,
+        usage: output.usage,
+        logprobs,
+    }
+}
+
+/// Token pieces as text. A piece that ends inside a multi-byte character hands its incomplete
+/// bytes to the next piece, so the texts still concatenate to the whole (a byte-level BPE splits
+/// CJK characters and emoji across tokens); bytes that can never be valid become U+FFFD.
+fn token_texts(tokens: Vec<ScoredToken>) -> Vec<TokenLogprob> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut out: Vec<TokenLogprob> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        carry.extend_from_slice(&t.piece);
+        let mut text = String::new();
+        loop {
+            match std::str::from_utf8(&carry) {
+                Ok(valid) => {
+                    text.push_str(valid);
+                    carry.clear();
+                    break;
+                }
+                Err(e) => {
+                    let (valid, rest) = carry.split_at(e.valid_up_to());
+                    text.push_str(&String::from_utf8_lossy(valid));
+                    match e.error_len() {
+                        // Incomplete at the end: wait for the next piece.
+                        None => {
+                            carry = rest.to_vec();
+                            break;
+                        }
+                        Some(n) => {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                            carry = rest[n..].to_vec();
+                        }
+                    }
+                }
+            }
+        }
+        let top = t.top.into_iter().map(|(p, lp)| (String::from_utf8_lossy(&p).into_owned(), lp)).collect();
+        out.push(TokenLogprob { text, logprob: t.logprob, top });
+    }
+    if !carry.is_empty()
+        && let Some(last) = out.last_mut()
+    {
+        last.text.push_str(&String::from_utf8_lossy(&carry));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scored(piece: &[u8]) -> ScoredToken {
+        ScoredToken { piece: piece.to_vec(), logprob: Some(-0.5), top: Vec::new() }
+    }
+
+    #[test]
+    fn split_characters_are_carried_to_the_next_piece() {
+        let bytes = "答x".as_bytes();
+        let texts: Vec<String> =
+            token_texts(vec![scored(&bytes[..1]), scored(&bytes[1..3]), scored(&bytes[3..])]).into_iter().map(|t| t.text).collect();
+        assert_eq!(texts, ["", "答", "x"]);
+        // A truncated character at the very end is kept (lossily) rather than dropped.
+        let texts: Vec<String> = token_texts(vec![scored(b"a"), scored(&bytes[..2])]).into_iter().map(|t| t.text).collect();
+        assert_eq!(texts, ["a", "\u{FFFD}"]);
+        // Invalid bytes become U+FFFD without swallowing what follows.
+        let texts: Vec<String> = token_texts(vec![scored(b"\xffok")]).into_iter().map(|t| t.text).collect();
+        assert_eq!(texts, ["\u{FFFD}ok"]);
     }
 }

@@ -32,6 +32,7 @@ const MAX_UBATCH_TOKENS: u32 = 512;
 pub(crate) enum Job {
     Generate(GenerateJob),
     Score(ScoreJob),
+    Raw(RawJob),
 }
 
 pub(crate) struct GenerateJob {
@@ -48,6 +49,42 @@ pub(crate) struct ScoreJob {
     /// How many of `tokens` are context (at least 1).
     pub n_context: usize,
     pub reply: oneshot::Sender<Result<Loglikelihood, ModelError>>,
+}
+
+/// A raw completion: optionally score every prompt token, then generate, keeping each token's
+/// piece (and log-probability) so that the caller can report them one by one.
+pub(crate) struct RawJob {
+    pub tokens: Vec<LlamaToken>,
+    /// Leading tokens fed as conditioning only and not reported (a BOS the tokenizer added,
+    /// whose text is not part of the prompt).
+    pub n_hidden: usize,
+    pub max_tokens: u32,
+    pub stop: Vec<Vec<u8>>,
+    pub sampling: Sampling,
+    /// Whether the prompt's tokens get log-probabilities too (`echo` with `logprobs`).
+    pub score_prompt: bool,
+    /// `Some(n)`: log-probabilities with the `n` best alternatives per position.
+    pub logprobs: Option<usize>,
+    pub reply: oneshot::Sender<Result<RawOutput, ModelError>>,
+}
+
+/// One token of a raw completion, as bytes: a piece may end inside a UTF-8 character.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScoredToken {
+    pub piece: Vec<u8>,
+    pub logprob: Option<f64>,
+    pub top: Vec<(Vec<u8>, f64)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct RawOutput {
+    /// The reported prompt tokens (all but the hidden ones), when `score_prompt`; else empty.
+    pub prompt: Vec<ScoredToken>,
+    /// The generated tokens; their pieces concatenated are the completion's text (cut at a
+    /// stop string).
+    pub generated: Vec<ScoredToken>,
+    pub finish_reason: FinishReason,
+    pub usage: Usage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,6 +235,29 @@ enum Kind {
         greedy: bool,
         reply: oneshot::Sender<Result<Loglikelihood, ModelError>>,
     },
+    Raw {
+        sampler: LlamaSampler,
+        n_hidden: usize,
+        max_tokens: u32,
+        stop: Vec<Vec<u8>>,
+        score_prompt: bool,
+        logprobs: Option<usize>,
+        prompt: Vec<ScoredToken>,
+        generated: Vec<ScoredToken>,
+        text: Vec<u8>,
+        reply: oneshot::Sender<Result<RawOutput, ModelError>>,
+    },
+}
+
+fn sampler(sampling: Sampling) -> LlamaSampler {
+    match sampling {
+        Sampling::Greedy => LlamaSampler::greedy(),
+        Sampling::Random { temperature, top_p, seed } => LlamaSampler::chain_simple([
+            LlamaSampler::top_p(top_p, 1),
+            LlamaSampler::temp(temperature),
+            LlamaSampler::dist(seed),
+        ]),
+    }
 }
 
 enum Done {
@@ -206,17 +266,10 @@ enum Done {
 }
 
 impl Slot {
-    fn new(seq: i32, job: Job) -> Slot {
+    fn new(seq: i32, job: Job, model: &LlamaModel) -> Slot {
         match job {
             Job::Generate(j) => {
-                let sampler = match j.sampling {
-                    Sampling::Greedy => LlamaSampler::greedy(),
-                    Sampling::Random { temperature, top_p, seed } => LlamaSampler::chain_simple([
-                        LlamaSampler::top_p(top_p, 1),
-                        LlamaSampler::temp(temperature),
-                        LlamaSampler::dist(seed),
-                    ]),
-                };
+                let sampler = sampler(j.sampling);
                 Slot {
                     seq,
                     n_prompt: j.tokens.len(),
@@ -232,6 +285,34 @@ impl Slot {
                 fed: 0,
                 kind: Kind::Score { n_context: j.n_context, logprob: 0.0, greedy: true, reply: j.reply },
             },
+            Job::Raw(j) => {
+                let n_hidden = j.n_hidden.min(j.tokens.len());
+                // Scores are filled in as the prompt's logits arrive; the first token keeps None
+                // unless a hidden BOS precedes it.
+                let prompt = if j.score_prompt {
+                    j.tokens[n_hidden..].iter().map(|&t| ScoredToken { piece: piece(model, t), logprob: None, top: Vec::new() }).collect()
+                } else {
+                    Vec::new()
+                };
+                Slot {
+                    seq,
+                    n_prompt: j.tokens.len(),
+                    tokens: j.tokens,
+                    fed: 0,
+                    kind: Kind::Raw {
+                        sampler: sampler(j.sampling),
+                        n_hidden,
+                        max_tokens: j.max_tokens,
+                        stop: j.stop,
+                        score_prompt: j.score_prompt,
+                        logprobs: j.logprobs,
+                        prompt,
+                        generated: Vec::new(),
+                        text: Vec::new(),
+                        reply: j.reply,
+                    },
+                }
+            }
         }
     }
 
@@ -239,7 +320,18 @@ impl Slot {
         match &self.kind {
             Kind::Generate { reply, .. } => reply.is_closed(),
             Kind::Score { reply, .. } => reply.is_closed(),
+            Kind::Raw { reply, .. } => reply.is_closed(),
         }
+    }
+
+    /// Whether every fed token has been dealt with and no generation is asked for.
+    fn scoring_done(&self) -> bool {
+        self.fed == self.tokens.len()
+            && match &self.kind {
+                Kind::Score { .. } => true,
+                Kind::Raw { max_tokens, .. } => *max_tokens == 0,
+                Kind::Generate { .. } => false,
+            }
     }
 
     /// Whether llama.cpp must keep the logits after token `i`.
@@ -247,6 +339,11 @@ impl Slot {
         match &self.kind {
             Kind::Generate { .. } => i + 1 == self.tokens.len(),
             Kind::Score { n_context, .. } => i + 1 >= *n_context && i + 1 < self.tokens.len(),
+            Kind::Raw { n_hidden, max_tokens, score_prompt, .. } => {
+                // Logits at i score token i + 1 (the first token has nothing before it).
+                let scores_prompt = *score_prompt && i + 1 >= (*n_hidden).max(1) && i + 1 < self.n_prompt;
+                scores_prompt || (*max_tokens > 0 && i + 1 == self.tokens.len())
+            }
         }
     }
 
@@ -278,8 +375,28 @@ impl Slot {
                 };
                 let _ = reply.send(result);
             }
+            Kind::Raw { prompt, generated, reply, .. } => {
+                let result = match done {
+                    Done::Completion(finish_reason) => Ok(RawOutput {
+                        prompt,
+                        generated,
+                        finish_reason,
+                        usage: Usage {
+                            prompt_tokens: u32::try_from(self.n_prompt).unwrap_or(u32::MAX),
+                            completion_tokens: u32::try_from(self.tokens.len() - self.n_prompt).unwrap_or(u32::MAX),
+                        },
+                    }),
+                    Done::Failed(e) => Err(ModelError::Local(e)),
+                };
+                let _ = reply.send(result);
+            }
         }
     }
+}
+
+/// A token's bytes, special tokens rendered, so that a raw prompt's pieces give it back whole.
+fn piece(model: &LlamaModel, token: LlamaToken) -> Vec<u8> {
+    model.vocab().token_to_piece(token, true, None)
 }
 
 struct Worker<'m> {
@@ -339,7 +456,7 @@ impl Worker<'_> {
         for i in 0..self.slots.len() {
             if self.slots[i].is_none() {
                 match self.pending.pop_front() {
-                    Some(job) => self.slots[i] = Some(Slot::new(i as i32, job)),
+                    Some(job) => self.slots[i] = Some(Slot::new(i as i32, job, self.model)),
                     None => break,
                 }
             }
@@ -444,12 +561,47 @@ impl Worker<'_> {
                         finished.push((i, Done::Completion(FinishReason::Length)));
                     }
                 }
+                Kind::Raw { sampler, n_hidden, max_tokens, stop, logprobs, prompt, generated, text, .. } => {
+                    let top_n = logprobs.unwrap_or(0);
+                    if k + 1 < s.n_prompt {
+                        // A prompt token's score; `wants_logits` asks for these only when echoing.
+                        let (lp, top) = logprob_and_top(ctx.get_logits_ith(row), s.tokens[k + 1], top_n);
+                        if let Some(entry) = (k + 1).checked_sub(*n_hidden).and_then(|j| prompt.get_mut(j)) {
+                            entry.logprob = Some(lp);
+                            entry.top = top.into_iter().map(|(t, lp)| (piece(self.model, t), lp)).collect();
+                        }
+                        continue;
+                    }
+                    let token = sampler.sample(ctx, row);
+                    if self.model.vocab().is_eog(token) {
+                        finished.push((i, Done::Completion(FinishReason::Stop)));
+                        continue;
+                    }
+                    let (lp, top) = match logprobs {
+                        Some(_) => {
+                            let (lp, top) = logprob_and_top(ctx.get_logits_ith(row), token, top_n);
+                            (Some(lp), top.into_iter().map(|(t, lp)| (piece(self.model, t), lp)).collect())
+                        }
+                        None => (None, Vec::new()),
+                    };
+                    s.tokens.push(token);
+                    let bytes = piece(self.model, token);
+                    let before = text.len();
+                    text.extend_from_slice(&bytes);
+                    generated.push(ScoredToken { piece: bytes, logprob: lp, top });
+                    let count = s.tokens.len() - s.n_prompt;
+                    if let Some(cut) = find_stop(text, before, stop) {
+                        truncate_pieces(generated, cut);
+                        finished.push((i, Done::Completion(FinishReason::Stop)));
+                    } else if count >= *max_tokens as usize || s.tokens.len() >= self.n_ctx_seq {
+                        finished.push((i, Done::Completion(FinishReason::Length)));
+                    }
+                }
             }
         }
         for (i, s) in self.slots.iter().enumerate() {
             if let Some(s) = s
-                && matches!(s.kind, Kind::Score { .. })
-                && s.fed == s.tokens.len()
+                && s.scoring_done()
             {
                 finished.push((i, Done::Completion(FinishReason::Stop)));
             }
@@ -468,6 +620,43 @@ fn log_softmax_at(logits: &[f32], target: LlamaToken) -> (f64, bool) {
     let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
     let argmax = logits.iter().position(|&l| l == max);
     (f64::from(at - max) - sum.ln(), argmax == Some(t))
+}
+
+/// Log-probability of `target` under `logits` and the `n` most likely tokens with theirs, best
+/// first. Same arithmetic as [`log_softmax_at`], so raw scores and log-likelihoods agree.
+fn logprob_and_top(logits: &[f32], target: LlamaToken, n: usize) -> (f64, Vec<(LlamaToken, f64)>) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let log_sum = logits.iter().map(|&l| f64::from(l - max).exp()).sum::<f64>().ln();
+    let lp = |l: f32| f64::from(l - max) - log_sum;
+    let at = usize::try_from(target.0).ok().and_then(|t| logits.get(t)).map_or(f64::NEG_INFINITY, |&l| lp(l));
+    // One pass keeping the n best (n ≤ 5): cheaper than sorting the whole vocabulary.
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(n + 1);
+    for (i, &l) in logits.iter().enumerate() {
+        if n > 0 && (best.len() < n || best.last().is_some_and(|&(_, b)| l > b)) {
+            let pos = best.partition_point(|&(_, b)| b >= l);
+            best.insert(pos, (i, l));
+            best.truncate(n);
+        }
+    }
+    let top = best.into_iter().filter_map(|(i, l)| Some((LlamaToken(i32::try_from(i).ok()?), lp(l)))).collect();
+    (at, top)
+}
+
+/// Drop or shorten trailing pieces so that together they are `len` bytes long (a stop string
+/// cut the text there).
+fn truncate_pieces(tokens: &mut Vec<ScoredToken>, len: usize) {
+    let mut total = 0usize;
+    let mut keep = 0usize;
+    for t in tokens.iter_mut() {
+        if total >= len {
+            break;
+        }
+        let room = len - total;
+        t.piece.truncate(room);
+        total += t.piece.len();
+        keep += 1;
+    }
+    tokens.truncate(keep);
 }
 
 /// Earliest stop string that ends in the bytes added after `before`; returns where it starts.
@@ -494,6 +683,29 @@ mod tests {
         assert_eq!(find_stop(b"xxEN", 3, &stops), None);
         assert_eq!(find_stop(b"xxEND and more", 4, &stops), Some(2));
         assert_eq!(find_stop(b"abc", 0, &[Vec::new()]), None);
+    }
+
+    #[test]
+    fn top_alternatives_are_the_best_in_order() {
+        let logits = [1.0f32, 4.0, 3.0, 0.5, 3.5];
+        let (lp, top) = logprob_and_top(&logits, LlamaToken(2), 3);
+        assert_eq!(lp, log_softmax_at(&logits, LlamaToken(2)).0);
+        let ids: Vec<i32> = top.iter().map(|(t, _)| t.0).collect();
+        assert_eq!(ids, [1, 4, 2]);
+        assert_eq!(top[2].1, lp);
+        assert!(logprob_and_top(&logits, LlamaToken(0), 0).1.is_empty());
+        assert_eq!(logprob_and_top(&logits, LlamaToken(9), 1).0, f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn pieces_are_cut_where_the_stop_string_starts() {
+        let t = |s: &str| ScoredToken { piece: s.as_bytes().to_vec(), logprob: Some(-1.0), top: Vec::new() };
+        let mut tokens = vec![t("ab"), t("c\n"), t("\nx")];
+        truncate_pieces(&mut tokens, 3);
+        assert_eq!(tokens, vec![t("ab"), t("c")]);
+        let mut tokens = vec![t("ab"), t("\n\n")];
+        truncate_pieces(&mut tokens, 2);
+        assert_eq!(tokens, vec![t("ab")]);
     }
 
     #[test]

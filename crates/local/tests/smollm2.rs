@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use touchstone_core::{FinishReason, GenerateParams, GenerateRequest, Message};
+use touchstone_core::{FinishReason, GenerateParams, GenerateRequest, Message, RawRequest, TokenLogprob};
 use touchstone_local::{LocalError, LocalModel, LocalOptions, catalogue};
 use touchstone_models::{LoglikelihoodRequest, Model};
 
@@ -144,6 +144,86 @@ async fn loglikelihood_prefers_plausible_continuations() {
     for (a, b) in ll.iter().zip(&again) {
         assert!((a.logprob - b.logprob).abs() < 1e-4, "{a:?} {b:?}");
     }
+}
+
+fn raw(prompt: &str, max_tokens: u32, echo: bool, logprobs: Option<u32>) -> RawRequest {
+    RawRequest {
+        prompt: prompt.into(),
+        params: GenerateParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
+        echo,
+        logprobs,
+    }
+}
+
+fn joined(tokens: &[TokenLogprob]) -> String {
+    tokens.iter().map(|t| t.text.as_str()).collect()
+}
+
+#[tokio::test]
+async fn raw_prompt_logprobs_match_loglikelihood() {
+    let model = load(4, 512);
+    let (context, continuation) = ("The capital of France is", " Paris");
+    let prompt = format!("{context}{continuation}");
+    // What lm-eval's local-completions sends to score a continuation.
+    let c = model.complete_raw(&raw(&prompt, 0, true, Some(3))).await.unwrap();
+    assert_eq!((c.text.as_str(), c.usage.completion_tokens), ("", 0));
+    let tokens = c.logprobs.unwrap();
+    assert_eq!(tokens.len(), model.count_tokens(&prompt), "one entry per prompt token (SmolLM2 adds no BOS)");
+    assert_eq!(c.usage.prompt_tokens as usize, tokens.len());
+    assert_eq!(joined(&tokens), prompt);
+    assert_eq!((tokens[0].logprob, tokens[0].top.len()), (None, 0));
+    for t in &tokens[1..] {
+        let lp = t.logprob.unwrap();
+        assert!(lp <= 0.0, "{t:?}");
+        assert_eq!(t.top.len(), 3, "{t:?}");
+        assert!(t.top.windows(2).all(|w| w[0].1 >= w[1].1), "best first: {t:?}");
+        assert!(lp <= t.top[0].1 + 1e-9, "{t:?}");
+    }
+    // The continuation's tokens are those after the context's own tokenisation.
+    let n_context = model.count_tokens(context);
+    let request = LoglikelihoodRequest { context: context.into(), continuations: vec![continuation.into()] };
+    let ll = model.loglikelihood(&request).await.unwrap().remove(0);
+    assert_eq!(n_context + ll.tokens as usize, tokens.len(), "the pair tokenises at the boundary");
+    let sum: f64 = tokens[n_context..].iter().map(|t| t.logprob.unwrap()).sum();
+    assert!((sum - ll.logprob).abs() < 1e-3, "raw {sum} vs loglikelihood {}", ll.logprob);
+    let greedy = tokens[n_context..].iter().all(|t| t.top[0].0 == t.text);
+    assert_eq!(greedy, ll.is_greedy);
+}
+
+#[tokio::test]
+async fn raw_generation_is_greedy_and_reports_its_tokens() {
+    let model = load(4, 512);
+    let prompt = "Once upon a time, there was a";
+    let plain = model.complete_raw(&raw(prompt, 8, false, None)).await.unwrap();
+    assert!(plain.logprobs.is_none());
+    assert_eq!(plain.finish_reason, FinishReason::Length);
+    assert_eq!(plain.usage.completion_tokens, 8);
+    assert!(!plain.text.trim().is_empty());
+
+    // Echo + logprobs: prompt tokens, then the same greedy tokens, each the most likely one.
+    let c = model.complete_raw(&raw(prompt, 8, true, Some(1))).await.unwrap();
+    assert_eq!(c.text, plain.text);
+    let tokens = c.logprobs.unwrap();
+    let n_prompt = model.count_tokens(prompt);
+    assert_eq!(tokens.len(), n_prompt + 8);
+    assert_eq!(joined(&tokens), format!("{prompt}{}", c.text));
+    for t in &tokens[n_prompt..] {
+        assert_eq!(t.top.len(), 1);
+        assert_eq!(t.top[0].0, t.text, "greedy picks the top token");
+        assert!((t.logprob.unwrap() - t.top[0].1).abs() < 1e-9);
+    }
+
+    // Without echo only the generated tokens are reported; a stop string cuts text and tokens.
+    let words: Vec<&str> = plain.text.split_inclusive(' ').collect();
+    assert!(words.len() >= 3, "{:?}", plain.text);
+    let stop = words[2].trim_end().to_owned();
+    let cut = plain.text.find(&stop).unwrap();
+    let mut request = raw(prompt, 8, false, Some(2));
+    request.params.stop = vec![stop.clone()];
+    let stopped = model.complete_raw(&request).await.unwrap();
+    assert_eq!(stopped.text, plain.text[..cut], "stop {stop:?}");
+    assert_eq!(stopped.finish_reason, FinishReason::Stop);
+    assert_eq!(joined(&stopped.logprobs.unwrap()), stopped.text);
 }
 
 #[test]

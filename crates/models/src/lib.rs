@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-pub use touchstone_core::{Completion, GenerateRequest};
+pub use touchstone_core::{Completion, GenerateRequest, RawCompletion, RawRequest, TokenLogprob};
 
 pub use error::ModelError;
 pub use layers::{LayerConfig, ResponseCache, cache_key, layered};
@@ -61,6 +61,18 @@ pub trait Model: Send + Sync {
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         let _ = request;
         Err(ModelError::Unsupported(format!("{} cannot compute log-likelihoods", self.identity().label)))
+    }
+
+    /// Completion of a prompt used verbatim (no chat template), with per-token
+    /// log-probabilities of the prompt and the generated tokens where asked: what an
+    /// OpenAI-compatible `/v1/completions` endpoint serves. Backends that see only chat
+    /// (HTTP chat providers) keep this default.
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        let _ = request;
+        Err(ModelError::Unsupported(format!(
+            "{} cannot complete a raw prompt with per-token log-probabilities",
+            self.identity().label
+        )))
     }
 }
 

@@ -5,15 +5,12 @@
 //! OpenAI API does in its `param`.
 
 use serde_json::{Map, Value, json};
-use touchstone_core::{Completion, FinishReason, GenerateParams, Message, Role};
+use touchstone_core::{Completion, FinishReason, GenerateParams, MAX_TOP_LOGPROBS, Message, RawCompletion, Role, TokenLogprob};
 
 use crate::error::ApiError;
-use crate::raw::{RawCompletion, TokenLogprob};
 
 /// OpenAI's default `max_tokens` for `/v1/completions`.
 const COMPLETIONS_DEFAULT_MAX_TOKENS: u32 = 16;
-/// OpenAI accepts at most 5 alternatives per token in `/v1/completions`.
-const MAX_LOGPROBS: u64 = 5;
 
 /// The top-level JSON object of a request body.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -304,7 +301,7 @@ pub fn parse_completions(body: &Map<String, Value>) -> Result<CompletionsRequest
         prompts,
         params: f.sampling(Some(max_tokens))?,
         echo: f.bool("echo")?.unwrap_or(false),
-        logprobs: f.uint("logprobs", MAX_LOGPROBS)?.map(|n| n as u32),
+        logprobs: f.uint("logprobs", u64::from(MAX_TOP_LOGPROBS))?.map(|n| n as u32),
     })
 }
 

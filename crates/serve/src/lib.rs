@@ -6,9 +6,10 @@
 //! - `GET /v1/models`: the one model, its id being the model's label (e.g. `local:smollm2`).
 //! - `POST /v1/chat/completions`: [`touchstone_models::Model::generate`]; any `model` name is
 //!   accepted, since one model is served.
-//! - `POST /v1/completions`: raw prompts and prompt log-probabilities, through a
-//!   [`RawCompletions`] backend when one is configured; see [`raw`] for why the `Model` trait
-//!   alone cannot serve it. Without one it answers 400 naming the missing capability.
+//! - `POST /v1/completions`: raw prompts and per-token log-probabilities (prompt tokens too
+//!   with `echo`), through [`touchstone_models::Model::complete_raw`] (see
+//!   [`touchstone_core::raw`] for why chat and `loglikelihood` cannot stand in for it). A model
+//!   that cannot do it (HTTP chat providers) gets a 400 `unsupported` naming what is missing.
 //!
 //! Not supported, each refused with a 400 naming the field: `stream: true`, `n` other than 1,
 //! chat `logprobs`, non-text content parts, tools, token-id prompts, `suffix`. Unknown fields
@@ -16,7 +17,6 @@
 
 pub mod api;
 pub mod error;
-pub mod raw;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,11 +37,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
-use touchstone_core::GenerateRequest;
-use touchstone_models::SharedModel;
+use touchstone_core::{GenerateRequest, RawCompletion, RawRequest};
+use touchstone_models::{ModelError, SharedModel};
 
 pub use error::{ApiError, ServeError};
-pub use raw::{RawCompletion, RawCompletions, RawRequest, TokenLogprob};
 
 /// Largest request body accepted: a long few-shot prompt is tens of kilobytes; this is far above.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -50,19 +49,11 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ServeConfig {
     pub model: SharedModel,
-    /// Raw-prompt completion and prompt log-probabilities for `/v1/completions`, if the model
-    /// offers them.
-    pub raw: Option<Arc<dyn RawCompletions>>,
 }
 
 impl ServeConfig {
     pub fn new(model: SharedModel) -> Self {
-        ServeConfig { model, raw: None }
-    }
-
-    pub fn with_raw(mut self, raw: Arc<dyn RawCompletions>) -> Self {
-        self.raw = Some(raw);
-        self
+        ServeConfig { model }
     }
 }
 
@@ -276,46 +267,24 @@ async fn chat(state: &State, body: &serde_json::Map<String, Value>) -> Result<Va
 
 async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Result<Value, ApiError> {
     let parsed = api::parse_completions(body)?;
-    let Some(raw) = &state.config.raw else {
-        return Err(if parsed.logprobs.is_some() {
-            ApiError::unsupported(
-                "logprobs",
-                format!(
-                    "{} cannot return per-token log-probabilities: it exposes only the total \
-                     log-likelihood of a continuation, and prompt log-probabilities must follow \
-                     the model's own tokenisation",
-                    state.label()
-                ),
-            )
-        } else {
-            ApiError::unsupported(
-                "prompt",
-                format!(
-                    "{} cannot complete a raw prompt (it generates only through its chat \
-                     template); use /v1/chat/completions",
-                    state.label()
-                ),
-            )
-        });
-    };
     // All prompts at once: a batching backend (the local model) decodes them together.
     let mut pending = JoinSet::new();
     for (index, prompt) in parsed.prompts.iter().enumerate() {
-        let raw = raw.clone();
+        let model = state.config.model.clone();
         let request = RawRequest {
             prompt: prompt.clone(),
             params: parsed.params.clone(),
             echo: parsed.echo,
             logprobs: parsed.logprobs,
         };
-        pending.spawn(async move { (index, raw.complete(&request).await) });
+        pending.spawn(async move { (index, model.complete_raw(&request).await) });
     }
     let mut answers: Vec<Option<RawCompletion>> = vec![None; parsed.prompts.len()];
     while let Some(joined) = pending.join_next().await {
         let (index, answer) = joined.map_err(|e| {
             ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("completion task failed: {e}"))
         })?;
-        answers[index] = Some(answer.map_err(|e| ApiError::from_model(&e))?);
+        answers[index] = Some(answer.map_err(|e| completions_error(state, parsed.logprobs.is_some(), &e))?);
     }
     let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
     let mut choices = Vec::with_capacity(answers.len());
@@ -336,4 +305,31 @@ async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Re
         choices.push(api::completion_choice(index, prompt, parsed.echo, parsed.logprobs.is_some(), &answer));
     }
     Ok(api::completions_response(&state.id("cmpl"), now(), state.label(), choices, prompt_tokens, completion_tokens))
+}
+
+/// A model error on `/v1/completions`; an unsupported model is told apart by what the request
+/// needed: per-token log-probabilities, or just a raw prompt.
+fn completions_error(state: &State, logprobs: bool, e: &ModelError) -> ApiError {
+    let ModelError::Unsupported(reason) = e.last_error() else {
+        return ApiError::from_model(e);
+    };
+    if logprobs {
+        ApiError::unsupported(
+            "logprobs",
+            format!(
+                "{} cannot return per-token log-probabilities ({reason}): prompt log-probabilities \
+                 must follow the model's own tokenisation, which only a local model exposes",
+                state.label()
+            ),
+        )
+    } else {
+        ApiError::unsupported(
+            "prompt",
+            format!(
+                "{} cannot complete a raw prompt ({reason}); it generates only through its chat \
+                 template: use /v1/chat/completions",
+                state.label()
+            ),
+        )
+    }
 }

@@ -6,21 +6,29 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use touchstone_core::{Completion, FinishReason, GenerateRequest, Usage};
-use touchstone_models::{Model, ModelError, ModelIdentity, OpenAiModel, SharedModel};
-use touchstone_serve::{RawCompletion, RawCompletions, RawRequest, ServeConfig, ServeError, Server, TokenLogprob};
+use touchstone_core::{Completion, FinishReason, GenerateRequest, RawCompletion, RawRequest, TokenLogprob, Usage};
+use touchstone_models::{LayerConfig, Model, ModelError, ModelIdentity, OpenAiModel, SharedModel, layered};
+use touchstone_serve::{ServeConfig, ServeError, Server};
 
 /// Answers with a text that spells out what it was asked, so tests can see every field arrive.
+/// With `raw`, it also completes raw prompts (see [`FakeModel::complete_raw`]); without, it
+/// refuses them as a chat-only provider does.
 struct FakeModel {
     identity: ModelIdentity,
     seen: Mutex<Vec<GenerateRequest>>,
+    raw: bool,
 }
 
 impl FakeModel {
     fn new() -> Arc<Self> {
+        FakeModel::with_raw(false)
+    }
+
+    fn with_raw(raw: bool) -> Arc<Self> {
         Arc::new(FakeModel {
             identity: ModelIdentity { label: "fake:echo".into(), provider: "fake".into(), name: "echo".into(), digest: None },
             seen: Mutex::new(Vec::new()),
+            raw,
         })
     }
 }
@@ -47,23 +55,16 @@ impl Model for FakeModel {
             cached: false,
         })
     }
-}
 
-/// Tokens are words with their leading space; token i of the prompt has log-probability
-/// -(i/2), the first none; generation appends " Z" tokens at -0.25 each.
-struct FakeRaw;
-
-fn words(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, piece) in text.split(' ').enumerate() {
-        if i == 0 { out.push(piece.to_owned()) } else { out.push(format!(" {piece}")) }
-    }
-    out
-}
-
-#[async_trait]
-impl RawCompletions for FakeRaw {
-    async fn complete(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+    /// Tokens are words with their leading space; token i of the prompt has log-probability
+    /// -(i/2), the first none; generation appends " Z" tokens at -0.25 each.
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        if !self.raw {
+            return Err(ModelError::Unsupported("chat only".into()));
+        }
+        if request.prompt == "overload" {
+            return Err(ModelError::RateLimited { retry_after: None });
+        }
         let prompt_tokens = words(&request.prompt);
         // Long prompts answer later, so a batch's answers arrive out of order.
         if prompt_tokens.len() > 2 {
@@ -93,17 +94,27 @@ impl RawCompletions for FakeRaw {
     }
 }
 
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, piece) in text.split(' ').enumerate() {
+        if i == 0 { out.push(piece.to_owned()) } else { out.push(format!(" {piece}")) }
+    }
+    out
+}
+
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
 async fn start(raw: bool) -> (Server, Arc<FakeModel>) {
-    let fake = FakeModel::new();
-    let mut config = ServeConfig::new(fake.clone() as SharedModel);
-    if raw {
-        config = config.with_raw(Arc::new(FakeRaw));
-    }
-    (Server::start(config, localhost()).await.unwrap(), fake)
+    let fake = FakeModel::with_raw(raw);
+    let model: SharedModel = if raw {
+        // As `serve-model` serves it: behind the layers, which must pass raw completions on.
+        layered(fake.clone(), &LayerConfig { max_retries: 0, ..LayerConfig::default() })
+    } else {
+        fake.clone()
+    };
+    (Server::start(ServeConfig::new(model), localhost()).await.unwrap(), fake)
 }
 
 async fn post(server: &Server, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
@@ -223,7 +234,7 @@ async fn unknown_routes_wrong_methods_and_model_failures() {
 }
 
 #[tokio::test]
-async fn completions_without_a_raw_backend_say_what_is_missing() {
+async fn completions_on_a_chat_only_model_say_what_is_missing() {
     let (server, _) = start(false).await;
     let (status, body) =
         post_json(&server, "/completions", json!({"prompt": "Q: 2+2?\nA:", "echo": true, "logprobs": 1, "max_tokens": 0})).await;
@@ -276,6 +287,10 @@ async fn completions_give_lm_eval_its_prompt_logprobs() {
     assert_eq!(body["choices"][0]["text"], " Z Z");
     assert_eq!(body["choices"][0]["logprobs"], Value::Null);
     assert_eq!(body["choices"][0]["finish_reason"], "length");
+
+    // A model failure keeps its status, so clients retry a 429 as they would elsewhere.
+    let (status, body) = post_json(&server, "/completions", json!({"prompt": "overload", "max_tokens": 1})).await;
+    assert_eq!(status, 429, "{body}");
 }
 
 #[tokio::test]

@@ -220,3 +220,65 @@ fn pass_at_k_from_epochs_of_executed_code() {
     assert!((value("pass@1") - 2.0 / 3.0).abs() < 1e-12, "{metrics:?}");
     assert_eq!(value("pass@2"), 1.0, "n − c = 1 < k = 2: every pair holds a pass");
 }
+
+/// `touchstone serve-model` exposes the in-process model over HTTP: chat, and completions with
+/// the per-token log-probabilities of an echoed prompt (what lm-evaluation-harness reads).
+#[test]
+fn serve_model_exposes_the_local_model() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["serve-model", "local:smollm2", "--port", &port.to_string(), "--threads", "2", "--quiet"])
+        .args(["--db", db(dir.path()).to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let outcome = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..240 {
+            if client.get(format!("{base}/models")).send().await.is_ok_and(|r| r.status().is_success()) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(ready, "the server did not come up");
+        let chat: serde_json::Value = client
+            .post(format!("{base}/chat/completions"))
+            .json(&serde_json::json!({"model": "local:smollm2", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8, "temperature": 0}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let completion: serde_json::Value = client
+            .post(format!("{base}/completions"))
+            .json(&serde_json::json!({"model": "local:smollm2", "prompt": "The capital of France is Paris", "max_tokens": 0, "echo": true, "logprobs": 1}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (chat, completion)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let (chat, completion) = outcome;
+    assert!(!chat["choices"][0]["message"]["content"].as_str().unwrap_or("").is_empty(), "{chat}");
+    let lp = &completion["choices"][0]["logprobs"];
+    let tokens = lp["tokens"].as_array().unwrap_or_else(|| panic!("{completion}"));
+    assert!(tokens.len() >= 5, "{completion}");
+    let joined: String = tokens.iter().map(|t| t.as_str().unwrap()).collect();
+    assert_eq!(joined, "The capital of France is Paris");
+    assert!(lp["token_logprobs"][0].is_null());
+    assert!(lp["token_logprobs"][1].as_f64().unwrap() <= 0.0);
+}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 /// Successes in a row that earn one more slot, unless set with
 /// [`AdaptiveConcurrency::with_grow_after`].
@@ -163,6 +163,13 @@ impl Model for AdaptiveConcurrency {
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         let slot = self.acquire().await?;
         let outcome = self.inner.loglikelihood(request).await;
+        self.record(&slot, &outcome);
+        outcome
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        let slot = self.acquire().await?;
+        let outcome = self.inner.complete_raw(request).await;
         self.record(&slot, &outcome);
         outcome
     }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use touchstone_core::{Completion, GenerateParams, GenerateRequest, Message};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 /// Where cached completions live. The engine adapts its store to this; a failing store should
 /// answer `None` / drop the write (and log), since a cache miss is never an error.
@@ -61,7 +61,8 @@ impl std::io::Write for HashWriter<'_> {
 /// Every request is cached, sampled ones included: the engine puts the epoch's seed in the
 /// request parameters, so different epochs have different keys, and a rerun of the same epoch
 /// gets the answer it got before, which is what resuming a run needs. Errors are not cached.
-/// Log-likelihoods pass through uncached.
+/// Log-likelihoods and raw completions pass through uncached: they serve `serve-model` and
+/// log-likelihood tasks, whose answers are recorded per item by the engine anyway.
 pub struct Cache {
     inner: SharedModel,
     store: Arc<dyn ResponseCache>,
@@ -101,6 +102,10 @@ impl Model for Cache {
 
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         self.inner.loglikelihood(request).await
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        self.inner.complete_raw(request).await
     }
 }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 /// At most `limit` calls to the inner model at once; the rest wait in FIFO order.
 pub struct ConcurrencyLimit {
@@ -40,6 +40,11 @@ impl Model for ConcurrencyLimit {
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         let _permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
         self.inner.loglikelihood(request).await
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        let _permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
+        self.inner.complete_raw(request).await
     }
 }
 

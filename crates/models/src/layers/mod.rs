@@ -9,8 +9,8 @@
 //! Instead each layer keeps its shared state (a semaphore, a token bucket, counters) behind
 //! `&self`, and waits for capacity inside `generate` itself.
 //!
-//! Every layer forwards `loglikelihood` through the same policy as `generate` (the cache
-//! excepted: it caches completions only).
+//! Every layer forwards `loglikelihood` and `complete_raw` through the same policy as
+//! `generate` (the cache excepted: it caches chat completions only).
 //!
 //! [`layered`] stacks the layers in this order, outermost first:
 //!
@@ -131,7 +131,7 @@ pub(crate) mod fake {
     use async_trait::async_trait;
     use touchstone_core::{Completion, GenerateRequest, Message};
 
-    use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity};
+    use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest};
 
     /// An in-memory response cache.
     #[derive(Default)]
@@ -237,6 +237,25 @@ pub(crate) mod fake {
             self.call().await?;
             Ok(request.continuations.iter().map(|_| Loglikelihood { logprob: -1.0, is_greedy: true, tokens: 1 }).collect())
         }
+
+        async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+            self.call().await?;
+            Ok(RawCompletion {
+                text: format!("{} more", request.prompt),
+                finish_reason: touchstone_core::FinishReason::Length,
+                usage: Default::default(),
+                logprobs: None,
+            })
+        }
+    }
+
+    pub fn raw_request(prompt: &str) -> RawRequest {
+        RawRequest {
+            prompt: prompt.into(),
+            params: touchstone_core::GenerateParams { max_tokens: Some(1), ..Default::default() },
+            echo: false,
+            logprobs: None,
+        }
     }
 }
 
@@ -244,7 +263,7 @@ pub(crate) mod fake {
 mod tests {
     use super::fake::{Fake, MapCache, request};
     use super::*;
-    use crate::ModelError;
+    use crate::{Model, ModelError};
 
 
     #[tokio::test(start_paused = true)]
@@ -277,6 +296,52 @@ mod tests {
         assert_eq!(second.text, first.text);
         assert_eq!(fake.calls(), 3);
         assert!(format!("{config:?}").contains("<cache>"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn full_stack_forwards_raw_completions_uncached() {
+        let fake = Arc::new(Fake::failing_first(Duration::from_millis(10), vec![ModelError::RateLimited { retry_after: None }]));
+        let config = LayerConfig {
+            concurrency: 2,
+            adaptive: true,
+            requests_per_minute: Some(6000),
+            tokens_per_minute: Some(1_000_000),
+            max_retries: 3,
+            request_timeout: Some(Duration::from_secs(1)),
+            cache: Some(Arc::new(MapCache::default())),
+            ..LayerConfig::default()
+        };
+        let model = layered(fake.clone(), &config);
+        let (first, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        assert_eq!(first.unwrap().text, "p more");
+        assert_eq!(attempts, 2, "the 429 was retried");
+        // Not cached: the model is asked again.
+        let (second, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        assert_eq!(second.unwrap().text, "p more");
+        assert_eq!((attempts, fake.calls()), (1, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn raw_completions_time_out_and_default_to_unsupported() {
+        let slow = Arc::new(Fake::new(Duration::from_secs(5)));
+        let timed = Timeout::new(slow, Duration::from_secs(1));
+        assert_eq!(timed.complete_raw(&super::fake::raw_request("p")).await.unwrap_err().kind(), "timeout");
+
+        struct ChatOnly(crate::ModelIdentity);
+        #[async_trait::async_trait]
+        impl Model for ChatOnly {
+            fn identity(&self) -> &crate::ModelIdentity {
+                &self.0
+            }
+            async fn generate(&self, _: &touchstone_core::GenerateRequest) -> Result<touchstone_core::Completion, ModelError> {
+                Ok(touchstone_core::Completion::new("x"))
+            }
+        }
+        let model = layered(Arc::new(ChatOnly(super::fake::identity())), &LayerConfig::default());
+        let (out, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        let err = out.unwrap_err();
+        assert_eq!(err.kind(), "unsupported", "{err}");
+        assert_eq!(attempts, 1, "unsupported is not retried");
     }
 
     #[tokio::test]

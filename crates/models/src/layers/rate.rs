@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 /// Token estimate for a request when the provider's tokenizer is unknown: about four bytes of
 /// text per token plus a few tokens of chat framing per message, plus the completion budget
@@ -125,6 +125,21 @@ impl Model for RateLimit {
         let bytes = request.context.len() + request.continuations.iter().map(String::len).sum::<usize>();
         self.admit(u32::try_from(bytes / 4 + 1).unwrap_or(u32::MAX)).await;
         self.inner.loglikelihood(request).await
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        // Same estimate as a chat request: prompt bytes / 4 plus the completion budget.
+        let budget = request.params.max_tokens.unwrap_or(256);
+        let estimate = u32::try_from(request.prompt.len() / 4 + 1).unwrap_or(u32::MAX).saturating_add(budget);
+        self.admit(if self.tokens.is_some() { estimate } else { 0 }).await;
+        let outcome = self.inner.complete_raw(request).await;
+        if let (Some(b), Ok(c)) = (&self.tokens, &outcome) {
+            let actual = c.usage.prompt_tokens.saturating_add(c.usage.completion_tokens);
+            if actual > 0 {
+                lock(b).adjust(f64::from(estimate) - f64::from(actual));
+            }
+        }
+        outcome
     }
 }
 

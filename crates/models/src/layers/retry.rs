@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rand::Rng;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 tokio::task_local! {
     static ATTEMPTS: Cell<u32>;
@@ -130,6 +130,10 @@ impl Model for Retry {
 
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         self.run(|| self.inner.loglikelihood(request)).await
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        self.run(|| self.inner.complete_raw(request)).await
     }
 }
 

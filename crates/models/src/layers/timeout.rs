@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, SharedModel};
+use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
 
 /// Fails a call with [`ModelError::Timeout`] when the inner model has not answered within the
 /// deadline; the inner call is dropped (for HTTP, its connection is closed).
@@ -34,6 +34,12 @@ impl Model for Timeout {
 
     async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
         tokio::time::timeout(self.deadline, self.inner.loglikelihood(request))
+            .await
+            .unwrap_or(Err(ModelError::Timeout(self.deadline)))
+    }
+
+    async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
+        tokio::time::timeout(self.deadline, self.inner.complete_raw(request))
             .await
             .unwrap_or(Err(ModelError::Timeout(self.deadline)))
     }
