@@ -19,6 +19,15 @@ pub struct BankItem {
     pub bank: Option<String>,
 }
 
+impl BankItem {
+    /// A bank item from a sample read with the bank format's fields: `risk` and `bank` come
+    /// from its metadata (a missing `risk` is the empty code, reported as unknown).
+    pub fn from_sample(sample: touchstone_core::Sample) -> Self {
+        let text = |k: &str| sample.metadata.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        BankItem { code: text("risk").unwrap_or_default(), bank: text("bank"), text: sample.input.text().to_string(), id: sample.id }
+    }
+}
+
 /// What `touchstone bank check` reports for one bank.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BankReport {

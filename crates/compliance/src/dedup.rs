@@ -1,20 +1,16 @@
 //! Duplicate and near-duplicate detection for banks: texts are normalised (case, width,
-//! whitespace and punctuation), cut into character 3-shingles, and candidate pairs come from
-//! MinHash with banding (LSH) so that a bank of tens of thousands of items is not compared
-//! pair by pair; every candidate is then confirmed with the exact Jaccard similarity.
+//! traditional characters, whitespace and punctuation), cut into character 3-shingles, and
+//! candidate pairs come from MinHash with banding (LSH) so that a bank of tens of thousands of
+//! items is not compared pair by pair; every candidate is then confirmed with the exact Jaccard
+//! similarity.
 
 use std::collections::{HashMap, HashSet};
 
-/// Lower case, full-width folded to half-width, everything but letters and digits dropped.
+/// The keyword scanner's normalisation (`touchstone_keywords::normalize`): width, case,
+/// traditional characters and homoglyphs folded, separators dropped, so that two questions that
+/// differ only in those count as duplicates.
 pub fn normalize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    touchstone_keywords::normalize(text).text
 }
 
 const SHINGLE: usize = 3;

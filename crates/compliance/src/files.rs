@@ -75,25 +75,18 @@ pub fn check_file(path: &Path, profile: &Profile, bank: Option<&str>) -> Result<
     let map = FieldMap { input: input.into(), metadata: vec!["risk".into(), "bank?".into(), "lang?".into()], ..FieldMap::default() };
     let mut by_bank: BTreeMap<String, Vec<BankItem>> = BTreeMap::new();
     for sample in touchstone_data::open_file(path, None, &map)? {
-        let sample = sample?;
-        let text = |k: &str| sample.metadata.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-        let item_bank = text("bank");
-        let key = match (bank, &item_bank) {
+        let item = BankItem::from_sample(sample?);
+        let key = match (bank, &item.bank) {
             (Some(b), _) => b.to_string(),
             (None, Some(b)) => b.clone(),
             (None, None) => {
                 return Err(BankFileError::Bank {
                     path: path.to_path_buf(),
-                    message: format!("item `{}` has no `bank` field: give one per item, or pass --bank", sample.id),
+                    message: format!("item `{}` has no `bank` field: give one per item, or pass --bank", item.id),
                 });
             }
         };
-        by_bank.entry(key).or_default().push(BankItem {
-            code: text("risk").unwrap_or_default(),
-            bank: item_bank,
-            text: sample.input.text().to_string(),
-            id: sample.id,
-        });
+        by_bank.entry(key).or_default().push(item);
     }
     let mut reports = Vec::new();
     for (id, items) in by_bank {

@@ -9,16 +9,7 @@ use touchstone_core::{GenerateParams, Message, Role, Sample};
 use touchstone_models::SharedModel;
 use touchstone_scorers::{JudgeScorer, RefusalLabel, Scorer};
 
-/// What one variant of one sample sends to the model under test.
-pub(crate) enum Prepared {
-    /// One request with these messages.
-    Messages(Vec<Message>),
-    /// A multi-turn driver (`crescendo`, `pair`) pursuing the sample's text as its goal.
-    Driver { name: String, goal: String },
-    /// The attack does not apply to this sample (a Chinese obfuscation of English text): the
-    /// variant is not planned at all.
-    NotApplicable,
-}
+use crate::execute::Sent;
 
 /// Each sample gets its own draw of an attack's randomness, the same on every resume.
 fn attack_seed(seed: u64, sample_id: &str, variant: &str) -> u64 {
@@ -27,32 +18,33 @@ fn attack_seed(seed: u64, sample_id: &str, variant: &str) -> u64 {
     seed ^ head
 }
 
-/// The variant `variant` ("" = as written) of a sample whose own messages are `base`. An
-/// attack transforms the last user turn; the system prompt and few-shot turns stay in front.
-pub(crate) fn prepare(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> Result<Prepared, String> {
+/// The variant `variant` ("" = as written) of a sample whose own messages are `base`, or
+/// `None` when the attack does not apply to it (a Chinese obfuscation of English text): such a
+/// variant is not planned at all. An attack transforms the last user turn; the system prompt
+/// and few-shot turns stay in front.
+pub(crate) fn prepare(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> Option<Result<Sent, String>> {
     if variant.is_empty() {
-        return Ok(Prepared::Messages(base.to_vec()));
+        return Some(Ok(Sent::Messages(base.to_vec())));
     }
-    let last_user = base.iter().rposition(|m| m.role == Role::User).ok_or("the sample has no user turn to attack")?;
+    let Some(last_user) = base.iter().rposition(|m| m.role == Role::User) else {
+        return Some(Err("the sample has no user turn to attack".into()));
+    };
     if DRIVER_NAMES.contains(&variant) {
-        return Ok(Prepared::Driver { name: variant.to_string(), goal: base[last_user].content.clone() });
+        return Some(Ok(Sent::Driver { name: variant.to_string(), goal: base[last_user].content.clone() }));
     }
-    let attack = catalogue.get(variant).ok_or_else(|| format!("unknown attack `{variant}`"))?;
+    let Some(attack) = catalogue.get(variant) else {
+        return Some(Err(format!("unknown attack `{variant}`")));
+    };
     match attack.apply(&base[last_user].content, attack_seed(seed, sample_id, variant)) {
         Ok(v) => {
             let mut messages = base[..last_user].to_vec();
             messages.extend(v.messages);
             messages.extend(base[last_user + 1..].iter().cloned());
-            Ok(Prepared::Messages(messages))
+            Some(Ok(Sent::Messages(messages)))
         }
-        Err(e) if e.is_not_applicable() => Ok(Prepared::NotApplicable),
-        Err(e) => Err(format!("attack {variant}: {e}")),
+        Err(e) if e.is_not_applicable() => None,
+        Err(e) => Some(Err(format!("attack {variant}: {e}"))),
     }
-}
-
-/// Whether a variant is planned for a sample (the execution pass and the count agree on it).
-pub(crate) fn applies(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> bool {
-    !matches!(prepare(catalogue, variant, base, sample_id, seed), Ok(Prepared::NotApplicable))
 }
 
 fn is_refusal(text: &str) -> bool {

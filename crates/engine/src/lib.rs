@@ -268,17 +268,9 @@ fn check_banks(suite: &touchstone_core::SuiteSpec, profile: &touchstone_complian
             EngineError::Config(format!("task `{}` assesses `{}`, which profile {} does not define", task.name, task.assess[0], profile.id))
         })?;
         let rule = profile.bank(&check.bank).ok_or_else(|| EngineError::Internal(format!("profile {} has no bank `{}`", profile.id, check.bank)))?;
-        let mut items = Vec::new();
-        for sample in plan::all_samples(task)? {
-            let sample = sample?;
-            let text = |k: &str| sample.metadata.get(k).map(plan::metadata_text);
-            items.push(touchstone_compliance::BankItem {
-                code: text("risk").unwrap_or_default(),
-                bank: text("bank"),
-                text: sample.input.text().to_string(),
-                id: sample.id,
-            });
-        }
+        let items = plan::all_samples(task)?
+            .map(|s| s.map(touchstone_compliance::BankItem::from_sample))
+            .collect::<Result<Vec<_>, _>>()?;
         let report = touchstone_compliance::check_questions(profile, rule, &items);
         out.push(TaskBank { task: task.name.clone(), qualification: report.qualification() });
     }

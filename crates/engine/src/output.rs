@@ -103,6 +103,17 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Each model once, in the order the results first name it.
+fn models_in_order<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut models: Vec<&str> = Vec::new();
+    for label in labels {
+        if !models.contains(&label) {
+            models.push(label);
+        }
+    }
+    models
+}
+
 fn value_ci(m: &MetricResult) -> (String, String) {
     if m.n == 0 {
         ("-".into(), "-".into())
@@ -116,12 +127,7 @@ fn value_ci(m: &MetricResult) -> (String, String) {
 pub fn render_verdicts(results: &RunResults) -> String {
     let mut out = String::new();
     let Some(profile) = &results.config.profile else { return out };
-    let mut models: Vec<&str> = Vec::new();
-    for v in &results.verdicts {
-        if !models.contains(&v.model.as_str()) {
-            models.push(&v.model);
-        }
-    }
+    let models = models_in_order(results.verdicts.iter().map(|v| v.model.as_str()));
     for model in models {
         out.push_str(&format!("合规判定 Verdicts · {} · 模型 Model: {model}\n", profile.title.zh));
         let verdicts: Vec<_> = results.verdicts.iter().filter(|v| v.model == model).collect();
@@ -187,12 +193,7 @@ pub fn render_tradeoff(results: &RunResults) -> String {
     let find = |model: &str, metric: &str| -> Option<(&TaskResult, &MetricResult)> {
         results.tasks.iter().filter(|t| t.model == model).find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
     };
-    let mut models: Vec<&str> = Vec::new();
-    for t in &results.tasks {
-        if !models.contains(&t.model.as_str()) {
-            models.push(&t.model);
-        }
-    }
+    let models = models_in_order(results.tasks.iter().map(|t| t.model.as_str()));
     for model in models {
         let (Some((refuse_task, refuse)), Some((answer_task, answer))) = (find(model, "refusal_rate"), find(model, "over_refusal_rate")) else {
             continue;
@@ -241,17 +242,12 @@ pub fn render_tradeoff(results: &RunResults) -> String {
 pub fn render_table(results: &RunResults) -> String {
     let header = ["任务 Task", "指标 Metric", "值 Value", "95% 置信区间 CI", "n", "失败 Failed", "预期 Expect"];
     let mut out = String::new();
-    let mut models: Vec<&str> = Vec::new();
-    for t in &results.tasks {
-        if !models.contains(&t.model.as_str()) {
-            models.push(&t.model);
-        }
-    }
+    let models = models_in_order(results.tasks.iter().map(|t| t.model.as_str()));
     for model in models {
-        let mut rows: Vec<[String; 7]> = Vec::new();
+        let mut rows: Vec<Vec<String>> = Vec::new();
         for t in results.tasks.iter().filter(|t| t.model == model) {
             if t.metrics.is_empty() {
-                rows.push([t.name.clone(), "-".into(), "-".into(), "-".into(), "0".into(), t.failed.to_string(), String::new()]);
+                rows.push(vec![t.name.clone(), "-".into(), "-".into(), "-".into(), "0".into(), t.failed.to_string(), String::new()]);
             }
             for m in &t.metrics {
                 let expect = t
@@ -269,29 +265,12 @@ pub fn render_table(results: &RunResults) -> String {
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
-                let (value, ci) = if m.n == 0 {
-                    ("-".to_string(), "-".to_string())
-                } else {
-                    (format!("{:.3}", m.value), format!("[{:.3}, {:.3}]", m.ci_low, m.ci_high))
-                };
-                rows.push([t.name.clone(), m.name.clone(), value, ci, m.n.to_string(), t.failed.to_string(), expect]);
-            }
-        }
-        let mut widths: Vec<usize> = header.iter().map(|h| UnicodeWidthStr::width(*h)).collect();
-        for row in &rows {
-            for (i, cell) in row.iter().enumerate() {
-                widths[i] = widths[i].max(UnicodeWidthStr::width(cell.as_str()));
+                let (value, ci) = value_ci(m);
+                rows.push(vec![t.name.clone(), m.name.clone(), value, ci, m.n.to_string(), t.failed.to_string(), expect]);
             }
         }
         out.push_str(&format!("模型 Model: {model}\n"));
-        let line = |cells: Vec<String>| -> String {
-            cells.iter().enumerate().map(|(i, c)| pad(c, widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_string() + "\n"
-        };
-        out.push_str(&line(header.iter().map(|h| h.to_string()).collect()));
-        out.push_str(&line(widths.iter().map(|w| "─".repeat(*w)).collect()));
-        for row in rows {
-            out.push_str(&line(row.to_vec()));
-        }
+        out.push_str(&table(&header, &rows));
         out.push('\n');
     }
     out.push_str(&render_breakdowns(results));

@@ -120,14 +120,9 @@ pub fn count_items(task: &TaskSpec, options: &EvalOptions, attacks: &touchstone_
         n += match &catalogue {
             None => 1,
             Some(catalogue) => {
-                let base = crate::prompt::render(&task.prompt, &sample);
-                variants
-                    .iter()
-                    .filter(|v| match circular_rotation(v) {
-                        Some(r) => rotate(&sample, r).is_some(),
-                        None => crate::attack::applies(catalogue, v, &base, &sample.id, options.seed),
-                    })
-                    .count() as u64
+                // The execution pass's own predicate, so the count and the items agree.
+                let sample = std::sync::Arc::new(sample);
+                variants.iter().filter(|v| crate::execute::prepare_item(task, catalogue, &sample, &[], v, options.seed).is_some()).count() as u64
             }
         };
     }

@@ -567,34 +567,47 @@ struct UsageBody {
     total_tokens: u64,
 }
 
-async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
-    let parsed = parse_chat(body);
-    let (user_text, can_fault) = match &parsed {
-        Ok(chat) => (chat.user_text.clone(), true),
+/// What every answering route does first: log the request and draw its fault (a request that
+/// does not parse is logged but never faulted), answer 400 to a bad request, then hang, wait
+/// the configured latency or inject an error as the fault says. `Ok` carries on with the
+/// parsed request, its sequence number and its fault.
+async fn admit_request<T>(
+    shared: &Shared,
+    body: &[u8],
+    keep_alive: bool,
+    parsed: Result<T, String>,
+    logged_text: impl Fn(&T) -> String,
+) -> Result<(T, u64, Option<FaultKind>), Action> {
+    let (text, can_fault) = match &parsed {
+        Ok(request) => (logged_text(request), true),
         Err(_) => (String::new(), false),
     };
-    let (seq, fault) = shared.admit(user_text, body, can_fault);
-    let chat = match parsed {
-        Ok(chat) => chat,
+    let (seq, fault) = shared.admit(text, body, can_fault);
+    let request = match parsed {
+        Ok(request) => request,
         Err(message) => {
-            let (bytes, _) = http::response(
-                400,
-                &[],
-                &error_body(&message, "invalid_request_error"),
-                keep_alive,
-            );
-            return Action::Respond { bytes };
+            let (bytes, _) = http::response(400, &[], &error_body(&message, "invalid_request_error"), keep_alive);
+            return Err(Action::Respond { bytes });
         }
     };
     if fault == Some(FaultKind::Hang) {
-        return Action::Hang;
+        return Err(Action::Hang);
     }
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
     if let Some(action) = injected_error(shared, fault, keep_alive) {
-        return action;
+        return Err(action);
     }
+    Ok((request, seq, fault))
+}
+
+async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
+    let (chat, seq, fault) =
+        match admit_request(shared, body, keep_alive, parse_chat(body), |c: &ChatRequest| c.user_text.clone()).await {
+            Ok(admitted) => admitted,
+            Err(action) => return action,
+        };
     let error = |status: u16, message: &str, kind: &str, headers: &[(&str, &str)]| {
         let (bytes, _) = http::response(status, headers, &error_body(message, kind), keep_alive);
         Action::Respond { bytes }
@@ -692,32 +705,10 @@ fn injected_error(shared: &Shared, fault: Option<FaultKind>, keep_alive: bool) -
 /// `POST /v1/completions` (rules in the crate docs); faults apply as for chat.
 async fn completion(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
     let parsed = completions::parse_completion_request(body);
-    let (prompt, can_fault) = match &parsed {
-        Ok(request) => (request.prompt.clone(), true),
-        Err(_) => (String::new(), false),
+    let (request, seq, fault) = match admit_request(shared, body, keep_alive, parsed, |r| r.prompt.clone()).await {
+        Ok(admitted) => admitted,
+        Err(action) => return action,
     };
-    let (seq, fault) = shared.admit(prompt, body, can_fault);
-    let request = match parsed {
-        Ok(request) => request,
-        Err(message) => {
-            let (bytes, _) = http::response(
-                400,
-                &[],
-                &error_body(&message, "invalid_request_error"),
-                keep_alive,
-            );
-            return Action::Respond { bytes };
-        }
-    };
-    if fault == Some(FaultKind::Hang) {
-        return Action::Hang;
-    }
-    if !shared.config.latency.is_zero() {
-        tokio::time::sleep(shared.config.latency).await;
-    }
-    if let Some(action) = injected_error(shared, fault, keep_alive) {
-        return action;
-    }
     let (text, finish_reason, logprobs, completion_tokens) =
         completions::complete(&request, &rules::answer(&request.prompt));
     let prompt_tokens = completions::tokenize(&request.prompt).len() as u64;
