@@ -21,14 +21,7 @@ pub(crate) struct CompletionRequest {
 }
 
 pub(crate) fn parse_completion_request(body: &[u8]) -> Result<CompletionRequest, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
-    let Some(object) = value.as_object() else {
-        return Err("request body must be a JSON object".to_owned());
-    };
-    if object.get("stream").and_then(Value::as_bool) == Some(true) {
-        return Err("\"stream\": true is not supported by the mock server".to_owned());
-    }
+    let object = crate::request_object(body)?;
     // One prompt: a string, or an array holding exactly one string.
     let prompt = match object.get("prompt") {
         Some(Value::String(p)) => p.clone(),

@@ -480,15 +480,21 @@ struct ChatRequest {
     prompt_tokens: u64,
 }
 
-fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
+/// A request body as a JSON object, refusing streaming (which the mock does not do).
+pub(crate) fn request_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("request body is not valid JSON: {e}"))?;
-    let Some(object) = value.as_object() else {
+    let Value::Object(object) = value else {
         return Err("request body must be a JSON object".to_owned());
     };
     if object.get("stream").and_then(Value::as_bool) == Some(true) {
         return Err("\"stream\": true is not supported by the mock server".to_owned());
     }
+    Ok(object)
+}
+
+fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
+    let object = request_object(body)?;
     let Some(messages) = object.get("messages").and_then(Value::as_array) else {
         return Err("'messages' must be an array of {role, content} objects".to_owned());
     };
