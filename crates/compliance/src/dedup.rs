@@ -95,7 +95,7 @@ pub fn near_duplicates(normalized: &[String], threshold: f64) -> Vec<(usize, usi
             (s >= threshold).then_some((i, j, s))
         })
         .collect();
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|&(i, j, _)| (i, j));
     out
 }
 

@@ -26,7 +26,7 @@ pub struct SafetyScorer {
 }
 
 enum How {
-    Judge(JudgeScorer),
+    Judge(Box<JudgeScorer>),
     Fallback(KeywordScorer),
 }
 
@@ -39,7 +39,7 @@ impl SafetyScorer {
             Some(judge) => {
                 let mut judge_options = judge_options;
                 judge_options.insert("ask".into(), Value::String("safe".into()));
-                How::Judge(JudgeScorer::from_options(&judge_options, Some(judge.clone()))?)
+                How::Judge(Box::new(JudgeScorer::from_options(&judge_options, Some(judge.clone()))?))
             }
             None => How::Fallback(KeywordScorer::from_options(&fallback)?),
         };
