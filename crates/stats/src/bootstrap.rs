@@ -33,7 +33,7 @@ pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, seed: u64, level: f64
 }
 
 /// Quantile of sorted data with linear interpolation between order statistics (R's type 7).
-fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     match sorted.len() {
         0 => 0.0,
         1 => sorted[0],

@@ -8,21 +8,44 @@
 //! - a seeded percentile bootstrap otherwise.
 //!
 //! [`MeanAccumulator`] does the same for values that arrive one at a time.
+//!
+//! Beyond the default interval: the exact binomial interval ([`clopper_pearson`]), the BCa
+//! bootstrap ([`bca_bootstrap_ci`]), paired comparisons ([`paired_difference`],
+//! [`paired_bootstrap_ci`], McNemar's exact test [`mcnemar_exact`]), Holm's correction for many
+//! comparisons ([`holm`]), leaderboard [`tiers`], and sample-size planning ([`power`]).
 
+mod bca;
 mod bootstrap;
+mod clopper_pearson;
 mod clustered;
 pub mod dist;
+mod error;
+mod holm;
+mod mcnemar;
+mod paired;
 mod pass_at_k;
+pub mod power;
 mod rng;
+mod tiers;
 mod wilson;
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use bca::bca_bootstrap_ci;
 pub use bootstrap::bootstrap_mean_ci;
+pub use clopper_pearson::clopper_pearson;
 pub use clustered::clustered_mean_ci;
+pub use error::StatsError;
+pub use holm::holm;
+pub use mcnemar::{McNemar, mcnemar_exact, mcnemar_exact_counts};
+pub use paired::paired_bootstrap_ci;
 pub use pass_at_k::pass_at_k;
+pub use power::{
+    half_width_n, minimum_detectable_effect, one_proportion_n, paired_n, two_proportions_n,
+};
+pub use tiers::tiers;
 pub use wilson::wilson;
 
 /// Confidence level of every interval [`mean_ci`] reports.
