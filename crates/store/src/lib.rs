@@ -3,6 +3,9 @@
 //! Everything goes through the [`Store`] trait so that a PostgreSQL backend can be added beside
 //! the embedded [`SqliteStore`]. This crate knows nothing about HTTP or rendering.
 //!
+//! The transparency log of issued certificates (schema 3) is kept here too: an append-only table
+//! of entries and their leaf hashes; the Merkle tree over it is computed by `touchstone-trust`.
+//!
 //! Invariant 3 lives here: [`Store::record`] is idempotent by `(run_id, item_id)`, so a crash, a
 //! retry or a second worker never duplicates a result.
 
@@ -150,4 +153,16 @@ pub trait Store: Send + Sync {
     fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores or replaces the cached value for `key`.
     fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Appends one entry to the transparency log and returns its leaf index: 0 for the first
+    /// entry, then 1, 2, … with no gaps, also under concurrent appenders (one transaction).
+    /// Entries are never updated or deleted. `leaf_hash` is stored as given (lowercase hex of
+    /// the RFC 9162 leaf hash, computed by the caller).
+    fn log_append(&self, entry: &str, leaf_hash: &str) -> Result<u64, StoreError>;
+    /// Every leaf hash, in leaf-index order (index i at position i).
+    fn log_leaf_hashes(&self) -> Result<Vec<String>, StoreError>;
+    /// The entry at `index`, if the log has one.
+    fn log_entry(&self, index: u64) -> Result<Option<String>, StoreError>;
+    /// How many entries the log holds.
+    fn log_size(&self) -> Result<u64, StoreError>;
 }

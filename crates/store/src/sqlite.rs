@@ -64,6 +64,17 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: labels an item is broken down by (risk, attack, …), as a JSON object of strings.
     "ALTER TABLE items ADD COLUMN labels_json TEXT NOT NULL DEFAULT '{}';",
+    // 3: the transparency log of issued certificates: append-only, dense leaf indexes from 0.
+    "CREATE TABLE transparency_log (
+        leaf_index INTEGER PRIMARY KEY,   -- 0, 1, 2, … with no gaps
+        leaf_hash TEXT NOT NULL,          -- lowercase hex SHA-256(0x00 || entry), RFC 9162
+        entry TEXT NOT NULL,              -- the logged certificate, RFC 8785 JSON
+        created_at TEXT NOT NULL
+    );
+    CREATE TRIGGER transparency_log_no_update BEFORE UPDATE ON transparency_log
+    BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;
+    CREATE TRIGGER transparency_log_no_delete BEFORE DELETE ON transparency_log
+    BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;",
 ];
 
 /// The schema version this build creates and understands.
@@ -562,6 +573,58 @@ impl Store for SqliteStore {
         Ok(value)
     }
 
+    fn log_append(&self, entry: &str, leaf_hash: &str) -> Result<u64, StoreError> {
+        let now = now_rfc3339();
+        let mut conn = self.conn();
+        // IMMEDIATE: the next index is read and written under the write lock, so concurrent
+        // appenders (other processes included) get distinct, dense indexes.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let index: i64 =
+            tx.query_row("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM transparency_log", [], |r| r.get(0))?;
+        tx.prepare_cached(
+            "INSERT INTO transparency_log (leaf_index, leaf_hash, entry, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![index, leaf_hash, entry, now])?;
+        tx.commit()?;
+        Ok(index as u64)
+    }
+
+    fn log_leaf_hashes(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT leaf_index, leaf_hash FROM transparency_log ORDER BY leaf_index")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let index: i64 = row.get(0)?;
+            if index != out.len() as i64 {
+                return Err(corrupt(
+                    "transparency_log",
+                    format!("leaf {index}"),
+                    "leaf_index",
+                    format!("expected leaf {} next: the log has a gap", out.len()),
+                ));
+            }
+            out.push(row.get(1)?);
+        }
+        Ok(out)
+    }
+
+    fn log_entry(&self, index: u64) -> Result<Option<String>, StoreError> {
+        let index = to_i64("leaf_index", index)?;
+        let conn = self.conn();
+        let entry = conn
+            .prepare_cached("SELECT entry FROM transparency_log WHERE leaf_index = ?1")?
+            .query_row([index], |r| r.get(0))
+            .optional()?;
+        Ok(entry)
+    }
+
+    fn log_size(&self) -> Result<u64, StoreError> {
+        let conn = self.conn();
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM transparency_log", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError> {
         let now = now_rfc3339();
         let conn = self.conn();
@@ -592,6 +655,69 @@ mod tests {
         let mut conn = store.conn();
         migrate(&mut conn, Path::new(":memory:")).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn transparency_log_appends_with_dense_indexes() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        assert_eq!(store.log_size().unwrap(), 0);
+        assert!(store.log_leaf_hashes().unwrap().is_empty());
+        assert_eq!(store.log_entry(0).unwrap(), None);
+        for i in 0..5u64 {
+            let index = store.log_append(&format!("{{\"n\":{i}}}"), &format!("{i:064x}")).unwrap();
+            assert_eq!(index, i);
+        }
+        assert_eq!(store.log_size().unwrap(), 5);
+        let hashes = store.log_leaf_hashes().unwrap();
+        assert_eq!(hashes, (0..5u64).map(|i| format!("{i:064x}")).collect::<Vec<_>>());
+        assert_eq!(store.log_entry(3).unwrap().as_deref(), Some("{\"n\":3}"));
+        assert_eq!(store.log_entry(5).unwrap(), None);
+    }
+
+    #[test]
+    fn transparency_log_is_append_only() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.log_append("a", "00").unwrap();
+        store.log_append("b", "11").unwrap();
+        let conn = store.conn();
+        let update = conn.execute("UPDATE transparency_log SET entry = 'x' WHERE leaf_index = 0", []);
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+        let delete = conn.execute("DELETE FROM transparency_log WHERE leaf_index = 1", []);
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+        drop(conn);
+        assert_eq!(store.log_leaf_hashes().unwrap(), vec!["00", "11"]);
+    }
+
+    #[test]
+    fn transparency_log_survives_reopen_and_concurrent_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        std::thread::scope(|s| {
+            for store in [&a, &b] {
+                s.spawn(move || {
+                    for i in 0..20 {
+                        store.log_append(&format!("e{i}"), "ab").unwrap();
+                    }
+                });
+            }
+        });
+        drop((a, b));
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.log_size().unwrap(), 40);
+        assert_eq!(reopened.log_leaf_hashes().unwrap().len(), 40);
+    }
+
+    #[test]
+    fn a_gap_in_the_log_is_reported_as_corruption() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .conn()
+            .execute("INSERT INTO transparency_log VALUES (1, 'ff', 'e', '2026-01-01T00:00:00Z')", [])
+            .unwrap();
+        let err = store.log_leaf_hashes().unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { table: "transparency_log", .. }), "{err}");
     }
 
     #[test]
