@@ -15,6 +15,8 @@ pub enum ServeError {
     LocalAddr(std::io::Error),
     #[error("the server task failed: {0}")]
     Task(String),
+    #[error("cannot open the request log {}: {source}", path.display())]
+    RequestLog { path: std::path::PathBuf, source: std::io::Error },
 }
 
 /// One failed request, rendered as OpenAI's error object:

@@ -11,6 +11,11 @@
 //!   [`touchstone_core::raw`] for why chat and `loglikelihood` cannot stand in for it). A model
 //!   that cannot do it (HTTP chat providers) gets a 400 `unsupported` naming what is missing.
 //!
+//! With [`ServeConfig::request_log`], every chat and completions request is appended to a JSONL
+//! file as it is answered: the request body exactly as received and the text returned (or the
+//! error), one line per request, written whole and flushed, so that the prompts two client tools
+//! sent can be compared byte for byte (`bench/parity`).
+//!
 //! Not supported, each refused with a 400 naming the field: `stream: true`, `n` other than 1,
 //! chat `logprobs`, non-text content parts, tools, token-id prompts, `suffix`. Unknown fields
 //! (`user`, penalties, …) are ignored, as most OpenAI-compatible servers do.
@@ -20,8 +25,10 @@ pub mod error;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,7 +40,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -49,11 +56,13 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ServeConfig {
     pub model: SharedModel,
+    /// Append each chat/completions request and its answer to this JSONL file.
+    pub request_log: Option<PathBuf>,
 }
 
 impl ServeConfig {
     pub fn new(model: SharedModel) -> Self {
-        ServeConfig { model }
+        ServeConfig { model, request_log: None }
     }
 }
 
@@ -68,10 +77,16 @@ pub async fn serve_port(model: SharedModel, port: u16, shutdown: impl Future<Out
     serve(model, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), shutdown).await
 }
 
+/// [`serve_port`] with a full [`ServeConfig`] (e.g. a request log).
+pub async fn serve_config_port(config: ServeConfig, port: u16, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    serve_config(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), shutdown).await
+}
+
 pub async fn serve_config(config: ServeConfig, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     let listener = bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr().map_err(ServeError::LocalAddr)?, model = %config.model.identity().label, "serving");
-    run(listener, Arc::new(State::new(config)), shutdown).await;
+    let state = State::new(config)?;
+    tracing::info!(addr = %listener.local_addr().map_err(ServeError::LocalAddr)?, model = %state.config.model.identity().label, "serving");
+    run(listener, Arc::new(state), shutdown).await;
     Ok(())
 }
 
@@ -88,7 +103,7 @@ impl Server {
         let listener = bind(addr).await?;
         let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = Arc::new(State::new(config));
+        let state = Arc::new(State::new(config)?);
         let task = tokio::spawn(run(listener, state, async move {
             // A dropped handle stops the server too.
             let _ = stopped.await;
@@ -129,11 +144,50 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 struct State {
     config: ServeConfig,
     next_id: AtomicU64,
+    log: Option<Mutex<std::fs::File>>,
 }
 
 impl State {
-    fn new(config: ServeConfig) -> Self {
-        State { config, next_id: AtomicU64::new(1) }
+    fn new(config: ServeConfig) -> Result<Self, ServeError> {
+        let log = match &config.request_log {
+            None => None,
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| ServeError::RequestLog { path: path.clone(), source })?,
+            )),
+        };
+        Ok(State { config, next_id: AtomicU64::new(1), log })
+    }
+
+    /// One JSONL line: the endpoint, the request body as received, and the answer's texts (one
+    /// per choice) or the error. Written with one `write_all` on an unbuffered file.
+    fn log(&self, endpoint: &str, body: &serde_json::Map<String, Value>, answer: &Result<Value, ApiError>) {
+        let Some(log) = &self.log else { return };
+        let (texts, error) = match answer {
+            Ok(response) => {
+                let texts: Vec<Value> = response
+                    .get("choices")
+                    .and_then(Value::as_array)
+                    .map(|choices| {
+                        choices
+                            .iter()
+                            .map(|c| c.pointer("/message/content").or_else(|| c.get("text")).cloned().unwrap_or(Value::Null))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (texts, Value::Null)
+            }
+            Err(e) => (Vec::new(), Value::String(e.message.clone())),
+        };
+        let mut line = json!({ "endpoint": endpoint, "request": body, "response": texts, "error": error }).to_string();
+        line.push('\n');
+        let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(e) = file.write_all(line.as_bytes()).and_then(|()| file.flush()) {
+            tracing::warn!(error = %e, "cannot write the request log");
+        }
     }
 
     fn label(&self) -> &str {
@@ -232,11 +286,16 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Value, ApiError>
             format!("{} takes {expected}, not {method}", req.uri().path()),
         ));
     }
-    match path.as_str() {
-        "/models" => Ok(api::models_response(state.label())),
-        "/chat/completions" => chat(state, &read_body(req).await?).await,
-        _ => completions(state, &read_body(req).await?).await,
+    if path == "/models" {
+        return Ok(api::models_response(state.label()));
     }
+    let body = read_body(req).await?;
+    let answer = match path.as_str() {
+        "/chat/completions" => chat(state, &body).await,
+        _ => completions(state, &body).await,
+    };
+    state.log(&path, &body, &answer);
+    answer
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<serde_json::Map<String, Value>, ApiError> {

@@ -358,3 +358,35 @@ async fn an_oversized_body_is_413_not_read_whole() {
     assert!(body["error"]["message"].as_str().unwrap().contains("bytes"));
     assert!(fake.seen.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_request_log_keeps_each_request_body_and_answer_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requests.jsonl");
+    let config = ServeConfig { request_log: Some(path.clone()), ..ServeConfig::new(FakeModel::with_raw(false)) };
+    let server = Server::start(config, localhost()).await.unwrap();
+    let messages = json!([{"role": "system", "content": "sys\n\n"}, {"role": "user", "content": "Question: 2+2?\nAnswer:"}]);
+    let (status, _) = post_json(&server, "/chat/completions", json!({"messages": messages, "max_tokens": 5})).await;
+    assert_eq!(status, 200);
+    let (status, _) = post_json(&server, "/chat/completions", json!({"messages": []})).await;
+    assert_eq!(status, 400);
+    server.shutdown().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["endpoint"], "/chat/completions");
+    assert_eq!(lines[0]["request"]["messages"], messages, "the prompt exactly as received");
+    assert_eq!(lines[0]["response"], json!(["\"Question: 2+2?\nAnswer:\" ← 2 turns, 答案 B"]));
+    assert_eq!(lines[0]["error"], Value::Null);
+    assert_eq!(lines[1]["response"], json!([]));
+    assert!(lines[1]["error"].as_str().unwrap().contains("at least one message"));
+}
+
+#[tokio::test]
+async fn an_unwritable_request_log_is_an_error_naming_the_file() {
+    let config = ServeConfig { request_log: Some("/nonexistent-dir/log.jsonl".into()), ..ServeConfig::new(FakeModel::with_raw(false)) };
+    let Err(e) = Server::start(config, localhost()).await else { panic!("started") };
+    assert!(matches!(e, ServeError::RequestLog { .. }));
+    assert!(e.to_string().contains("/nonexistent-dir/log.jsonl"), "{e}");
+}
