@@ -8,7 +8,7 @@ use touchstone_core::{ModelSpec, SuiteSpec};
 use touchstone_models::ModelIdentity;
 
 /// Options that change what is planned (and so the work-item ids) or how items are executed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvalOptions {
     /// At most this many samples per task.
     pub limit: Option<usize>,
@@ -42,11 +42,6 @@ pub struct ExecOptions {
     pub threads: Option<usize>,
 }
 
-impl Default for EvalOptions {
-    fn default() -> Self {
-        EvalOptions { limit: None, epochs: None, seed: 0, judge: None, attacker: None, exec: ExecOptions::default() }
-    }
-}
 
 impl Default for ExecOptions {
     fn default() -> Self {

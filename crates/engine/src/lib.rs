@@ -5,7 +5,9 @@
 //! recorded item; [`summarize`] computes results from the store alone.
 
 mod attack;
+pub mod compare;
 pub mod config;
+pub mod evidence;
 mod execute;
 pub mod output;
 pub mod plan;
@@ -23,7 +25,7 @@ use touchstone_store::{RunRecord, RunStatus, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
 pub use config::{EvalOptions, ExecOptions, RunConfig, TaskBank};
-pub use output::{render_breakdowns, render_table, render_tradeoff, render_verdicts, write_outputs};
+pub use output::{render_breakdowns, render_comparison, render_table, render_tradeoff, render_verdicts, write_outputs};
 pub use summary::{RunResults, summarize};
 
 #[derive(Debug, thiserror::Error)]

@@ -287,3 +287,63 @@ pub fn render_table(results: &RunResults) -> String {
     ));
     out
 }
+
+/// `touchstone compare`: per task the leaderboard (rank, tier, score with its interval over the
+/// items every model has) and each pair's difference, interval, test and Holm-corrected p.
+pub fn render_comparison(c: &crate::compare::Comparison) -> String {
+    use crate::compare::PairTest;
+    let name = |i: usize| {
+        let who = &c.contestants[i];
+        format!("{} ({})", who.model, &who.run_id[..who.run_id.len().min(8)])
+    };
+    let mut out = String::new();
+    for t in &c.tasks {
+        out.push_str(&format!(
+            "任务 Task: {} · 评分 scorer: {} · 共同题目 common items: {}\n",
+            t.task, t.scorer, t.common_items
+        ));
+        let mut ranked: Vec<&crate::compare::ContestantScore> = t.scores.iter().collect();
+        ranked.sort_by_key(|s| s.rank);
+        let rows: Vec<Vec<String>> = ranked
+            .iter()
+            .map(|s| {
+                vec![
+                    s.rank.to_string(),
+                    (s.tier + 1).to_string(),
+                    name(s.contestant),
+                    format!("{:.3}", s.value),
+                    format!("[{:.3}, {:.3}]", s.ci_low, s.ci_high),
+                    s.n.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["名次 rank", "梯队 tier", "模型 model", "得分 score", "95% CI", "n"], &rows));
+        let rows: Vec<Vec<String>> = t
+            .pairs
+            .iter()
+            .map(|p| {
+                let test = match (p.test, p.discordant) {
+                    (PairTest::McnemarExact, Some((a, b))) => format!("McNemar exact ({a}/{b})"),
+                    (PairTest::McnemarExact, None) => "McNemar exact".into(),
+                    (PairTest::PairedT, _) => "paired t".into(),
+                };
+                vec![
+                    format!("{} − {}", name(p.a), name(p.b)),
+                    format!("{:+.3}", p.difference),
+                    format!("[{:+.3}, {:+.3}]", p.ci_low, p.ci_high),
+                    p.n.to_string(),
+                    test,
+                    format!("{:.4}", p.p_value),
+                    format!("{:.4}", p.p_holm),
+                    if p.significant { "显著 significant".into() } else { "不显著 not significant".into() },
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["差值 difference", "Δ", "95% CI (paired bootstrap)", "n", "检验 test", "p", "p (Holm)", "结论 result"],
+            &rows,
+        ));
+        out.push('\n');
+    }
+    out
+}

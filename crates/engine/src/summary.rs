@@ -297,7 +297,7 @@ fn verdicts(config: &RunConfig, tasks: &[TaskResult]) -> Vec<Verdict> {
     for model in &config.models {
         let label = model.label();
         out.extend(touchstone_compliance::decide_all(profile, &label, |check| {
-            let Some(task) = config.suite.tasks.iter().find(|t| t.assess.iter().any(|a| *a == check.id)) else {
+            let Some(task) = config.suite.tasks.iter().find(|t| t.assess.contains(&check.id)) else {
                 return Evidence::default();
             };
             let measured = tasks

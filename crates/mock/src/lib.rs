@@ -21,17 +21,19 @@
 //!    text holds that same directive is answered with the n-th alternative, the last one
 //!    repeating: a conversation partner that changes its answer, e.g. a model under test that
 //!    answers `A` and then, as a judge shown the same question, first a malformed `B`, then `C`.
-//! 1. If it contains `[[reply:TEXT]]`, the answer is exactly `TEXT` (up to the next `]]`).
-//! 2. Else, if it contains `[[echo]]`, the answer is the whole user text, verbatim.
-//! 3. Else, if it contains a two-operand integer sum, difference or product such as
+//! 1. If it contains `[[unknown-to:a,b]]` and the request's `model` is one of the names, the
+//!    answer is `I don't know.` (two models on one mock that differ on known items).
+//! 2. Else, if it contains `[[reply:TEXT]]`, the answer is exactly `TEXT` (up to the next `]]`).
+//! 3. Else, if it contains `[[echo]]`, the answer is the whole user text, verbatim.
+//! 4. Else, if it contains a two-operand integer sum, difference or product such as
 //!    `What is 3 + 4?`, `12*11` or `10 - 25` (operators `+ - * ×`), the answer is
 //!    `The answer is N.` (the first such expression counts; overflow counts as unknown).
-//! 4. Else the answer is `I don't know.`
+//! 5. Else the answer is `I don't know.`
 //!
 //! Token counts in `usage` are whitespace-separated word counts (prompt: all messages).
 //!
 //! # Completions and log-probabilities
-//! `POST /v1/completions` answers the `prompt` by rules 1–4 above (the prompt plays the user
+//! `POST /v1/completions` answers the `prompt` by rules 2–5 above (the prompt plays the user
 //! text; `[[replies:…]]` is a chat-only rule), cut to `max_tokens` tokens (`finish_reason: "length"` when cut; `0` generates
 //! nothing). With `"echo": true` the text and the log-probabilities start with the prompt.
 //! - **Tokenizer** ([`tokenize`]): a token starts at the first character, at every CJK
@@ -473,6 +475,8 @@ fn error_body(message: &str, kind: &str) -> Vec<u8> {
 
 /// The parts of a chat request the mock uses.
 struct ChatRequest {
+    /// The request's `model` field (empty when absent).
+    model: String,
     user_text: String,
     /// The first user message holding a `[[replies:…]]` directive, if any: a judge asked again
     /// in the same conversation still follows the directive of the question it was shown.
@@ -517,6 +521,7 @@ fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
         }
     }
     Ok(ChatRequest {
+        model: object.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
         user_text,
         replies_text,
         prompt_tokens,
@@ -626,7 +631,7 @@ async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
             *n += 1;
             text
         }
-        None => rules::answer(&chat.user_text),
+        None => rules::answer_as(&chat.model, &chat.user_text),
     };
     let completion_tokens = word_count(&content);
     let choices = if fault == Some(FaultKind::EmptyChoices) {

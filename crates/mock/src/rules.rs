@@ -1,5 +1,14 @@
 //! The deterministic answer rules (documented in the crate docs).
 
+/// Answers the last user message according to the crate's rules, as the model named `model`
+/// (the request's `model` field): `[[unknown-to:NAME,NAME…]]` makes the named models not know.
+pub fn answer_as(model: &str, user_text: &str) -> String {
+    if unknown_to(user_text).is_some_and(|names| names.split(',').any(|n| n.trim() == model)) {
+        return "I don't know.".to_owned();
+    }
+    answer(user_text)
+}
+
 /// Answers the last user message according to the crate's rules.
 pub fn answer(user_text: &str) -> String {
     if let Some(text) = reply_directive(user_text) {
@@ -22,6 +31,16 @@ pub fn replies_directive(text: &str) -> Option<(&str, Vec<&str>)> {
     let end = rest.find("]]")?;
     let body = &rest[..end];
     Some((body, body.split("||").collect()))
+}
+
+/// `[[unknown-to:a,b]]`: the comma-separated model names that do not know this question, so
+/// two models served by one mock can differ by a known number of items.
+fn unknown_to(text: &str) -> Option<&str> {
+    const OPEN: &str = "[[unknown-to:";
+    let start = text.find(OPEN)? + OPEN.len();
+    let rest = &text[start..];
+    let end = rest.find("]]")?;
+    Some(&rest[..end])
 }
 
 /// `[[reply:TEXT]]`: TEXT runs to the next `]]`; without a closing `]]` it is no directive.
@@ -120,11 +139,14 @@ fn integer_at(chars: &[char], i: usize) -> Option<(i128, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::answer;
+    use super::{answer, answer_as};
 
     #[test]
     fn reply_directive_wins() {
         assert_eq!(answer("What is 2+2? [[reply:B]]"), "B");
+        assert_eq!(answer_as("weak", "What is 2+2? [[unknown-to:weak,other]]"), "I don't know.");
+        assert_eq!(answer_as("other", "What is 2+2? [[unknown-to:weak, other]]"), "I don't know.");
+        assert_eq!(answer_as("strong", "What is 2+2? [[unknown-to:weak]]"), "The answer is 4.");
         assert_eq!(answer("x [[reply:two words]] y ]] z"), "two words");
         assert_eq!(answer("[[reply:]]"), "");
     }

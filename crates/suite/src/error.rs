@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
 /// A suite that cannot be used, with where and what to do.
@@ -28,7 +30,7 @@ pub enum SuiteError {
         column: usize,
         message: String,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("here")]
         span: SourceSpan,
     },
@@ -43,7 +45,7 @@ pub enum SuiteError {
         #[help]
         help: Option<String>,
         #[source_code]
-        src: NamedSource<String>,
+        src: Arc<NamedSource<String>>,
         #[label("here")]
         span: SourceSpan,
     },

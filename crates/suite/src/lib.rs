@@ -125,7 +125,8 @@ pub fn parse_suite_str(text: &str, origin: &str) -> Result<SuiteSpec, SuiteError
             line,
             column,
             message: e.to_string(),
-            src: miette::NamedSource::new(origin, text.to_string()),
+            // Shared, so that the error stays small on the happy path (clippy::result_large_err).
+            src: std::sync::Arc::new(miette::NamedSource::new(origin, text.to_string())),
             span: locate::span_at(text, line, column),
         }
     })
@@ -144,7 +145,8 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             column,
             message,
             help,
-            src: miette::NamedSource::new(origin, text.to_string()),
+            // Shared, so that the error stays small on the happy path (clippy::result_large_err).
+            src: std::sync::Arc::new(miette::NamedSource::new(origin, text.to_string())),
             span,
         }
     };

@@ -18,6 +18,8 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per process: the size of the `eval` variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Evaluate models on a suite or a dataset (default: SmolLM2 on the `quick` suite).
     Eval(EvalArgs),
@@ -50,6 +52,151 @@ pub enum Command {
         /// Threads for local inference.
         #[arg(long)]
         threads: Option<usize>,
+        /// Append each request body and its answer to this JSONL file (one line per request).
+        #[arg(long, value_name = "FILE")]
+        request_log: Option<PathBuf>,
+    },
+    /// Render a run as a report: single-file HTML, Markdown or canonical JSON, 中文 or English.
+    Report(ReportArgs),
+    /// Compare models on the same items: per task the paired difference with its interval,
+    /// McNemar's exact test, and (three or more models) a leaderboard in Holm-corrected tiers.
+    Compare(CompareArgs),
+    /// How many items a task needs to detect a difference (power analysis), before spending.
+    Plan(PlanArgs),
+    /// Signing keys: an SM2 key pair and an ML-DSA-65 key pair, private keys encrypted.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign a run's results into a certificate and append it to the transparency log.
+    Certify(CertifyArgs),
+    /// Verify a certificate offline: both signatures, the log inclusion proof, and optionally
+    /// the dataset files it names and a published tree head.
+    Verify(VerifyArgs),
+    /// The center's transparency log of issued certificates.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run (full id or a unique prefix).
+    pub run: String,
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: ReportFormatArg,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormatArg {
+    Html,
+    #[value(alias = "markdown")]
+    Md,
+    Json,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LangArg {
+    /// 简体中文
+    Zh,
+    /// English
+    En,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Two or more runs (full ids or unique prefixes); every model of each run takes part.
+    #[arg(required = true, num_args = 1..)]
+    pub runs: Vec<String>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of the paired bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The rate you expect (e.g. a refusal rate or an accuracy), between 0 and 1.
+    #[arg(long)]
+    pub baseline: f64,
+    /// The smallest difference worth detecting, e.g. 0.03 for three points.
+    #[arg(long)]
+    pub effect: f64,
+    /// Significance level (two-sided).
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Probability of detecting the effect when it is there.
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
+    /// For two models on the same items: the share of items on which they disagree (default:
+    /// as if their errors were independent).
+    #[arg(long)]
+    pub discordant: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Generate the center's key pairs into DIR (private.json encrypted, public.json to publish).
+    /// The passphrase is asked for, or read from TOUCHSTONE_KEY_PASSPHRASE.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CertifyArgs {
+    /// The run (full id or a unique prefix); it must be finished.
+    pub run: String,
+    /// The key directory made by `touchstone keys generate`.
+    #[arg(long)]
+    pub key: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The issuing center's name.
+    #[arg(long, env = "TOUCHSTONE_CENTER", default_value = "Touchstone evaluation center")]
+    pub center: String,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub certificate: PathBuf,
+    /// The issuer's public.json: without it the signatures are checked against the keys the
+    /// certificate carries, which proves integrity but not who issued it.
+    #[arg(long)]
+    pub pubkey: Option<PathBuf>,
+    /// Also recompute the digests of the dataset files the certificate names (paths are
+    /// relative to the current directory, or to --files-root).
+    #[arg(long)]
+    pub check_files: bool,
+    #[arg(long, requires = "check_files")]
+    pub files_root: Option<PathBuf>,
+    /// A published signed tree head (from `touchstone log head`) to check the certificate's
+    /// log entry against.
+    #[arg(long)]
+    pub tree_head: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Sign and print the log's current tree head, to publish. With --since N (the tree size a
+    /// certificate was issued at) it carries the consistency proof from that size.
+    Head {
+        #[arg(long)]
+        key: PathBuf,
+        /// Tree sizes (from certificates' `log.tree_head.tree_size`) to add consistency proofs from.
+        #[arg(long)]
+        since: Vec<u64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, env = "TOUCHSTONE_CENTER", default_value = "Touchstone evaluation center")]
+        center: String,
     },
 }
 

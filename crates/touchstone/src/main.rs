@@ -1,6 +1,8 @@
 //! `touchstone`: the command line. It parses arguments, calls the libraries and prints; every
 //! capability lives in a library (invariant 7).
 
+mod analysis;
+mod certify;
 mod cli;
 mod progress;
 
@@ -16,7 +18,10 @@ use touchstone_engine::{EngineError, EvalOptions, ExecOptions, RunOutcome};
 use touchstone_store::{RunStatus, SqliteStore, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
-use cli::{AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, EvalArgs, McMethodArg, ModelsCommand, RunsCommand, SuitesCommand};
+use cli::{
+    AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, EvalArgs, KeysCommand, LogCommand, McMethodArg, ModelsCommand, RunsCommand,
+    SuitesCommand,
+};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -98,7 +103,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             // Exit 1 when a bank falls short, so that a center's CI can gate on it.
             Ok(if reports.iter().all(|r| r.qualifies) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::ServeModel { model, port, threads } => {
+        Command::ServeModel { model, port, threads, request_log } => {
             let spec = ModelSpec::parse_with_key_env(&model, "OPENAI_API_KEY").map_err(|e| miette::miette!("{e}"))?;
             let exec = ExecOptions { threads, no_cache: true, ..ExecOptions::default() };
             let store = open_store(&cli.db)?;
@@ -106,7 +111,8 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             if !cli.quiet {
                 eprintln!("serving {spec} at http://127.0.0.1:{port}/v1 (Ctrl-C stops) / 正在提供服务");
             }
-            touchstone_serve::serve_port(opened.model, port, async {
+            let config = touchstone_serve::ServeConfig { request_log, ..touchstone_serve::ServeConfig::new(opened.model) };
+            touchstone_serve::serve_config_port(config, port, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
@@ -114,7 +120,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Benchmarks(BenchmarksCommand::List) => {
-            println!("{:<14} {:<14} {:<34} {}", "benchmark", "licence", "where to get it / 获取", "description / 说明");
+            println!("{:<14} {:<14} {:<34} description / 说明", "benchmark", "licence", "where to get it / 获取");
             for b in touchstone_data::benchmarks::list() {
                 println!("{:<14} {:<14} {:<34} {} / {}", b.name, b.licence, b.source_url_hint, b.description_en, b.description_zh);
             }
@@ -133,6 +139,13 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             print!("{}", touchstone_attacks::show(attack, &text, seed).map_err(|e| miette::miette!("{e}"))?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys(KeysCommand::Generate { out }) => certify::keys_generate(&out),
+        Command::Certify(args) => certify::certify(&cli.db, &args),
+        Command::Verify(args) => certify::verify(&args),
+        Command::Log(LogCommand::Head { key, since, out, center }) => certify::log_head(&cli.db, &key, &since, out.as_deref(), &center),
+        Command::Report(args) => analysis::report(&cli.db, &args),
+        Command::Compare(args) => analysis::compare(&cli.db, &args),
+        Command::Plan(args) => analysis::plan(&args),
         Command::Runs(RunsCommand::List) => {
             let store = open_store(&cli.db)?;
             println!("{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models", "run", "created", "status", "suite", "planned", "scored", "failed");

@@ -69,6 +69,8 @@ fn wait_with_usage(child: &Child) -> (bool, Duration, i64) {
     (ok, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
 }
 
+// `wait_with_usage` reaps the child with wait4, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run_case(bin_dir: &Path, case: &Case) -> Measured {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("items.jsonl");

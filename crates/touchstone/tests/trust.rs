@@ -1,0 +1,132 @@
+//! Acceptance (issue 5, points 1 and 3 end to end): keys → certify → verify through the binary;
+//! a changed byte of the certificate or of a dataset file it names is caught and named; a wrong
+//! passphrase is a clear error; the log's published tree head checks the certificate offline;
+//! `report` renders a run whose answers hold HTML without letting it run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use touchstone_mock::{MockConfig, spawn_background};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+const CENTER: &str = "厦门 AI 评测中心";
+
+fn run_with_passphrase(args: &[&str], passphrase: &str) -> std::process::Output {
+    bin().args(args).env("TOUCHSTONE_KEY_PASSPHRASE", passphrase).output().unwrap()
+}
+
+/// A finished run over a small dataset file whose answers contain markup.
+fn finished_run(dir: &Path) -> (String, PathBuf) {
+    let data = dir.join("items.jsonl");
+    let lines = [
+        r#"{"id": "a", "input": "What is 2 + 3?", "target": "5"}"#,
+        r#"{"id": "b", "input": "Say hi [[reply:<script>alert(1)</script> & </style>]]", "target": "hi"}"#,
+        r#"{"id": "c", "input": "What is 7 * 6?", "target": "42"}"#,
+    ];
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let out = dir.join("out");
+    let o = run(&[
+        "eval", "--dataset", data.to_str().unwrap(), "--scorer", "includes",
+        "--model", &format!("openai:mock@{}", mock.base_url()),
+        "--db", db(dir).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (read_json(&out.join("results.json"))["run_id"].as_str().unwrap().to_string(), data)
+}
+
+#[test]
+fn certify_then_verify_and_catch_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run_id, data) = finished_run(dir.path());
+    let dbp = db(dir.path());
+    let db = dbp.to_str().unwrap();
+    let keys = dir.path().join("keys");
+    let o = run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let private = std::fs::read_to_string(keys.join("private.json")).unwrap();
+    assert!(!stdout(&o).contains(&private) && !stderr(&o).contains(&private), "private keys are never printed");
+
+    let cert = dir.path().join("cert.json");
+    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", db], "wrong passphrase");
+    assert_clean_failure(&o, &["passphrase"]);
+    assert!(!cert.exists());
+
+    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&cert).unwrap();
+    for named in ["SM2", "ML-DSA-65", "SM3", "SHA-256", "RFC 8785", CENTER, &run_id] {
+        assert!(text.contains(named), "the certificate names {named}");
+    }
+
+    let public = keys.join("public.json");
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--check-files"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("有效") && stdout(&o).contains("valid"), "{}", stdout(&o));
+
+    // The published tree head checks the log entry offline.
+    let head = dir.path().join("head.json");
+    let o = run_with_passphrase(&["log", "head", "--key", keys.to_str().unwrap(), "--out", head.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--tree-head", head.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // A second certificate grows the log; the first still verifies against the new head
+    // with the consistency proof the head carries.
+    let cert2 = dir.path().join("cert2.json");
+    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert2.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head2 = dir.path().join("head2.json");
+    let o = run_with_passphrase(&["log", "head", "--key", keys.to_str().unwrap(), "--since", "1", "--out", head2.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--tree-head", head2.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // One changed byte in the certificate.
+    let mut bytes = std::fs::read(&cert).unwrap();
+    let at = text.find("\"center\"").unwrap() + 12;
+    bytes[at] ^= 0x01;
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let o = run(&["verify", tampered.to_str().unwrap(), "--pubkey", public.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stdout(&o).contains("无效") || stderr(&o).contains("无效"), "{}{}", stdout(&o), stderr(&o));
+
+    // Another center's key: the signatures are sound but not by the expected issuer.
+    let other = dir.path().join("other-keys");
+    assert!(run_with_passphrase(&["keys", "generate", "--out", other.to_str().unwrap()], PASSPHRASE).status.success());
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", other.join("public.json").to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+
+    // One changed byte in the dataset file the certificate names.
+    let mut data_bytes = std::fs::read(&data).unwrap();
+    data_bytes[10] ^= 0x01;
+    std::fs::write(&data, &data_bytes).unwrap();
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--check-files"]);
+    assert!(!o.status.success());
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(said.contains("items.jsonl"), "the failure names the file: {said}");
+}
+
+#[test]
+fn report_escapes_markup_from_model_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run_id, _) = finished_run(dir.path());
+    let dbp = db(dir.path());
+    for (format, lang) in [("html", "zh"), ("html", "en"), ("md", "zh"), ("json", "en")] {
+        let out = dir.path().join(format!("report-{lang}.{format}"));
+        let o = run(&["report", &run_id, "--format", format, "--lang", lang, "--out", out.to_str().unwrap(), "--db", dbp.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.contains(&run_id));
+        if format == "html" {
+            assert!(!text.contains("<script>alert(1)"), "the answer's script is escaped");
+            assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        }
+    }
+    // Rendering twice gives the same bytes.
+    let render = || run(&["report", &run_id, "--db", dbp.to_str().unwrap()]).stdout;
+    assert_eq!(render(), render());
+}
