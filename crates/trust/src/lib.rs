@@ -29,6 +29,9 @@ pub use digest::Digests;
 pub use keys::{KeyError, KeyPair, PublicKeys};
 pub use merkle::{ConsistencyProof, LogProof, PublishedTreeHead, SignedTreeHead};
 
+/// The JSON Schema (draft 2020-12) of a certificate file.
+pub const CERTIFICATE_SCHEMA: &str = include_str!("../schema/certificate.schema.json");
+
 /// Algorithm names, as written in every artifact.
 pub mod names {
     /// SM2 signature (GB/T 32918.2) with SM3 and the distinguishing identifier below.
