@@ -11,7 +11,6 @@
 //! string, the page carries a Content-Security-Policy that allows no script, and Markdown
 //! escapes table cells and fences answers.
 
-pub mod canonical;
 mod collect;
 mod html;
 mod markdown;
@@ -212,6 +211,8 @@ pub fn render(data: &ReportData, format: Format, lang: Lang) -> String {
     match format {
         Format::Html => html::render(data, lang),
         Format::Markdown => markdown::render(data, lang),
-        Format::Json => canonical::to_string(data),
+        // One RFC 8785 implementation for reports and certificates: `touchstone-trust`'s.
+        Format::Json => String::from_utf8(touchstone_trust::canonical::of(data).expect("report data is plain JSON"))
+            .expect("RFC 8785 output is UTF-8"),
     }
 }
