@@ -209,7 +209,7 @@ fn compare_pair(a: usize, b: usize, va: &BTreeMap<ItemKey, f64>, vb: &BTreeMap<I
         let b_only = xs.iter().zip(&ys).filter(|(x, y)| **x == 0.0 && **y == 1.0).count() as u64;
         (PairTest::McnemarExact, Some((a_only, b_only)), touchstone_stats::mcnemar_exact_counts(a_only, b_only))
     } else {
-        (PairTest::PairedT, None, paired_t_p(&xs, &ys))
+        (PairTest::PairedT, None, touchstone_stats::paired_t_test(&xs, &ys))
     };
     PairComparison {
         a,
@@ -225,35 +225,5 @@ fn compare_pair(a: usize, b: usize, va: &BTreeMap<ItemKey, f64>, vb: &BTreeMap<I
         p_value,
         p_holm: p_value,
         significant: false,
-    }
-}
-
-/// Two-sided p-value of the paired t-test on x − y; 1 when there is no variation to test.
-fn paired_t_p(xs: &[f64], ys: &[f64]) -> f64 {
-    let d: Vec<f64> = xs.iter().zip(ys).map(|(x, y)| x - y).collect();
-    let n = d.len();
-    if n < 2 {
-        return 1.0;
-    }
-    let mean = d.iter().sum::<f64>() / n as f64;
-    let var = d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    if var <= 0.0 {
-        return if mean == 0.0 { 1.0 } else { 0.0 };
-    }
-    let t = mean / (var / n as f64).sqrt();
-    let df = (n - 1) as f64;
-    (2.0 * (1.0 - touchstone_stats::dist::t_cdf(t.abs(), df))).clamp(0.0, 1.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paired_t_is_one_without_a_difference_and_small_with_a_steady_one() {
-        assert_eq!(paired_t_p(&[0.5, 0.7, 0.2], &[0.5, 0.7, 0.2]), 1.0);
-        let xs: Vec<f64> = (0..50).map(|i| 0.5 + (i % 5) as f64 * 0.01).collect();
-        let ys: Vec<f64> = xs.iter().enumerate().map(|(i, x)| x - 0.1 + (i % 3) as f64 * 0.001).collect();
-        assert!(paired_t_p(&xs, &ys) < 1e-6);
     }
 }

@@ -40,7 +40,7 @@ pub use clustered::clustered_mean_ci;
 pub use error::StatsError;
 pub use holm::holm;
 pub use mcnemar::{McNemar, mcnemar_exact, mcnemar_exact_counts};
-pub use paired::paired_bootstrap_ci;
+pub use paired::{paired_bootstrap_ci, paired_t_test};
 pub use pass_at_k::pass_at_k;
 pub use power::{
     half_width_n, minimum_detectable_effect, one_proportion_n, paired_n, two_proportions_n,
