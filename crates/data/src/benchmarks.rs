@@ -407,7 +407,7 @@ fn mmlu(
         })
         .collect();
     let mut row = Native::new(named, at, path, DatasetFormat::Mmlu, MMLU_FIELDS);
-    let question = row.prompt("question")?;
+    let question = stripped(row.prompt("question")?);
     let options = four_options(&mut row)?;
     let target = answer_letter(&mut row, "answer", 4, false)?;
     let mut meta = common("mmlu", "en");
@@ -420,10 +420,20 @@ fn mmlu(
     Ok(record(Some(id), question, target, Some(options), meta))
 }
 
+/// A question as lm-evaluation-harness's MMLU, CMMLU and C-Eval templates show it
+/// (`{{question.strip()}}`): without surrounding whitespace, so that the prompts are
+/// byte-identical (some MMLU questions end with a space).
+fn stripped(question: String) -> String {
+    match question.trim() {
+        t if t.len() == question.len() => question,
+        t => t.to_string(),
+    }
+}
+
 fn cmmlu(mut row: Native<'_>, ctx: &FileCtx, n: u64) -> Result<Record, DataError> {
     // The unnamed first column is the authors' 0-based row index.
     let index = row.opt_scalar("")?.unwrap_or_else(|| n.to_string());
-    let question = row.prompt("Question")?;
+    let question = stripped(row.prompt("Question")?);
     let options = four_options(&mut row)?;
     let target = answer_letter(&mut row, "Answer", 4, false)?;
     let mut meta = common("cmmlu", "zh");
@@ -444,7 +454,7 @@ fn ceval(mut row: Native<'_>, ctx: &FileCtx) -> Result<Record, DataError> {
     let Some(id) = row.opt_scalar("id")? else {
         return Err(row.missing("id"));
     };
-    let question = row.prompt("question")?;
+    let question = stripped(row.prompt("question")?);
     let options = four_options(&mut row)?;
     // The test split is published without answers.
     let target = answer_letter(&mut row, "answer", 4, true)?;

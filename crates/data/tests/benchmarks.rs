@@ -109,9 +109,11 @@ fn mmlu_single_file() {
     assert_eq!(s.len(), 19);
     let last = &s[18];
     assert_eq!(last.id, "world_religions/18");
+    // The file has a leading space; the question is read as lm-evaluation-harness shows it
+    // (`{{question.strip()}}`), so that prompts are byte-identical.
     assert_eq!(
         text(last),
-        " Which Jewish group demanded a narrow and literal interpretation of the Torah?"
+        "Which Jewish group demanded a narrow and literal interpretation of the Torah?"
     );
     assert_eq!(last.choices.as_deref().unwrap()[1], "Pharisees");
     assert_eq!(last.target, Target::one("A"));

@@ -138,9 +138,10 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
     let mut template = layout.template.to_string();
     let scorers: Vec<ScorerSpec> = match name {
         "gsm8k" => {
-            generate.max_tokens = Some(384);
-            // lm-evaluation-harness stops GSM8K answers at the next question.
-            generate.stop = vec!["Question:".into()];
+            // lm-evaluation-harness's gsm8k generation settings: its default `max_gen_toks`
+            // (256) and its `until` list, so that both tools get the same answer from a model.
+            generate.max_tokens = Some(256);
+            generate.stop = vec!["Question:".into(), "</s>".into(), "<|im_end|>".into()];
             vec![ScorerSpec::named("numeric")]
         }
         "humaneval" => {
