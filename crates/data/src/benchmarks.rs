@@ -10,7 +10,7 @@
 //! |---|---|---|---|---|---|
 //! | `mmlu` | header-less CSV `question,A,B,C,D,answer`, `<split>/<subject>_<split>.csv` | `{subject}/{n}` (n = 0-based question number in the file) | question | answer letter | `subject`, `split`, `subcategory`, `category` (STEM / humanities / social sciences / other, from `benchmarks/mmlu_categories.tsv`) |
 //! | `cmmlu` | CSV `,Question,A,B,C,D,Answer`, `<split>/<subject>.csv` | `{subject}/{first column}` | Question | Answer | `subject`, `split`, `subject_zh`, `subcategory`, `category` (STEM / Humanities / Social Science / Other), `china_specific` (from `benchmarks/cmmlu_categories.tsv`) |
-//! | `ceval` | CSV `id,question,A,B,C,D[,answer[,explanation]]`, `<split>/<subject>_<split>.csv` | `{subject}/{id}` | question | answer; empty in the test split, which has no answers | `subject`, `split`, `explanation` when given |
+//! | `ceval` | CSV `id,question,A,B,C,D[,answer[,explanation]]`, `<split>/<subject>_<split>.csv` | `{subject}/{id}` | question | answer; empty in the test split, which has no answers | `subject`, `split`, `subject_zh`, `category` (STEM / Social Science / Humanities / Other, from `benchmarks/ceval_categories.tsv`), `explanation` when given |
 //! | `gsm8k` | JSONL `{question, answer}` | 0-based line number | question | the number after `####`, without thousands commas | `solution` (the whole answer), `split` (from a `train`/`test` file name) |
 //! | `humaneval` | JSONL, usually gzipped: `{task_id, prompt, canonical_solution, test, entry_point}` | `task_id` | prompt | empty: graded by running `test` | `entry_point`, `test`, `canonical_solution` |
 //! | `truthfulqa_mc` | `mc_task.json` from sylinrl/TruthfulQA: a JSON array of `{question, mc1_targets: {answer: 0/1}, mc2_targets: {answer: 0/1}}` | 0-based position | question | the one MC1 answer marked 1 | `mc2_choices`, `mc2_targets` (letters of the true MC2 answers) |
@@ -181,6 +181,12 @@ pub fn cmmlu_category(subject: &str) -> Option<CmmluSubject> {
     })
 }
 
+/// C-Eval's grouping of a subject (from the authors' `subject_mapping.json`):
+/// `(Chinese name, category)`, e.g. `("高等数学", "STEM")`.
+pub fn ceval_category(subject: &str) -> Option<(&'static str, &'static str)> {
+    ceval_table().get(subject).map(|c| (c[0], c[1]))
+}
+
 type Table = HashMap<&'static str, Vec<&'static str>>;
 
 /// A TSV table keyed by its first column; `#` lines and the header row are skipped.
@@ -198,6 +204,11 @@ fn parse_table(text: &'static str) -> Table {
 fn mmlu_table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| parse_table(include_str!("../benchmarks/mmlu_categories.tsv")))
+}
+
+fn ceval_table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| parse_table(include_str!("../benchmarks/ceval_categories.tsv")))
 }
 
 fn cmmlu_table() -> &'static Table {
@@ -448,8 +459,6 @@ fn cmmlu(mut row: Native<'_>, ctx: &FileCtx, n: u64) -> Result<Record, DataError
     Ok(record(Some(id), question, target, Some(options), meta))
 }
 
-// TODO: C-Eval's own subject grouping (subject_mapping.json: STEM / Social Science / Humanities
-// / Other) is not tabled yet; samples carry the subject only.
 fn ceval(mut row: Native<'_>, ctx: &FileCtx) -> Result<Record, DataError> {
     let Some(id) = row.opt_scalar("id")? else {
         return Err(row.missing("id"));
@@ -460,6 +469,10 @@ fn ceval(mut row: Native<'_>, ctx: &FileCtx) -> Result<Record, DataError> {
     let target = answer_letter(&mut row, "answer", 4, true)?;
     let mut meta = common("ceval", "zh");
     put_ctx(&mut meta, ctx);
+    if let Some((name_zh, category)) = ceval_category(&ctx.subject) {
+        meta.insert("subject_zh".into(), name_zh.into());
+        meta.insert("category".into(), category.into());
+    }
     if let Some(e) = row
         .opt_text("explanation")?
         .filter(|e| !e.trim().is_empty())
@@ -929,6 +942,12 @@ mod tests {
     fn category_tables_are_complete() {
         assert_eq!(mmlu_table().len(), 57);
         assert_eq!(mmlu_category("abstract_algebra"), Some(("math", "STEM")));
+        assert_eq!(ceval_table().len(), 52, "C-Eval has 52 subjects");
+        assert_eq!(ceval_category("advanced_mathematics"), Some(("高等数学", "STEM")));
+        assert_eq!(ceval_category("physician"), Some(("医师资格", "Other")));
+        for category in ["STEM", "Social Science", "Humanities", "Other"] {
+            assert!(ceval_table().values().any(|c| c[1] == category), "{category}");
+        }
         assert_eq!(
             mmlu_category("world_religions"),
             Some(("philosophy", "humanities"))

@@ -291,6 +291,10 @@ fn ceval_layout() {
     assert_eq!(meta(&val[1], "subject"), "computer_network");
     assert_eq!(meta(&val[1], "split"), "val");
     assert_eq!(val[1].choices.as_deref().unwrap()[3], "路由器");
+    // C-Eval's own grouping and the Chinese subject name its prompt uses.
+    assert_eq!(meta(&val[1], "subject_zh"), "计算机网络");
+    assert_eq!(meta(&val[1], "category"), "STEM");
+    assert_eq!(meta(&val[0], "category"), "Other");
 
     let test = read_path(&root.join("test"), DatasetFormat::Ceval).unwrap();
     assert_eq!(test.len(), 1);

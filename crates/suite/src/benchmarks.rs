@@ -84,7 +84,7 @@ fn layout(name: &str) -> Option<Layout> {
             Some("以下是中国关于{subject_zh}考试的单项选择题，请选出其中的正确答案。\n\n"),
             "{input}\n{choices}\n答案：",
             Some("dev"),
-            &["subject"],
+            &["subject", "category"],
             Some("subject"),
         ),
         "safetybench" => mc(DatasetFormat::Safetybench, None, "问题：{input}\n选项：\n{choices}\n答案：", None, &["category"], Some("category")),
