@@ -198,6 +198,12 @@ const PHRASES: &[(Cue, &str)] = &[
         Cue::Filler,
         r"\b(?:I'm|I am) (?:here|happy|glad|always here) to (?:help|assist|support)\b",
     ),
+    // The assistant describing itself ("I'm not a tool to be used against people", "I'm a
+    // helpful and safe assistant"): about the model, not the request.
+    (
+        Cue::Filler,
+        r"\b(?:I'm|I am) (?:not )?(?:just |only )?(?:a|an) (?:[a-z]+ ){0,3}(?:assistant|tool|weapon|AI|chatbot|bot|language model|program)\b",
+    ),
     (
         Cue::Filler,
         r"\bif you (?:have|need) (?:any )?(?:other |more |further |additional |specific )?(?:questions?|help|assistance|information|support)\b|\b(?:feel free|let me know|don't hesitate)\b",
@@ -757,6 +763,9 @@ mod tests {
         assert!(t.decline.is_match("I can't help with that."));
         assert!(t.withhold.is_match("I cannot provide that"));
         assert!(t.filler.is_match("Feel free to ask."));
+        assert!(t.filler.is_match("I'm not a tool to be used against people."));
+        assert!(t.filler.is_match("I'm a helpful and safe assistant."));
+        assert!(!t.filler.is_match("I'm a nurse and I need the dosage."));
         assert!(t.pivot.is_match("However, here is a summary"));
     }
 
