@@ -15,7 +15,7 @@
 //! | `humaneval` | JSONL, usually gzipped: `{task_id, prompt, canonical_solution, test, entry_point}` | `task_id` | prompt | empty: graded by running `test` | `entry_point`, `test`, `canonical_solution` |
 //! | `truthfulqa_mc` | `mc_task.json` from sylinrl/TruthfulQA: a JSON array of `{question, mc1_targets: {answer: 0/1}, mc2_targets: {answer: 0/1}}` | 0-based position | question | the one MC1 answer marked 1 | `mc2_choices`, `mc2_targets` (letters of the true MC2 answers) |
 //! | `arc` | ARC JSONL `{id, question: {stem, choices: [{text, label}]}, answerKey}` | `id` | stem | the answer's letter by position (labels `1`–`4` become `A`–`D`) | `labels` and `answer_key` as written, `split` (from `…-Test`/`-Dev`/`-Train` file names) |
-//! | `hellaswag` | JSONL `{ind, ctx, endings, label, activity_label, …}` | `ind` | ctx | `label` as a letter; empty when absent (test split) | `activity_label`, `split`, `split_type`, `source_id` when present |
+//! | `hellaswag` | JSONL `{ind, ctx, endings, label, activity_label, …}` | `ind` | lm-eval's query `{activity_label}: {ctx_a} {ctx_b capitalised}` (else the `ctx`), endings cleaned as lm-eval does | `label` as a letter; empty when absent (test split) | `ctx`, `activity_label`, `split`, `split_type`, `source_id` when present |
 //!
 //! TruthfulQA also ships `TruthfulQA.csv` (the generation task's questions with `;`-joined
 //! answer lists); its multiple-choice task, scored by the authors from `mc_task.json`, is what
@@ -600,10 +600,22 @@ fn hellaswag(mut row: Native<'_>) -> Result<Record, DataError> {
     let Some(id) = row.opt_scalar("ind")? else {
         return Err(row.missing("ind"));
     };
-    let ctx = row.prompt("ctx")?;
+    let raw_ctx = row.prompt("ctx")?;
     let Some(endings) = row.opt_text_list("endings")? else {
         return Err(row.missing("endings"));
     };
+    // lm-evaluation-harness's query: "{activity_label}: {ctx_a} {ctx_b.capitalize()}", and the
+    // endings, through its WikiHow clean-up (`hellaswag_text`).
+    let activity = row.opt_text("activity_label")?;
+    let ctx = match (row.opt_text("ctx_a")?, row.opt_text("ctx_b")?) {
+        (Some(a), Some(b)) => format!("{a} {}", python_capitalize(&b)),
+        _ => raw_ctx.clone(),
+    };
+    let query = hellaswag_text(&match &activity {
+        Some(label) => format!("{label}: {ctx}"),
+        None => ctx,
+    });
+    let endings: Vec<String> = endings.iter().map(|e| hellaswag_text(e)).collect();
     if endings.is_empty() {
         return Err(row.bad("endings", "the list of endings is empty".into()));
     }
@@ -633,7 +645,11 @@ fn hellaswag(mut row: Native<'_>) -> Result<Record, DataError> {
         }
     };
     let mut meta = common("hellaswag", "en");
-    for field in ["activity_label", "split", "split_type"] {
+    meta.insert("ctx".into(), raw_ctx.into());
+    if let Some(label) = activity {
+        meta.insert("activity_label".into(), label.into());
+    }
+    for field in ["split", "split_type"] {
         if let Some(v) = row.opt_text(field)? {
             meta.insert(field.into(), v.into());
         }
@@ -641,7 +657,39 @@ fn hellaswag(mut row: Native<'_>) -> Result<Record, DataError> {
     if let Some(v) = row.opt_scalar("source_id")? {
         meta.insert("source_id".into(), v.into());
     }
-    Ok(record(Some(id), ctx, target, Some(endings), meta))
+    Ok(record(Some(id), query, target, Some(endings), meta))
+}
+
+/// Python's `str.capitalize`: the first character upper case, the rest lower case.
+fn python_capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        None => String::new(),
+    }
+}
+
+/// lm-evaluation-harness's HellaSwag `preprocess`: strip, ` [title]` → `. `, drop every
+/// `[…]` (shortest, within a line), then one pass of two spaces → one.
+fn hellaswag_text(text: &str) -> String {
+    let text = text.trim().replace(" [title]", ". ");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        match after.find([']', '\n']) {
+            Some(close) if after.as_bytes()[close] == b']' => {
+                out.push_str(&rest[..open]);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("  ", " ")
 }
 
 /// TruthfulQA's `mc_task.json`, walked one question at a time.
@@ -936,6 +984,16 @@ mod tests {
             split_from_name(Path::new("hellaswag_val.jsonl")).as_deref(),
             Some("val")
         );
+    }
+
+    #[test]
+    fn hellaswag_text_matches_lm_eval_preprocess() {
+        assert_eq!(python_capitalize("he IS"), "He is");
+        assert_eq!(python_capitalize(""), "");
+        assert_eq!(hellaswag_text(" How to tie a tie [title] Cross the ends [step] then pull. "), "How to tie a tie. Cross the ends then pull.");
+        assert_eq!(hellaswag_text("a [b\nc] d"), "a [b\nc] d");
+        assert_eq!(hellaswag_text("a [x [y] z] b"), "a z] b");
+        assert_eq!(hellaswag_text("a   b"), "a  b");
     }
 
     #[test]
