@@ -130,3 +130,20 @@ fn report_escapes_markup_from_model_answers() {
     let render = || run(&["report", &run_id, "--db", dbp.to_str().unwrap()]).stdout;
     assert_eq!(render(), render());
 }
+
+#[test]
+fn without_a_terminal_or_the_variable_there_is_no_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let o = bin()
+        .args(["keys", "generate", "--out", keys.to_str().unwrap()])
+        .env_remove("TOUCHSTONE_KEY_PASSPHRASE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_clean_failure(&o, &["TOUCHSTONE_KEY_PASSPHRASE"]);
+    assert!(!keys.join("private.json").exists());
+    // An empty passphrase would leave the private keys effectively unencrypted.
+    let o = run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], "");
+    assert_clean_failure(&o, &["passphrase"]);
+}
