@@ -87,8 +87,11 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
         ),
         ("95% 区间 ± effect · 95% interval ± effect", plan.interval_half_width, "items".to_string()),
     ];
+    // Pad by display width: a Chinese character takes two columns.
+    let width = rows.iter().map(|(what, _, _)| unicode_width::UnicodeWidthStr::width(*what)).max().unwrap_or(0);
     for (what, n, unit) in rows {
-        println!("  {what:<52} {n:>8}  {unit}");
+        let pad = " ".repeat(width - unicode_width::UnicodeWidthStr::width(what));
+        println!("  {what}{pad} {n:>8}  {unit}");
     }
     Ok(ExitCode::SUCCESS)
 }

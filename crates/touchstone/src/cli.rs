@@ -123,8 +123,8 @@ pub struct PlanArgs {
     /// The rate you expect (e.g. a refusal rate or an accuracy), between 0 and 1.
     #[arg(long)]
     pub baseline: f64,
-    /// The smallest difference worth detecting, e.g. 0.03 for three points.
-    #[arg(long)]
+    /// The smallest difference worth detecting, e.g. 0.03 for three points (negative for a drop).
+    #[arg(long, allow_negative_numbers = true)]
     pub effect: f64,
     /// Significance level (two-sided).
     #[arg(long, default_value_t = 0.05)]

@@ -107,6 +107,11 @@ fn plan_sizes_a_three_point_difference() {
     // 0.80 vs 0.83, α = 0.05, power 0.8: 2,629 per model (pooled z-test, no continuity correction).
     assert_eq!(two, 2_629, "{plan}");
     assert!(plan["one_model"].as_u64().unwrap() < two);
+    // A drop is a negative effect.
+    let o = run(&["plan", "--baseline", "0.95", "--effect", "-0.05", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let drop: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(drop["two_models_independent"].as_u64().unwrap() > 0, "{drop}");
     let o = run(&["plan", "--baseline", "0.99", "--effect", "0.03"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("outside (0, 1)"), "{}", stderr(&o));
