@@ -292,9 +292,11 @@ pub fn render_table(results: &RunResults) -> String {
 /// items every model has) and each pair's difference, interval, test and Holm-corrected p.
 pub fn render_comparison(c: &crate::compare::Comparison) -> String {
     use crate::compare::PairTest;
+    // Models are numbered once (`#1 model · run`); the pairs refer to the numbers.
+    let number = |i: usize| format!("#{}", i + 1);
     let name = |i: usize| {
         let who = &c.contestants[i];
-        format!("{} ({})", who.model, &who.run_id[..who.run_id.len().min(8)])
+        format!("{} {} · {}", number(i), who.model, who.run_id)
     };
     let mut out = String::new();
     for t in &c.tasks {
@@ -328,7 +330,7 @@ pub fn render_comparison(c: &crate::compare::Comparison) -> String {
                     (PairTest::PairedT, _) => "paired t".into(),
                 };
                 vec![
-                    format!("{} − {}", name(p.a), name(p.b)),
+                    format!("{} − {}", number(p.a), number(p.b)),
                     format!("{:+.3}", p.difference),
                     format!("[{:+.3}, {:+.3}]", p.ci_low, p.ci_high),
                     p.n.to_string(),
