@@ -13,6 +13,7 @@
 
 mod collect;
 mod html;
+mod leaderboard;
 mod markdown;
 mod svg;
 mod text;
@@ -25,6 +26,7 @@ use touchstone_core::ItemStatus;
 use touchstone_engine::RunResults;
 use touchstone_store::Store;
 
+pub use leaderboard::render_comparison;
 pub use collect::{FAILED_SAMPLES_PER_TASK, FAILURE_EXAMPLES, MAX_ANSWER_CHARS, SCORED_SAMPLES_PER_TASK};
 
 /// The JSON Schema (draft 2020-12) of `results.json` ([`RunResults`]).

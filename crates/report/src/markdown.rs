@@ -49,7 +49,7 @@ fn row(out: &mut String, cells: &[String]) {
     out.push('\n');
 }
 
-fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     row(out, &header.iter().map(|h| cell(h)).collect::<Vec<_>>());
     row(out, &header.iter().map(|_| "---".to_string()).collect::<Vec<_>>());
     for r in rows {

@@ -12,10 +12,29 @@ pub fn compare(db: &Path, args: &CompareArgs) -> miette::Result<ExitCode> {
     let store = crate::open_store(db)?;
     let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &args.runs).map_err(crate::engine_report)?;
     let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, args.seed).map_err(crate::engine_report)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&comparison).into_diagnostic()?);
-    } else {
-        print!("{}", touchstone_engine::render_comparison(&comparison));
+    use crate::cli::CompareFormatArg;
+    use touchstone_report::Format;
+    let format = if args.json { CompareFormatArg::Json } else { args.format };
+    let text = match format {
+        CompareFormatArg::Text => touchstone_engine::render_comparison(&comparison),
+        CompareFormatArg::Html => touchstone_report::render_comparison(&comparison, Format::Html, lang(args.lang)),
+        CompareFormatArg::Md => touchstone_report::render_comparison(&comparison, Format::Markdown, lang(args.lang)),
+        CompareFormatArg::Json => touchstone_report::render_comparison(&comparison, Format::Json, lang(args.lang)) + "\n",
+    };
+    write_or_print(args.out.as_deref(), &text)
+}
+
+fn lang(arg: crate::cli::LangArg) -> touchstone_report::Lang {
+    match arg {
+        crate::cli::LangArg::Zh => touchstone_report::Lang::Zh,
+        crate::cli::LangArg::En => touchstone_report::Lang::En,
+    }
+}
+
+fn write_or_print(out: Option<&Path>, text: &str) -> miette::Result<ExitCode> {
+    match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", path.display()))?,
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -97,8 +116,8 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
 }
 
 pub fn report(db: &Path, args: &crate::cli::ReportArgs) -> miette::Result<ExitCode> {
-    use crate::cli::{LangArg, ReportFormatArg};
-    use touchstone_report::{Format, Lang};
+    use crate::cli::ReportFormatArg;
+    use touchstone_report::Format;
     let store = crate::open_store(db)?;
     let data = touchstone_report::ReportData::from_store(store.as_ref(), &args.run).map_err(|e| miette::miette!("{e}"))?;
     let format = match args.format {
@@ -106,14 +125,6 @@ pub fn report(db: &Path, args: &crate::cli::ReportArgs) -> miette::Result<ExitCo
         ReportFormatArg::Md => Format::Markdown,
         ReportFormatArg::Json => Format::Json,
     };
-    let lang = match args.lang {
-        LangArg::Zh => Lang::Zh,
-        LangArg::En => Lang::En,
-    };
-    let text = touchstone_report::render(&data, format, lang);
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入报告", path.display()))?,
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+    let text = touchstone_report::render(&data, format, lang(args.lang));
+    write_or_print(args.out.as_deref(), &text)
 }

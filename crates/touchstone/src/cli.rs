@@ -98,6 +98,15 @@ pub enum ReportFormatArg {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareFormatArg {
+    Text,
+    Html,
+    #[value(alias = "markdown")]
+    Md,
+    Json,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LangArg {
     /// 简体中文
     Zh,
@@ -110,9 +119,17 @@ pub struct CompareArgs {
     /// Two or more runs (full ids or unique prefixes); every model of each run takes part.
     #[arg(required = true, num_args = 1..)]
     pub runs: Vec<String>,
-    /// Print the comparison as JSON.
-    #[arg(long)]
+    /// Print the comparison as JSON (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// `text` (the console tables), or a leaderboard document: `html`, `md` or `json`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CompareFormatArg,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: LangArg,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Seed of the paired bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

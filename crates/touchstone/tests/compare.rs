@@ -85,6 +85,13 @@ fn a_ten_point_difference_is_significant_and_identical_models_are_not() {
     assert!(o.status.success(), "{}", stderr(&o));
     let table = stdout(&o);
     assert!(table.contains("显著 significant") && table.contains("McNemar exact (100/0)"), "{table}");
+
+    // And as a leaderboard document to publish.
+    let page = dir.path().join("leaderboard.html");
+    let o = run(&["compare", &weak, &strong, &twin, "--format", "html", "--lang", "en", "--out", page.to_str().unwrap(), "--db", db(dir.path()).to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("Leaderboard") && html.contains("openai:weak@"), "{html}");
 }
 
 #[test]
