@@ -71,7 +71,8 @@ fn dataset_subjects(name: &str, spec: &DatasetSpec, seen: &mut BTreeSet<String>,
             }
         }
         DatasetSource::Path(path) => {
-            let mut files = vec![path.clone()];
+            // A directory dataset (MMLU's subject files) is certified file by file: the files read.
+            let mut files = touchstone_data::dataset_files(path, spec.format)?;
             files.extend(touchstone_data::companion_files(path, spec.format));
             for file in files {
                 let shown = file.display().to_string();

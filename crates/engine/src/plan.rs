@@ -130,6 +130,17 @@ pub fn count_items(task: &TaskSpec, options: &EvalOptions, attacks: &touchstone_
 }
 
 pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
+    let mut digest = source_digest(task)?;
+    // Worked examples drawn from another file (MMLU's dev split) are data too: a changed
+    // example file is a changed prompt.
+    if let Some(from) = &task.prompt.few_shot_from {
+        let shots = source_digest(&TaskSpec::new("few-shot", from.dataset.clone(), Vec::new()))?;
+        digest.sha256 = touchstone_data::sha256_hex(format!("{}{}", digest.sha256, shots.sha256).as_bytes());
+    }
+    Ok(digest)
+}
+
+fn source_digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
     Ok(match &task.dataset.source {
         DatasetSource::Builtin(name) => DatasetDigest {
             task: task.name.clone(),

@@ -147,3 +147,32 @@ fn without_a_terminal_or_the_variable_there_is_no_passphrase() {
     let o = run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], "");
     assert_clean_failure(&o, &["passphrase"]);
 }
+
+/// A benchmark read from a folder (MMLU's subject CSVs, worked examples from dev/) is certified
+/// file by file, and every one of those files is checked again by `verify --check-files`.
+#[test]
+fn a_benchmark_folder_is_certified_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mmlu = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mmlu");
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let dbp = db(dir.path());
+    let out = dir.path().join("out");
+    let o = run(&[
+        "eval", "--benchmark", "mmlu", "--data-dir", mmlu.to_str().unwrap(), "--shots", "2", "--limit", "2",
+        "--model", &format!("openai:mock@{}", mock.base_url()),
+        "--db", dbp.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run_id = read_json(&out.join("results.json"))["run_id"].as_str().unwrap().to_string();
+    let keys = dir.path().join("keys");
+    assert!(run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], PASSPHRASE).status.success());
+    let cert = dir.path().join("cert.json");
+    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", dbp.to_str().unwrap()], PASSPHRASE);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = read_json(&cert);
+    let paths: Vec<&str> = c["body"]["subjects"].as_array().unwrap().iter().filter_map(|s| s["path"].as_str()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("test/abstract_algebra_test.csv")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("dev/abstract_algebra_dev.csv")), "the worked examples' files too: {paths:?}");
+    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", keys.join("public.json").to_str().unwrap(), "--check-files"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
