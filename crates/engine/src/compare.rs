@@ -97,21 +97,28 @@ struct Collected {
     scorers: BTreeMap<String, String>,
 }
 
-fn collect(store: &dyn Store, contestant: &Contestant) -> Result<Collected, EngineError> {
-    let mut collected = Collected { values: BTreeMap::new(), scorers: BTreeMap::new() };
-    store.for_each_result_by_item(&contestant.run_id, &mut |r| {
-        if r.model != contestant.model || r.status != ItemStatus::Scored {
-            return Ok(());
-        }
-        let Some(score) = r.scores.first() else { return Ok(()) };
-        if !score.value.is_finite() {
-            return Ok(());
-        }
-        collected.scorers.entry(r.task.clone()).or_insert_with(|| score.scorer.clone());
-        let key = (r.sample_id, r.variant, r.epoch);
-        collected.values.entry(r.task).or_default().insert(key, score.value);
-        Ok(())
-    })?;
+/// Every contestant's values, reading each run once however many of its models take part.
+fn collect(store: &dyn Store, contestants: &[Contestant]) -> Result<Vec<Collected>, EngineError> {
+    let mut collected: Vec<Collected> =
+        contestants.iter().map(|_| Collected { values: BTreeMap::new(), scorers: BTreeMap::new() }).collect();
+    let runs: BTreeSet<&str> = contestants.iter().map(|c| c.run_id.as_str()).collect();
+    for run in runs {
+        store.for_each_result_by_item(run, &mut |r| {
+            if r.status != ItemStatus::Scored {
+                return Ok(());
+            }
+            let Some(i) = contestants.iter().position(|c| c.run_id == run && c.model == r.model) else { return Ok(()) };
+            let Some(score) = r.scores.first() else { return Ok(()) };
+            if !score.value.is_finite() {
+                return Ok(());
+            }
+            let c = &mut collected[i];
+            c.scorers.entry(r.task.clone()).or_insert_with(|| score.scorer.clone());
+            let key = (r.sample_id, r.variant, r.epoch);
+            c.values.entry(r.task).or_default().insert(key, score.value);
+            Ok(())
+        })?;
+    }
     Ok(collected)
 }
 
@@ -135,7 +142,7 @@ pub fn compare(store: &dyn Store, contestants: &[Contestant], seed: u64) -> Resu
             contestants.len()
         )));
     }
-    let collected: Vec<Collected> = contestants.iter().map(|c| collect(store, c)).collect::<Result<_, _>>()?;
+    let collected = collect(store, contestants)?;
     let common_tasks: BTreeSet<&String> = collected[0]
         .values
         .keys()

@@ -254,15 +254,7 @@ pub fn render_table(results: &RunResults) -> String {
                     .expectations
                     .iter()
                     .filter(|x| x.metric == m.name)
-                    .map(|x| {
-                        let bound = match (x.min, x.max) {
-                            (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
-                            (Some(lo), None) => format!("≥{lo}"),
-                            (None, Some(hi)) => format!("≤{hi}"),
-                            (None, None) => String::new(),
-                        };
-                        format!("{bound} {}", if x.passed { "✓" } else { "✗" })
-                    })
+                    .map(|x| format!("{} {}", x.bound(), if x.passed { "✓" } else { "✗" }))
                     .collect::<Vec<_>>()
                     .join(" ");
                 let (value, ci) = value_ci(m);

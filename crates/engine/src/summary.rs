@@ -91,6 +91,18 @@ pub struct ExpectationResult {
     pub passed: bool,
 }
 
+impl ExpectationResult {
+    /// The expected range as people read it: `≥ 0.85`, `≤ 0.05`, `0.2–0.4`.
+    pub fn bound(&self) -> String {
+        match (self.min, self.max) {
+            (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
+            (Some(lo), None) => format!("≥ {lo}"),
+            (None, Some(hi)) => format!("≤ {hi}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Group {
     scored: u64,

@@ -282,12 +282,7 @@ fn expectation_text(t: &TaskResult, m: &MetricResult) -> Option<(String, bool)> 
     }
     let text = xs
         .iter()
-        .map(|x| match (x.min, x.max) {
-            (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
-            (Some(lo), None) => format!("≥ {lo}"),
-            (None, Some(hi)) => format!("≤ {hi}"),
-            (None, None) => String::new(),
-        })
+        .map(|x| x.bound())
         .collect::<Vec<_>>()
         .join(", ");
     Some((text, xs.iter().all(|x| x.passed)))

@@ -221,12 +221,7 @@ fn has_shared_cluster(ids: &[usize]) -> bool {
 /// both models share). Only the first min(len a, len b) pairs are used; pairs with a non-finite
 /// member are skipped.
 pub fn paired_difference(a: &[f64], b: &[f64], seed: u64) -> Estimate {
-    let diffs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .map(|(x, y)| x - y)
-        .collect();
+    let diffs = paired::differences(a, b);
     let n = diffs.len();
     if n == 0 {
         return Estimate::empty();

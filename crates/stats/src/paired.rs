@@ -21,13 +21,13 @@ pub fn paired_bootstrap_ci(
     seed: u64,
     level: f64,
 ) -> (f64, f64) {
-    let diffs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .map(|(x, y)| x - y)
-        .collect();
-    bootstrap_mean_ci(&diffs, resamples, seed, level)
+    bootstrap_mean_ci(&differences(a, b), resamples, seed, level)
+}
+
+/// aᵢ − bᵢ over the first min(len a, len b) pairs, skipping pairs with a non-finite member: what
+/// every paired statistic here works on.
+pub(crate) fn differences(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| x - y).collect()
 }
 
 #[cfg(test)]
@@ -78,7 +78,7 @@ mod tests {
 /// apply. Pairs with a non-finite member are skipped. Fewer than two pairs, or differences that
 /// are all zero, give 1; differences that are all the same nonzero value give 0.
 pub fn paired_t_test(a: &[f64], b: &[f64]) -> f64 {
-    let d: Vec<f64> = a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| x - y).collect();
+    let d = differences(a, b);
     let n = d.len();
     if n < 2 {
         return 1.0;
