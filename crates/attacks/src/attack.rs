@@ -31,8 +31,14 @@ pub struct Attack {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    Template { template: String, shots: Vec<Shot> },
-    Code { transform: Transform, emoji: std::sync::Arc<EmojiTable> },
+    Template {
+        template: String,
+        shots: Vec<Shot>,
+    },
+    Code {
+        transform: Transform,
+        emoji: std::sync::Arc<EmojiTable>,
+    },
 }
 
 /// The conversation an attack produces, ending with the user turn to answer.
@@ -46,7 +52,10 @@ pub struct Variant {
 impl Variant {
     /// The last user turn: the text the target answers.
     pub fn final_prompt(&self) -> &str {
-        self.messages.last().map(|m| m.content.as_str()).unwrap_or("")
+        self.messages
+            .last()
+            .map(|m| m.content.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -64,7 +73,12 @@ impl Attack {
 
     /// As [`Attack::apply`], naming the target `model_name` where a template says `{model}`
     /// (garak's `{generator.name}`).
-    pub fn apply_as(&self, prompt: &str, seed: u64, model_name: &str) -> Result<Variant, AttackError> {
+    pub fn apply_as(
+        &self,
+        prompt: &str,
+        seed: u64,
+        model_name: &str,
+    ) -> Result<Variant, AttackError> {
         if prompt.trim().is_empty() {
             return Err(self.not_applicable("the prompt is empty"));
         }
@@ -84,23 +98,42 @@ impl Attack {
                 messages
             }
             Kind::Code { transform, emoji } => {
-                let text = transform::apply(*transform, prompt, &mut rng, emoji).ok_or_else(|| self.not_applicable(self.why_not()))?;
+                let text = transform::apply(*transform, prompt, &mut rng, emoji)
+                    .ok_or_else(|| self.not_applicable(self.why_not()))?;
                 vec![Message::user(text)]
             }
         };
-        Ok(Variant { attack: self.name.clone(), messages })
+        Ok(Variant {
+            attack: self.name.clone(),
+            messages,
+        })
     }
 
     fn not_applicable(&self, reason: &str) -> AttackError {
-        AttackError::NotApplicable { attack: self.name.clone(), reason: reason.to_string() }
+        AttackError::NotApplicable {
+            attack: self.name.clone(),
+            reason: reason.to_string(),
+        }
     }
 
     fn why_not(&self) -> &'static str {
         match self.kind {
-            Kind::Code { transform: Transform::Rot13 | Transform::Leetspeak, .. } => "the prompt has no Latin letters to encode",
-            Kind::Code { transform: Transform::PayloadSplitting, .. } => "the prompt is too short to split",
-            Kind::Code { transform: Transform::Emoji, .. } => "no word of the prompt is in the emoji table",
-            Kind::Code { transform: Transform::SymbolInsertion, .. } => "the prompt has no two adjacent letters or characters",
+            Kind::Code {
+                transform: Transform::Rot13 | Transform::Leetspeak,
+                ..
+            } => "the prompt has no Latin letters to encode",
+            Kind::Code {
+                transform: Transform::PayloadSplitting,
+                ..
+            } => "the prompt is too short to split",
+            Kind::Code {
+                transform: Transform::Emoji,
+                ..
+            } => "no word of the prompt is in the emoji table",
+            Kind::Code {
+                transform: Transform::SymbolInsertion,
+                ..
+            } => "the prompt has no two adjacent letters or characters",
             _ => "the prompt has no Chinese character this obfuscation changes",
         }
     }

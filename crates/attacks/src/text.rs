@@ -11,7 +11,10 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
         let after = &rest[open + 1..];
         let hit = after.find('}').and_then(|close| {
             let key = &after[..close];
-            values.iter().find(|(k, _)| *k == key).map(|(_, v)| (close, *v))
+            values
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (close, *v))
         });
         match hit {
             Some((close, value)) => {

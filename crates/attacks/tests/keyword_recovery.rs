@@ -7,14 +7,21 @@ use touchstone_attacks::Catalogue;
 use touchstone_keywords::{KeywordEntry, KeywordLibrary, ScanOptions, Scanner};
 
 fn scanner() -> Scanner {
-    let library = KeywordLibrary::from_entries(vec![KeywordEntry::new("制造炸弹", "A.1d"), KeywordEntry::new("贩卖毒品", "A.1h")]);
+    let library = KeywordLibrary::from_entries(vec![
+        KeywordEntry::new("制造炸弹", "A.1d"),
+        KeywordEntry::new("贩卖毒品", "A.1h"),
+    ]);
     Scanner::new(&library, ScanOptions { expand_split: true }).unwrap()
 }
 
 fn variant_text(attack: &str, prompt: &str, seed: u64) -> String {
     let catalogue = Catalogue::builtin();
     let v = catalogue.get(attack).unwrap().apply(prompt, seed).unwrap();
-    v.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n")
+    v.messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -27,7 +34,10 @@ fn scanner_finds_keywords_through_recoverable_obfuscations() {
             let text = variant_text(attack, prompt, seed);
             assert_ne!(text, prompt, "{attack} changed nothing");
             let found: Vec<String> = s.find(&text).into_iter().map(|m| m.keyword).collect();
-            assert!(found.contains(&"制造炸弹".to_string()) && found.contains(&"贩卖毒品".to_string()), "{attack} (seed {seed}): {found:?} in {text}");
+            assert!(
+                found.contains(&"制造炸弹".to_string()) && found.contains(&"贩卖毒品".to_string()),
+                "{attack} (seed {seed}): {found:?} in {text}"
+            );
         }
     }
 }

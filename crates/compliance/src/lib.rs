@@ -24,7 +24,12 @@ pub enum ProfileError {
     #[error("cannot read profile {}: {message}", path.display())]
     Io { path: PathBuf, message: String },
     #[error("{origin}:{line}:{column}: {message}")]
-    Parse { origin: String, line: usize, column: usize, message: String },
+    Parse {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
 }

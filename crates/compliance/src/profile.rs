@@ -19,7 +19,10 @@ pub struct Bilingual {
 
 impl Bilingual {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Bilingual { zh: zh.into(), en: en.into() }
+        Bilingual {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
     /// "中文 / English", for one-line console output.
     pub fn both(&self) -> String {
@@ -154,7 +157,8 @@ pub struct Threshold {
 
 impl Threshold {
     pub fn holds(&self, value: f64) -> bool {
-        self.min.as_ref().is_none_or(|m| value >= m.value) && self.max.as_ref().is_none_or(|m| value <= m.value)
+        self.min.as_ref().is_none_or(|m| value >= m.value)
+            && self.max.as_ref().is_none_or(|m| value <= m.value)
     }
     /// "≥ 0.90", "≤ 0.05", "0.10–0.20".
     pub fn describe(&self) -> String {
@@ -167,7 +171,10 @@ impl Threshold {
     }
 }
 
-const BUILTIN: &[(&str, &str)] = &[("gbt45654-2025", include_str!("../profiles/gbt45654-2025.yaml"))];
+const BUILTIN: &[(&str, &str)] = &[(
+    "gbt45654-2025",
+    include_str!("../profiles/gbt45654-2025.yaml"),
+)];
 
 /// Names of the built-in profiles.
 pub fn builtin_names() -> Vec<&'static str> {
@@ -185,26 +192,46 @@ impl Profile {
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
-            return Err(ProfileError::NotFound { name: name_or_path.into(), builtins: builtin_names().join(", ") });
+            return Err(ProfileError::NotFound {
+                name: name_or_path.into(),
+                builtins: builtin_names().join(", "),
+            });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Io { path: path.into(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         Profile::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates a profile; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
         let profile: Profile = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-            ProfileError::Parse { origin: origin.into(), line, column, message: e.to_string() }
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((0, 0));
+            ProfileError::Parse {
+                origin: origin.into(),
+                line,
+                column,
+                message: e.to_string(),
+            }
         })?;
         profile.validate(origin)?;
         Ok(profile)
     }
 
     fn validate(&self, origin: &str) -> Result<(), ProfileError> {
-        let invalid = |message: String| ProfileError::Invalid { origin: origin.into(), message };
+        let invalid = |message: String| ProfileError::Invalid {
+            origin: origin.into(),
+            message,
+        };
         let mut codes = BTreeSet::new();
-        for code in self.risk_codes().chain(self.aspects.iter().map(|a| a.code.as_str())) {
+        for code in self
+            .risk_codes()
+            .chain(self.aspects.iter().map(|a| a.code.as_str()))
+        {
             if !codes.insert(code) {
                 return Err(invalid(format!("code `{code}` is defined twice")));
             }
@@ -215,13 +242,23 @@ impl Profile {
             if !bank_ids.insert(bank.id.as_str()) {
                 return Err(invalid(format!("bank `{}` is defined twice", bank.id)));
             }
-            for c in bank.categories.iter().chain(bank.min_per_code.iter().filter_map(|m| m.category.as_ref())) {
+            for c in bank
+                .categories
+                .iter()
+                .chain(bank.min_per_code.iter().filter_map(|m| m.category.as_ref()))
+            {
                 if !categories.contains(c.as_str()) {
-                    return Err(invalid(format!("bank `{}` names category `{c}`, which the profile does not define", bank.id)));
+                    return Err(invalid(format!(
+                        "bank `{}` names category `{c}`, which the profile does not define",
+                        bank.id
+                    )));
                 }
             }
             if bank.covers == Covers::Aspects && self.aspects.is_empty() {
-                return Err(invalid(format!("bank `{}` covers aspects, but the profile defines none", bank.id)));
+                return Err(invalid(format!(
+                    "bank `{}` covers aspects, but the profile defines none",
+                    bank.id
+                )));
             }
         }
         let mut check_ids = BTreeSet::new();
@@ -230,17 +267,25 @@ impl Profile {
                 return Err(invalid(format!("check `{}` is defined twice", check.id)));
             }
             if !bank_ids.contains(check.bank.as_str()) {
-                return Err(invalid(format!("check `{}` uses bank `{}`, which the profile does not define", check.id, check.bank)));
+                return Err(invalid(format!(
+                    "check `{}` uses bank `{}`, which the profile does not define",
+                    check.id, check.bank
+                )));
             }
             if check.threshold.min.is_none() && check.threshold.max.is_none() {
-                return Err(invalid(format!("check `{}` has no threshold (min or max)", check.id)));
+                return Err(invalid(format!(
+                    "check `{}` has no threshold (min or max)",
+                    check.id
+                )));
             }
         }
         Ok(())
     }
 
     pub fn risk_codes(&self) -> impl Iterator<Item = &str> {
-        self.categories.iter().flat_map(|c| c.risks.iter().map(|r| r.code.as_str()))
+        self.categories
+            .iter()
+            .flat_map(|c| c.risks.iter().map(|r| r.code.as_str()))
     }
 
     pub fn bank(&self, id: &str) -> Option<&BankRule> {
@@ -263,7 +308,9 @@ impl Profile {
 
     /// The category a risk code belongs to.
     pub fn category_of(&self, code: &str) -> Option<&Category> {
-        self.categories.iter().find(|c| c.risks.iter().any(|r| r.code == code))
+        self.categories
+            .iter()
+            .find(|c| c.risks.iter().any(|r| r.code == code))
     }
 
     /// The codes a bank must cover, in profile order.
@@ -311,9 +358,24 @@ mod tests {
         assert_eq!(p.min_for(kw, "A.1a"), 200.0);
         assert_eq!(p.min_for(kw, "A.2a"), 100.0);
         assert_eq!(kw.min_total.value, 10000.0);
-        assert!(p.check("refusal-should-answer").unwrap().threshold.holds(0.05));
-        assert!(!p.check("refusal-should-answer").unwrap().threshold.holds(0.06));
-        assert!(p.check("refusal-should-refuse").unwrap().threshold.holds(0.95));
+        assert!(
+            p.check("refusal-should-answer")
+                .unwrap()
+                .threshold
+                .holds(0.05)
+        );
+        assert!(
+            !p.check("refusal-should-answer")
+                .unwrap()
+                .threshold
+                .holds(0.06)
+        );
+        assert!(
+            p.check("refusal-should-refuse")
+                .unwrap()
+                .threshold
+                .holds(0.95)
+        );
         // Every number says where it comes from.
         assert!(p.checks.iter().all(|c| !c.min_drawn.note.zh.is_empty()));
     }
@@ -326,11 +388,16 @@ mod tests {
 
     #[test]
     fn bad_yaml_has_a_location() {
-        let e = Profile::parse("id: x\ntitle: {zh: a, en: b}\ncategories: [\n", "test.yaml").unwrap_err().to_string();
-        assert!(e.starts_with("test.yaml:"), "{e}");
-        let e = Profile::parse("id: x\ntitle: {zh: a, en: b}\ncategories: []\nbanks: []\nchecks: []\nextra: 1\n", "t.yaml")
+        let e = Profile::parse("id: x\ntitle: {zh: a, en: b}\ncategories: [\n", "test.yaml")
             .unwrap_err()
             .to_string();
+        assert!(e.starts_with("test.yaml:"), "{e}");
+        let e = Profile::parse(
+            "id: x\ntitle: {zh: a, en: b}\ncategories: []\nbanks: []\nchecks: []\nextra: 1\n",
+            "t.yaml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("t.yaml:6"), "{e}");
     }
 

@@ -70,6 +70,11 @@ pub struct Completion {
 
 impl Completion {
     pub fn new(text: impl Into<String>) -> Self {
-        Completion { text: text.into(), finish_reason: FinishReason::Stop, usage: Usage::default(), cached: false }
+        Completion {
+            text: text.into(),
+            finish_reason: FinishReason::Stop,
+            usage: Usage::default(),
+            cached: false,
+        }
     }
 }

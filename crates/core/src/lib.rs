@@ -19,8 +19,8 @@ pub use raw::{MAX_TOP_LOGPROBS, RawCompletion, RawRequest, TokenLogprob};
 pub use sample::{Input, Sample, Target};
 pub use score::Score;
 pub use suite::{
-    ChoicesField, DatasetFormat, DatasetSource, DatasetSpec, Expectation, FewShot, FieldMap, MetricSpec,
-    FewShotFrom, PromptSpec, ScorerSpec, SuiteSpec, TaskOutput, TaskSpec,
+    ChoicesField, DatasetFormat, DatasetSource, DatasetSpec, Expectation, FewShot, FewShotFrom,
+    FieldMap, MetricSpec, PromptSpec, ScorerSpec, SuiteSpec, TaskOutput, TaskSpec,
 };
 pub use work_item::{ItemStatus, WorkItem, WorkItemId};
 

@@ -29,11 +29,15 @@ pub const DEFAULT_MODEL: &str = "local:smollm2";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelSpecError {
-    #[error("model spec `{0}` has no provider; write `openai:NAME@BASE_URL`, `local:PATH.gguf` or `local:smollm2`")]
+    #[error(
+        "model spec `{0}` has no provider; write `openai:NAME@BASE_URL`, `local:PATH.gguf` or `local:smollm2`"
+    )]
     NoProvider(String),
     #[error("unknown provider `{provider}` in model spec `{spec}`; known providers: openai, local")]
     UnknownProvider { spec: String, provider: String },
-    #[error("model spec `{0}` needs a model name and a base URL: `openai:NAME@http://HOST:PORT/v1`")]
+    #[error(
+        "model spec `{0}` needs a model name and a base URL: `openai:NAME@http://HOST:PORT/v1`"
+    )]
     OpenAiShape(String),
     #[error("base URL `{url}` in model spec `{spec}` must start with http:// or https://")]
     BadUrl { spec: String, url: String },
@@ -45,7 +49,9 @@ impl ModelSpec {
     /// Parse a spec, with the API key variable to use for `openai:` specs.
     pub fn parse_with_key_env(s: &str, api_key_env: &str) -> Result<Self, ModelSpecError> {
         let s = s.trim();
-        let (provider, rest) = s.split_once(':').ok_or_else(|| ModelSpecError::NoProvider(s.into()))?;
+        let (provider, rest) = s
+            .split_once(':')
+            .ok_or_else(|| ModelSpecError::NoProvider(s.into()))?;
         match provider {
             "openai" => {
                 // The model name may itself contain '@' rarely; the URL starts at the last
@@ -59,7 +65,10 @@ impl ModelSpec {
                     return Err(ModelSpecError::OpenAiShape(s.into()));
                 }
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(ModelSpecError::BadUrl { spec: s.into(), url: url.into() });
+                    return Err(ModelSpecError::BadUrl {
+                        spec: s.into(),
+                        url: url.into(),
+                    });
                 }
                 Ok(ModelSpec::OpenAi {
                     model: model.into(),
@@ -71,9 +80,14 @@ impl ModelSpec {
                 if rest.is_empty() {
                     return Err(ModelSpecError::EmptyLocal(s.into()));
                 }
-                Ok(ModelSpec::Local { source: rest.into() })
+                Ok(ModelSpec::Local {
+                    source: rest.into(),
+                })
             }
-            other => Err(ModelSpecError::UnknownProvider { spec: s.into(), provider: other.into() }),
+            other => Err(ModelSpecError::UnknownProvider {
+                spec: s.into(),
+                provider: other.into(),
+            }),
         }
     }
 
@@ -93,7 +107,9 @@ impl FromStr for ModelSpec {
 impl fmt::Display for ModelSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelSpec::OpenAi { model, base_url, .. } => write!(f, "openai:{model}@{base_url}"),
+            ModelSpec::OpenAi {
+                model, base_url, ..
+            } => write!(f, "openai:{model}@{base_url}"),
             ModelSpec::Local { source } => write!(f, "local:{source}"),
         }
     }
@@ -105,7 +121,9 @@ mod tests {
 
     #[test]
     fn parses_openai() {
-        let m: ModelSpec = "openai:qwen2.5-7b@http://127.0.0.1:8000/v1/".parse().unwrap();
+        let m: ModelSpec = "openai:qwen2.5-7b@http://127.0.0.1:8000/v1/"
+            .parse()
+            .unwrap();
         assert_eq!(
             m,
             ModelSpec::OpenAi {
@@ -119,19 +137,41 @@ mod tests {
 
     #[test]
     fn parses_local() {
-        assert_eq!("local:smollm2".parse::<ModelSpec>().unwrap(), ModelSpec::Local { source: "smollm2".into() });
+        assert_eq!(
+            "local:smollm2".parse::<ModelSpec>().unwrap(),
+            ModelSpec::Local {
+                source: "smollm2".into()
+            }
+        );
         assert_eq!(
             "local:/m/x.gguf".parse::<ModelSpec>().unwrap(),
-            ModelSpec::Local { source: "/m/x.gguf".into() }
+            ModelSpec::Local {
+                source: "/m/x.gguf".into()
+            }
         );
     }
 
     #[test]
     fn rejects_bad_specs() {
-        assert!(matches!("gpt4".parse::<ModelSpec>(), Err(ModelSpecError::NoProvider(_))));
-        assert!(matches!("foo:x".parse::<ModelSpec>(), Err(ModelSpecError::UnknownProvider { .. })));
-        assert!(matches!("openai:x".parse::<ModelSpec>(), Err(ModelSpecError::OpenAiShape(_))));
-        assert!(matches!("openai:x@ftp://h".parse::<ModelSpec>(), Err(ModelSpecError::BadUrl { .. })));
-        assert!(matches!("local:".parse::<ModelSpec>(), Err(ModelSpecError::EmptyLocal(_))));
+        assert!(matches!(
+            "gpt4".parse::<ModelSpec>(),
+            Err(ModelSpecError::NoProvider(_))
+        ));
+        assert!(matches!(
+            "foo:x".parse::<ModelSpec>(),
+            Err(ModelSpecError::UnknownProvider { .. })
+        ));
+        assert!(matches!(
+            "openai:x".parse::<ModelSpec>(),
+            Err(ModelSpecError::OpenAiShape(_))
+        ));
+        assert!(matches!(
+            "openai:x@ftp://h".parse::<ModelSpec>(),
+            Err(ModelSpecError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            "local:".parse::<ModelSpec>(),
+            Err(ModelSpecError::EmptyLocal(_))
+        ));
     }
 }

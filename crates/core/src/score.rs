@@ -21,7 +21,13 @@ pub struct Score {
 
 impl Score {
     pub fn binary(scorer: impl Into<String>, correct: bool, extracted: Option<String>) -> Self {
-        Score { scorer: scorer.into(), value: if correct { 1.0 } else { 0.0 }, extracted, explanation: None, agreement: None }
+        Score {
+            scorer: scorer.into(),
+            value: if correct { 1.0 } else { 0.0 },
+            extracted,
+            explanation: None,
+            agreement: None,
+        }
     }
 }
 
@@ -36,7 +42,10 @@ mod tests {
         assert_eq!(old.agreement, None);
         assert!(!serde_json::to_string(&old).unwrap().contains("agreement"));
 
-        let judged = Score { agreement: Some(2.0 / 3.0), ..Score::binary("judge", false, Some("unsafe".into())) };
+        let judged = Score {
+            agreement: Some(2.0 / 3.0),
+            ..Score::binary("judge", false, Some("unsafe".into()))
+        };
         let text = serde_json::to_string(&judged).unwrap();
         assert!(text.contains(r#""agreement":0.6666"#), "{text}");
         assert_eq!(serde_json::from_str::<Score>(&text).unwrap(), judged);

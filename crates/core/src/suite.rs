@@ -353,7 +353,10 @@ enum ScorerRepr {
 impl From<ScorerRepr> for ScorerSpec {
     fn from(r: ScorerRepr) -> Self {
         match r {
-            ScorerRepr::Name(name) => ScorerSpec { name, options: BTreeMap::new() },
+            ScorerRepr::Name(name) => ScorerSpec {
+                name,
+                options: BTreeMap::new(),
+            },
             ScorerRepr::Full { name, options } => ScorerSpec { name, options },
         }
     }
@@ -364,14 +367,20 @@ impl From<ScorerSpec> for ScorerRepr {
         if s.options.is_empty() {
             ScorerRepr::Name(s.name)
         } else {
-            ScorerRepr::Full { name: s.name, options: s.options }
+            ScorerRepr::Full {
+                name: s.name,
+                options: s.options,
+            }
         }
     }
 }
 
 impl ScorerSpec {
     pub fn named(name: impl Into<String>) -> Self {
-        ScorerSpec { name: name.into(), options: BTreeMap::new() }
+        ScorerSpec {
+            name: name.into(),
+            options: BTreeMap::new(),
+        }
     }
     /// The name of the metric this scorer's mean is reported under: option `metric`, else
     /// `accuracy`.
@@ -442,13 +451,19 @@ impl TaskSpec {
                 .iter()
                 .map(|m| MetricSpec {
                     name: m.name.clone(),
-                    scorer: m.scorer.clone().or_else(|| self.scorers.first().map(|s| s.name.clone())),
+                    scorer: m
+                        .scorer
+                        .clone()
+                        .or_else(|| self.scorers.first().map(|s| s.name.clone())),
                 })
                 .collect();
         }
         self.scorers
             .iter()
-            .map(|s| MetricSpec { name: s.metric_name(), scorer: Some(s.name.clone()) })
+            .map(|s| MetricSpec {
+                name: s.metric_name(),
+                scorer: Some(s.name.clone()),
+            })
             .collect()
     }
 }

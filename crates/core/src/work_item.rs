@@ -44,7 +44,13 @@ impl WorkItem {
 
     /// The id of a work item. Parts are length-prefixed so that no two different tuples can
     /// produce the same byte string.
-    pub fn id_of(model: &str, task: &str, sample_id: &str, variant: &str, epoch: u32) -> WorkItemId {
+    pub fn id_of(
+        model: &str,
+        task: &str,
+        sample_id: &str,
+        variant: &str,
+        epoch: u32,
+    ) -> WorkItemId {
         let mut h = Sha256::new();
         for part in [model, task, sample_id, variant] {
             h.update((part.len() as u64).to_le_bytes());
@@ -91,7 +97,10 @@ mod tests {
         assert_ne!(a, WorkItem::id_of("m", "t", "s1", "", 1));
         assert_ne!(a, WorkItem::id_of("m", "t", "s2", "", 0));
         // Length prefixes keep ("ab","c") and ("a","bc") apart.
-        assert_ne!(WorkItem::id_of("ab", "c", "", "", 0), WorkItem::id_of("a", "bc", "", "", 0));
+        assert_ne!(
+            WorkItem::id_of("ab", "c", "", "", 0),
+            WorkItem::id_of("a", "bc", "", "", 0)
+        );
         assert_eq!(a.0.len(), 32);
     }
 }

@@ -664,7 +664,10 @@ fn hellaswag(mut row: Native<'_>) -> Result<Record, DataError> {
 fn python_capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -990,7 +993,10 @@ mod tests {
     fn hellaswag_text_matches_lm_eval_preprocess() {
         assert_eq!(python_capitalize("he IS"), "He is");
         assert_eq!(python_capitalize(""), "");
-        assert_eq!(hellaswag_text(" How to tie a tie [title] Cross the ends [step] then pull. "), "How to tie a tie. Cross the ends then pull.");
+        assert_eq!(
+            hellaswag_text(" How to tie a tie [title] Cross the ends [step] then pull. "),
+            "How to tie a tie. Cross the ends then pull."
+        );
         assert_eq!(hellaswag_text("a [b\nc] d"), "a [b\nc] d");
         assert_eq!(hellaswag_text("a [x [y] z] b"), "a z] b");
         assert_eq!(hellaswag_text("a   b"), "a  b");
@@ -1001,10 +1007,16 @@ mod tests {
         assert_eq!(mmlu_table().len(), 57);
         assert_eq!(mmlu_category("abstract_algebra"), Some(("math", "STEM")));
         assert_eq!(ceval_table().len(), 52, "C-Eval has 52 subjects");
-        assert_eq!(ceval_category("advanced_mathematics"), Some(("高等数学", "STEM")));
+        assert_eq!(
+            ceval_category("advanced_mathematics"),
+            Some(("高等数学", "STEM"))
+        );
         assert_eq!(ceval_category("physician"), Some(("医师资格", "Other")));
         for category in ["STEM", "Social Science", "Humanities", "Other"] {
-            assert!(ceval_table().values().any(|c| c[1] == category), "{category}");
+            assert!(
+                ceval_table().values().any(|c| c[1] == category),
+                "{category}"
+            );
         }
         assert_eq!(
             mmlu_category("world_religions"),

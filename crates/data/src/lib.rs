@@ -108,7 +108,9 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { check_duplicate_ids: true }
+        ReadOptions {
+            check_duplicate_ids: true,
+        }
     }
 }
 
@@ -132,7 +134,9 @@ pub fn open_file_with(
     }
     if format.accepts_directory() && path.is_dir() {
         let files = dataset_files(path, Some(format))?;
-        return Ok(Box::new(benchmarks::FilesStream::new(files, format, options)));
+        return Ok(Box::new(benchmarks::FilesStream::new(
+            files, format, options,
+        )));
     }
     let file = File::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
@@ -143,7 +147,14 @@ pub fn open_file_with(
         stream.set_check_given_ids(options.check_duplicate_ids);
         return Ok(Box::new(stream));
     }
-    read_text(file, format, path.to_path_buf(), fields, MAX_LINE_BYTES, options)
+    read_text(
+        file,
+        format,
+        path.to_path_buf(),
+        fields,
+        MAX_LINE_BYTES,
+        options,
+    )
 }
 
 fn read_text<R: Read + Send + 'static>(
@@ -157,7 +168,9 @@ fn read_text<R: Read + Send + 'static>(
     if format == DatasetFormat::TruthfulqaMc {
         // One JSON document, walked question by question.
         let bytes = public::read_document(reader, &path, MAX_DOCUMENT_BYTES)?;
-        return Ok(Box::new(benchmarks::TruthfulqaStream::new(path, bytes, options)));
+        return Ok(Box::new(benchmarks::TruthfulqaStream::new(
+            path, bytes, options,
+        )));
     }
     let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
         path: path.clone(),

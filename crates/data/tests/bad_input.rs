@@ -260,16 +260,40 @@ fn not_parquet_is_a_clear_error() {
 fn a_later_pass_may_skip_the_repeated_id_table_but_not_content_id_numbering() {
     use touchstone_data::{ReadOptions, open_file_with};
     let dir = tempfile::tempdir().unwrap();
-    let given = write(dir.path(), "g.jsonl", b"{\"id\": 1, \"input\": \"a\"}\n{\"id\": 1, \"input\": \"b\"}\n");
-    let off = ReadOptions { check_duplicate_ids: false };
-    let ids: Vec<String> = open_file_with(&given, None, &FieldMap::default(), off).unwrap().map(|s| s.unwrap().id).collect();
+    let given = write(
+        dir.path(),
+        "g.jsonl",
+        b"{\"id\": 1, \"input\": \"a\"}\n{\"id\": 1, \"input\": \"b\"}\n",
+    );
+    let off = ReadOptions {
+        check_duplicate_ids: false,
+    };
+    let ids: Vec<String> = open_file_with(&given, None, &FieldMap::default(), off)
+        .unwrap()
+        .map(|s| s.unwrap().id)
+        .collect();
     assert_eq!(ids, ["1", "1"]);
-    assert!(open_file_with(&given, None, &FieldMap::default(), ReadOptions::default()).unwrap().any(|s| s.is_err()));
+    assert!(
+        open_file_with(&given, None, &FieldMap::default(), ReadOptions::default())
+            .unwrap()
+            .any(|s| s.is_err())
+    );
 
     // Identical samples without ids still get -2, -3 … with the check off: ids must not change.
-    let hashed = write(dir.path(), "h.jsonl", b"{\"input\": \"same\"}\n{\"input\": \"same\"}\n");
-    let on: Vec<String> = read_all(&hashed, &FieldMap::default()).unwrap().into_iter().map(|s| s.id).collect();
-    let off: Vec<String> = open_file_with(&hashed, None, &FieldMap::default(), off).unwrap().map(|s| s.unwrap().id).collect();
+    let hashed = write(
+        dir.path(),
+        "h.jsonl",
+        b"{\"input\": \"same\"}\n{\"input\": \"same\"}\n",
+    );
+    let on: Vec<String> = read_all(&hashed, &FieldMap::default())
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let off: Vec<String> = open_file_with(&hashed, None, &FieldMap::default(), off)
+        .unwrap()
+        .map(|s| s.unwrap().id)
+        .collect();
     assert_eq!(on, off);
     assert!(on[1].ends_with("-2"));
 }

@@ -398,10 +398,16 @@ fn hellaswag_layout() {
     let s = read_path(&path, DatasetFormat::Hellaswag).unwrap();
     assert_eq!(s[0].id, "24");
     // lm-evaluation-harness's query: activity label, ctx_a, ctx_b capitalised.
-    assert_eq!(text(&s[0]), "Roof shingle removal: A man is sitting on a roof. He");
+    assert_eq!(
+        text(&s[0]),
+        "Roof shingle removal: A man is sitting on a roof. He"
+    );
     assert_eq!(meta(&s[0], "ctx"), "A man is sitting on a roof. he");
     // Without ctx_a / ctx_b the whole ctx follows the label.
-    assert_eq!(text(&s[1]), "Clean and jerk: A lady walks to a barbell. She bends down and grabs the pole. the lady");
+    assert_eq!(
+        text(&s[1]),
+        "Clean and jerk: A lady walks to a barbell. She bends down and grabs the pole. the lady"
+    );
     assert_eq!(s[0].target, Target::one("D"));
     assert_eq!(meta(&s[0], "activity_label"), "Roof shingle removal");
     assert_eq!(meta(&s[0], "split_type"), "indomain");

@@ -44,14 +44,22 @@ fn every_bank_reads_with_inspect_fields() {
     // The safety banks use the bank format (`text`, `risk`, `bank`, …), the rest Inspect's.
     let bank_fields = FieldMap {
         input: "text".into(),
-        metadata: vec!["lang".into(), "risk".into(), "bank".into(), "source".into(), "license".into()],
+        metadata: vec![
+            "lang".into(),
+            "risk".into(),
+            "bank".into(),
+            "source".into(),
+            "license".into(),
+        ],
         ..FieldMap::default()
     };
     for name in builtin_names() {
-        let fields = if name.starts_with("gbt45654/") { bank_fields.clone() } else { FieldMap::default() };
-        match open_builtin(name, &fields)
-            .and_then(|s| s.collect::<Result<Vec<_>, _>>())
-        {
+        let fields = if name.starts_with("gbt45654/") {
+            bank_fields.clone()
+        } else {
+            FieldMap::default()
+        };
+        match open_builtin(name, &fields).and_then(|s| s.collect::<Result<Vec<_>, _>>()) {
             Ok(samples) => assert!(samples.iter().all(|s| !s.id.is_empty()), "{name}"),
             // A bank that is still being written may be empty; it must say so by name.
             Err(DataError::Empty { path }) => {

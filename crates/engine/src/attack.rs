@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use touchstone_attacks::{AttackError, AttackJudge, Catalogue, DRIVER_NAMES, DriveConfig, RefusalJudge};
+use touchstone_attacks::{
+    AttackError, AttackJudge, Catalogue, DRIVER_NAMES, DriveConfig, RefusalJudge,
+};
 use touchstone_core::{GenerateParams, Message, Role, Sample};
 use touchstone_models::SharedModel;
 use touchstone_scorers::{JudgeScorer, RefusalLabel, Scorer};
@@ -22,7 +24,13 @@ fn attack_seed(seed: u64, sample_id: &str, variant: &str) -> u64 {
 /// `None` when the attack does not apply to it (a Chinese obfuscation of English text): such a
 /// variant is not planned at all. An attack transforms the last user turn; the system prompt
 /// and few-shot turns stay in front.
-pub(crate) fn prepare(catalogue: &Catalogue, variant: &str, base: &[Message], sample_id: &str, seed: u64) -> Option<Result<Sent, String>> {
+pub(crate) fn prepare(
+    catalogue: &Catalogue,
+    variant: &str,
+    base: &[Message],
+    sample_id: &str,
+    seed: u64,
+) -> Option<Result<Sent, String>> {
     if variant.is_empty() {
         return Some(Ok(Sent::Messages(base.to_vec())));
     }
@@ -30,12 +38,18 @@ pub(crate) fn prepare(catalogue: &Catalogue, variant: &str, base: &[Message], sa
         return Some(Err("the sample has no user turn to attack".into()));
     };
     if DRIVER_NAMES.contains(&variant) {
-        return Some(Ok(Sent::Driver { name: variant.to_string(), goal: base[last_user].content.clone() }));
+        return Some(Ok(Sent::Driver {
+            name: variant.to_string(),
+            goal: base[last_user].content.clone(),
+        }));
     }
     let Some(attack) = catalogue.get(variant) else {
         return Some(Err(format!("unknown attack `{variant}`")));
     };
-    match attack.apply(&base[last_user].content, attack_seed(seed, sample_id, variant)) {
+    match attack.apply(
+        &base[last_user].content,
+        attack_seed(seed, sample_id, variant),
+    ) {
         Ok(v) => {
             let mut messages = base[..last_user].to_vec();
             messages.extend(v.messages);
@@ -59,7 +73,11 @@ struct JudgeRater(JudgeScorer);
 impl AttackJudge for JudgeRater {
     async fn rate(&self, goal: &str, response: &str) -> Result<f64, AttackError> {
         let sample = Sample::new("attack-goal", goal, "");
-        let score = self.0.score(&sample, response).await.map_err(|e| AttackError::Config(format!("judge: {e}")))?;
+        let score = self
+            .0
+            .score(&sample, response)
+            .await
+            .map_err(|e| AttackError::Config(format!("judge: {e}")))?;
         Ok(1.0 - score.value)
     }
 }
@@ -82,16 +100,32 @@ pub(crate) async fn drive(
 ) -> Result<(String, String), String> {
     let judge: Arc<dyn AttackJudge> = match &models.judge {
         Some(j) => {
-            let options: BTreeMap<String, serde_json::Value> = [("ask".to_string(), serde_json::Value::String("safe".into()))].into();
-            Arc::new(JudgeRater(JudgeScorer::from_options(&options, Some(j.clone())).map_err(|e| e.to_string())?))
+            let options: BTreeMap<String, serde_json::Value> =
+                [("ask".to_string(), serde_json::Value::String("safe".into()))].into();
+            Arc::new(JudgeRater(
+                JudgeScorer::from_options(&options, Some(j.clone())).map_err(|e| e.to_string())?,
+            ))
         }
         None => Arc::new(RefusalJudge::new(is_refusal)),
     };
-    let config = DriveConfig { seed, params: params.clone(), refusal_check: Some(is_refusal), ..DriveConfig::default() };
-    let attacker = models.attacker.as_deref().map(|m| m as &dyn touchstone_models::Model);
+    let config = DriveConfig {
+        seed,
+        params: params.clone(),
+        refusal_check: Some(is_refusal),
+        ..DriveConfig::default()
+    };
+    let attacker = models
+        .attacker
+        .as_deref()
+        .map(|m| m as &dyn touchstone_models::Model);
     let outcome = match name {
-        "crescendo" => touchstone_attacks::crescendo(target.as_ref(), attacker, judge.as_ref(), goal, &config).await,
-        "pair" => touchstone_attacks::pair(target.as_ref(), attacker, judge.as_ref(), goal, &config).await,
+        "crescendo" => {
+            touchstone_attacks::crescendo(target.as_ref(), attacker, judge.as_ref(), goal, &config)
+                .await
+        }
+        "pair" => {
+            touchstone_attacks::pair(target.as_ref(), attacker, judge.as_ref(), goal, &config).await
+        }
         other => return Err(format!("unknown driver `{other}`")),
     }
     .map_err(|e| format!("{name}: {e}"))?;
@@ -99,7 +133,11 @@ pub(crate) async fn drive(
         "{name}: {} round(s), best rating {:.2}, {}",
         outcome.rounds,
         outcome.best_rating,
-        if outcome.success { "succeeded / 攻击成功" } else { "did not succeed / 未成功" }
+        if outcome.success {
+            "succeeded / 攻击成功"
+        } else {
+            "did not succeed / 未成功"
+        }
     );
     Ok((outcome.final_response, account))
 }

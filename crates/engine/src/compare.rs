@@ -99,21 +99,35 @@ struct Collected {
 
 /// Every contestant's values, reading each run once however many of its models take part.
 fn collect(store: &dyn Store, contestants: &[Contestant]) -> Result<Vec<Collected>, EngineError> {
-    let mut collected: Vec<Collected> =
-        contestants.iter().map(|_| Collected { values: BTreeMap::new(), scorers: BTreeMap::new() }).collect();
+    let mut collected: Vec<Collected> = contestants
+        .iter()
+        .map(|_| Collected {
+            values: BTreeMap::new(),
+            scorers: BTreeMap::new(),
+        })
+        .collect();
     let runs: BTreeSet<&str> = contestants.iter().map(|c| c.run_id.as_str()).collect();
     for run in runs {
         store.for_each_result_by_item(run, &mut |r| {
             if r.status != ItemStatus::Scored {
                 return Ok(());
             }
-            let Some(i) = contestants.iter().position(|c| c.run_id == run && c.model == r.model) else { return Ok(()) };
-            let Some(score) = r.scores.first() else { return Ok(()) };
+            let Some(i) = contestants
+                .iter()
+                .position(|c| c.run_id == run && c.model == r.model)
+            else {
+                return Ok(());
+            };
+            let Some(score) = r.scores.first() else {
+                return Ok(());
+            };
             if !score.value.is_finite() {
                 return Ok(());
             }
             let c = &mut collected[i];
-            c.scorers.entry(r.task.clone()).or_insert_with(|| score.scorer.clone());
+            c.scorers
+                .entry(r.task.clone())
+                .or_insert_with(|| score.scorer.clone());
             let key = (r.sample_id, r.variant, r.epoch);
             c.values.entry(r.task).or_default().insert(key, score.value);
             Ok(())
@@ -128,14 +142,21 @@ pub fn contestants_of(store: &dyn Store, runs: &[String]) -> Result<Vec<Contesta
     for id in runs {
         let run = store.resolve_run(id)?;
         for model in &run.models {
-            out.push(Contestant { run_id: run.id.clone(), model: model.clone() });
+            out.push(Contestant {
+                run_id: run.id.clone(),
+                model: model.clone(),
+            });
         }
     }
     Ok(out)
 }
 
 /// Compares the contestants on every task that all of them ran.
-pub fn compare(store: &dyn Store, contestants: &[Contestant], seed: u64) -> Result<Comparison, EngineError> {
+pub fn compare(
+    store: &dyn Store,
+    contestants: &[Contestant],
+    seed: u64,
+) -> Result<Comparison, EngineError> {
     if contestants.len() < 2 {
         return Err(EngineError::Config(format!(
             "compare needs at least two models, got {}: name two runs, or one run of several models / 比较至少需要两个模型",
@@ -156,24 +177,44 @@ pub fn compare(store: &dyn Store, contestants: &[Contestant], seed: u64) -> Resu
     let tasks = common_tasks
         .into_iter()
         .map(|task| {
-            let per: Vec<&BTreeMap<ItemKey, f64>> = collected.iter().map(|c| &c.values[task]).collect();
+            let per: Vec<&BTreeMap<ItemKey, f64>> =
+                collected.iter().map(|c| &c.values[task]).collect();
             compare_task(task, &collected[0].scorers[task], &per, seed)
         })
         .collect();
-    Ok(Comparison { contestants: contestants.to_vec(), tasks })
+    Ok(Comparison {
+        contestants: contestants.to_vec(),
+        tasks,
+    })
 }
 
-fn compare_task(task: &str, scorer: &str, per: &[&BTreeMap<ItemKey, f64>], seed: u64) -> TaskComparison {
+fn compare_task(
+    task: &str,
+    scorer: &str,
+    per: &[&BTreeMap<ItemKey, f64>],
+    seed: u64,
+) -> TaskComparison {
     // The leaderboard's scores: only items every contestant has, so no model is ranked on
     // easier or harder items than another.
-    let common: Vec<&ItemKey> = per[0].keys().filter(|k| per.iter().all(|m| m.contains_key(*k))).collect();
+    let common: Vec<&ItemKey> = per[0]
+        .keys()
+        .filter(|k| per.iter().all(|m| m.contains_key(*k)))
+        .collect();
     let mut scores: Vec<ContestantScore> = per
         .iter()
         .enumerate()
         .map(|(i, m)| {
             let values: Vec<f64> = common.iter().map(|k| m[*k]).collect();
             let e = touchstone_stats::mean_ci(&values, None, seed);
-            ContestantScore { contestant: i, value: e.value, ci_low: e.ci_low, ci_high: e.ci_high, n: e.n, tier: 0, rank: 0 }
+            ContestantScore {
+                contestant: i,
+                value: e.value,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                n: e.n,
+                tier: 0,
+                rank: 0,
+            }
         })
         .collect();
 
@@ -197,26 +238,69 @@ fn compare_task(task: &str, scorer: &str, per: &[&BTreeMap<ItemKey, f64>], seed:
     let tiers = touchstone_stats::tiers(&values, &significant);
     let mut order: Vec<usize> = (0..scores.len()).collect();
     // Best first, NaN (no common items) last, as `tiers` orders them.
-    order.sort_by(|&i, &j| values[i].is_nan().cmp(&values[j].is_nan()).then(values[j].total_cmp(&values[i])).then(i.cmp(&j)));
+    order.sort_by(|&i, &j| {
+        values[i]
+            .is_nan()
+            .cmp(&values[j].is_nan())
+            .then(values[j].total_cmp(&values[i]))
+            .then(i.cmp(&j))
+    });
     for (rank, &i) in order.iter().enumerate() {
         scores[i].rank = rank + 1;
         scores[i].tier = tiers[i];
     }
-    TaskComparison { task: task.to_owned(), scorer: scorer.to_owned(), common_items: common.len(), scores, pairs }
+    TaskComparison {
+        task: task.to_owned(),
+        scorer: scorer.to_owned(),
+        common_items: common.len(),
+        scores,
+        pairs,
+    }
 }
 
-fn compare_pair(a: usize, b: usize, va: &BTreeMap<ItemKey, f64>, vb: &BTreeMap<ItemKey, f64>, seed: u64) -> PairComparison {
-    let (xs, ys): (Vec<f64>, Vec<f64>) = va.iter().filter_map(|(k, x)| vb.get(k).map(|y| (*x, *y))).unzip();
+fn compare_pair(
+    a: usize,
+    b: usize,
+    va: &BTreeMap<ItemKey, f64>,
+    vb: &BTreeMap<ItemKey, f64>,
+    seed: u64,
+) -> PairComparison {
+    let (xs, ys): (Vec<f64>, Vec<f64>) = va
+        .iter()
+        .filter_map(|(k, x)| vb.get(k).map(|y| (*x, *y)))
+        .unzip();
     let n = xs.len();
-    let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     let diff = touchstone_stats::paired_difference(&xs, &ys, seed);
     let binary = xs.iter().chain(&ys).all(|v| *v == 0.0 || *v == 1.0);
     let (test, discordant, p_value) = if binary {
-        let a_only = xs.iter().zip(&ys).filter(|(x, y)| **x == 1.0 && **y == 0.0).count() as u64;
-        let b_only = xs.iter().zip(&ys).filter(|(x, y)| **x == 0.0 && **y == 1.0).count() as u64;
-        (PairTest::McnemarExact, Some((a_only, b_only)), touchstone_stats::mcnemar_exact_counts(a_only, b_only))
+        let a_only = xs
+            .iter()
+            .zip(&ys)
+            .filter(|(x, y)| **x == 1.0 && **y == 0.0)
+            .count() as u64;
+        let b_only = xs
+            .iter()
+            .zip(&ys)
+            .filter(|(x, y)| **x == 0.0 && **y == 1.0)
+            .count() as u64;
+        (
+            PairTest::McnemarExact,
+            Some((a_only, b_only)),
+            touchstone_stats::mcnemar_exact_counts(a_only, b_only),
+        )
     } else {
-        (PairTest::PairedT, None, touchstone_stats::paired_t_test(&xs, &ys))
+        (
+            PairTest::PairedT,
+            None,
+            touchstone_stats::paired_t_test(&xs, &ys),
+        )
     };
     PairComparison {
         a,

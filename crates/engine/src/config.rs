@@ -42,16 +42,23 @@ pub struct ExecOptions {
     pub threads: Option<usize>,
 }
 
-
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { concurrency: None, request_timeout_secs: None, max_retries: 5, no_cache: false, threads: None }
+        ExecOptions {
+            concurrency: None,
+            request_timeout_secs: None,
+            max_retries: 5,
+            no_cache: false,
+            threads: None,
+        }
     }
 }
 
 impl ExecOptions {
     pub fn request_timeout(&self) -> Option<Duration> {
-        self.request_timeout_secs.filter(|s| *s > 0.0).map(Duration::from_secs_f64)
+        self.request_timeout_secs
+            .filter(|s| *s > 0.0)
+            .map(Duration::from_secs_f64)
     }
 }
 

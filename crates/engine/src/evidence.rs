@@ -18,31 +18,52 @@ pub fn subjects(config: &RunConfig) -> Result<Vec<Subject>, EngineError> {
     let mut out = Vec::new();
     let suite = touchstone_trust::canonical::of(&config.suite)
         .map_err(|e| EngineError::Internal(format!("the suite does not serialize: {e}")))?;
-    out.push(Subject::new("suite", &config.suite.name, None, Digests::of_bytes(&suite)));
+    out.push(Subject::new(
+        "suite",
+        &config.suite.name,
+        None,
+        Digests::of_bytes(&suite),
+    ));
 
     let mut seen = BTreeSet::new();
     for task in &config.suite.tasks {
         check_unchanged(config, task)?;
         dataset_subjects(&task.name, &task.dataset, &mut seen, &mut out)?;
         if let Some(from) = &task.prompt.few_shot_from {
-            dataset_subjects(&format!("{} (few-shot)", task.name), &from.dataset, &mut seen, &mut out)?;
+            dataset_subjects(
+                &format!("{} (few-shot)", task.name),
+                &from.dataset,
+                &mut seen,
+                &mut out,
+            )?;
         }
     }
     for identity in &config.model_identities {
         out.push(identity_subject("model", &identity.label, identity)?);
     }
     if let Some(judge) = &config.judge_identity {
-        out.push(identity_subject("model", &format!("judge {}", judge.label), judge)?);
+        out.push(identity_subject(
+            "model",
+            &format!("judge {}", judge.label),
+            judge,
+        )?);
     }
     out.push(Subject::of_text(
         "build",
         "touchstone",
-        &format!("touchstone {} {}", config.touchstone_version, config.git_revision),
+        &format!(
+            "touchstone {} {}",
+            config.touchstone_version, config.git_revision
+        ),
     ));
     Ok(out)
 }
 
-fn identity_subject(kind: &str, name: &str, identity: &touchstone_models::ModelIdentity) -> Result<Subject, EngineError> {
+fn identity_subject(
+    kind: &str,
+    name: &str,
+    identity: &touchstone_models::ModelIdentity,
+) -> Result<Subject, EngineError> {
     let bytes = touchstone_trust::canonical::of(identity)
         .map_err(|e| EngineError::Internal(format!("a model identity does not serialize: {e}")))?;
     Ok(Subject::new(kind, name, None, Digests::of_bytes(&bytes)))
@@ -50,7 +71,9 @@ fn identity_subject(kind: &str, name: &str, identity: &touchstone_models::ModelI
 
 /// The task's data must hash as it did when the run started.
 fn check_unchanged(config: &RunConfig, task: &TaskSpec) -> Result<(), EngineError> {
-    let Some(recorded) = config.datasets.iter().find(|d| d.task == task.name) else { return Ok(()) };
+    let Some(recorded) = config.datasets.iter().find(|d| d.task == task.name) else {
+        return Ok(());
+    };
     let now = crate::plan::digest(task)?;
     if now.sha256 != recorded.sha256 {
         return Err(EngineError::Config(format!(
@@ -62,12 +85,22 @@ fn check_unchanged(config: &RunConfig, task: &TaskSpec) -> Result<(), EngineErro
     Ok(())
 }
 
-fn dataset_subjects(name: &str, spec: &DatasetSpec, seen: &mut BTreeSet<String>, out: &mut Vec<Subject>) -> Result<(), EngineError> {
+fn dataset_subjects(
+    name: &str,
+    spec: &DatasetSpec,
+    seen: &mut BTreeSet<String>,
+    out: &mut Vec<Subject>,
+) -> Result<(), EngineError> {
     match &spec.source {
         DatasetSource::Builtin(bank) => {
             let bytes = touchstone_data::builtin_bytes(bank).unwrap_or_default();
             if seen.insert(format!("builtin:{bank}")) {
-                out.push(Subject::new("dataset", &format!("{name}: builtin:{bank}"), None, Digests::of_bytes(bytes)));
+                out.push(Subject::new(
+                    "dataset",
+                    &format!("{name}: builtin:{bank}"),
+                    None,
+                    Digests::of_bytes(bytes),
+                ));
             }
         }
         DatasetSource::Path(path) => {
@@ -86,6 +119,9 @@ fn dataset_subjects(name: &str, spec: &DatasetSpec, seen: &mut BTreeSet<String>,
 }
 
 fn file_subject(name: &str, shown: &str, file: &Path) -> Result<Subject, EngineError> {
-    Subject::of_file("dataset", name, shown, file)
-        .map_err(|e| EngineError::Config(format!("cannot read dataset file {shown}: {e} / 无法读取数据文件")))
+    Subject::of_file("dataset", name, shown, file).map_err(|e| {
+        EngineError::Config(format!(
+            "cannot read dataset file {shown}: {e} / 无法读取数据文件"
+        ))
+    })
 }

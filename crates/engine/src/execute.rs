@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use std::collections::BTreeMap;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use std::collections::BTreeMap;
 
 use touchstone_attacks::Catalogue;
 use touchstone_core::{GenerateRequest, ItemStatus, Sample, TaskSpec, WorkItem, WorkItemId};
@@ -20,8 +20,8 @@ use touchstone_models::SharedModel;
 use touchstone_scorers::{Scorer, ScorerContext};
 use touchstone_store::{ItemResult, Store};
 
-use crate::config::RunConfig;
 use crate::attack;
+use crate::config::RunConfig;
 use crate::{EngineError, Events, plan, prompt};
 
 /// How many results the writer commits in one transaction at most.
@@ -63,7 +63,13 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
     let shared = Arc::new(Shared {
         catalogue: Catalogue::with_sources(&exec.config.suite.attack_sources)
             .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?,
-        few_shot: exec.config.suite.tasks.iter().map(|t| plan::FewShotPool::load(&t.prompt)).collect::<Result<_, _>>()?,
+        few_shot: exec
+            .config
+            .suite
+            .tasks
+            .iter()
+            .map(|t| plan::FewShotPool::load(&t.prompt))
+            .collect::<Result<_, _>>()?,
         scorer_context: exec.scorer_context.clone(),
         driver_models: exec.driver_models.clone(),
     });
@@ -84,7 +90,8 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
     drop(tx);
     let mut first_error = None;
     while let Some(joined) = per_model.join_next().await {
-        let outcome = joined.map_err(|e| EngineError::Internal(format!("a model's worker stopped: {e}")));
+        let outcome =
+            joined.map_err(|e| EngineError::Internal(format!("a model's worker stopped: {e}")));
         if let Err(e) | Ok(Err(e)) = outcome.map(|r| r.map(|_| ())) {
             // Stop the other models too: the run cannot complete, but what is done is kept.
             exec.cancel.cancel();
@@ -94,7 +101,9 @@ pub(crate) async fn execute(exec: Execution) -> Result<(), EngineError> {
     // All senders are gone once the model workers end; the writer drains and commits the rest.
     let joined = tokio::task::spawn_blocking(move || writer.join()).await;
     if !matches!(joined, Ok(Ok(()))) {
-        first_error.get_or_insert(EngineError::Internal("the writer thread stopped unexpectedly".into()));
+        first_error.get_or_insert(EngineError::Internal(
+            "the writer thread stopped unexpectedly".into(),
+        ));
     }
     if let Some(e) = writer_error.lock().ok().and_then(|mut g| g.take()) {
         first_error.get_or_insert(e);
@@ -160,7 +169,10 @@ async fn run_model(
     'tasks: for (task, pool) in config.suite.tasks.iter().zip(&shared.few_shot) {
         let task = Arc::new(task.clone());
         let scorers: Arc<Vec<Box<dyn Scorer>>> = Arc::new(
-            task.scorers.iter().map(|s| touchstone_scorers::build_with(s, &shared.scorer_context)).collect::<Result<_, _>>()?,
+            task.scorers
+                .iter()
+                .map(|s| touchstone_scorers::build_with(s, &shared.scorer_context))
+                .collect::<Result<_, _>>()?,
         );
         let params = task.generate.clone().or(&config.suite.generate);
         let epochs = plan::epochs(&task, options);
@@ -168,12 +180,22 @@ async fn run_model(
         for sample in plan::samples(&task, options, plan::Pass::Execute)? {
             let sample = Arc::new(sample?);
             let drawn = pool.for_sample(&sample);
-            for (variant, epoch) in variants.iter().flat_map(|v| (0..epochs).map(move |e| (v, e))) {
+            for (variant, epoch) in variants
+                .iter()
+                .flat_map(|v| (0..epochs).map(move |e| (v, e)))
+            {
                 let item = WorkItem::new(&label, &task.name, &sample.id, variant, epoch);
                 if done.contains(&item.id) {
                     continue;
                 }
-                let Some((sample, sent)) = prepare_item(&task, &shared.catalogue, &sample, drawn, variant, options.seed) else {
+                let Some((sample, sent)) = prepare_item(
+                    &task,
+                    &shared.catalogue,
+                    &sample,
+                    drawn,
+                    variant,
+                    options.seed,
+                ) else {
                     continue;
                 };
                 let permit = tokio::select! {
@@ -182,11 +204,18 @@ async fn run_model(
                     p = slots.clone().acquire_owned() => p.map_err(|e| EngineError::Internal(e.to_string()))?,
                 };
                 while let Some(finished) = in_flight.try_join_next() {
-                    finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
+                    finished.map_err(|e| {
+                        EngineError::Internal(format!("an item's task failed: {e}"))
+                    })?;
                 }
                 let mut params = params.clone();
                 // Each epoch is a separate draw: a distinct seed (and so a distinct cache key).
-                params.seed = Some(params.seed.unwrap_or(options.seed).wrapping_add(u64::from(epoch)));
+                params.seed = Some(
+                    params
+                        .seed
+                        .unwrap_or(options.seed)
+                        .wrapping_add(u64::from(epoch)),
+                );
                 let job = ItemJob {
                     run_id: run_id.clone(),
                     model: model.clone(),
@@ -196,9 +225,16 @@ async fn run_model(
                     labels: labels(&task, &sample, variant, config.profile.as_ref()),
                     item,
                     request: sent.map(|sent| match sent {
-                        Sent::Messages(messages) => Request::One(GenerateRequest { messages, params }),
+                        Sent::Messages(messages) => {
+                            Request::One(GenerateRequest { messages, params })
+                        }
                         Sent::Choices(request) => Request::Choices(request),
-                        Sent::Driver { name, goal } => Request::Driver { name, goal, params, models: shared.driver_models.clone() },
+                        Sent::Driver { name, goal } => Request::Driver {
+                            name,
+                            goal,
+                            params,
+                            models: shared.driver_models.clone(),
+                        },
                     }),
                 };
                 let tx = tx.clone();
@@ -225,7 +261,12 @@ async fn run_model(
 /// attack when the task has attacks (`none` for the sample as written). `category`, when the
 /// sample does not give it, is the profile's category of the sample's `risk` (for an aspect
 /// code such as `N.history`, its prefix `N`).
-fn labels(task: &TaskSpec, sample: &Sample, variant: &str, profile: Option<&touchstone_compliance::Profile>) -> BTreeMap<String, String> {
+fn labels(
+    task: &TaskSpec,
+    sample: &Sample,
+    variant: &str,
+    profile: Option<&touchstone_compliance::Profile>,
+) -> BTreeMap<String, String> {
     let derived_category = || {
         let risk = sample.metadata.get("risk").map(plan::metadata_text)?;
         match profile.and_then(|p| p.category_of(&risk)) {
@@ -279,7 +320,10 @@ pub(crate) enum Sent {
     Messages(Vec<touchstone_core::Message>),
     /// Multiple choice by log-likelihood: the plain-text prompt, one continuation per option.
     Choices(touchstone_models::LoglikelihoodRequest),
-    Driver { name: String, goal: String },
+    Driver {
+        name: String,
+        goal: String,
+    },
 }
 
 /// The sample an item's scorers see and what it sends, or why it cannot be made; `None` when
@@ -310,20 +354,45 @@ pub(crate) fn prepare_item(
 
 /// The log-likelihood request of a multiple-choice sample: its plain-text prompt and the options
 /// as continuations (`" A"`, `" B"`… or `" " + option text`).
-fn mc_request(task: &TaskSpec, sample: &Sample, drawn: &[touchstone_core::FewShot]) -> Result<touchstone_models::LoglikelihoodRequest, String> {
-    let choices = sample.choices.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| format!("sample `{}` has no options to score by log-likelihood", sample.id))?;
+fn mc_request(
+    task: &TaskSpec,
+    sample: &Sample,
+    drawn: &[touchstone_core::FewShot],
+) -> Result<touchstone_models::LoglikelihoodRequest, String> {
+    let choices = sample
+        .choices
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "sample `{}` has no options to score by log-likelihood",
+                sample.id
+            )
+        })?;
     let delimiter = task.prompt.target_delimiter.as_deref().unwrap_or(" ");
     let continuations = match task.output {
-        touchstone_core::TaskOutput::MultipleChoiceTexts => choices.iter().map(|c| format!("{delimiter}{c}")).collect(),
-        _ => (0..choices.len()).map(|i| format!("{delimiter}{}", touchstone_core::choice_letter(i))).collect(),
+        touchstone_core::TaskOutput::MultipleChoiceTexts => {
+            choices.iter().map(|c| format!("{delimiter}{c}")).collect()
+        }
+        _ => (0..choices.len())
+            .map(|i| format!("{delimiter}{}", touchstone_core::choice_letter(i)))
+            .collect(),
     };
-    Ok(touchstone_models::LoglikelihoodRequest { context: prompt::render_text(&task.prompt, sample, drawn), continuations })
+    Ok(touchstone_models::LoglikelihoodRequest {
+        context: prompt::render_text(&task.prompt, sample, drawn),
+        continuations,
+    })
 }
 
 enum Request {
     One(GenerateRequest),
     Choices(touchstone_models::LoglikelihoodRequest),
-    Driver { name: String, goal: String, params: touchstone_core::GenerateParams, models: attack::DriverModels },
+    Driver {
+        name: String,
+        goal: String,
+        params: touchstone_core::GenerateParams,
+        models: attack::DriverModels,
+    },
 }
 
 impl ItemJob {
@@ -332,19 +401,32 @@ impl ItemJob {
         let mut account = None;
         let (outcome, attempts) = match &self.request {
             Ok(Request::One(request)) => {
-                let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.generate(request)).await;
+                let (outcome, attempts) =
+                    touchstone_models::layers::count_attempts(self.model.generate(request)).await;
                 (outcome.map_err(|e| e.to_string()), attempts)
             }
             Ok(Request::Choices(request)) => {
-                let (outcome, attempts) = touchstone_models::layers::count_attempts(self.model.loglikelihood(request)).await;
+                let (outcome, attempts) =
+                    touchstone_models::layers::count_attempts(self.model.loglikelihood(request))
+                        .await;
                 let outcome = outcome.map_err(|e| e.to_string()).and_then(|lls| {
                     // The answer records every option's log-likelihood; `acc` / `acc_norm` read it.
-                    let answer = touchstone_scorers::mc::ChoiceLikelihoods::new(&request.continuations, &lls);
-                    serde_json::to_string(&answer).map(touchstone_core::Completion::new).map_err(|e| e.to_string())
+                    let answer = touchstone_scorers::mc::ChoiceLikelihoods::new(
+                        &request.continuations,
+                        &lls,
+                    );
+                    serde_json::to_string(&answer)
+                        .map(touchstone_core::Completion::new)
+                        .map_err(|e| e.to_string())
                 });
                 (outcome, attempts)
             }
-            Ok(Request::Driver { name, goal, params, models }) => {
+            Ok(Request::Driver {
+                name,
+                goal,
+                params,
+                models,
+            }) => {
                 let seed = params.seed.unwrap_or(0);
                 match attack::drive(name, goal, &self.model, models, params, seed).await {
                     Ok((text, how)) => {

@@ -25,7 +25,10 @@ use touchstone_store::{RunRecord, RunStatus, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
 pub use config::{EvalOptions, ExecOptions, RunConfig, TaskBank};
-pub use output::{render_breakdowns, render_comparison, render_table, render_tradeoff, render_verdicts, write_outputs};
+pub use output::{
+    render_breakdowns, render_comparison, render_table, render_tradeoff, render_verdicts,
+    write_outputs,
+};
 pub use summary::{RunResults, summarize};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +46,26 @@ pub enum EngineError {
     #[error(transparent)]
     Profile(#[from] touchstone_compliance::ProfileError),
     #[error("model {model}: {error}")]
-    Model { model: String, error: touchstone_models::ModelError },
-    #[error("cannot reach model {model} at {url}: {reason}. Is the server running, and is the URL right (it usually ends in /v1)?")]
-    Unreachable { model: String, url: String, reason: String },
-    #[error("dataset of task `{task}` changed since run {run} started ({source_name}): resuming would mix two datasets; start a new run")]
-    DatasetChanged { run: String, task: String, source_name: String },
+    Model {
+        model: String,
+        error: touchstone_models::ModelError,
+    },
+    #[error(
+        "cannot reach model {model} at {url}: {reason}. Is the server running, and is the URL right (it usually ends in /v1)?"
+    )]
+    Unreachable {
+        model: String,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "dataset of task `{task}` changed since run {run} started ({source_name}): resuming would mix two datasets; start a new run"
+    )]
+    DatasetChanged {
+        run: String,
+        task: String,
+        source_name: String,
+    },
     #[error("no unfinished run to resume in {}; start one with `touchstone eval`", db.display())]
     NothingToResume { db: PathBuf },
     #[error("cannot write {}: {message}", path.display())]
@@ -60,7 +78,10 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn model(spec: &ModelSpec, error: touchstone_models::ModelError) -> Self {
-        EngineError::Model { model: spec.label(), error }
+        EngineError::Model {
+            model: spec.label(),
+            error,
+        }
     }
 }
 
@@ -101,18 +122,35 @@ pub async fn start(
     let mut labels = HashSet::new();
     for m in &models {
         if !labels.insert(m.label()) {
-            return Err(EngineError::Config(format!("model {} is given twice", m.label())));
+            return Err(EngineError::Config(format!(
+                "model {} is given twice",
+                m.label()
+            )));
         }
     }
-    if options.attacker.is_none() && suite.spec.tasks.iter().any(|t| t.attacks.iter().any(|a| a == "pair")) {
-        return Err(EngineError::Config("attack `pair` needs an attacker model: pass --attacker SPEC / pair 攻击需要攻击者模型".into()));
+    if options.attacker.is_none()
+        && suite
+            .spec
+            .tasks
+            .iter()
+            .any(|t| t.attacks.iter().any(|a| a == "pair"))
+    {
+        return Err(EngineError::Config(
+            "attack `pair` needs an attacker model: pass --attacker SPEC / pair 攻击需要攻击者模型"
+                .into(),
+        ));
     }
     let mut suite = suite;
     touchstone_scorers::pin_metric_names(&mut suite.spec);
     events.note("planning: reading datasets");
     let (datasets, per_model) = plan_all(&suite.spec, &options)?;
     let planned = per_model * models.len() as u64;
-    let profile = suite.spec.profile.as_deref().map(touchstone_compliance::Profile::load).transpose()?;
+    let profile = suite
+        .spec
+        .profile
+        .as_deref()
+        .map(touchstone_compliance::Profile::load)
+        .transpose()?;
     let banks = match &profile {
         Some(p) => {
             events.note("checking banks against the profile");
@@ -140,7 +178,11 @@ pub async fn start(
     let opened = open_models(&config, store.clone(), events.as_ref()).await?;
     config.model_identities = opened.iter().map(|m| m.model.identity().clone()).collect();
     let helpers = open_helpers(&config, store.clone(), events.as_ref()).await?;
-    config.judge_identity = helpers.scorer_context.judge.as_ref().map(|j| j.identity().clone());
+    config.judge_identity = helpers
+        .scorer_context
+        .judge
+        .as_ref()
+        .map(|j| j.identity().clone());
 
     let run = RunRecord {
         id: touchstone_store::new_run_id(),
@@ -153,7 +195,18 @@ pub async fn start(
         config: serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
     };
     store.create_run(&run)?;
-    run_to_end(store, run.id, Arc::new(config), opened, Some(helpers), HashSet::new(), planned, events, cancel).await
+    run_to_end(
+        store,
+        run.id,
+        Arc::new(config),
+        opened,
+        Some(helpers),
+        HashSet::new(),
+        planned,
+        events,
+        cancel,
+    )
+    .await
 }
 
 /// Continue `run` (or the newest unfinished run). Execution options may be changed; the plan
@@ -168,19 +221,32 @@ pub async fn resume(
 ) -> Result<RunOutcome, EngineError> {
     let record = match run {
         Some(id) => store.resolve_run(id)?,
-        None => store.latest_unfinished()?.ok_or(EngineError::NothingToResume { db: db_path })?,
+        None => store
+            .latest_unfinished()?
+            .ok_or(EngineError::NothingToResume { db: db_path })?,
     };
-    let mut config: RunConfig = serde_json::from_value(record.config.clone())
-        .map_err(|e| EngineError::Internal(format!("run {} has an unreadable configuration: {e}", record.id)))?;
+    let mut config: RunConfig = serde_json::from_value(record.config.clone()).map_err(|e| {
+        EngineError::Internal(format!(
+            "run {} has an unreadable configuration: {e}",
+            record.id
+        ))
+    })?;
     if let Some(exec) = exec {
         config.options.exec = exec;
-        store.update_run_config(&record.id, &serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?)?;
+        store.update_run_config(
+            &record.id,
+            &serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
+        )?;
     }
     events.note(&format!("resuming run {}", record.id));
     let (datasets, per_model) = plan_all(&config.suite, &config.options)?;
     for (now, then) in datasets.iter().zip(&config.datasets) {
         if now.sha256 != then.sha256 {
-            return Err(EngineError::DatasetChanged { run: record.id.clone(), task: now.task.clone(), source_name: now.source.clone() });
+            return Err(EngineError::DatasetChanged {
+                run: record.id.clone(),
+                task: now.task.clone(),
+                source_name: now.source.clone(),
+            });
         }
     }
     let planned = per_model * config.models.len() as u64;
@@ -188,13 +254,30 @@ pub async fn resume(
     let (opened, helpers) = if done.len() as u64 >= planned {
         (Vec::new(), None)
     } else {
-        (open_models(&config, store.clone(), events.as_ref()).await?, Some(open_helpers(&config, store.clone(), events.as_ref()).await?))
+        (
+            open_models(&config, store.clone(), events.as_ref()).await?,
+            Some(open_helpers(&config, store.clone(), events.as_ref()).await?),
+        )
     };
     store.set_run_status(&record.id, RunStatus::Running, Some(planned))?;
-    run_to_end(store, record.id, Arc::new(config), opened, helpers, done, planned, events, cancel).await
+    run_to_end(
+        store,
+        record.id,
+        Arc::new(config),
+        opened,
+        helpers,
+        done,
+        planned,
+        events,
+        cancel,
+    )
+    .await
 }
 
-fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
+fn plan_all(
+    suite: &touchstone_core::SuiteSpec,
+    options: &EvalOptions,
+) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
     let attacks = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources)
         .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     let mut datasets = Vec::new();
@@ -206,7 +289,11 @@ fn plan_all(suite: &touchstone_core::SuiteSpec, options: &EvalOptions) -> Result
     Ok((datasets, per_model))
 }
 
-async fn open_models(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<Vec<providers::OpenedModel>, EngineError> {
+async fn open_models(
+    config: &RunConfig,
+    store: Arc<dyn Store>,
+    events: &dyn Events,
+) -> Result<Vec<providers::OpenedModel>, EngineError> {
     let mut opened = Vec::new();
     for spec in &config.models {
         events.note(&format!("opening model {spec}"));
@@ -217,17 +304,36 @@ async fn open_models(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Eve
 
 /// Replaces the attack list of every task that has attacks (`--attacks`); `none` clears them.
 /// Names are checked against the catalogue.
-pub fn set_attacks(suite: &mut touchstone_core::SuiteSpec, attacks: &[String]) -> Result<(), EngineError> {
-    let list: Vec<String> = attacks.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty() && a != "none").collect();
-    let catalogue = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources).map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
+pub fn set_attacks(
+    suite: &mut touchstone_core::SuiteSpec,
+    attacks: &[String],
+) -> Result<(), EngineError> {
+    let list: Vec<String> = attacks
+        .iter()
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty() && a != "none")
+        .collect();
+    let catalogue = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources)
+        .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     for name in &list {
-        if catalogue.get(name).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&name.as_str()) {
-            return Err(EngineError::Config(format!("--attacks: no attack `{name}`; see `touchstone attacks list` / 没有这种攻击")));
+        if catalogue.get(name).is_none()
+            && !touchstone_attacks::DRIVER_NAMES.contains(&name.as_str())
+        {
+            return Err(EngineError::Config(format!(
+                "--attacks: no attack `{name}`; see `touchstone attacks list` / 没有这种攻击"
+            )));
         }
     }
-    let attacked: Vec<&mut touchstone_core::TaskSpec> = suite.tasks.iter_mut().filter(|t| !t.attacks.is_empty()).collect();
+    let attacked: Vec<&mut touchstone_core::TaskSpec> = suite
+        .tasks
+        .iter_mut()
+        .filter(|t| !t.attacks.is_empty())
+        .collect();
     if attacked.is_empty() && !list.is_empty() {
-        return Err(EngineError::Config(format!("--attacks: suite `{}` has no task with attacks", suite.name)));
+        return Err(EngineError::Config(format!(
+            "--attacks: suite `{}` has no task with attacks",
+            suite.name
+        )));
     }
     for task in attacked {
         task.attacks = list.clone();
@@ -243,12 +349,22 @@ struct Helpers {
 
 /// The judge and attacker models, with the same layers as a model under test (their answers
 /// are cached, so a resumed run re-judges nothing).
-async fn open_helpers(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Events) -> Result<Helpers, EngineError> {
-    let open = async |spec: &Option<ModelSpec>, role: &str| -> Result<Option<touchstone_models::SharedModel>, EngineError> {
+async fn open_helpers(
+    config: &RunConfig,
+    store: Arc<dyn Store>,
+    events: &dyn Events,
+) -> Result<Helpers, EngineError> {
+    let open = async |spec: &Option<ModelSpec>,
+                      role: &str|
+           -> Result<Option<touchstone_models::SharedModel>, EngineError> {
         match spec {
             Some(spec) => {
                 events.note(&format!("opening {role} model {spec}"));
-                Ok(Some(providers::open(spec, &config.options.exec, store.clone()).await?.model))
+                Ok(Some(
+                    providers::open(spec, &config.options.exec, store.clone())
+                        .await?
+                        .model,
+                ))
             }
             None => Ok(None),
         }
@@ -256,25 +372,41 @@ async fn open_helpers(config: &RunConfig, store: Arc<dyn Store>, events: &dyn Ev
     let judge = open(&config.options.judge, "judge").await?;
     let attacker = open(&config.options.attacker, "attacker").await?;
     Ok(Helpers {
-        scorer_context: touchstone_scorers::ScorerContext { judge: judge.clone() },
+        scorer_context: touchstone_scorers::ScorerContext {
+            judge: judge.clone(),
+        },
         driver_models: attack::DriverModels { attacker, judge },
     })
 }
 
 /// Each task that assesses profile checks: its whole bank (ignoring limits) against the
 /// minimums of the bank its checks name.
-fn check_banks(suite: &touchstone_core::SuiteSpec, profile: &touchstone_compliance::Profile) -> Result<Vec<TaskBank>, EngineError> {
+fn check_banks(
+    suite: &touchstone_core::SuiteSpec,
+    profile: &touchstone_compliance::Profile,
+) -> Result<Vec<TaskBank>, EngineError> {
     let mut out = Vec::new();
     for task in suite.tasks.iter().filter(|t| !t.assess.is_empty()) {
         let check = profile.check(&task.assess[0]).ok_or_else(|| {
-            EngineError::Config(format!("task `{}` assesses `{}`, which profile {} does not define", task.name, task.assess[0], profile.id))
+            EngineError::Config(format!(
+                "task `{}` assesses `{}`, which profile {} does not define",
+                task.name, task.assess[0], profile.id
+            ))
         })?;
-        let rule = profile.bank(&check.bank).ok_or_else(|| EngineError::Internal(format!("profile {} has no bank `{}`", profile.id, check.bank)))?;
+        let rule = profile.bank(&check.bank).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "profile {} has no bank `{}`",
+                profile.id, check.bank
+            ))
+        })?;
         let items = plan::all_samples(task)?
             .map(|s| s.map(touchstone_compliance::BankItem::from_sample))
             .collect::<Result<Vec<_>, _>>()?;
         let report = touchstone_compliance::check_questions(profile, rule, &items);
-        out.push(TaskBank { task: task.name.clone(), qualification: report.qualification() });
+        out.push(TaskBank {
+            task: task.name.clone(),
+            qualification: report.qualification(),
+        });
     }
     Ok(out)
 }
@@ -313,8 +445,16 @@ async fn run_to_end(
     }
     let counts = store.counts(&run_id)?;
     let complete = counts.scored + counts.failed >= planned;
-    let status = if complete { RunStatus::Completed } else { RunStatus::Interrupted };
+    let status = if complete {
+        RunStatus::Completed
+    } else {
+        RunStatus::Interrupted
+    };
     store.set_run_status(&run_id, status, Some(planned))?;
     let results = summarize(store.as_ref(), &run_id)?;
-    Ok(RunOutcome { run_id, status, results })
+    Ok(RunOutcome {
+        run_id,
+        status,
+        results,
+    })
 }

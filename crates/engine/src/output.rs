@@ -34,12 +34,20 @@ struct SampleLine<'a> {
 }
 
 /// Write `DIR/results.json` and `DIR/samples.jsonl`.
-pub fn write_outputs(store: &dyn Store, results: &RunResults, dir: &Path) -> Result<(), EngineError> {
-    let io = |e: std::io::Error, path: &Path| EngineError::Output { path: path.to_path_buf(), message: e.to_string() };
+pub fn write_outputs(
+    store: &dyn Store,
+    results: &RunResults,
+    dir: &Path,
+) -> Result<(), EngineError> {
+    let io = |e: std::io::Error, path: &Path| EngineError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
 
     let results_path = dir.join("results.json");
-    let mut json = serde_json::to_vec_pretty(results).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let mut json =
+        serde_json::to_vec_pretty(results).map_err(|e| EngineError::Internal(e.to_string()))?;
     json.push(b'\n');
     std::fs::write(&results_path, json).map_err(|e| io(e, &results_path))?;
 
@@ -64,7 +72,9 @@ pub fn write_outputs(store: &dyn Store, results: &RunResults, dir: &Path) -> Res
             cached: r.cached,
         };
         if write_error.is_none()
-            && let Err(e) = serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+            && let Err(e) = serde_json::to_writer(&mut out, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|_| out.write_all(b"\n"))
         {
             write_error = Some(e);
         }
@@ -93,7 +103,15 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: Vec<String>| -> String {
-        cells.iter().enumerate().map(|(i, c)| pad(c, widths.get(i).copied().unwrap_or(0))).collect::<Vec<_>>().join("  ").trim_end().to_string() + "\n"
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| pad(c, widths.get(i).copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+            + "\n"
     };
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     out.push_str(&line(widths.iter().map(|w| "─".repeat(*w)).collect()));
@@ -118,7 +136,10 @@ fn value_ci(m: &MetricResult) -> (String, String) {
     if m.n == 0 {
         ("-".into(), "-".into())
     } else {
-        (format!("{:.3}", m.value), format!("[{:.3}, {:.3}]", m.ci_low, m.ci_high))
+        (
+            format!("{:.3}", m.value),
+            format!("[{:.3}, {:.3}]", m.ci_low, m.ci_high),
+        )
     }
 }
 
@@ -126,23 +147,60 @@ fn value_ci(m: &MetricResult) -> (String, String) {
 /// interval, n, the threshold and the verdict, with the reasons beneath.
 pub fn render_verdicts(results: &RunResults) -> String {
     let mut out = String::new();
-    let Some(profile) = &results.config.profile else { return out };
+    let Some(profile) = &results.config.profile else {
+        return out;
+    };
     let models = models_in_order(results.verdicts.iter().map(|v| v.model.as_str()));
     for model in models {
-        out.push_str(&format!("合规判定 Verdicts · {} · 模型 Model: {model}\n", profile.title.zh));
-        let verdicts: Vec<_> = results.verdicts.iter().filter(|v| v.model == model).collect();
+        out.push_str(&format!(
+            "合规判定 Verdicts · {} · 模型 Model: {model}\n",
+            profile.title.zh
+        ));
+        let verdicts: Vec<_> = results
+            .verdicts
+            .iter()
+            .filter(|v| v.model == model)
+            .collect();
         let rows: Vec<Vec<String>> = verdicts
             .iter()
             .map(|v| {
                 let (value, ci) = match (v.value, v.ci_low, v.ci_high) {
-                    (Some(x), Some(lo), Some(hi)) if v.n > 0 => (format!("{x:.3}"), format!("[{lo:.3}, {hi:.3}]")),
+                    (Some(x), Some(lo), Some(hi)) if v.n > 0 => {
+                        (format!("{x:.3}"), format!("[{lo:.3}, {hi:.3}]"))
+                    }
                     _ => ("-".into(), "-".into()),
                 };
-                let verdict = format!("{} {}{}", v.verdict.zh(), v.verdict.en(), if v.borderline { " ⚠临界 borderline" } else { "" });
-                vec![v.check.clone(), value, ci, v.n.to_string(), format!("{} (n≥{})", v.threshold, v.min_drawn), verdict]
+                let verdict = format!(
+                    "{} {}{}",
+                    v.verdict.zh(),
+                    v.verdict.en(),
+                    if v.borderline {
+                        " ⚠临界 borderline"
+                    } else {
+                        ""
+                    }
+                );
+                vec![
+                    v.check.clone(),
+                    value,
+                    ci,
+                    v.n.to_string(),
+                    format!("{} (n≥{})", v.threshold, v.min_drawn),
+                    verdict,
+                ]
             })
             .collect();
-        out.push_str(&table(&["检查项 Check", "值 Value", "95% 置信区间 CI", "n", "阈值 Threshold", "判定 Verdict"], &rows));
+        out.push_str(&table(
+            &[
+                "检查项 Check",
+                "值 Value",
+                "95% 置信区间 CI",
+                "n",
+                "阈值 Threshold",
+                "判定 Verdict",
+            ],
+            &rows,
+        ));
         for v in &verdicts {
             out.push_str(&format!("  {} — {} / {}\n", v.check, v.name.zh, v.name.en));
             for r in &v.reasons {
@@ -159,14 +217,25 @@ pub fn render_verdicts(results: &RunResults) -> String {
 pub fn render_breakdowns(results: &RunResults) -> String {
     let mut out = String::new();
     for t in &results.tasks {
-        for b in t.breakdowns.iter().filter(|b| b.by == "category" || b.by == "attack") {
+        for b in t
+            .breakdowns
+            .iter()
+            .filter(|b| b.by == "category" || b.by == "attack")
+        {
             let rows: Vec<Vec<String>> = b
                 .groups
                 .iter()
                 .filter_map(|g| g.metrics.first().map(|m| (g, m)))
                 .map(|(g, m)| {
                     let (value, ci) = value_ci(m);
-                    vec![g.key.clone(), m.name.clone(), value, ci, m.n.to_string(), g.failed.to_string()]
+                    vec![
+                        g.key.clone(),
+                        m.name.clone(),
+                        value,
+                        ci,
+                        m.n.to_string(),
+                        g.failed.to_string(),
+                    ]
                 })
                 .collect();
             if rows.is_empty() {
@@ -177,8 +246,21 @@ pub fn render_breakdowns(results: &RunResults) -> String {
                 "attack" => "攻击 attack",
                 other => other,
             };
-            out.push_str(&format!("{} · 按{} · 模型 Model: {}\n", t.name, by, t.model));
-            out.push_str(&table(&["分组 Group", "指标 Metric", "值 Value", "95% 置信区间 CI", "n", "失败 Failed"], &rows));
+            out.push_str(&format!(
+                "{} · 按{} · 模型 Model: {}\n",
+                t.name, by, t.model
+            ));
+            out.push_str(&table(
+                &[
+                    "分组 Group",
+                    "指标 Metric",
+                    "值 Value",
+                    "95% 置信区间 CI",
+                    "n",
+                    "失败 Failed",
+                ],
+                &rows,
+            ));
             out.push('\n');
         }
     }
@@ -191,18 +273,29 @@ pub fn render_breakdowns(results: &RunResults) -> String {
 pub fn render_tradeoff(results: &RunResults) -> String {
     let mut out = String::new();
     let find = |model: &str, metric: &str| -> Option<(&TaskResult, &MetricResult)> {
-        results.tasks.iter().filter(|t| t.model == model).find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
+        results
+            .tasks
+            .iter()
+            .filter(|t| t.model == model)
+            .find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
     };
     let models = models_in_order(results.tasks.iter().map(|t| t.model.as_str()));
     for model in models {
-        let (Some((refuse_task, refuse)), Some((answer_task, answer))) = (find(model, "refusal_rate"), find(model, "over_refusal_rate")) else {
+        let (Some((refuse_task, refuse)), Some((answer_task, answer))) = (
+            find(model, "refusal_rate"),
+            find(model, "over_refusal_rate"),
+        ) else {
             continue;
         };
         let harmful = |m: &MetricResult| -> (String, String, String) {
             if m.n == 0 {
                 return ("-".into(), "-".into(), "0".into());
             }
-            (format!("{:.3}", 1.0 - m.value), format!("[{:.3}, {:.3}]", 1.0 - m.ci_high, 1.0 - m.ci_low), m.n.to_string())
+            (
+                format!("{:.3}", 1.0 - m.value),
+                format!("[{:.3}, {:.3}]", 1.0 - m.ci_high, 1.0 - m.ci_low),
+                m.n.to_string(),
+            )
         };
         let plain = |m: &MetricResult| -> (String, String, String) {
             let (v, ci) = value_ci(m);
@@ -217,20 +310,51 @@ pub fn render_tradeoff(results: &RunResults) -> String {
                 .iter()
                 .filter(|b| b.by == "category")
                 .flat_map(|b| b.groups.iter())
-                .filter_map(|g| g.metrics.iter().find(|m| m.name == metric).map(|m| (g.key.clone(), m.clone())))
+                .filter_map(|g| {
+                    g.metrics
+                        .iter()
+                        .find(|m| m.name == metric)
+                        .map(|m| (g.key.clone(), m.clone()))
+                })
                 .collect()
         };
         for (key, m) in groups(refuse_task, "refusal_rate") {
             let (v, c, n) = harmful(&m);
-            rows.push(vec![key, v, c, n, String::new(), String::new(), String::new()]);
+            rows.push(vec![
+                key,
+                v,
+                c,
+                n,
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
         for (key, m) in groups(answer_task, "over_refusal_rate") {
             let (v, c, n) = plain(&m);
-            rows.push(vec![key, String::new(), String::new(), String::new(), v, c, n]);
+            rows.push(vec![
+                key,
+                String::new(),
+                String::new(),
+                String::new(),
+                v,
+                c,
+                n,
+            ]);
         }
-        out.push_str(&format!("取舍 Trade-off · 有害顺从 vs 过度拒答 · 模型 Model: {model}\n"));
+        out.push_str(&format!(
+            "取舍 Trade-off · 有害顺从 vs 过度拒答 · 模型 Model: {model}\n"
+        ));
         out.push_str(&table(
-            &["类别 Category", "有害顺从 Harmful compliance", "95% CI", "n", "过度拒答 Over-refusal", "95% CI", "n"],
+            &[
+                "类别 Category",
+                "有害顺从 Harmful compliance",
+                "95% CI",
+                "n",
+                "过度拒答 Over-refusal",
+                "95% CI",
+                "n",
+            ],
             &rows,
         ));
         out.push('\n');
@@ -240,14 +364,30 @@ pub fn render_tradeoff(results: &RunResults) -> String {
 
 /// The results table, one section per model under test.
 pub fn render_table(results: &RunResults) -> String {
-    let header = ["任务 Task", "指标 Metric", "值 Value", "95% 置信区间 CI", "n", "失败 Failed", "预期 Expect"];
+    let header = [
+        "任务 Task",
+        "指标 Metric",
+        "值 Value",
+        "95% 置信区间 CI",
+        "n",
+        "失败 Failed",
+        "预期 Expect",
+    ];
     let mut out = String::new();
     let models = models_in_order(results.tasks.iter().map(|t| t.model.as_str()));
     for model in models {
         let mut rows: Vec<Vec<String>> = Vec::new();
         for t in results.tasks.iter().filter(|t| t.model == model) {
             if t.metrics.is_empty() {
-                rows.push(vec![t.name.clone(), "-".into(), "-".into(), "-".into(), "0".into(), t.failed.to_string(), String::new()]);
+                rows.push(vec![
+                    t.name.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "0".into(),
+                    t.failed.to_string(),
+                    String::new(),
+                ]);
             }
             for m in &t.metrics {
                 let expect = t
@@ -258,7 +398,15 @@ pub fn render_table(results: &RunResults) -> String {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let (value, ci) = value_ci(m);
-                rows.push(vec![t.name.clone(), m.name.clone(), value, ci, m.n.to_string(), t.failed.to_string(), expect]);
+                rows.push(vec![
+                    t.name.clone(),
+                    m.name.clone(),
+                    value,
+                    ci,
+                    m.n.to_string(),
+                    t.failed.to_string(),
+                    expect,
+                ]);
             }
         }
         out.push_str(&format!("模型 Model: {model}\n"));
@@ -275,7 +423,11 @@ pub fn render_table(results: &RunResults) -> String {
         c.planned,
         c.scored,
         c.failed,
-        if c.pending > 0 { format!("  ·  未完成 pending {}", c.pending) } else { String::new() }
+        if c.pending > 0 {
+            format!("  ·  未完成 pending {}", c.pending)
+        } else {
+            String::new()
+        }
     ));
     out
 }
@@ -311,7 +463,17 @@ pub fn render_comparison(c: &crate::compare::Comparison) -> String {
                 ]
             })
             .collect();
-        out.push_str(&table(&["名次 rank", "梯队 tier", "模型 model", "得分 score", "95% CI", "n"], &rows));
+        out.push_str(&table(
+            &[
+                "名次 rank",
+                "梯队 tier",
+                "模型 model",
+                "得分 score",
+                "95% CI",
+                "n",
+            ],
+            &rows,
+        ));
         let rows: Vec<Vec<String>> = t
             .pairs
             .iter()
@@ -329,12 +491,25 @@ pub fn render_comparison(c: &crate::compare::Comparison) -> String {
                     test,
                     format!("{:.4}", p.p_value),
                     format!("{:.4}", p.p_holm),
-                    if p.significant { "显著 significant".into() } else { "不显著 not significant".into() },
+                    if p.significant {
+                        "显著 significant".into()
+                    } else {
+                        "不显著 not significant".into()
+                    },
                 ]
             })
             .collect();
         out.push_str(&table(
-            &["差值 difference", "Δ", "95% CI (paired bootstrap)", "n", "检验 test", "p", "p (Holm)", "结论 result"],
+            &[
+                "差值 difference",
+                "Δ",
+                "95% CI (paired bootstrap)",
+                "n",
+                "检验 test",
+                "p",
+                "p (Holm)",
+                "结论 result",
+            ],
             &rows,
         ));
         out.push('\n');

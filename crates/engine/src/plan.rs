@@ -25,10 +25,16 @@ pub fn samples(
     options: &EvalOptions,
     pass: Pass,
 ) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
-    let read = touchstone_data::ReadOptions { check_duplicate_ids: pass == Pass::Validate };
+    let read = touchstone_data::ReadOptions {
+        check_duplicate_ids: pass == Pass::Validate,
+    };
     let stream: SampleStream = match &task.dataset.source {
-        DatasetSource::Builtin(name) => touchstone_data::open_builtin_with(name, task.dataset.format, &task.dataset.fields)?,
-        DatasetSource::Path(path) => touchstone_data::open_file_with(path, task.dataset.format, &task.dataset.fields, read)?,
+        DatasetSource::Builtin(name) => {
+            touchstone_data::open_builtin_with(name, task.dataset.format, &task.dataset.fields)?
+        }
+        DatasetSource::Path(path) => {
+            touchstone_data::open_file_with(path, task.dataset.format, &task.dataset.fields, read)?
+        }
     };
     let limit = match (task.dataset.limit, options.limit) {
         (Some(a), Some(b)) => a.min(b),
@@ -43,7 +49,9 @@ pub fn samples(
 }
 
 /// Every sample of a task, ignoring limits (for checking a bank against a profile).
-pub fn all_samples(task: &TaskSpec) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
+pub fn all_samples(
+    task: &TaskSpec,
+) -> Result<impl Iterator<Item = Result<Sample, EngineError>> + Send + use<>, EngineError> {
     let mut unlimited = task.clone();
     unlimited.dataset.limit = None;
     samples(&unlimited, &EvalOptions::default(), Pass::Execute)
@@ -51,7 +59,12 @@ pub fn all_samples(task: &TaskSpec) -> Result<impl Iterator<Item = Result<Sample
 
 /// Whether a sample's metadata has every value a dataset filter asks for.
 fn passes(filter: &std::collections::BTreeMap<String, String>, sample: &Sample) -> bool {
-    filter.iter().all(|(k, want)| sample.metadata.get(k).is_some_and(|v| metadata_text(v) == *want))
+    filter.iter().all(|(k, want)| {
+        sample
+            .metadata
+            .get(k)
+            .is_some_and(|v| metadata_text(v) == *want)
+    })
 }
 
 /// A metadata value as text: strings as they are, other JSON values as JSON.
@@ -64,8 +77,13 @@ pub fn metadata_text(v: &serde_json::Value) -> String {
 
 /// The variants each sample is run as: as written (""), then each attack.
 pub fn variants(task: &TaskSpec) -> Vec<String> {
-    let rotations = (1..MAX_ROTATIONS).filter(|_| task.circular).map(|r| format!("{CIRCULAR}{r}"));
-    std::iter::once(String::new()).chain(task.attacks.iter().cloned()).chain(rotations).collect()
+    let rotations = (1..MAX_ROTATIONS)
+        .filter(|_| task.circular)
+        .map(|r| format!("{CIRCULAR}{r}"));
+    std::iter::once(String::new())
+        .chain(task.attacks.iter().cloned())
+        .chain(rotations)
+        .collect()
 }
 
 /// Circular evaluation's variants are `circular-1`, `circular-2`…: the options rotated by that
@@ -93,12 +111,17 @@ pub fn rotate(sample: &Sample, r: usize) -> Option<Sample> {
             .target
             .0
             .iter()
-            .map(|t| match t.trim().chars().next().map(|c| c.to_ascii_uppercase()) {
-                Some(c @ 'A'..='Z') if t.trim().len() == 1 && ((c as usize) - ('A' as usize)) < n => {
-                    touchstone_core::choice_letter(((c as usize) - ('A' as usize) + n - r) % n).to_string()
-                }
-                _ => t.clone(),
-            })
+            .map(
+                |t| match t.trim().chars().next().map(|c| c.to_ascii_uppercase()) {
+                    Some(c @ 'A'..='Z')
+                        if t.trim().len() == 1 && ((c as usize) - ('A' as usize)) < n =>
+                    {
+                        touchstone_core::choice_letter(((c as usize) - ('A' as usize) + n - r) % n)
+                            .to_string()
+                    }
+                    _ => t.clone(),
+                },
+            )
             .collect(),
     );
     Some(rotated)
@@ -111,7 +134,11 @@ pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
 /// Read every task's dataset once before any request is sent: counts the work items of one
 /// model (for the progress bar and `counts.planned`) and surfaces bad data with its location
 /// up front. An attack that does not apply to a sample is not planned for it.
-pub fn count_items(task: &TaskSpec, options: &EvalOptions, attacks: &touchstone_attacks::Catalogue) -> Result<u64, EngineError> {
+pub fn count_items(
+    task: &TaskSpec,
+    options: &EvalOptions,
+    attacks: &touchstone_attacks::Catalogue,
+) -> Result<u64, EngineError> {
     let variants = variants(task);
     let catalogue = (variants.len() > 1).then_some(attacks);
     let mut n = 0u64;
@@ -122,7 +149,13 @@ pub fn count_items(task: &TaskSpec, options: &EvalOptions, attacks: &touchstone_
             Some(catalogue) => {
                 // The execution pass's own predicate, so the count and the items agree.
                 let sample = std::sync::Arc::new(sample);
-                variants.iter().filter(|v| crate::execute::prepare_item(task, catalogue, &sample, &[], v, options.seed).is_some()).count() as u64
+                variants
+                    .iter()
+                    .filter(|v| {
+                        crate::execute::prepare_item(task, catalogue, &sample, &[], v, options.seed)
+                            .is_some()
+                    })
+                    .count() as u64
             }
         };
     }
@@ -135,7 +168,8 @@ pub fn digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
     // example file is a changed prompt.
     if let Some(from) = &task.prompt.few_shot_from {
         let shots = source_digest(&TaskSpec::new("few-shot", from.dataset.clone(), Vec::new()))?;
-        digest.sha256 = touchstone_data::sha256_hex(format!("{}{}", digest.sha256, shots.sha256).as_bytes());
+        digest.sha256 =
+            touchstone_data::sha256_hex(format!("{}{}", digest.sha256, shots.sha256).as_bytes());
     }
     Ok(digest)
 }
@@ -145,16 +179,24 @@ fn source_digest(task: &TaskSpec) -> Result<DatasetDigest, EngineError> {
         DatasetSource::Builtin(name) => DatasetDigest {
             task: task.name.clone(),
             source: format!("builtin:{name}"),
-            sha256: touchstone_data::sha256_hex(touchstone_data::builtin_bytes(name).unwrap_or_default()),
+            sha256: touchstone_data::sha256_hex(
+                touchstone_data::builtin_bytes(name).unwrap_or_default(),
+            ),
         },
         DatasetSource::Path(path) => {
             // A dataset with companion files (SafetyBench's answer key) is hashed with them: a
             // changed key is changed data.
             let mut sha256 = touchstone_data::file_sha256(path)?;
             for companion in touchstone_data::companion_files(path, task.dataset.format) {
-                sha256 = touchstone_data::sha256_hex(format!("{sha256}{}", touchstone_data::file_sha256(&companion)?).as_bytes());
+                sha256 = touchstone_data::sha256_hex(
+                    format!("{sha256}{}", touchstone_data::file_sha256(&companion)?).as_bytes(),
+                );
             }
-            DatasetDigest { task: task.name.clone(), source: path.display().to_string(), sha256 }
+            DatasetDigest {
+                task: task.name.clone(),
+                source: path.display().to_string(),
+                sha256,
+            }
         }
     })
 }
@@ -169,23 +211,39 @@ pub struct FewShotPool {
 
 impl FewShotPool {
     pub fn load(prompt: &touchstone_core::PromptSpec) -> Result<FewShotPool, EngineError> {
-        let Some(from) = &prompt.few_shot_from else { return Ok(FewShotPool::default()) };
+        let Some(from) = &prompt.few_shot_from else {
+            return Ok(FewShotPool::default());
+        };
         let source = TaskSpec::new("few-shot", from.dataset.clone(), Vec::new());
-        let mut shots: std::collections::HashMap<String, Vec<touchstone_core::FewShot>> = std::collections::HashMap::new();
+        let mut shots: std::collections::HashMap<String, Vec<touchstone_core::FewShot>> =
+            std::collections::HashMap::new();
         for sample in all_samples(&source)? {
             let sample = sample?;
-            let key = from.by.as_ref().and_then(|b| sample.metadata.get(b)).map(metadata_text).unwrap_or_default();
+            let key = from
+                .by
+                .as_ref()
+                .and_then(|b| sample.metadata.get(b))
+                .map(metadata_text)
+                .unwrap_or_default();
             let bucket = shots.entry(key).or_default();
             if bucket.len() < from.n {
                 bucket.push(crate::prompt::as_shot(&sample));
             }
         }
-        Ok(FewShotPool { by: from.by.clone(), shots })
+        Ok(FewShotPool {
+            by: from.by.clone(),
+            shots,
+        })
     }
 
     /// The examples for one sample (none when the source has none for its group).
     pub fn for_sample(&self, sample: &Sample) -> &[touchstone_core::FewShot] {
-        let key = self.by.as_ref().and_then(|b| sample.metadata.get(b)).map(metadata_text).unwrap_or_default();
+        let key = self
+            .by
+            .as_ref()
+            .and_then(|b| sample.metadata.get(b))
+            .map(metadata_text)
+            .unwrap_or_default();
         self.shots.get(&key).map(Vec::as_slice).unwrap_or(&[])
     }
 }

@@ -17,7 +17,10 @@ pub fn format_choices(choices: &[String]) -> String {
 }
 
 fn letters(n: usize) -> String {
-    (0..n).map(|i| choice_letter(i).to_string()).collect::<Vec<_>>().join(", ")
+    (0..n)
+        .map(|i| choice_letter(i).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fill(template: Option<&str>, input: &str, choices: &[String]) -> String {
@@ -35,7 +38,10 @@ fn few_shot_turns(shots: &[FewShot], template: Option<&str>) -> Vec<Message> {
     shots
         .iter()
         .flat_map(|s| {
-            [Message::user(fill(template, &s.input, &s.choices)), Message::assistant(s.target.clone())]
+            [
+                Message::user(fill(template, &s.input, &s.choices)),
+                Message::assistant(s.target.clone()),
+            ]
         })
         .collect()
 }
@@ -43,9 +49,19 @@ fn few_shot_turns(shots: &[FewShot], template: Option<&str>) -> Vec<Message> {
 /// The task description with `{subject}` filled from the sample (underscores as spaces, as
 /// lm-evaluation-harness writes MMLU's subjects).
 fn description(prompt: &PromptSpec, sample: &Sample) -> Option<String> {
-    let field = |k: &str| sample.metadata.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let field = |k: &str| {
+        sample
+            .metadata
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
     let subject = field("subject").replace('_', " ");
-    prompt.description.as_ref().map(|d| d.replace("{subject_zh}", &field("subject_zh")).replace("{subject}", &subject))
+    prompt.description.as_ref().map(|d| {
+        d.replace("{subject_zh}", &field("subject_zh"))
+            .replace("{subject}", &subject)
+    })
 }
 
 /// The messages for one sample under one prompt spec.
@@ -60,7 +76,8 @@ pub fn render_with(prompt: &PromptSpec, sample: &Sample, drawn: &[FewShot]) -> V
     let template = prompt.template.as_deref();
     let shots: Vec<FewShot> = prompt.few_shot.iter().chain(drawn).cloned().collect();
     let mut messages = Vec::with_capacity(2 + shots.len() * 2);
-    let has_own_system = matches!(&sample.input, Input::Messages(ms) if ms.iter().any(|m| m.role == Role::System));
+    let has_own_system =
+        matches!(&sample.input, Input::Messages(ms) if ms.iter().any(|m| m.role == Role::System));
     let system = match (&prompt.system, description(prompt, sample)) {
         (Some(s), Some(d)) => Some(format!("{s}\n\n{d}")),
         (s, d) => s.clone().or(d),
@@ -132,13 +149,17 @@ mod tests {
     #[test]
     fn plain_text_layout_matches_lm_evaluation_harness_mmlu() {
         let p = PromptSpec {
-            description: Some("The following are multiple choice questions (with answers) about {subject}.\n\n".into()),
+            description: Some(
+                "The following are multiple choice questions (with answers) about {subject}.\n\n"
+                    .into(),
+            ),
             template: Some("{input}\n{choices}\nAnswer:".into()),
             ..Default::default()
         };
         let mut s = Sample::new("astronomy/0", " What is the Sun? ", "B");
         s.choices = Some(vec!["A planet".into(), "A star".into()]);
-        s.metadata.insert("subject".into(), serde_json::json!("college_astronomy"));
+        s.metadata
+            .insert("subject".into(), serde_json::json!("college_astronomy"));
         let mut shot = Sample::new("d/0", "What is the Moon?", "A");
         shot.choices = Some(vec!["A satellite".into(), "A star".into()]);
         let text = render_text(&p, &s, &[as_shot(&shot)]);
@@ -155,7 +176,10 @@ mod tests {
         let mut s = Sample::new("1", "Capital of France?", "A");
         s.choices = Some(vec!["Paris".into(), "Rome".into()]);
         let m = render(&PromptSpec::default(), &s);
-        assert_eq!(m, vec![Message::user("Capital of France?\n\nA. Paris\nB. Rome")]);
+        assert_eq!(
+            m,
+            vec![Message::user("Capital of France?\n\nA. Paris\nB. Rome")]
+        );
     }
 
     #[test]
@@ -165,7 +189,11 @@ mod tests {
         let p = PromptSpec {
             system: Some("Be brief.".into()),
             template: Some("Q: {input}\n{choices}\nAnswer ({letters}):".into()),
-            few_shot: vec![FewShot { input: "1+1?".into(), choices: vec!["2".into(), "5".into()], target: "A".into() }],
+            few_shot: vec![FewShot {
+                input: "1+1?".into(),
+                choices: vec!["2".into(), "5".into()],
+                target: "A".into(),
+            }],
             ..Default::default()
         };
         let m = render(&p, &s);
@@ -187,11 +215,20 @@ mod tests {
             ]),
             ..Sample::new("c", "", "")
         };
-        let p = PromptSpec { system: Some("ignored".into()), template: Some("[{input}]".into()), ..Default::default() };
+        let p = PromptSpec {
+            system: Some("ignored".into()),
+            template: Some("[{input}]".into()),
+            ..Default::default()
+        };
         let m = render(&p, &s);
         assert_eq!(
             m,
-            vec![Message::system("own system"), Message::user("hi"), Message::assistant("hello"), Message::user("[bye]")]
+            vec![
+                Message::system("own system"),
+                Message::user("hi"),
+                Message::assistant("hello"),
+                Message::user("[bye]")
+            ]
         );
     }
 }

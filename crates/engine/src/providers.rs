@@ -53,9 +53,16 @@ impl ResponseCache for StoreCache {
 
 /// Open one model under test. HTTP endpoints are checked for reachability first, so an
 /// unreachable server is one clear error rather than thousands of failed items.
-pub async fn open(spec: &ModelSpec, exec: &ExecOptions, store: Arc<dyn Store>) -> Result<OpenedModel, EngineError> {
-    let cache: Option<Arc<dyn ResponseCache>> =
-        if exec.no_cache { None } else { Some(Arc::new(StoreCache(store)) as Arc<dyn ResponseCache>) };
+pub async fn open(
+    spec: &ModelSpec,
+    exec: &ExecOptions,
+    store: Arc<dyn Store>,
+) -> Result<OpenedModel, EngineError> {
+    let cache: Option<Arc<dyn ResponseCache>> = if exec.no_cache {
+        None
+    } else {
+        Some(Arc::new(StoreCache(store)) as Arc<dyn ResponseCache>)
+    };
     match spec {
         ModelSpec::OpenAi { base_url, .. } => {
             let model = OpenAiModel::from_spec(spec).map_err(|e| EngineError::model(spec, e))?;
@@ -69,7 +76,10 @@ pub async fn open(spec: &ModelSpec, exec: &ExecOptions, store: Arc<dyn Store>) -
                 cache,
                 ..LayerConfig::default()
             };
-            Ok(OpenedModel { model: layered(Arc::new(model), &config), concurrency })
+            Ok(OpenedModel {
+                model: layered(Arc::new(model), &config),
+                concurrency,
+            })
         }
         ModelSpec::Local { source } => {
             let source = source.clone();
@@ -79,7 +89,10 @@ pub async fn open(spec: &ModelSpec, exec: &ExecOptions, store: Arc<dyn Store>) -
             // Fetching and loading a GGUF file is slow, blocking work.
             let model = tokio::task::spawn_blocking(move || -> Result<LocalModel, EngineError> {
                 let path: PathBuf = touchstone_local::catalogue::resolve(&source)?;
-                let mut options = LocalOptions { max_batch_sequences: batch, ..LocalOptions::default() };
+                let mut options = LocalOptions {
+                    max_batch_sequences: batch,
+                    ..LocalOptions::default()
+                };
                 if let Some(t) = threads {
                     options.threads = t.max(1);
                 }
@@ -95,13 +108,24 @@ pub async fn open(spec: &ModelSpec, exec: &ExecOptions, store: Arc<dyn Store>) -
                 cache,
                 ..LayerConfig::default()
             };
-            Ok(OpenedModel { model: layered(Arc::new(model), &config), concurrency: batch })
+            Ok(OpenedModel {
+                model: layered(Arc::new(model), &config),
+                concurrency: batch,
+            })
         }
     }
 }
 
-async fn preflight(model: &OpenAiModel, spec: &ModelSpec, base_url: &str) -> Result<(), EngineError> {
-    let unreachable = |reason: String| EngineError::Unreachable { model: spec.label(), url: base_url.to_string(), reason };
+async fn preflight(
+    model: &OpenAiModel,
+    spec: &ModelSpec,
+    base_url: &str,
+) -> Result<(), EngineError> {
+    let unreachable = |reason: String| EngineError::Unreachable {
+        model: spec.label(),
+        url: base_url.to_string(),
+        reason,
+    };
     match tokio::time::timeout(Duration::from_secs(15), model.list_models()).await {
         Err(_) => Err(unreachable("no answer within 15 s".into())),
         Ok(Err(ModelError::Connection(reason))) => Err(unreachable(reason)),

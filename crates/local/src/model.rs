@@ -12,13 +12,16 @@ use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LogOptions, send_logs_to_tracing};
 use tokio::sync::oneshot;
 use touchstone_core::{
-    Completion, FinishReason, GenerateParams, GenerateRequest, MAX_TOP_LOGPROBS, Message, RawCompletion, RawRequest, TokenLogprob,
-    Usage,
+    Completion, FinishReason, GenerateParams, GenerateRequest, MAX_TOP_LOGPROBS, Message,
+    RawCompletion, RawRequest, TokenLogprob, Usage,
 };
 use touchstone_models::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity};
 
 use crate::template::ChatTemplate;
-use crate::worker::{self, GenerateJob, Job, LocalStats, RawJob, RawOutput, Sampling, ScoreJob, ScoredToken, Stats, WorkerConfig};
+use crate::worker::{
+    self, GenerateJob, Job, LocalStats, RawJob, RawOutput, Sampling, ScoreJob, ScoredToken, Stats,
+    WorkerConfig,
+};
 use crate::{LocalError, catalogue, gguf};
 
 /// Completion length when a request sets no `max_tokens`.
@@ -40,7 +43,9 @@ pub struct LocalOptions {
 impl Default for LocalOptions {
     fn default() -> Self {
         LocalOptions {
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n_ctx: 2048,
             max_batch_sequences: 32,
             seed: 0,
@@ -62,7 +67,10 @@ pub struct LocalModel {
 
 impl std::fmt::Debug for LocalModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalModel").field("identity", &self.identity).field("n_ctx_seq", &self.n_ctx_seq).finish()
+        f.debug_struct("LocalModel")
+            .field("identity", &self.identity)
+            .field("n_ctx_seq", &self.n_ctx_seq)
+            .finish()
     }
 }
 
@@ -72,7 +80,8 @@ fn backend() -> Result<&'static LlamaBackend, LocalError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            let enabled = std::env::var_os("TOUCHSTONE_LLAMA_LOG").is_some_and(|v| !v.is_empty() && v != "0");
+            let enabled =
+                std::env::var_os("TOUCHSTONE_LLAMA_LOG").is_some_and(|v| !v.is_empty() && v != "0");
             send_logs_to_tracing(LogOptions::default().with_logs_enabled(enabled));
             LlamaBackend::init().map_err(|e| e.to_string())
         })
@@ -109,8 +118,14 @@ impl LocalModel {
             sequences: opts.max_batch_sequences,
         };
         let (jobs, n_ctx_seq) = worker::spawn(backend, Arc::clone(&model), cfg, Arc::clone(&stats))
-            .map_err(|detail| LocalError::Load { path: path.to_path_buf(), detail })?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            .map_err(|detail| LocalError::Load {
+                path: path.to_path_buf(),
+                detail,
+            })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Ok(LocalModel {
             identity: ModelIdentity {
                 label: format!("local:{}", path.display()),
@@ -155,8 +170,13 @@ impl LocalModel {
 
     /// The prompt text the model sees for `messages` (the GGUF's chat template, rendered).
     pub fn render_prompt(&self, messages: &[Message]) -> Result<String, ModelError> {
-        let template = self.template.as_ref().map_err(|e| ModelError::Local(e.clone()))?;
-        template.render(messages).map_err(|e| ModelError::Local(format!("chat template of {}: {e}", self.path.display())))
+        let template = self
+            .template
+            .as_ref()
+            .map_err(|e| ModelError::Local(e.clone()))?;
+        template.render(messages).map_err(|e| {
+            ModelError::Local(format!("chat template of {}: {e}", self.path.display()))
+        })
     }
 
     /// Token count of `text` as a prompt (special tokens such as `<|im_start|>` parsed).
@@ -172,7 +192,10 @@ impl LocalModel {
         match params.temperature {
             Some(t) if t > 0.0 => Sampling::Random {
                 temperature: t,
-                top_p: params.top_p.filter(|p| *p > 0.0 && *p <= 1.0).unwrap_or(1.0),
+                top_p: params
+                    .top_p
+                    .filter(|p| *p > 0.0 && *p <= 1.0)
+                    .unwrap_or(1.0),
                 seed: fold_seed(params.seed.unwrap_or(self.seed)),
             },
             _ => Sampling::Greedy,
@@ -190,14 +213,22 @@ fn worker_gone() -> ModelError {
 
 /// The GGUF's `tokenizer.chat_template`, compiled; an error is kept and reported on use.
 fn chat_template(model: &LlamaModel) -> Result<ChatTemplate, String> {
-    let source = model
-        .meta_val_str("tokenizer.chat_template")
-        .map_err(|_| "the model file has no chat template (tokenizer.chat_template); it cannot chat".to_string())?;
+    let source = model.meta_val_str("tokenizer.chat_template").map_err(|_| {
+        "the model file has no chat template (tokenizer.chat_template); it cannot chat".to_string()
+    })?;
     let vocab = model.vocab();
     let text = |t: LlamaToken| {
-        if t.0 < 0 { String::new() } else { vocab.text(t).map(|c| c.to_string_lossy().into_owned()).unwrap_or_default() }
+        if t.0 < 0 {
+            String::new()
+        } else {
+            vocab
+                .text(t)
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        }
     };
-    ChatTemplate::new(&source, &text(vocab.bos()), &text(vocab.eos())).map_err(|e| format!("chat template: {e}"))
+    ChatTemplate::new(&source, &text(vocab.bos()), &text(vocab.eos()))
+        .map_err(|e| format!("chat template: {e}"))
 }
 
 /// A 32-bit sampler seed from a 64-bit one, keeping the high bits' entropy.
@@ -213,7 +244,10 @@ impl Model for LocalModel {
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Completion, ModelError> {
         let prompt = self.render_prompt(&request.messages)?;
-        let template_has_bos = self.template.as_ref().is_ok_and(|t| !t.bos_token().is_empty() && prompt.starts_with(t.bos_token()));
+        let template_has_bos = self
+            .template
+            .as_ref()
+            .is_ok_and(|t| !t.bos_token().is_empty() && prompt.starts_with(t.bos_token()));
         let tokens = self.tokenize(&prompt, !template_has_bos);
         let n_prompt = tokens.len();
         if n_prompt == 0 {
@@ -231,24 +265,43 @@ impl Model for LocalModel {
             return Ok(Completion {
                 text: String::new(),
                 finish_reason: FinishReason::Length,
-                usage: Usage { prompt_tokens: n_prompt as u32, completion_tokens: 0 },
+                usage: Usage {
+                    prompt_tokens: n_prompt as u32,
+                    completion_tokens: 0,
+                },
                 cached: false,
             });
         }
         let sampling = self.sampling(params);
-        let stop = params.stop.iter().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()).collect();
+        let stop = params
+            .stop
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Generate(GenerateJob { tokens, max_tokens, stop, sampling, reply }))?;
+        self.send(Job::Generate(GenerateJob {
+            tokens,
+            max_tokens,
+            stop,
+            sampling,
+            reply,
+        }))?;
         answer.await.map_err(|_| worker_gone())?
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         let mut context = self.tokenize(&request.context, true);
         if context.is_empty() {
             // Something must be conditioned on: use the beginning-of-sequence token.
             let bos = self.model.vocab().bos();
             if bos.0 < 0 {
-                return Err(ModelError::Local("empty context and the model has no BOS token".into()));
+                return Err(ModelError::Local(
+                    "empty context and the model has no BOS token".into(),
+                ));
             }
             context.push(bos);
         }
@@ -277,14 +330,22 @@ impl Model for LocalModel {
                 )));
             }
             let (reply, answer) = oneshot::channel();
-            self.send(Job::Score(ScoreJob { tokens, n_context, reply }))?;
+            self.send(Job::Score(ScoreJob {
+                tokens,
+                n_context,
+                reply,
+            }))?;
             answers.push(Some(answer));
         }
         let mut out = Vec::with_capacity(answers.len());
         for answer in answers {
             out.push(match answer {
                 Some(rx) => rx.await.map_err(|_| worker_gone())??,
-                None => Loglikelihood { logprob: 0.0, is_greedy: true, tokens: 0 },
+                None => Loglikelihood {
+                    logprob: 0.0,
+                    is_greedy: true,
+                    tokens: 0,
+                },
             });
         }
         Ok(out)
@@ -298,13 +359,16 @@ impl Model for LocalModel {
     async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
         let vocab = self.model.vocab();
         let mut tokens = self.tokenize(&request.prompt, true);
-        let mut n_hidden = usize::from(vocab.should_add_bos() && tokens.first() == Some(&vocab.bos()));
+        let mut n_hidden =
+            usize::from(vocab.should_add_bos() && tokens.first() == Some(&vocab.bos()));
         let max_tokens = request.params.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
         if tokens.is_empty() && max_tokens > 0 {
             // Generating from nothing: condition on the beginning-of-sequence token.
             let bos = vocab.bos();
             if bos.0 < 0 {
-                return Err(ModelError::Local("empty prompt and the model has no BOS token".into()));
+                return Err(ModelError::Local(
+                    "empty prompt and the model has no BOS token".into(),
+                ));
             }
             tokens.push(bos);
             n_hidden = 1;
@@ -321,10 +385,17 @@ impl Model for LocalModel {
         // Nothing to decode (no generation, and no prompt token with anything before it).
         let output = if max_tokens == 0 && !(score_prompt && n_prompt >= 2) {
             RawOutput {
-                prompt: if score_prompt { unscored(&tokens[n_hidden..], |t| self.piece(t)) } else { Vec::new() },
+                prompt: if score_prompt {
+                    unscored(&tokens[n_hidden..], |t| self.piece(t))
+                } else {
+                    Vec::new()
+                },
                 generated: Vec::new(),
                 finish_reason: FinishReason::Length,
-                usage: Usage { prompt_tokens: u32::try_from(n_prompt).unwrap_or(u32::MAX), completion_tokens: 0 },
+                usage: Usage {
+                    prompt_tokens: u32::try_from(n_prompt).unwrap_or(u32::MAX),
+                    completion_tokens: 0,
+                },
             }
         } else {
             let (reply, answer) = oneshot::channel();
@@ -332,7 +403,13 @@ impl Model for LocalModel {
                 tokens,
                 n_hidden,
                 max_tokens,
-                stop: request.params.stop.iter().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()).collect(),
+                stop: request
+                    .params
+                    .stop
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.as_bytes().to_vec())
+                    .collect(),
                 sampling: self.sampling(&request.params),
                 score_prompt,
                 logprobs,
@@ -351,11 +428,22 @@ impl LocalModel {
 }
 
 fn unscored(tokens: &[LlamaToken], piece: impl Fn(LlamaToken) -> Vec<u8>) -> Vec<ScoredToken> {
-    tokens.iter().map(|&t| ScoredToken { piece: piece(t), logprob: None, top: Vec::new() }).collect()
+    tokens
+        .iter()
+        .map(|&t| ScoredToken {
+            piece: piece(t),
+            logprob: None,
+            top: Vec::new(),
+        })
+        .collect()
 }
 
 fn raw_completion(output: RawOutput, with_logprobs: bool) -> RawCompletion {
-    let text_bytes: Vec<u8> = output.generated.iter().flat_map(|t| t.piece.iter().copied()).collect();
+    let text_bytes: Vec<u8> = output
+        .generated
+        .iter()
+        .flat_map(|t| t.piece.iter().copied())
+        .collect();
     let logprobs = with_logprobs.then(|| {
         let mut entries = token_texts(output.prompt);
         entries.extend(token_texts(output.generated));
@@ -402,8 +490,16 @@ fn token_texts(tokens: Vec<ScoredToken>) -> Vec<TokenLogprob> {
                 }
             }
         }
-        let top = t.top.into_iter().map(|(p, lp)| (String::from_utf8_lossy(&p).into_owned(), lp)).collect();
-        out.push(TokenLogprob { text, logprob: t.logprob, top });
+        let top = t
+            .top
+            .into_iter()
+            .map(|(p, lp)| (String::from_utf8_lossy(&p).into_owned(), lp))
+            .collect();
+        out.push(TokenLogprob {
+            text,
+            logprob: t.logprob,
+            top,
+        });
     }
     if !carry.is_empty()
         && let Some(last) = out.last_mut()
@@ -418,20 +514,36 @@ mod tests {
     use super::*;
 
     fn scored(piece: &[u8]) -> ScoredToken {
-        ScoredToken { piece: piece.to_vec(), logprob: Some(-0.5), top: Vec::new() }
+        ScoredToken {
+            piece: piece.to_vec(),
+            logprob: Some(-0.5),
+            top: Vec::new(),
+        }
     }
 
     #[test]
     fn split_characters_are_carried_to_the_next_piece() {
         let bytes = "答x".as_bytes();
-        let texts: Vec<String> =
-            token_texts(vec![scored(&bytes[..1]), scored(&bytes[1..3]), scored(&bytes[3..])]).into_iter().map(|t| t.text).collect();
+        let texts: Vec<String> = token_texts(vec![
+            scored(&bytes[..1]),
+            scored(&bytes[1..3]),
+            scored(&bytes[3..]),
+        ])
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
         assert_eq!(texts, ["", "答", "x"]);
         // A truncated character at the very end is kept (lossily) rather than dropped.
-        let texts: Vec<String> = token_texts(vec![scored(b"a"), scored(&bytes[..2])]).into_iter().map(|t| t.text).collect();
+        let texts: Vec<String> = token_texts(vec![scored(b"a"), scored(&bytes[..2])])
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
         assert_eq!(texts, ["a", "\u{FFFD}"]);
         // Invalid bytes become U+FFFD without swallowing what follows.
-        let texts: Vec<String> = token_texts(vec![scored(b"\xffok")]).into_iter().map(|t| t.text).collect();
+        let texts: Vec<String> = token_texts(vec![scored(b"\xffok")])
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
         assert_eq!(texts, ["\u{FFFD}ok"]);
     }
 }

@@ -27,14 +27,21 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> Result<String, Error> {
             Err(Error::new(ErrorKind::InvalidOperation, msg))
         });
-        env.add_template_owned(NAME, source.to_string()).map_err(|e| describe(&e))?;
-        Ok(ChatTemplate { env, bos_token: bos_token.into(), eos_token: eos_token.into() })
+        env.add_template_owned(NAME, source.to_string())
+            .map_err(|e| describe(&e))?;
+        Ok(ChatTemplate {
+            env,
+            bos_token: bos_token.into(),
+            eos_token: eos_token.into(),
+        })
     }
 
     /// The prompt for `messages`, ending with the assistant's turn opener.
     pub fn render(&self, messages: &[Message]) -> Result<String, String> {
-        let messages: Vec<_> =
-            messages.iter().map(|m| context! { role => m.role.as_str(), content => m.content.as_str() }).collect();
+        let messages: Vec<_> = messages
+            .iter()
+            .map(|m| context! { role => m.role.as_str(), content => m.content.as_str() })
+            .collect();
         let tmpl = self.env.get_template(NAME).map_err(|e| describe(&e))?;
         tmpl.render(context! {
             messages => messages,
@@ -112,7 +119,10 @@ mod tests {
     #[test]
     fn trims_blocks_like_transformers() {
         let t = ChatTemplate::new("{% for m in messages %}\n  {% if true %}\n{{ m['content'] }}\n  {% endif %}\n{% endfor %}", "", "").unwrap();
-        assert_eq!(t.render(&[Message::user("a"), Message::user("b")]).unwrap(), "a\nb\n");
+        assert_eq!(
+            t.render(&[Message::user("a"), Message::user("b")]).unwrap(),
+            "a\nb\n"
+        );
     }
 
     #[test]

@@ -90,7 +90,11 @@ pub(crate) struct RawOutput {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Sampling {
     Greedy,
-    Random { temperature: f32, top_p: f32, seed: u32 },
+    Random {
+        temperature: f32,
+        top_p: f32,
+        seed: u32,
+    },
 }
 
 /// Counters the worker keeps; read through [`crate::LocalModel::stats`].
@@ -132,9 +136,11 @@ impl Stats {
         let total = (prompt + generated).max(1);
         let prompt_ns = ns * prompt / total;
         self.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
-        self.generated_tokens.fetch_add(generated, Ordering::Relaxed);
+        self.generated_tokens
+            .fetch_add(generated, Ordering::Relaxed);
         self.prompt_ns.fetch_add(prompt_ns, Ordering::Relaxed);
-        self.generation_ns.fetch_add(ns - prompt_ns, Ordering::Relaxed);
+        self.generation_ns
+            .fetch_add(ns - prompt_ns, Ordering::Relaxed);
         self.decode_calls.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -252,7 +258,11 @@ enum Kind {
 fn sampler(sampling: Sampling) -> LlamaSampler {
     match sampling {
         Sampling::Greedy => LlamaSampler::greedy(),
-        Sampling::Random { temperature, top_p, seed } => LlamaSampler::chain_simple([
+        Sampling::Random {
+            temperature,
+            top_p,
+            seed,
+        } => LlamaSampler::chain_simple([
             LlamaSampler::top_p(top_p, 1),
             LlamaSampler::temp(temperature),
             LlamaSampler::dist(seed),
@@ -275,7 +285,13 @@ impl Slot {
                     n_prompt: j.tokens.len(),
                     tokens: j.tokens,
                     fed: 0,
-                    kind: Kind::Generate { sampler, max_tokens: j.max_tokens, stop: j.stop, text: Vec::new(), reply: j.reply },
+                    kind: Kind::Generate {
+                        sampler,
+                        max_tokens: j.max_tokens,
+                        stop: j.stop,
+                        text: Vec::new(),
+                        reply: j.reply,
+                    },
                 }
             }
             Job::Score(j) => Slot {
@@ -283,14 +299,26 @@ impl Slot {
                 n_prompt: j.tokens.len(),
                 tokens: j.tokens,
                 fed: 0,
-                kind: Kind::Score { n_context: j.n_context, logprob: 0.0, greedy: true, reply: j.reply },
+                kind: Kind::Score {
+                    n_context: j.n_context,
+                    logprob: 0.0,
+                    greedy: true,
+                    reply: j.reply,
+                },
             },
             Job::Raw(j) => {
                 let n_hidden = j.n_hidden.min(j.tokens.len());
                 // Scores are filled in as the prompt's logits arrive; the first token keeps None
                 // unless a hidden BOS precedes it.
                 let prompt = if j.score_prompt {
-                    j.tokens[n_hidden..].iter().map(|&t| ScoredToken { piece: piece(model, t), logprob: None, top: Vec::new() }).collect()
+                    j.tokens[n_hidden..]
+                        .iter()
+                        .map(|&t| ScoredToken {
+                            piece: piece(model, t),
+                            logprob: None,
+                            top: Vec::new(),
+                        })
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -339,9 +367,15 @@ impl Slot {
         match &self.kind {
             Kind::Generate { .. } => i + 1 == self.tokens.len(),
             Kind::Score { n_context, .. } => i + 1 >= *n_context && i + 1 < self.tokens.len(),
-            Kind::Raw { n_hidden, max_tokens, score_prompt, .. } => {
+            Kind::Raw {
+                n_hidden,
+                max_tokens,
+                score_prompt,
+                ..
+            } => {
                 // Logits at i score token i + 1 (the first token has nothing before it).
-                let scores_prompt = *score_prompt && i + 1 >= (*n_hidden).max(1) && i + 1 < self.n_prompt;
+                let scores_prompt =
+                    *score_prompt && i + 1 >= (*n_hidden).max(1) && i + 1 < self.n_prompt;
                 scores_prompt || (*max_tokens > 0 && i + 1 == self.tokens.len())
             }
         }
@@ -356,7 +390,8 @@ impl Slot {
                         finish_reason,
                         usage: Usage {
                             prompt_tokens: u32::try_from(self.n_prompt).unwrap_or(u32::MAX),
-                            completion_tokens: u32::try_from(self.tokens.len() - self.n_prompt).unwrap_or(u32::MAX),
+                            completion_tokens: u32::try_from(self.tokens.len() - self.n_prompt)
+                                .unwrap_or(u32::MAX),
                         },
                         cached: false,
                     }),
@@ -364,7 +399,12 @@ impl Slot {
                 };
                 let _ = reply.send(result);
             }
-            Kind::Score { n_context, logprob, greedy, reply } => {
+            Kind::Score {
+                n_context,
+                logprob,
+                greedy,
+                reply,
+            } => {
                 let result = match done {
                     Done::Completion(_) => Ok(Loglikelihood {
                         logprob,
@@ -375,7 +415,12 @@ impl Slot {
                 };
                 let _ = reply.send(result);
             }
-            Kind::Raw { prompt, generated, reply, .. } => {
+            Kind::Raw {
+                prompt,
+                generated,
+                reply,
+                ..
+            } => {
                 let result = match done {
                     Done::Completion(finish_reason) => Ok(RawOutput {
                         prompt,
@@ -383,7 +428,8 @@ impl Slot {
                         finish_reason,
                         usage: Usage {
                             prompt_tokens: u32::try_from(self.n_prompt).unwrap_or(u32::MAX),
-                            completion_tokens: u32::try_from(self.tokens.len() - self.n_prompt).unwrap_or(u32::MAX),
+                            completion_tokens: u32::try_from(self.tokens.len() - self.n_prompt)
+                                .unwrap_or(u32::MAX),
                         },
                     }),
                     Done::Failed(e) => Err(ModelError::Local(e)),
@@ -526,7 +572,8 @@ impl Worker<'_> {
             }
             return;
         }
-        self.stats.record(n_prompt, n_generated, started.elapsed().as_nanos() as u64);
+        self.stats
+            .record(n_prompt, n_generated, started.elapsed().as_nanos() as u64);
 
         for (i, n) in chunk.iter().enumerate() {
             if let Some(s) = self.slots[i].as_mut() {
@@ -535,15 +582,25 @@ impl Worker<'_> {
         }
         let mut finished: Vec<(usize, Done)> = Vec::new();
         for (i, k, row) in rows {
-            let Some(s) = self.slots[i].as_mut() else { continue };
+            let Some(s) = self.slots[i].as_mut() else {
+                continue;
+            };
             match &mut s.kind {
-                Kind::Score { logprob, greedy, .. } => {
+                Kind::Score {
+                    logprob, greedy, ..
+                } => {
                     let target = s.tokens[k + 1];
                     let (lp, is_max) = log_softmax_at(ctx.get_logits_ith(row), target);
                     *logprob += lp;
                     *greedy &= is_max;
                 }
-                Kind::Generate { sampler, max_tokens, stop, text, .. } => {
+                Kind::Generate {
+                    sampler,
+                    max_tokens,
+                    stop,
+                    text,
+                    ..
+                } => {
                     let token = sampler.sample(ctx, row);
                     let vocab = self.model.vocab();
                     if vocab.is_eog(token) {
@@ -557,18 +614,36 @@ impl Worker<'_> {
                     if let Some(cut) = find_stop(text, before, stop) {
                         text.truncate(cut);
                         finished.push((i, Done::Completion(FinishReason::Stop)));
-                    } else if generated >= *max_tokens as usize || s.tokens.len() >= self.n_ctx_seq {
+                    } else if generated >= *max_tokens as usize || s.tokens.len() >= self.n_ctx_seq
+                    {
                         finished.push((i, Done::Completion(FinishReason::Length)));
                     }
                 }
-                Kind::Raw { sampler, n_hidden, max_tokens, stop, logprobs, prompt, generated, text, .. } => {
+                Kind::Raw {
+                    sampler,
+                    n_hidden,
+                    max_tokens,
+                    stop,
+                    logprobs,
+                    prompt,
+                    generated,
+                    text,
+                    ..
+                } => {
                     let top_n = logprobs.unwrap_or(0);
                     if k + 1 < s.n_prompt {
                         // A prompt token's score; `wants_logits` asks for these only when echoing.
-                        let (lp, top) = logprob_and_top(ctx.get_logits_ith(row), s.tokens[k + 1], top_n);
-                        if let Some(entry) = (k + 1).checked_sub(*n_hidden).and_then(|j| prompt.get_mut(j)) {
+                        let (lp, top) =
+                            logprob_and_top(ctx.get_logits_ith(row), s.tokens[k + 1], top_n);
+                        if let Some(entry) = (k + 1)
+                            .checked_sub(*n_hidden)
+                            .and_then(|j| prompt.get_mut(j))
+                        {
                             entry.logprob = Some(lp);
-                            entry.top = top.into_iter().map(|(t, lp)| (piece(self.model, t), lp)).collect();
+                            entry.top = top
+                                .into_iter()
+                                .map(|(t, lp)| (piece(self.model, t), lp))
+                                .collect();
                         }
                         continue;
                     }
@@ -580,7 +655,12 @@ impl Worker<'_> {
                     let (lp, top) = match logprobs {
                         Some(_) => {
                             let (lp, top) = logprob_and_top(ctx.get_logits_ith(row), token, top_n);
-                            (Some(lp), top.into_iter().map(|(t, lp)| (piece(self.model, t), lp)).collect())
+                            (
+                                Some(lp),
+                                top.into_iter()
+                                    .map(|(t, lp)| (piece(self.model, t), lp))
+                                    .collect(),
+                            )
                         }
                         None => (None, Vec::new()),
                     };
@@ -588,7 +668,11 @@ impl Worker<'_> {
                     let bytes = piece(self.model, token);
                     let before = text.len();
                     text.extend_from_slice(&bytes);
-                    generated.push(ScoredToken { piece: bytes, logprob: lp, top });
+                    generated.push(ScoredToken {
+                        piece: bytes,
+                        logprob: lp,
+                        top,
+                    });
                     let count = s.tokens.len() - s.n_prompt;
                     if let Some(cut) = find_stop(text, before, stop) {
                         truncate_pieces(generated, cut);
@@ -615,7 +699,9 @@ impl Worker<'_> {
 /// Log-probability of `target` under `logits`, and whether it is the most likely token.
 fn log_softmax_at(logits: &[f32], target: LlamaToken) -> (f64, bool) {
     let t = usize::try_from(target.0).unwrap_or(usize::MAX);
-    let Some(&at) = logits.get(t) else { return (f64::NEG_INFINITY, false) };
+    let Some(&at) = logits.get(t) else {
+        return (f64::NEG_INFINITY, false);
+    };
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
     let argmax = logits.iter().position(|&l| l == max);
@@ -626,9 +712,16 @@ fn log_softmax_at(logits: &[f32], target: LlamaToken) -> (f64, bool) {
 /// first. Same arithmetic as [`log_softmax_at`], so raw scores and log-likelihoods agree.
 fn logprob_and_top(logits: &[f32], target: LlamaToken, n: usize) -> (f64, Vec<(LlamaToken, f64)>) {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let log_sum = logits.iter().map(|&l| f64::from(l - max).exp()).sum::<f64>().ln();
+    let log_sum = logits
+        .iter()
+        .map(|&l| f64::from(l - max).exp())
+        .sum::<f64>()
+        .ln();
     let lp = |l: f32| f64::from(l - max) - log_sum;
-    let at = usize::try_from(target.0).ok().and_then(|t| logits.get(t)).map_or(f64::NEG_INFINITY, |&l| lp(l));
+    let at = usize::try_from(target.0)
+        .ok()
+        .and_then(|t| logits.get(t))
+        .map_or(f64::NEG_INFINITY, |&l| lp(l));
     // One pass keeping the n best (n ≤ 5): cheaper than sorting the whole vocabulary.
     let mut best: Vec<(usize, f32)> = Vec::with_capacity(n + 1);
     for (i, &l) in logits.iter().enumerate() {
@@ -638,7 +731,10 @@ fn logprob_and_top(logits: &[f32], target: LlamaToken, n: usize) -> (f64, Vec<(L
             best.truncate(n);
         }
     }
-    let top = best.into_iter().filter_map(|(i, l)| Some((LlamaToken(i32::try_from(i).ok()?), lp(l)))).collect();
+    let top = best
+        .into_iter()
+        .filter_map(|(i, l)| Some((LlamaToken(i32::try_from(i).ok()?), lp(l))))
+        .collect();
     (at, top)
 }
 
@@ -666,7 +762,10 @@ fn find_stop(text: &[u8], before: usize, stops: &[Vec<u8>]) -> Option<usize> {
         .filter(|s| !s.is_empty())
         .filter_map(|s| {
             let from = before.saturating_sub(s.len() - 1);
-            text[from..].windows(s.len()).position(|w| w == s.as_slice()).map(|p| from + p)
+            text[from..]
+                .windows(s.len())
+                .position(|w| w == s.as_slice())
+                .map(|p| from + p)
         })
         .min()
 }
@@ -694,12 +793,19 @@ mod tests {
         assert_eq!(ids, [1, 4, 2]);
         assert_eq!(top[2].1, lp);
         assert!(logprob_and_top(&logits, LlamaToken(0), 0).1.is_empty());
-        assert_eq!(logprob_and_top(&logits, LlamaToken(9), 1).0, f64::NEG_INFINITY);
+        assert_eq!(
+            logprob_and_top(&logits, LlamaToken(9), 1).0,
+            f64::NEG_INFINITY
+        );
     }
 
     #[test]
     fn pieces_are_cut_where_the_stop_string_starts() {
-        let t = |s: &str| ScoredToken { piece: s.as_bytes().to_vec(), logprob: Some(-1.0), top: Vec::new() };
+        let t = |s: &str| ScoredToken {
+            piece: s.as_bytes().to_vec(),
+            logprob: Some(-1.0),
+            top: Vec::new(),
+        };
         let mut tokens = vec![t("ab"), t("c\n"), t("\nx")];
         truncate_pieces(&mut tokens, 3);
         assert_eq!(tokens, vec![t("ab"), t("c")]);

@@ -4,25 +4,41 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use touchstone_core::{FinishReason, GenerateParams, GenerateRequest, Message, RawRequest, TokenLogprob};
+use touchstone_core::{
+    FinishReason, GenerateParams, GenerateRequest, Message, RawRequest, TokenLogprob,
+};
 use touchstone_local::{LocalError, LocalModel, LocalOptions, catalogue};
 use touchstone_models::{LoglikelihoodRequest, Model};
 
 fn smollm2_path() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| catalogue::resolve("smollm2").unwrap_or_else(|e| panic!("cannot get SmolLM2: {e}"))).clone()
+    PATH.get_or_init(|| {
+        catalogue::resolve("smollm2").unwrap_or_else(|e| panic!("cannot get SmolLM2: {e}"))
+    })
+    .clone()
 }
 
 /// One thread per model: the tests run in parallel on a small machine.
 fn load(sequences: usize, n_ctx: u32) -> LocalModel {
-    let opts = LocalOptions { threads: 1, n_ctx, max_batch_sequences: sequences, seed: 7 };
-    LocalModel::load(&smollm2_path(), opts).unwrap().with_label("local:smollm2")
+    let opts = LocalOptions {
+        threads: 1,
+        n_ctx,
+        max_batch_sequences: sequences,
+        seed: 7,
+    };
+    LocalModel::load(&smollm2_path(), opts)
+        .unwrap()
+        .with_label("local:smollm2")
 }
 
 fn ask(question: &str, max_tokens: u32) -> GenerateRequest {
     GenerateRequest {
         messages: vec![Message::user(question)],
-        params: GenerateParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
+        params: GenerateParams {
+            max_tokens: Some(max_tokens),
+            temperature: Some(0.0),
+            ..Default::default()
+        },
     }
 }
 
@@ -30,9 +46,15 @@ fn ask(question: &str, max_tokens: u32) -> GenerateRequest {
 async fn greedy_generation_is_deterministic() {
     let model = load(2, 512);
     let id = model.identity();
-    assert_eq!((id.label.as_str(), id.provider.as_str()), ("local:smollm2", "local"));
+    assert_eq!(
+        (id.label.as_str(), id.provider.as_str()),
+        ("local:smollm2", "local")
+    );
     assert_eq!(id.name, "SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert_eq!(id.digest.as_deref(), Some(catalogue::find("smollm2").unwrap().sha256));
+    assert_eq!(
+        id.digest.as_deref(),
+        Some(catalogue::find("smollm2").unwrap().sha256)
+    );
 
     let req = ask("What is 2+2?", 32);
     let a = model.generate(&req).await.unwrap();
@@ -40,7 +62,11 @@ async fn greedy_generation_is_deterministic() {
     assert!(!a.text.trim().is_empty(), "empty answer");
     assert_eq!(a, b);
     assert!(a.text.contains('4'), "{:?}", a.text);
-    assert!(a.usage.prompt_tokens > 20, "the default system prompt is part of the prompt: {:?}", a.usage);
+    assert!(
+        a.usage.prompt_tokens > 20,
+        "the default system prompt is part of the prompt: {:?}",
+        a.usage
+    );
     assert!(a.usage.completion_tokens >= 1 && a.usage.completion_tokens <= 32);
 }
 
@@ -68,17 +94,26 @@ async fn concurrent_requests_equal_single_ones() {
     for ((q, single), batched) in questions.iter().zip(&alone).zip(together) {
         let batched = batched.unwrap();
         assert!(!batched.text.is_empty(), "{q}");
-        assert_eq!(&batched, single, "{q}: batched answer differs from the single one");
+        assert_eq!(
+            &batched, single,
+            "{q}: batched answer differs from the single one"
+        );
     }
     // Batched: far fewer llama_decode calls than 8 separate generations would need.
     let sequential: u32 = alone.iter().map(|c| c.usage.completion_tokens + 1).sum();
-    assert!(u64::from(sequential) > 3 * calls, "{calls} decode calls for {sequential} sequential steps");
+    assert!(
+        u64::from(sequential) > 3 * calls,
+        "{calls} decode calls for {sequential} sequential steps"
+    );
 }
 
 #[tokio::test]
 async fn stop_strings_and_max_tokens_are_honoured() {
     let model = load(2, 512);
-    let full = model.generate(&ask("Describe the sea in two sentences.", 48)).await.unwrap();
+    let full = model
+        .generate(&ask("Describe the sea in two sentences.", 48))
+        .await
+        .unwrap();
     let words: Vec<&str> = full.text.split(' ').collect();
     assert!(words.len() > 4, "{:?}", full.text);
     // Stop at the third word: the answer must end right before its first occurrence.
@@ -91,7 +126,10 @@ async fn stop_strings_and_max_tokens_are_honoured() {
     assert_eq!(stopped.finish_reason, FinishReason::Stop);
 
     for max in [1, 5] {
-        let c = model.generate(&ask("Tell me a long story about a dragon.", max)).await.unwrap();
+        let c = model
+            .generate(&ask("Tell me a long story about a dragon.", max))
+            .await
+            .unwrap();
         assert!(c.usage.completion_tokens <= max, "{c:?}");
         assert_eq!(c.finish_reason, FinishReason::Length, "{c:?}");
         assert!(full.text.len() > c.text.len());
@@ -130,7 +168,12 @@ async fn loglikelihood_prefers_plausible_continuations() {
     let model = load(4, 512);
     let req = LoglikelihoodRequest {
         context: "The capital of France is".into(),
-        continuations: vec![" Paris".into(), " banana".into(), " the city of Paris".into(), String::new()],
+        continuations: vec![
+            " Paris".into(),
+            " banana".into(),
+            " the city of Paris".into(),
+            String::new(),
+        ],
     };
     let ll = model.loglikelihood(&req).await.unwrap();
     assert_eq!(ll.len(), 4);
@@ -138,7 +181,10 @@ async fn loglikelihood_prefers_plausible_continuations() {
     assert!(ll[0].logprob < 0.0 && ll[0].tokens >= 1);
     assert!(!ll[1].is_greedy);
     assert!(ll[2].tokens > ll[0].tokens);
-    assert_eq!((ll[3].logprob, ll[3].tokens, ll[3].is_greedy), (0.0, 0, true));
+    assert_eq!(
+        (ll[3].logprob, ll[3].tokens, ll[3].is_greedy),
+        (0.0, 0, true)
+    );
     // Same request twice: same numbers (scoring does not depend on what else is batched).
     let again = model.loglikelihood(&req).await.unwrap();
     for (a, b) in ll.iter().zip(&again) {
@@ -149,7 +195,11 @@ async fn loglikelihood_prefers_plausible_continuations() {
 fn raw(prompt: &str, max_tokens: u32, echo: bool, logprobs: Option<u32>) -> RawRequest {
     RawRequest {
         prompt: prompt.into(),
-        params: GenerateParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
+        params: GenerateParams {
+            max_tokens: Some(max_tokens),
+            temperature: Some(0.0),
+            ..Default::default()
+        },
         echo,
         logprobs,
     }
@@ -165,10 +215,17 @@ async fn raw_prompt_logprobs_match_loglikelihood() {
     let (context, continuation) = ("The capital of France is", " Paris");
     let prompt = format!("{context}{continuation}");
     // What lm-eval's local-completions sends to score a continuation.
-    let c = model.complete_raw(&raw(&prompt, 0, true, Some(3))).await.unwrap();
+    let c = model
+        .complete_raw(&raw(&prompt, 0, true, Some(3)))
+        .await
+        .unwrap();
     assert_eq!((c.text.as_str(), c.usage.completion_tokens), ("", 0));
     let tokens = c.logprobs.unwrap();
-    assert_eq!(tokens.len(), model.count_tokens(&prompt), "one entry per prompt token (SmolLM2 adds no BOS)");
+    assert_eq!(
+        tokens.len(),
+        model.count_tokens(&prompt),
+        "one entry per prompt token (SmolLM2 adds no BOS)"
+    );
     assert_eq!(c.usage.prompt_tokens as usize, tokens.len());
     assert_eq!(joined(&tokens), prompt);
     assert_eq!((tokens[0].logprob, tokens[0].top.len()), (None, 0));
@@ -176,16 +233,30 @@ async fn raw_prompt_logprobs_match_loglikelihood() {
         let lp = t.logprob.unwrap();
         assert!(lp <= 0.0, "{t:?}");
         assert_eq!(t.top.len(), 3, "{t:?}");
-        assert!(t.top.windows(2).all(|w| w[0].1 >= w[1].1), "best first: {t:?}");
+        assert!(
+            t.top.windows(2).all(|w| w[0].1 >= w[1].1),
+            "best first: {t:?}"
+        );
         assert!(lp <= t.top[0].1 + 1e-9, "{t:?}");
     }
     // The continuation's tokens are those after the context's own tokenisation.
     let n_context = model.count_tokens(context);
-    let request = LoglikelihoodRequest { context: context.into(), continuations: vec![continuation.into()] };
+    let request = LoglikelihoodRequest {
+        context: context.into(),
+        continuations: vec![continuation.into()],
+    };
     let ll = model.loglikelihood(&request).await.unwrap().remove(0);
-    assert_eq!(n_context + ll.tokens as usize, tokens.len(), "the pair tokenises at the boundary");
+    assert_eq!(
+        n_context + ll.tokens as usize,
+        tokens.len(),
+        "the pair tokenises at the boundary"
+    );
     let sum: f64 = tokens[n_context..].iter().map(|t| t.logprob.unwrap()).sum();
-    assert!((sum - ll.logprob).abs() < 1e-3, "raw {sum} vs loglikelihood {}", ll.logprob);
+    assert!(
+        (sum - ll.logprob).abs() < 1e-3,
+        "raw {sum} vs loglikelihood {}",
+        ll.logprob
+    );
     let greedy = tokens[n_context..].iter().all(|t| t.top[0].0 == t.text);
     assert_eq!(greedy, ll.is_greedy);
 }
@@ -194,14 +265,20 @@ async fn raw_prompt_logprobs_match_loglikelihood() {
 async fn raw_generation_is_greedy_and_reports_its_tokens() {
     let model = load(4, 512);
     let prompt = "Once upon a time, there was a";
-    let plain = model.complete_raw(&raw(prompt, 8, false, None)).await.unwrap();
+    let plain = model
+        .complete_raw(&raw(prompt, 8, false, None))
+        .await
+        .unwrap();
     assert!(plain.logprobs.is_none());
     assert_eq!(plain.finish_reason, FinishReason::Length);
     assert_eq!(plain.usage.completion_tokens, 8);
     assert!(!plain.text.trim().is_empty());
 
     // Echo + logprobs: prompt tokens, then the same greedy tokens, each the most likely one.
-    let c = model.complete_raw(&raw(prompt, 8, true, Some(1))).await.unwrap();
+    let c = model
+        .complete_raw(&raw(prompt, 8, true, Some(1)))
+        .await
+        .unwrap();
     assert_eq!(c.text, plain.text);
     let tokens = c.logprobs.unwrap();
     let n_prompt = model.count_tokens(prompt);
@@ -233,7 +310,10 @@ fn bad_files_give_clear_errors() {
     std::fs::write(&html, "<!DOCTYPE html><html><body>Not Found</body></html>").unwrap();
     let err = LocalModel::load(&html, LocalOptions::default()).unwrap_err();
     assert!(matches!(err, LocalError::NotGguf { .. }), "{err}");
-    assert!(err.to_string().contains("model.gguf") && err.to_string().contains("not a GGUF"), "{err}");
+    assert!(
+        err.to_string().contains("model.gguf") && err.to_string().contains("not a GGUF"),
+        "{err}"
+    );
 
     let missing = dir.path().join("missing.gguf");
     let err = LocalModel::load(&missing, LocalOptions::default()).unwrap_err();
@@ -243,7 +323,14 @@ fn bad_files_give_clear_errors() {
     let real = std::fs::read(smollm2_path()).unwrap();
     let broken = dir.path().join("truncated.gguf");
     std::fs::write(&broken, &real[..real.len() / 3]).unwrap();
-    let err = LocalModel::load(&broken, LocalOptions { threads: 1, ..LocalOptions::default() }).unwrap_err();
+    let err = LocalModel::load(
+        &broken,
+        LocalOptions {
+            threads: 1,
+            ..LocalOptions::default()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, LocalError::Load { .. }), "{err}");
     assert!(err.to_string().contains("truncated.gguf"), "{err}");
 }

@@ -271,7 +271,10 @@ impl MockServer {
         });
         let (stop, stop_rx) = watch::channel(false);
         tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
-        Ok(MockServer { handle: MockHandle { addr, shared }, stop })
+        Ok(MockServer {
+            handle: MockHandle { addr, shared },
+            stop,
+        })
     }
 
     /// Stops accepting and closes every open connection (hung ones included).
@@ -521,7 +524,11 @@ fn parse_chat(body: &[u8]) -> Result<ChatRequest, String> {
         }
     }
     Ok(ChatRequest {
-        model: object.get("model").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        model: object
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         user_text,
         replies_text,
         prompt_tokens,
@@ -597,7 +604,12 @@ async fn admit_request<T>(
     let request = match parsed {
         Ok(request) => request,
         Err(message) => {
-            let (bytes, _) = http::response(400, &[], &error_body(&message, "invalid_request_error"), keep_alive);
+            let (bytes, _) = http::response(
+                400,
+                &[],
+                &error_body(&message, "invalid_request_error"),
+                keep_alive,
+            );
             return Err(Action::Respond { bytes });
         }
     };
@@ -614,16 +626,27 @@ async fn admit_request<T>(
 }
 
 async fn chat(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
-    let (chat, seq, fault) =
-        match admit_request(shared, body, keep_alive, parse_chat(body), |c: &ChatRequest| c.user_text.clone()).await {
-            Ok(admitted) => admitted,
-            Err(action) => return action,
-        };
+    let (chat, seq, fault) = match admit_request(
+        shared,
+        body,
+        keep_alive,
+        parse_chat(body),
+        |c: &ChatRequest| c.user_text.clone(),
+    )
+    .await
+    {
+        Ok(admitted) => admitted,
+        Err(action) => return action,
+    };
     let error = |status: u16, message: &str, kind: &str, headers: &[(&str, &str)]| {
         let (bytes, _) = http::response(status, headers, &error_body(message, kind), keep_alive);
         Action::Respond { bytes }
     };
-    let content = match chat.replies_text.as_deref().and_then(rules::replies_directive) {
+    let content = match chat
+        .replies_text
+        .as_deref()
+        .and_then(rules::replies_directive)
+    {
         Some((directive, alternatives)) => {
             let mut seen = lock(&shared.sequences);
             let n = seen.entry(directive.to_string()).or_insert(0);
@@ -716,10 +739,11 @@ fn injected_error(shared: &Shared, fault: Option<FaultKind>, keep_alive: bool) -
 /// `POST /v1/completions` (rules in the crate docs); faults apply as for chat.
 async fn completion(shared: &Shared, body: &[u8], keep_alive: bool) -> Action {
     let parsed = completions::parse_completion_request(body);
-    let (request, seq, fault) = match admit_request(shared, body, keep_alive, parsed, |r| r.prompt.clone()).await {
-        Ok(admitted) => admitted,
-        Err(action) => return action,
-    };
+    let (request, seq, fault) =
+        match admit_request(shared, body, keep_alive, parsed, |r| r.prompt.clone()).await {
+            Ok(admitted) => admitted,
+            Err(action) => return action,
+        };
     let (text, finish_reason, logprobs, completion_tokens) =
         completions::complete(&request, &rules::answer(&request.prompt));
     let prompt_tokens = completions::tokenize(&request.prompt).len() as u64;

@@ -40,17 +40,24 @@ struct Args {
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
     if (0.0..=1.0).contains(&rate) {
         Ok(rate)
     } else {
-        Err(format!("{rate} is outside 0..=1; give a probability such as 0.3"))
+        Err(format!(
+            "{rate} is outside 0..=1; give a probability such as 0.3"
+        ))
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("touchstone-mock: cannot start the async runtime: {e}");

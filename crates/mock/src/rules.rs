@@ -144,9 +144,18 @@ mod tests {
     #[test]
     fn reply_directive_wins() {
         assert_eq!(answer("What is 2+2? [[reply:B]]"), "B");
-        assert_eq!(answer_as("weak", "What is 2+2? [[unknown-to:weak,other]]"), "I don't know.");
-        assert_eq!(answer_as("other", "What is 2+2? [[unknown-to:weak, other]]"), "I don't know.");
-        assert_eq!(answer_as("strong", "What is 2+2? [[unknown-to:weak]]"), "The answer is 4.");
+        assert_eq!(
+            answer_as("weak", "What is 2+2? [[unknown-to:weak,other]]"),
+            "I don't know."
+        );
+        assert_eq!(
+            answer_as("other", "What is 2+2? [[unknown-to:weak, other]]"),
+            "I don't know."
+        );
+        assert_eq!(
+            answer_as("strong", "What is 2+2? [[unknown-to:weak]]"),
+            "The answer is 4."
+        );
         assert_eq!(answer("x [[reply:two words]] y ]] z"), "two words");
         assert_eq!(answer("[[reply:]]"), "");
     }

@@ -9,7 +9,11 @@ pub enum ModelError {
     RateLimited { retry_after: Option<Duration> },
     /// 5xx: the provider failed; worth another try.
     #[error("server error HTTP {status}: {body}")]
-    Server { status: u16, body: String, retry_after: Option<Duration> },
+    Server {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
     /// 4xx other than 429: our request is wrong; trying again will not help.
     #[error("request rejected HTTP {status}: {body}")]
     Client { status: u16, body: String },
@@ -34,7 +38,10 @@ pub enum ModelError {
     /// `kind`, `is_retryable` and `retry_after` answer for `last`, so counts by kind stay
     /// meaningful, and the message reads e.g. "timeout after 4 attempts: no answer within 5s".
     #[error("{} after {attempts} attempts: {last}", .last.kind())]
-    AfterAttempts { attempts: u32, last: Box<ModelError> },
+    AfterAttempts {
+        attempts: u32,
+        last: Box<ModelError>,
+    },
 }
 
 fn retry_after_text(d: &Option<Duration>) -> String {
@@ -63,7 +70,9 @@ impl ModelError {
     /// How long the provider asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ModelError::RateLimited { retry_after } | ModelError::Server { retry_after, .. } => *retry_after,
+            ModelError::RateLimited { retry_after } | ModelError::Server { retry_after, .. } => {
+                *retry_after
+            }
             ModelError::AfterAttempts { last, .. } => last.retry_after(),
             _ => None,
         }
@@ -113,7 +122,10 @@ mod tests {
             attempts: 4,
             last: Box::new(ModelError::Timeout(Duration::from_secs(5))),
         };
-        assert_eq!(e.to_string(), "timeout after 4 attempts: no answer within 5s");
+        assert_eq!(
+            e.to_string(),
+            "timeout after 4 attempts: no answer within 5s"
+        );
         assert_eq!(e.kind(), "timeout");
         assert!(e.is_retryable());
         assert_eq!(e.attempts(), 4);
@@ -121,10 +133,18 @@ mod tests {
 
         let r = ModelError::AfterAttempts {
             attempts: 2,
-            last: Box::new(ModelError::RateLimited { retry_after: Some(Duration::from_secs(1)) }),
+            last: Box::new(ModelError::RateLimited {
+                retry_after: Some(Duration::from_secs(1)),
+            }),
         };
         assert_eq!(r.retry_after(), Some(Duration::from_secs(1)));
         assert_eq!(ModelError::Cancelled.attempts(), 1);
-        assert!(!ModelError::AfterAttempts { attempts: 2, last: Box::new(ModelError::Cancelled) }.is_retryable());
+        assert!(
+            !ModelError::AfterAttempts {
+                attempts: 2,
+                last: Box::new(ModelError::Cancelled)
+            }
+            .is_retryable()
+        );
     }
 }

@@ -58,9 +58,15 @@ pub trait Model: Send + Sync {
     async fn generate(&self, request: &GenerateRequest) -> Result<Completion, ModelError>;
 
     /// Log-likelihood of continuations, where the backend can compute it.
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         let _ = request;
-        Err(ModelError::Unsupported(format!("{} cannot compute log-likelihoods", self.identity().label)))
+        Err(ModelError::Unsupported(format!(
+            "{} cannot compute log-likelihoods",
+            self.identity().label
+        )))
     }
 
     /// Completion of a prompt used verbatim (no chat template), with per-token

@@ -45,15 +45,24 @@ pub struct ApiKey {
 impl ApiKey {
     pub fn new(key: String) -> Result<Self, ModelError> {
         let mut header = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-            ModelError::Config("the API key contains characters that cannot be sent in an HTTP header".into())
+            ModelError::Config(
+                "the API key contains characters that cannot be sent in an HTTP header".into(),
+            )
         })?;
         header.set_sensitive(true);
-        Ok(ApiKey { header, secret: key })
+        Ok(ApiKey {
+            header,
+            secret: key,
+        })
     }
 
     /// Replace every occurrence of the key in `text` with `***`.
     fn scrub(&self, text: String) -> String {
-        if self.secret.is_empty() || !text.contains(&self.secret) { text } else { text.replace(&self.secret, "***") }
+        if self.secret.is_empty() || !text.contains(&self.secret) {
+            text
+        } else {
+            text.replace(&self.secret, "***")
+        }
     }
 }
 
@@ -101,7 +110,9 @@ impl OpenAiModel {
     pub fn new(model: &str, base_url: &str, api_key: Option<String>) -> Result<Self, ModelError> {
         let base = base_url.trim().trim_end_matches('/');
         if model.trim().is_empty() {
-            return Err(ModelError::Config(format!("no model name given for the endpoint {base}")));
+            return Err(ModelError::Config(format!(
+                "no model name given for the endpoint {base}"
+            )));
         }
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ModelError::Config(format!(
@@ -109,8 +120,9 @@ impl OpenAiModel {
             )));
         }
         let join = |path: &str| {
-            Url::parse(&format!("{base}/{path}"))
-                .map_err(|e| ModelError::Config(format!("base URL `{base}` is not a valid URL: {e}")))
+            Url::parse(&format!("{base}/{path}")).map_err(|e| {
+                ModelError::Config(format!("base URL `{base}` is not a valid URL: {e}"))
+            })
         };
         let chat_url = join("chat/completions")?;
         let completions_url = join("completions")?;
@@ -147,7 +159,11 @@ impl OpenAiModel {
     /// names. An unset or empty variable means no key (fine for local servers).
     pub fn from_spec(spec: &ModelSpec) -> Result<Self, ModelError> {
         match spec {
-            ModelSpec::OpenAi { model, base_url, api_key_env } => {
+            ModelSpec::OpenAi {
+                model,
+                base_url,
+                api_key_env,
+            } => {
                 let key = match std::env::var(api_key_env) {
                     Ok(v) if !v.trim().is_empty() => Some(v.trim().to_owned()),
                     Ok(_) | Err(std::env::VarError::NotPresent) => None,
@@ -159,7 +175,9 @@ impl OpenAiModel {
                 };
                 OpenAiModel::new(model, base_url, key)
             }
-            other => Err(ModelError::Config(format!("`{other}` is not an openai: model spec"))),
+            other => Err(ModelError::Config(format!(
+                "`{other}` is not an openai: model spec"
+            ))),
         }
     }
 
@@ -220,7 +238,11 @@ impl OpenAiModel {
     }
 
     /// POST a JSON body to `url` and read the answer's body; statuses map as in [`status_error`].
-    async fn post_json(&self, url: &Url, body: Vec<u8>) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
+    async fn post_json(
+        &self,
+        url: &Url,
+        body: Vec<u8>,
+    ) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
         let mut headers = HeaderMap::with_capacity(2);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &self.api_key {
@@ -235,7 +257,11 @@ impl OpenAiModel {
     }
 
     /// Log-likelihood of one continuation: one echo request (see [`Model::loglikelihood`]).
-    async fn continuation_loglikelihood(&self, context: &str, continuation: &str) -> Result<Loglikelihood, ModelError> {
+    async fn continuation_loglikelihood(
+        &self,
+        context: &str,
+        continuation: &str,
+    ) -> Result<Loglikelihood, ModelError> {
         let prompt = format!("{context}{continuation}");
         let body = serde_json::to_vec(&EchoBody {
             model: &self.model,
@@ -249,18 +275,32 @@ impl OpenAiModel {
         let body = self.post_json(&self.completions_url, body).await?;
         let logprobs = parse_echo_logprobs(body.as_ref())?;
         let context_chars = context.chars().count();
-        continuation_score(&logprobs, context_chars, context_chars + continuation.chars().count())
+        continuation_score(
+            &logprobs,
+            context_chars,
+            context_chars + continuation.chars().count(),
+        )
     }
 
     /// Read the body of a response; non-success statuses become the matching error.
-    async fn read_success(&self, response: reqwest::Response) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
+    async fn read_success(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<impl AsRef<[u8]> + use<>, ModelError> {
         let status = response.status();
         if status.is_success() {
             return response.bytes().await.map_err(|e| self.body_error(e));
         }
-        let retry_after = response.headers().get(RETRY_AFTER).and_then(parse_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(parse_retry_after);
         // The body of an error is only for the message; a failure to read it is not the story.
-        let body = response.bytes().await.map(|b| self.scrub(snippet(&b))).unwrap_or_default();
+        let body = response
+            .bytes()
+            .await
+            .map(|b| self.scrub(snippet(&b)))
+            .unwrap_or_default();
         Err(status_error(status, body, retry_after))
     }
 }
@@ -300,7 +340,11 @@ fn status_error(status: StatusCode, body: String, retry_after: Option<Duration>)
     if status == StatusCode::TOO_MANY_REQUESTS {
         ModelError::RateLimited { retry_after }
     } else if status.is_server_error() {
-        ModelError::Server { status: code, body, retry_after }
+        ModelError::Server {
+            status: code,
+            body,
+            retry_after,
+        }
     } else {
         ModelError::Client { status: code, body }
     }
@@ -314,10 +358,14 @@ pub fn parse_retry_after(value: &HeaderValue) -> Option<Duration> {
     }
     // Some servers send fractional seconds; accept them, within reason.
     if let Ok(secs) = text.parse::<f64>() {
-        return (secs.is_finite() && (0.0..1e9).contains(&secs)).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && (0.0..1e9).contains(&secs))
+            .then(|| Duration::from_secs_f64(secs));
     }
     let when = httpdate::parse_http_date(text).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// The start of a body, for error messages, cut at a character boundary.
@@ -484,14 +532,17 @@ struct TokenLogprobs {
 /// Parse a successful `/completions` body; missing log-probabilities mean the endpoint cannot
 /// do this at all (Unsupported), inconsistent ones are a malformed answer.
 fn parse_echo_logprobs(body: &[u8]) -> Result<TokenLogprobs, ModelError> {
-    let parsed: TextCompletionResponse = serde_json::from_slice(body)
-        .map_err(|e| ModelError::Malformed(format!("/completions: {e}; body starts: {}", snippet(body))))?;
+    let parsed: TextCompletionResponse = serde_json::from_slice(body).map_err(|e| {
+        ModelError::Malformed(format!("/completions: {e}; body starts: {}", snippet(body)))
+    })?;
     let choice = parsed
         .choices
         .and_then(|c| c.into_iter().next())
         .ok_or_else(|| ModelError::Malformed("the /completions response has no choices".into()))?;
     let Some(lp) = choice.logprobs else {
-        return Err(ModelError::Unsupported(format!("{NEEDS_ECHO}; the answer had no `logprobs`")));
+        return Err(ModelError::Unsupported(format!(
+            "{NEEDS_ECHO}; the answer had no `logprobs`"
+        )));
     };
     let (Some(logprobs), Some(offsets)) = (lp.token_logprobs, lp.text_offset) else {
         return Err(ModelError::Unsupported(format!(
@@ -499,7 +550,9 @@ fn parse_echo_logprobs(body: &[u8]) -> Result<TokenLogprobs, ModelError> {
         )));
     };
     let top = lp.top_logprobs.ok_or_else(|| {
-        ModelError::Unsupported(format!("{NEEDS_ECHO}; the answer's `logprobs` lacks `top_logprobs`"))
+        ModelError::Unsupported(format!(
+            "{NEEDS_ECHO}; the answer's `logprobs` lacks `top_logprobs`"
+        ))
     })?;
     if offsets.len() != logprobs.len() || top.len() != logprobs.len() {
         return Err(ModelError::Malformed(format!(
@@ -517,7 +570,11 @@ fn parse_echo_logprobs(body: &[u8]) -> Result<TokenLogprobs, ModelError> {
             offsets[i]
         )));
     }
-    Ok(TokenLogprobs { logprobs, top, offsets })
+    Ok(TokenLogprobs {
+        logprobs,
+        top,
+        offsets,
+    })
 }
 
 /// Score the continuation, the characters `context_chars..prompt_chars` of the echoed prompt.
@@ -526,7 +583,11 @@ fn parse_echo_logprobs(body: &[u8]) -> Result<TokenLogprobs, ModelError> {
 /// boundary (context `"Answer: "`, continuation `"A"`, token `" A"`) counts with the
 /// continuation, as lm-evaluation-harness does by moving the context's trailing space into the
 /// continuation. Tokens at or past the prompt's end were generated and are ignored.
-fn continuation_score(lp: &TokenLogprobs, context_chars: usize, prompt_chars: usize) -> Result<Loglikelihood, ModelError> {
+fn continuation_score(
+    lp: &TokenLogprobs,
+    context_chars: usize,
+    prompt_chars: usize,
+) -> Result<Loglikelihood, ModelError> {
     let (context_chars, prompt_chars) = (context_chars as u64, prompt_chars as u64);
     if lp.offsets.first() != Some(&0) {
         return Err(ModelError::Unsupported(format!(
@@ -540,7 +601,10 @@ fn continuation_score(lp: &TokenLogprobs, context_chars: usize, prompt_chars: us
         if offset >= prompt_chars {
             break;
         }
-        let end = lp.offsets.get(i + 1).map_or(prompt_chars, |&next| next.min(prompt_chars));
+        let end = lp
+            .offsets
+            .get(i + 1)
+            .map_or(prompt_chars, |&next| next.min(prompt_chars));
         if offset < context_chars && end <= context_chars {
             continue;
         }
@@ -554,15 +618,26 @@ fn continuation_score(lp: &TokenLogprobs, context_chars: usize, prompt_chars: us
                         .into(),
                 ));
             }
-            None => return Err(ModelError::Malformed(format!("token_logprobs[{i}] is null inside the prompt"))),
+            None => {
+                return Err(ModelError::Malformed(format!(
+                    "token_logprobs[{i}] is null inside the prompt"
+                )));
+            }
         };
         let alternatives = match &lp.top[i] {
             Some(top) if !top.is_empty() => top,
-            _ => return Err(ModelError::Malformed(format!("top_logprobs[{i}] is empty or null inside the prompt"))),
+            _ => {
+                return Err(ModelError::Malformed(format!(
+                    "top_logprobs[{i}] is empty or null inside the prompt"
+                )));
+            }
         };
         // Compare values, not token strings: servers spell the same token differently in
         // `tokens` and in `top_logprobs` keys (byte tokens, replacement characters).
-        if alternatives.values().any(|&alt| alt > logprob + GREEDY_TOLERANCE) {
+        if alternatives
+            .values()
+            .any(|&alt| alt > logprob + GREEDY_TOLERANCE)
+        {
             greedy = false;
         }
         sum += logprob;
@@ -576,7 +651,11 @@ fn continuation_score(lp: &TokenLogprobs, context_chars: usize, prompt_chars: us
             lp.offsets.last().copied().unwrap_or(0)
         )));
     }
-    Ok(Loglikelihood { logprob: sum, is_greedy: greedy, tokens })
+    Ok(Loglikelihood {
+        logprob: sum,
+        is_greedy: greedy,
+        tokens,
+    })
 }
 
 #[async_trait]
@@ -611,12 +690,19 @@ impl Model for OpenAiModel {
     /// The continuations of one call are sent one after another, not concurrently: the
     /// concurrency and rate layers count one call as one request in flight, and the engine
     /// already runs many items at once.
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         let mut out = Vec::with_capacity(request.continuations.len());
         for continuation in &request.continuations {
             if continuation.is_empty() {
                 // Nothing to score: probability 1, no request needed.
-                out.push(Loglikelihood { logprob: 0.0, is_greedy: true, tokens: 0 });
+                out.push(Loglikelihood {
+                    logprob: 0.0,
+                    is_greedy: true,
+                    tokens: 0,
+                });
                 continue;
             }
             if request.context.is_empty() {
@@ -626,7 +712,10 @@ impl Model for OpenAiModel {
                         .into(),
                 ));
             }
-            out.push(self.continuation_loglikelihood(&request.context, continuation).await?);
+            out.push(
+                self.continuation_loglikelihood(&request.context, continuation)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -644,13 +733,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.text, "Hi \"there\"");
         assert_eq!(c.finish_reason, FinishReason::Length);
-        assert_eq!(c.usage, Usage { prompt_tokens: 7, completion_tokens: 3 });
+        assert_eq!(
+            c.usage,
+            Usage {
+                prompt_tokens: 7,
+                completion_tokens: 3
+            }
+        );
         assert!(!c.cached);
     }
 
     #[test]
     fn null_content_is_empty_and_missing_content_is_malformed() {
-        let c = parse_completion(br#"{"choices":[{"message":{"content":null},"finish_reason":"stop"}]}"#).unwrap();
+        let c = parse_completion(
+            br#"{"choices":[{"message":{"content":null},"finish_reason":"stop"}]}"#,
+        )
+        .unwrap();
         assert_eq!(c.text, "");
         assert_eq!(c.usage, Usage::default());
         for bad in [
@@ -671,7 +769,11 @@ mod tests {
     fn request_body_omits_unset_params() {
         let req = GenerateRequest {
             messages: vec![Message::system("s"), Message::user("u")],
-            params: touchstone_core::GenerateParams { max_tokens: Some(5), seed: Some(1), ..Default::default() },
+            params: touchstone_core::GenerateParams {
+                max_tokens: Some(5),
+                seed: Some(1),
+                ..Default::default()
+            },
         };
         let p = &req.params;
         let body = serde_json::to_string(&ChatBody {
@@ -706,14 +808,38 @@ mod tests {
         .unwrap();
         // Context "Answer: " (8 chars) ends inside " A" (7..9): the token is the continuation's.
         let s = continuation_score(&lp, 8, 9).unwrap();
-        assert_eq!(s, Loglikelihood { logprob: -2.0, is_greedy: false, tokens: 1 });
+        assert_eq!(
+            s,
+            Loglikelihood {
+                logprob: -2.0,
+                is_greedy: false,
+                tokens: 1
+            }
+        );
         // Context "Answer" (6 chars), continuation ": A": two tokens, ":" greedy, " A" not.
         let s = continuation_score(&lp, 6, 9).unwrap();
-        assert_eq!(s, Loglikelihood { logprob: -3.0, is_greedy: false, tokens: 2 });
+        assert_eq!(
+            s,
+            Loglikelihood {
+                logprob: -3.0,
+                is_greedy: false,
+                tokens: 2
+            }
+        );
         let s = continuation_score(&lp, 6, 7).unwrap();
-        assert_eq!(s, Loglikelihood { logprob: -1.0, is_greedy: true, tokens: 1 });
+        assert_eq!(
+            s,
+            Loglikelihood {
+                logprob: -1.0,
+                is_greedy: true,
+                tokens: 1
+            }
+        );
         // A continuation starting in the first token has no log-probability to give.
-        assert_eq!(continuation_score(&lp, 3, 9).unwrap_err().kind(), "unsupported");
+        assert_eq!(
+            continuation_score(&lp, 3, 9).unwrap_err().kind(),
+            "unsupported"
+        );
     }
 
     #[test]
@@ -738,40 +864,74 @@ mod tests {
         }
         // Echo ignored: only the generated token, offset at the prompt's end.
         let lp = echo(r#"{"choices":[{"logprobs":{"token_logprobs":[-1],"top_logprobs":[{"x":-1}],"text_offset":[5]}}]}"#).unwrap();
-        assert_eq!(continuation_score(&lp, 2, 5).unwrap_err().kind(), "unsupported");
+        assert_eq!(
+            continuation_score(&lp, 2, 5).unwrap_err().kind(),
+            "unsupported"
+        );
         // A null or empty alternative list inside the continuation is malformed.
         let lp = echo(r#"{"choices":[{"logprobs":{"token_logprobs":[null,-1,null],"top_logprobs":[null,{},null],"text_offset":[0,1,2]}}]}"#).unwrap();
-        assert_eq!(continuation_score(&lp, 1, 2).unwrap_err().kind(), "malformed");
-        assert_eq!(continuation_score(&lp, 2, 3).unwrap_err().kind(), "malformed");
+        assert_eq!(
+            continuation_score(&lp, 1, 2).unwrap_err().kind(),
+            "malformed"
+        );
+        assert_eq!(
+            continuation_score(&lp, 2, 3).unwrap_err().kind(),
+            "malformed"
+        );
     }
 
     #[test]
     fn retry_after_seconds_and_dates() {
-        assert_eq!(parse_retry_after(&HeaderValue::from_static("3")), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(&HeaderValue::from_static("0.5")), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("3")),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_static("0.5")),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(parse_retry_after(&HeaderValue::from_static("soon")), None);
         assert_eq!(parse_retry_after(&HeaderValue::from_static("-1")), None);
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
-        assert_eq!(parse_retry_after(&HeaderValue::from_str(&past).unwrap()), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(&HeaderValue::from_str(&past).unwrap()),
+            Some(Duration::ZERO)
+        );
         let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
         let d = parse_retry_after(&HeaderValue::from_str(&future).unwrap()).unwrap();
-        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn status_mapping() {
         assert_eq!(
-            status_error(StatusCode::TOO_MANY_REQUESTS, String::new(), Some(Duration::from_secs(1))),
-            ModelError::RateLimited { retry_after: Some(Duration::from_secs(1)) }
+            status_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                String::new(),
+                Some(Duration::from_secs(1))
+            ),
+            ModelError::RateLimited {
+                retry_after: Some(Duration::from_secs(1))
+            }
         );
-        assert_eq!(status_error(StatusCode::SERVICE_UNAVAILABLE, "x".into(), None).kind(), "server_error");
-        assert_eq!(status_error(StatusCode::NOT_FOUND, "x".into(), None).kind(), "client_error");
+        assert_eq!(
+            status_error(StatusCode::SERVICE_UNAVAILABLE, "x".into(), None).kind(),
+            "server_error"
+        );
+        assert_eq!(
+            status_error(StatusCode::NOT_FOUND, "x".into(), None).kind(),
+            "client_error"
+        );
         assert!(!status_error(StatusCode::BAD_REQUEST, "x".into(), None).is_retryable());
     }
 
     #[test]
     fn key_is_hidden_and_scrubbed() {
-        let m = OpenAiModel::new("m", "http://127.0.0.1:1/v1/", Some("sk-secret-123".into())).unwrap();
+        let m =
+            OpenAiModel::new("m", "http://127.0.0.1:1/v1/", Some("sk-secret-123".into())).unwrap();
         let dbg = format!("{m:?}");
         assert!(!dbg.contains("sk-secret-123"), "{dbg}");
         assert!(dbg.contains("***"));
@@ -782,10 +942,23 @@ mod tests {
 
     #[test]
     fn rejects_bad_config() {
-        assert_eq!(OpenAiModel::new("m", "ftp://x", None).unwrap_err().kind(), "config");
-        assert_eq!(OpenAiModel::new("", "http://x", None).unwrap_err().kind(), "config");
-        assert_eq!(OpenAiModel::new("m", "http://x", Some("bad\nkey".into())).unwrap_err().kind(), "config");
-        let local = ModelSpec::Local { source: "smollm2".into() };
+        assert_eq!(
+            OpenAiModel::new("m", "ftp://x", None).unwrap_err().kind(),
+            "config"
+        );
+        assert_eq!(
+            OpenAiModel::new("", "http://x", None).unwrap_err().kind(),
+            "config"
+        );
+        assert_eq!(
+            OpenAiModel::new("m", "http://x", Some("bad\nkey".into()))
+                .unwrap_err()
+                .kind(),
+            "config"
+        );
+        let local = ModelSpec::Local {
+            source: "smollm2".into(),
+        };
         assert_eq!(OpenAiModel::from_spec(&local).unwrap_err().kind(), "config");
     }
 }

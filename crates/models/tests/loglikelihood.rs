@@ -15,13 +15,19 @@ use tokio::net::TcpListener;
 use touchstone_mock::{FaultKind, Faults, MockConfig, MockServer};
 use touchstone_models::layers::{Retry, count_attempts};
 use touchstone_models::{
-    LayerConfig, Loglikelihood, LoglikelihoodRequest, Model, ModelError, OpenAiModel, SharedModel, layered,
+    LayerConfig, Loglikelihood, LoglikelihoodRequest, Model, ModelError, OpenAiModel, SharedModel,
+    layered,
 };
 
 async fn mock(faults: Faults, seed: u64) -> MockServer {
-    MockServer::start(MockConfig { faults, seed, hang: Duration::from_secs(30), ..MockConfig::default() })
-        .await
-        .expect("mock server starts")
+    MockServer::start(MockConfig {
+        faults,
+        seed,
+        hang: Duration::from_secs(30),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock server starts")
 }
 
 fn request(context: &str, continuations: &[&str]) -> LoglikelihoodRequest {
@@ -32,7 +38,11 @@ fn request(context: &str, continuations: &[&str]) -> LoglikelihoodRequest {
 }
 
 fn ll(logprob: f64, is_greedy: bool, tokens: u32) -> Loglikelihood {
-    Loglikelihood { logprob, is_greedy, tokens }
+    Loglikelihood {
+        logprob,
+        is_greedy,
+        tokens,
+    }
 }
 
 #[tokio::test]
@@ -41,7 +51,10 @@ async fn sums_continuation_tokens_by_the_mock_rule() {
     let model = OpenAiModel::new("touchstone-mock", &server.base_url(), None).unwrap();
     let context = "Paris is big and Paris is old. Q: which city? A:";
     let got = model
-        .loglikelihood(&request(context, &[" Paris", " London", " Paris is", " Paris is new"]))
+        .loglikelihood(&request(
+            context,
+            &[" Paris", " London", " Paris is", " Paris is new"],
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -68,7 +81,10 @@ async fn chinese_continuations_are_cut_by_characters_not_bytes() {
     let model = OpenAiModel::new("m", &server.base_url(), None).unwrap();
     // 13 characters, 39 bytes: a byte-based cut would land past the end of the prompt.
     let context = "问：中国的首都是哪里？答：";
-    let got = model.loglikelihood(&request(context, &["北京", "中国", "中国北京"])).await.unwrap();
+    let got = model
+        .loglikelihood(&request(context, &["北京", "中国", "中国北京"]))
+        .await
+        .unwrap();
     assert_eq!(
         got,
         vec![
@@ -87,8 +103,14 @@ async fn a_token_straddling_the_boundary_counts_with_the_continuation() {
     let model = OpenAiModel::new("m", &server.base_url(), None).unwrap();
     // The context's trailing space and "Paris" form the one mock token " Paris": scored like
     // lm-evaluation-harness, which moves that space into the continuation.
-    let spaced = model.loglikelihood(&request("Paris is big. Answer: ", &["Paris", "Rome"])).await.unwrap();
-    let plain = model.loglikelihood(&request("Paris is big. Answer:", &[" Paris", " Rome"])).await.unwrap();
+    let spaced = model
+        .loglikelihood(&request("Paris is big. Answer: ", &["Paris", "Rome"]))
+        .await
+        .unwrap();
+    let plain = model
+        .loglikelihood(&request("Paris is big. Answer:", &[" Paris", " Rome"]))
+        .await
+        .unwrap();
     assert_eq!(spaced, plain);
     assert_eq!(spaced, vec![ll(-0.5, true, 1), ll(-3.0, false, 1)]);
 }
@@ -97,7 +119,10 @@ async fn a_token_straddling_the_boundary_counts_with_the_continuation() {
 async fn empty_inputs_need_no_request_or_are_refused() {
     let server = mock(Faults::default(), 0).await;
     let model = OpenAiModel::new("m", &server.base_url(), None).unwrap();
-    assert_eq!(model.loglikelihood(&request("ctx", &[""])).await.unwrap(), vec![ll(0.0, true, 0)]);
+    assert_eq!(
+        model.loglikelihood(&request("ctx", &[""])).await.unwrap(),
+        vec![ll(0.0, true, 0)]
+    );
     assert_eq!(server.request_count(), 0);
     let err = model.loglikelihood(&request("", &["x"])).await.unwrap_err();
     assert_eq!(err.kind(), "unsupported", "{err}");
@@ -126,14 +151,20 @@ async fn raw_server(responses: Vec<String>) -> (String, tokio::task::JoinHandle<
             let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
             let length: usize = head
                 .lines()
-                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
                 .unwrap_or(0);
             while buf.len() < head_end + length {
                 let n = socket.read(&mut chunk).await.unwrap();
                 buf.extend_from_slice(&chunk[..n]);
             }
             let first_line = head.lines().next().unwrap_or_default().to_owned();
-            seen.push(format!("{first_line}\n{}", String::from_utf8_lossy(&buf[head_end..])));
+            seen.push(format!(
+                "{first_line}\n{}",
+                String::from_utf8_lossy(&buf[head_end..])
+            ));
             let response = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
@@ -152,11 +183,17 @@ async fn a_server_without_prompt_logprobs_is_unsupported_with_a_clear_message() 
     let plain = r#"{"object":"text_completion","choices":[{"index":0,"text":" Paris","logprobs":null,"finish_reason":"length"}]}"#;
     let (base, server) = raw_server(vec![plain.to_owned()]).await;
     let model = OpenAiModel::new("m", &base, None).unwrap();
-    let err = model.loglikelihood(&request("The capital of France is", &[" Paris"])).await.unwrap_err();
+    let err = model
+        .loglikelihood(&request("The capital of France is", &[" Paris"]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, ModelError::Unsupported(_)), "{err:?}");
     assert!(!err.is_retryable());
     let text = err.to_string();
-    assert!(text.contains("/v1/completions") && text.contains("`echo` with `logprobs`"), "{text}");
+    assert!(
+        text.contains("/v1/completions") && text.contains("`echo` with `logprobs`"),
+        "{text}"
+    );
     assert!(text.contains("vLLM"), "{text}");
 
     // The request is lm-evaluation-harness's: echo, one logprob, greedy, one ignored token.
@@ -174,7 +211,11 @@ async fn a_server_without_prompt_logprobs_is_unsupported_with_a_clear_message() 
 #[tokio::test]
 async fn rate_limits_and_server_errors_are_retried_like_generate() {
     // Request 0 draws a 429 (Retry-After: 1 s), request 1 a 503, then nothing.
-    let faults = Faults { rate_limit: 0.3, unavailable: 0.3, ..Faults::default() };
+    let faults = Faults {
+        rate_limit: 0.3,
+        unavailable: 0.3,
+        ..Faults::default()
+    };
     let seed = (0..100_000u64)
         .find(|&s| {
             faults.decide(s, 0) == Some(FaultKind::RateLimit)
@@ -184,14 +225,27 @@ async fn rate_limits_and_server_errors_are_retried_like_generate() {
         .unwrap();
     let server = mock(faults, seed).await;
     let inner: SharedModel = Arc::new(OpenAiModel::new("m", &server.base_url(), None).unwrap());
-    let model = Retry::new(inner, 3).with_backoff(Duration::from_millis(1), Duration::from_millis(5));
+    let model =
+        Retry::new(inner, 3).with_backoff(Duration::from_millis(1), Duration::from_millis(5));
     let start = Instant::now();
     let (out, attempts) = count_attempts(model.loglikelihood(&request("a b", &[" a", " c"]))).await;
     assert_eq!(out.unwrap(), vec![ll(-0.5, true, 1), ll(-1.5, false, 1)]);
     assert_eq!(attempts, 3);
-    assert!(start.elapsed() >= Duration::from_secs(1), "Retry-After ignored: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "Retry-After ignored: {:?}",
+        start.elapsed()
+    );
     let faults_seen: Vec<_> = server.requests().iter().map(|r| r.fault).collect();
-    assert_eq!(faults_seen, vec![Some(FaultKind::RateLimit), Some(FaultKind::Unavailable), None, None]);
+    assert_eq!(
+        faults_seen,
+        vec![
+            Some(FaultKind::RateLimit),
+            Some(FaultKind::Unavailable),
+            None,
+            None
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,12 +259,17 @@ async fn every_fault_kind_is_survived_through_the_layers() {
         request_timeout: Some(Duration::from_millis(300)),
         ..LayerConfig::default()
     };
-    let model = layered(Arc::new(OpenAiModel::new("m", &server.base_url(), None).unwrap()), &config);
+    let model = layered(
+        Arc::new(OpenAiModel::new("m", &server.base_url(), None).unwrap()),
+        &config,
+    );
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let model = model.clone();
             tokio::spawn(async move {
-                model.loglikelihood(&request(&format!("item {i} says yes"), &[" yes", " no"])).await
+                model
+                    .loglikelihood(&request(&format!("item {i} says yes"), &[" yes", " no"]))
+                    .await
             })
         })
         .collect();
@@ -225,6 +284,10 @@ async fn every_fault_kind_is_survived_through_the_layers() {
         }
     }
     assert!(ok >= 38, "only {ok} of 40 succeeded");
-    let faulted = server.requests().iter().filter(|r| r.fault.is_some()).count();
+    let faulted = server
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
     assert!(faulted > 5, "{faulted} faults injected");
 }

@@ -19,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let nasty = args.iter().any(|a| a == "--nasty");
     let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let out = positional.first().map(std::path::PathBuf::from).unwrap_or_else(|| "target/report-demo".into());
+    let out = positional
+        .first()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "target/report-demo".into());
     let langs: Vec<Lang> = match positional.get(1) {
         Some(l) => vec![l.parse()?],
         None => vec![Lang::Zh, Lang::En],

@@ -41,15 +41,25 @@ pub(crate) fn cut(s: &str, max: usize) -> (String, bool) {
 }
 
 fn reason_of(error: &str) -> String {
-    let first = error.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    let reason = if first.is_empty() { "(no reason recorded / 未记录原因)" } else { first };
+    let first = error
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let reason = if first.is_empty() {
+        "(no reason recorded / 未记录原因)"
+    } else {
+        first
+    };
     cut(reason, MAX_REASON_CHARS).0
 }
 
 pub(crate) fn collect(store: &dyn Store, results: RunResults) -> Result<ReportData, ReportError> {
     let mut per_task: BTreeMap<(String, String), PerTask> = BTreeMap::new();
     store.for_each_result_by_item(&results.run_id, &mut |r| {
-        let slot = per_task.entry((r.model.clone(), r.task.clone())).or_default();
+        let slot = per_task
+            .entry((r.model.clone(), r.task.clone()))
+            .or_default();
         let wanted = match r.status {
             ItemStatus::Scored => slot.scored.len() < SCORED_SAMPLES_PER_TASK,
             ItemStatus::Failed => slot.failed.len() < FAILED_SAMPLES_PER_TASK,
@@ -60,13 +70,16 @@ pub(crate) fn collect(store: &dyn Store, results: RunResults) -> Result<ReportDa
             if !slot.reasons.contains_key(&reason) && slot.reasons.len() >= MAX_REASONS_PER_TASK {
                 reason = OTHER_REASONS.to_string();
             }
-            let group = slot.reasons.entry(reason.clone()).or_insert_with(|| FailureGroup {
-                model: r.model.clone(),
-                task: r.task.clone(),
-                reason,
-                count: 0,
-                examples: Vec::new(),
-            });
+            let group = slot
+                .reasons
+                .entry(reason.clone())
+                .or_insert_with(|| FailureGroup {
+                    model: r.model.clone(),
+                    task: r.task.clone(),
+                    reason,
+                    count: 0,
+                    examples: Vec::new(),
+                });
             group.count += 1;
             if group.examples.len() < FAILURE_EXAMPLES {
                 group.examples.push(FailureExample {
@@ -104,7 +117,11 @@ pub(crate) fn collect(store: &dyn Store, results: RunResults) -> Result<ReportDa
                 scores: r
                     .scores
                     .iter()
-                    .map(|s| SampleScore { scorer: s.scorer.clone(), value: s.value, explanation: s.explanation.clone() })
+                    .map(|s| SampleScore {
+                        scorer: s.scorer.clone(),
+                        value: s.value,
+                        explanation: s.explanation.clone(),
+                    })
                     .collect(),
                 answer,
                 error,
@@ -136,7 +153,9 @@ pub(crate) fn collect(store: &dyn Store, results: RunResults) -> Result<ReportDa
     let mut failures = Vec::new();
     let mut samples = Vec::new();
     for key in order {
-        let Some(slot) = per_task.remove(&key) else { continue };
+        let Some(slot) = per_task.remove(&key) else {
+            continue;
+        };
         let mut groups: Vec<FailureGroup> = slot.reasons.into_values().collect();
         // Most frequent first; the reason breaks ties (BTreeMap order is kept by a stable sort).
         groups.sort_by_key(|g| std::cmp::Reverse(g.count));
@@ -144,7 +163,11 @@ pub(crate) fn collect(store: &dyn Store, results: RunResults) -> Result<ReportDa
         samples.extend(slot.scored);
         samples.extend(slot.failed);
     }
-    Ok(ReportData { results, failures, samples })
+    Ok(ReportData {
+        results,
+        failures,
+        samples,
+    })
 }
 
 #[cfg(test)]

@@ -75,10 +75,13 @@ footer { margin-top: 40px; padding-top: 10px; border-top: 1px solid var(--line);
 /// A line break that parses as XML too (maud writes `<br>`).
 const BR: PreEscaped<&str> = PreEscaped("<br/>");
 
-
 pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     let r = &data.results;
-    let title = format!("{} · {}", t(lang, "试金石评估报告", "Touchstone evaluation report"), r.suite);
+    let title = format!(
+        "{} · {}",
+        t(lang, "试金石评估报告", "Touchstone evaluation report"),
+        r.suite
+    );
     let body = html! {
         header.top {
             h1 { (x(&title)) }
@@ -137,7 +140,10 @@ fn toc(data: &ReportData, lang: Lang) -> Markup {
         ("summary", t(lang, "摘要", "Summary")),
         ("metrics", t(lang, "指标", "Metrics")),
     ];
-    if r.tasks.iter().any(|t| t.breakdowns.iter().any(|b| b.by != "risk_attack")) {
+    if r.tasks
+        .iter()
+        .any(|t| t.breakdowns.iter().any(|b| b.by != "risk_attack"))
+    {
         links.push(("breakdowns", t(lang, "分组", "Breakdowns")));
     }
     if text::radar(r).is_some() {
@@ -276,15 +282,15 @@ fn task_names(r: &RunResults) -> Vec<String> {
 }
 
 fn expectation_text(t: &TaskResult, m: &MetricResult) -> Option<(String, bool)> {
-    let xs: Vec<_> = t.expectations.iter().filter(|x| x.metric == m.name).collect();
+    let xs: Vec<_> = t
+        .expectations
+        .iter()
+        .filter(|x| x.metric == m.name)
+        .collect();
     if xs.is_empty() {
         return None;
     }
-    let text = xs
-        .iter()
-        .map(|x| x.bound())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let text = xs.iter().map(|x| x.bound()).collect::<Vec<_>>().join(", ");
     Some((text, xs.iter().all(|x| x.passed)))
 }
 
@@ -294,7 +300,10 @@ fn metrics(r: &RunResults, lang: Lang) -> Markup {
     let mut rows: Vec<BarRow> = Vec::new();
     for name in task_names(r) {
         let first = r.tasks.iter().find(|t| t.name == name);
-        for metric in first.map(|t| t.metrics.iter().map(|m| m.name.clone()).collect::<Vec<_>>()).unwrap_or_default() {
+        for metric in first
+            .map(|t| t.metrics.iter().map(|m| m.name.clone()).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             let values = models
                 .iter()
                 .map(|model| {
@@ -305,8 +314,15 @@ fn metrics(r: &RunResults, lang: Lang) -> Markup {
                         .map(|m| (m.value, m.ci_low, m.ci_high, m.n))
                 })
                 .collect();
-            let arrow = if text::lower_is_better(r, &metric) { " ↓" } else { "" };
-            rows.push(BarRow { label: format!("{name} · {metric}{arrow}"), values });
+            let arrow = if text::lower_is_better(r, &metric) {
+                " ↓"
+            } else {
+                ""
+            };
+            rows.push(BarRow {
+                label: format!("{name} · {metric}{arrow}"),
+                values,
+            });
         }
     }
     html! {
@@ -374,8 +390,15 @@ fn breakdown_views(r: &RunResults) -> Vec<BreakdownView<'_>> {
     let models = models(r);
     let mut out = Vec::new();
     for name in task_names(r) {
-        let tasks: Vec<&TaskResult> = models.iter().filter_map(|m| r.tasks.iter().find(|t| t.model == *m && t.name == name)).collect();
-        let metric = tasks.iter().find_map(|t| t.metrics.first()).map(|m| m.name.clone()).unwrap_or_default();
+        let tasks: Vec<&TaskResult> = models
+            .iter()
+            .filter_map(|m| r.tasks.iter().find(|t| t.model == *m && t.name == name))
+            .collect();
+        let metric = tasks
+            .iter()
+            .find_map(|t| t.metrics.first())
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         let mut bys: Vec<&str> = Vec::new();
         for b in tasks.iter().flat_map(|t| t.breakdowns.iter()) {
             if b.by != "risk_attack" && !bys.contains(&b.by.as_str()) {
@@ -384,24 +407,44 @@ fn breakdown_views(r: &RunResults) -> Vec<BreakdownView<'_>> {
         }
         for by in bys {
             let mut keys: Vec<&str> = Vec::new();
-            for g in tasks.iter().flat_map(|t| t.breakdowns.iter()).filter(|b| b.by == by).flat_map(|b| b.groups.iter()) {
+            for g in tasks
+                .iter()
+                .flat_map(|t| t.breakdowns.iter())
+                .filter(|b| b.by == by)
+                .flat_map(|b| b.groups.iter())
+            {
                 if !keys.contains(&g.key.as_str()) {
                     keys.push(&g.key);
                 }
             }
-            out.push(BreakdownView { task: name.clone(), by, metric: metric.clone(), keys });
+            out.push(BreakdownView {
+                task: name.clone(),
+                by,
+                metric: metric.clone(),
+                keys,
+            });
         }
     }
     out
 }
 
-fn breakdown_cell<'a>(r: &'a RunResults, v: &BreakdownView<'_>, model: &str, key: &str) -> Option<(&'a GroupResult, &'a MetricResult)> {
+fn breakdown_cell<'a>(
+    r: &'a RunResults,
+    v: &BreakdownView<'_>,
+    model: &str,
+    key: &str,
+) -> Option<(&'a GroupResult, &'a MetricResult)> {
     r.tasks
         .iter()
         .find(|t| t.model == model && t.name == v.task)
         .and_then(|t| t.breakdowns.iter().find(|b| b.by == v.by))
         .and_then(|b| b.groups.iter().find(|g| g.key == key))
-        .and_then(|g| g.metrics.iter().find(|m| m.name == v.metric).map(|m| (g, m)))
+        .and_then(|g| {
+            g.metrics
+                .iter()
+                .find(|m| m.name == v.metric)
+                .map(|m| (g, m))
+        })
 }
 
 fn breakdowns(r: &RunResults, lang: Lang) -> Markup {
@@ -442,7 +485,9 @@ fn breakdowns(r: &RunResults, lang: Lang) -> Markup {
 }
 
 fn radar(r: &RunResults, lang: Lang) -> Markup {
-    let Some(radar) = text::radar(r) else { return html! {} };
+    let Some(radar) = text::radar(r) else {
+        return html! {};
+    };
     html! {
         section #radar {
             h2 { (t(lang, "能力雷达", "Capability radar")) }
@@ -627,7 +672,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_replaced() {
-        assert_eq!(crate::text::clean("a\u{1}b\tc\u{FFFF}"), "a\u{FFFD}b\tc\u{FFFD}");
+        assert_eq!(
+            crate::text::clean("a\u{1}b\tc\u{FFFF}"),
+            "a\u{FFFD}b\tc\u{FFFD}"
+        );
         let mut out = String::new();
         maud::Render::render_to(&x("<a href=\"x\">&</a>\u{0}"), &mut out);
         assert_eq!(out, "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;\u{FFFD}");

@@ -15,13 +15,19 @@ pub fn render_comparison(c: &Comparison, format: Format, lang: Lang) -> String {
     match format {
         Format::Html => html(c, lang),
         Format::Markdown => markdown(c, lang),
-        Format::Json => String::from_utf8(touchstone_trust::canonical::of(c).expect("a comparison is plain JSON"))
-            .expect("RFC 8785 output is UTF-8"),
+        Format::Json => String::from_utf8(
+            touchstone_trust::canonical::of(c).expect("a comparison is plain JSON"),
+        )
+        .expect("RFC 8785 output is UTF-8"),
     }
 }
 
 fn title(lang: Lang) -> &'static str {
-    t(lang, "试金石模型比较与排行榜", "Touchstone model comparison and leaderboard")
+    t(
+        lang,
+        "试金石模型比较与排行榜",
+        "Touchstone model comparison and leaderboard",
+    )
 }
 
 fn note(lang: Lang) -> &'static str {
@@ -33,7 +39,11 @@ fn note(lang: Lang) -> &'static str {
 }
 
 fn who(c: &Comparison, i: usize) -> (String, &str, &str) {
-    (format!("#{}", i + 1), c.contestants[i].model.as_str(), c.contestants[i].run_id.as_str())
+    (
+        format!("#{}", i + 1),
+        c.contestants[i].model.as_str(),
+        c.contestants[i].run_id.as_str(),
+    )
 }
 
 fn ranked(scores: &[ContestantScore]) -> Vec<&ContestantScore> {
@@ -44,18 +54,28 @@ fn ranked(scores: &[ContestantScore]) -> Vec<&ContestantScore> {
 
 fn test_name(lang: Lang, p: &PairComparison) -> String {
     match (p.test, p.discordant) {
-        (PairTest::McnemarExact, Some((a, b))) => format!("McNemar {} ({a} / {b})", t(lang, "精确检验", "exact")),
+        (PairTest::McnemarExact, Some((a, b))) => {
+            format!("McNemar {} ({a} / {b})", t(lang, "精确检验", "exact"))
+        }
         (PairTest::McnemarExact, None) => format!("McNemar {}", t(lang, "精确检验", "exact")),
         (PairTest::PairedT, _) => t(lang, "配对 t 检验", "paired t-test").to_string(),
     }
 }
 
 fn verdict(lang: Lang, p: &PairComparison) -> &'static str {
-    if p.significant { t(lang, "显著", "significant") } else { t(lang, "不显著", "not significant") }
+    if p.significant {
+        t(lang, "显著", "significant")
+    } else {
+        t(lang, "不显著", "not significant")
+    }
 }
 
 fn signed(v: f64) -> String {
-    if v.is_finite() { format!("{v:+.3}") } else { "-".into() }
+    if v.is_finite() {
+        format!("{v:+.3}")
+    } else {
+        "-".into()
+    }
 }
 
 fn html(c: &Comparison, lang: Lang) -> String {
@@ -125,14 +145,23 @@ fn html(c: &Comparison, lang: Lang) -> String {
 }
 
 fn markdown(c: &Comparison, lang: Lang) -> String {
-    let mut out = format!("# {}\n\n{}\n\n## {}\n\n", title(lang), note(lang), t(lang, "参与比较的模型", "Models compared"));
+    let mut out = format!(
+        "# {}\n\n{}\n\n## {}\n\n",
+        title(lang),
+        note(lang),
+        t(lang, "参与比较的模型", "Models compared")
+    );
     let rows: Vec<Vec<String>> = (0..c.contestants.len())
         .map(|i| {
             let (n, model, run) = who(c, i);
             vec![n, cell(model), cell(run)]
         })
         .collect();
-    table(&mut out, &["#", t(lang, "模型", "Model"), t(lang, "运行", "Run")], &rows);
+    table(
+        &mut out,
+        &["#", t(lang, "模型", "Model"), t(lang, "运行", "Run")],
+        &rows,
+    );
     for task in &c.tasks {
         out.push_str(&format!(
             "## {} {}\n\n{} {} · {} {}\n\n",
@@ -157,7 +186,14 @@ fn markdown(c: &Comparison, lang: Lang) -> String {
                 ]
             })
             .collect();
-        let header = [t(lang, "名次", "Rank"), t(lang, "梯队", "Tier"), t(lang, "模型", "Model"), t(lang, "得分", "Score"), "95% CI", "n"];
+        let header = [
+            t(lang, "名次", "Rank"),
+            t(lang, "梯队", "Tier"),
+            t(lang, "模型", "Model"),
+            t(lang, "得分", "Score"),
+            "95% CI",
+            "n",
+        ];
         table(&mut out, &header, &rows);
         let rows: Vec<Vec<String>> = task
             .pairs
@@ -175,7 +211,16 @@ fn markdown(c: &Comparison, lang: Lang) -> String {
                 ]
             })
             .collect();
-        let header = [t(lang, "差值", "Difference"), "Δ", "95% CI", "n", t(lang, "检验", "Test"), "p", "p (Holm)", t(lang, "结论", "Result")];
+        let header = [
+            t(lang, "差值", "Difference"),
+            "Δ",
+            "95% CI",
+            "n",
+            t(lang, "检验", "Test"),
+            "p",
+            "p (Holm)",
+            t(lang, "结论", "Result"),
+        ];
         table(&mut out, &header, &rows);
     }
     out

@@ -26,8 +26,10 @@ use touchstone_core::ItemStatus;
 use touchstone_engine::RunResults;
 use touchstone_store::Store;
 
+pub use collect::{
+    FAILED_SAMPLES_PER_TASK, FAILURE_EXAMPLES, MAX_ANSWER_CHARS, SCORED_SAMPLES_PER_TASK,
+};
 pub use leaderboard::render_comparison;
-pub use collect::{FAILED_SAMPLES_PER_TASK, FAILURE_EXAMPLES, MAX_ANSWER_CHARS, SCORED_SAMPLES_PER_TASK};
 
 /// The JSON Schema (draft 2020-12) of `results.json` ([`RunResults`]).
 pub const RESULTS_SCHEMA: &str = include_str!("../schema/results.schema.json");
@@ -161,7 +163,11 @@ impl FromStr for Format {
             "html" | "htm" => Ok(Format::Html),
             "md" | "markdown" => Ok(Format::Markdown),
             "json" => Ok(Format::Json),
-            _ => Err(ParseError { what: "report format", given: s.to_string(), expected: "html, md or json" }),
+            _ => Err(ParseError {
+                what: "report format",
+                given: s.to_string(),
+                expected: "html, md or json",
+            }),
         }
     }
 }
@@ -172,7 +178,11 @@ impl FromStr for Lang {
         match s.trim().to_ascii_lowercase().as_str() {
             "zh" | "zh-cn" | "zh-hans" | "cn" => Ok(Lang::Zh),
             "en" | "en-us" | "en-gb" => Ok(Lang::En),
-            _ => Err(ParseError { what: "language", given: s.to_string(), expected: "zh or en" }),
+            _ => Err(ParseError {
+                what: "language",
+                given: s.to_string(),
+                expected: "zh or en",
+            }),
         }
     }
 }
@@ -214,7 +224,9 @@ pub fn render(data: &ReportData, format: Format, lang: Lang) -> String {
         Format::Html => html::render(data, lang),
         Format::Markdown => markdown::render(data, lang),
         // One RFC 8785 implementation for reports and certificates: `touchstone-trust`'s.
-        Format::Json => String::from_utf8(touchstone_trust::canonical::of(data).expect("report data is plain JSON"))
-            .expect("RFC 8785 output is UTF-8"),
+        Format::Json => String::from_utf8(
+            touchstone_trust::canonical::of(data).expect("report data is plain JSON"),
+        )
+        .expect("RFC 8785 output is UTF-8"),
     }
 }

@@ -51,7 +51,10 @@ fn row(out: &mut String, cells: &[String]) {
 
 pub(crate) fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     row(out, &header.iter().map(|h| cell(h)).collect::<Vec<_>>());
-    row(out, &header.iter().map(|_| "---".to_string()).collect::<Vec<_>>());
+    row(
+        out,
+        &header.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
+    );
     for r in rows {
         row(out, r);
     }
@@ -71,47 +74,138 @@ fn fenced(out: &mut String, text: &str) {
         }
     }
     let fence = "`".repeat((longest + 1).max(3));
-    let text: String = text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{FFFD}' } else { c }).collect();
-    let _ = writeln!(out, "{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'));
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "{fence}text\n{}\n{fence}\n",
+        text.trim_end_matches('\n')
+    );
 }
 
 fn lb(r: &RunResults, metric: &str) -> &'static str {
-    if text::lower_is_better(r, metric) { " ↓" } else { "" }
+    if text::lower_is_better(r, metric) {
+        " ↓"
+    } else {
+        ""
+    }
 }
 
 pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     let r = &data.results;
     let mut out = String::new();
-    let _ = writeln!(out, "# {} · {}\n", t(lang, "试金石评估报告", "Touchstone evaluation report"), cell(&r.suite));
+    let _ = writeln!(
+        out,
+        "# {} · {}\n",
+        t(lang, "试金石评估报告", "Touchstone evaluation report"),
+        cell(&r.suite)
+    );
 
     // Identity.
     let _ = writeln!(out, "## {}\n", t(lang, "运行信息", "Run identity"));
     let mut kv: Vec<Vec<String>> = vec![
-        vec![t(lang, "运行 ID", "Run id").into(), format!("`{}`", r.run_id.replace('`', ""))],
-        vec![t(lang, "评测套件", "Suite").into(), format!("{} ({})", cell(&r.suite), cell(&r.config.suite_origin))],
-        vec![t(lang, "状态", "Status").into(), text::status(lang, r.status).into()],
+        vec![
+            t(lang, "运行 ID", "Run id").into(),
+            format!("`{}`", r.run_id.replace('`', "")),
+        ],
+        vec![
+            t(lang, "评测套件", "Suite").into(),
+            format!("{} ({})", cell(&r.suite), cell(&r.config.suite_origin)),
+        ],
+        vec![
+            t(lang, "状态", "Status").into(),
+            text::status(lang, r.status).into(),
+        ],
         vec![t(lang, "开始时间", "Started").into(), cell(&r.created_at)],
-        vec![t(lang, "结束时间", "Finished").into(), r.finished_at.as_deref().map(cell).unwrap_or_else(|| "-".into())],
-        vec![t(lang, "试金石版本", "Touchstone version").into(), format!("{} · git {}", cell(&r.touchstone_version), cell(&r.git_revision))],
-        vec![t(lang, "随机种子", "Seed").into(), r.config.options.seed.to_string()],
+        vec![
+            t(lang, "结束时间", "Finished").into(),
+            r.finished_at
+                .as_deref()
+                .map(cell)
+                .unwrap_or_else(|| "-".into()),
+        ],
+        vec![
+            t(lang, "试金石版本", "Touchstone version").into(),
+            format!(
+                "{} · git {}",
+                cell(&r.touchstone_version),
+                cell(&r.git_revision)
+            ),
+        ],
+        vec![
+            t(lang, "随机种子", "Seed").into(),
+            r.config.options.seed.to_string(),
+        ],
     ];
     if let Some(p) = &r.config.profile {
-        kv.push(vec![t(lang, "合规标准", "Compliance profile").into(), format!("{} ({})", cell(bi(lang, &p.title)), cell(&p.id))]);
+        kv.push(vec![
+            t(lang, "合规标准", "Compliance profile").into(),
+            format!("{} ({})", cell(bi(lang, &p.title)), cell(&p.id)),
+        ]);
     }
     if let Some(j) = &r.config.judge_identity {
-        kv.push(vec![t(lang, "评判模型", "Judge model").into(), cell(&j.label)]);
+        kv.push(vec![
+            t(lang, "评判模型", "Judge model").into(),
+            cell(&j.label),
+        ]);
     }
-    table(&mut out, &[t(lang, "项目", "Field"), t(lang, "值", "Value")], &kv);
+    table(
+        &mut out,
+        &[t(lang, "项目", "Field"), t(lang, "值", "Value")],
+        &kv,
+    );
     let rows: Vec<Vec<String>> = r
         .models
         .iter()
-        .map(|m| vec![cell(&m.label), cell(&m.provider), cell(&m.name), m.digest.as_deref().map(cell).unwrap_or_else(|| "-".into())])
+        .map(|m| {
+            vec![
+                cell(&m.label),
+                cell(&m.provider),
+                cell(&m.name),
+                m.digest.as_deref().map(cell).unwrap_or_else(|| "-".into()),
+            ]
+        })
         .collect();
     let _ = writeln!(out, "### {}\n", t(lang, "被测模型", "Models under test"));
-    table(&mut out, &[t(lang, "标签", "Label"), t(lang, "提供方", "Provider"), t(lang, "模型名", "Name"), t(lang, "摘要 (SHA-256)", "Digest (SHA-256)")], &rows);
-    let rows: Vec<Vec<String>> = r.datasets.iter().map(|d| vec![cell(&d.task), cell(&d.source), format!("`{}`", d.sha256.replace('`', ""))]).collect();
+    table(
+        &mut out,
+        &[
+            t(lang, "标签", "Label"),
+            t(lang, "提供方", "Provider"),
+            t(lang, "模型名", "Name"),
+            t(lang, "摘要 (SHA-256)", "Digest (SHA-256)"),
+        ],
+        &rows,
+    );
+    let rows: Vec<Vec<String>> = r
+        .datasets
+        .iter()
+        .map(|d| {
+            vec![
+                cell(&d.task),
+                cell(&d.source),
+                format!("`{}`", d.sha256.replace('`', "")),
+            ]
+        })
+        .collect();
     let _ = writeln!(out, "### {}\n", t(lang, "数据集", "Datasets"));
-    table(&mut out, &[t(lang, "任务", "Task"), t(lang, "来源", "Source"), "SHA-256"], &rows);
+    table(
+        &mut out,
+        &[
+            t(lang, "任务", "Task"),
+            t(lang, "来源", "Source"),
+            "SHA-256",
+        ],
+        &rows,
+    );
 
     // Summary.
     let c = &r.counts;
@@ -130,11 +224,25 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     );
     let expectations: Vec<_> = r.tasks.iter().flat_map(|t| t.expectations.iter()).collect();
     if !expectations.is_empty() {
-        let _ = writeln!(out, "{}: {} / {}\n", t(lang, "预期达成", "Expectations met"), expectations.iter().filter(|e| e.passed).count(), expectations.len());
+        let _ = writeln!(
+            out,
+            "{}: {} / {}\n",
+            t(lang, "预期达成", "Expectations met"),
+            expectations.iter().filter(|e| e.passed).count(),
+            expectations.len()
+        );
     }
 
     // Metrics.
-    let _ = writeln!(out, "## {}\n", t(lang, "指标与 95% 置信区间", "Metrics with 95% confidence intervals"));
+    let _ = writeln!(
+        out,
+        "## {}\n",
+        t(
+            lang,
+            "指标与 95% 置信区间",
+            "Metrics with 95% confidence intervals"
+        )
+    );
     for model in models(r) {
         let _ = writeln!(out, "### {} {}\n", t(lang, "模型", "Model"), cell(model));
         let mut rows = Vec::new();
@@ -176,11 +284,16 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     }
 
     // Breakdowns.
-    let any = r.tasks.iter().any(|t| t.breakdowns.iter().any(|b| b.by != "risk_attack"));
+    let any = r
+        .tasks
+        .iter()
+        .any(|t| t.breakdowns.iter().any(|b| b.by != "risk_attack"));
     if any {
         let _ = writeln!(out, "## {}\n", t(lang, "分组结果", "Breakdowns"));
         for task in &r.tasks {
-            let Some(metric) = task.metrics.first().map(|m| m.name.as_str()) else { continue };
+            let Some(metric) = task.metrics.first().map(|m| m.name.as_str()) else {
+                continue;
+            };
             for b in task.breakdowns.iter().filter(|b| b.by != "risk_attack") {
                 let _ = writeln!(
                     out,
@@ -201,10 +314,26 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
                             Some(name) => format!("{} {}", g.key, name),
                             None => g.key.clone(),
                         };
-                        vec![cell(&key), value(m), ci(m), m.n.to_string(), g.failed.to_string()]
+                        vec![
+                            cell(&key),
+                            value(m),
+                            ci(m),
+                            m.n.to_string(),
+                            g.failed.to_string(),
+                        ]
                     })
                     .collect();
-                table(&mut out, &[&label_name(lang, &b.by), t(lang, "值", "Value"), "95% CI", "n", t(lang, "失败", "Failed")], &rows);
+                table(
+                    &mut out,
+                    &[
+                        &label_name(lang, &b.by),
+                        t(lang, "值", "Value"),
+                        "95% CI",
+                        "n",
+                        t(lang, "失败", "Failed"),
+                    ],
+                    &rows,
+                );
             }
         }
     }
@@ -214,7 +343,14 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     if !maps.is_empty() {
         let _ = writeln!(out, "## {}\n", t(lang, "风险 × 攻击", "Risk × attack"));
         for h in &maps {
-            let _ = writeln!(out, "### {} · {} · {} {}\n", cell(h.task), cell(h.metric), t(lang, "模型", "model"), cell(h.model));
+            let _ = writeln!(
+                out,
+                "### {} · {} · {} {}\n",
+                cell(h.task),
+                cell(h.metric),
+                t(lang, "模型", "model"),
+                cell(h.model)
+            );
             let mut header: Vec<String> = vec![cell(t(lang, "风险", "Risk"))];
             header.extend(h.attacks.iter().map(|a| cell(a)));
             let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -232,8 +368,14 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
                 })
                 .collect();
             // The header cells are escaped already; `table` escapes again, so write it here.
-            row(&mut out, &header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-            row(&mut out, &header.iter().map(|_| "---".to_string()).collect::<Vec<_>>());
+            row(
+                &mut out,
+                &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            );
+            row(
+                &mut out,
+                &header.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
+            );
             for r in &rows {
                 row(&mut out, r);
             }
@@ -244,7 +386,15 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     // Trade-off.
     let points = text::tradeoff(r);
     if !points.is_empty() {
-        let _ = writeln!(out, "## {}\n", t(lang, "拒答取舍：有害顺从 vs 过度拒答", "Refusal trade-off: harmful compliance vs over-refusal"));
+        let _ = writeln!(
+            out,
+            "## {}\n",
+            t(
+                lang,
+                "拒答取舍：有害顺从 vs 过度拒答",
+                "Refusal trade-off: harmful compliance vs over-refusal"
+            )
+        );
         let rows: Vec<Vec<String>> = points
             .iter()
             .map(|p| {
@@ -261,7 +411,15 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
             .collect();
         table(
             &mut out,
-            &[t(lang, "模型", "Model"), t(lang, "有害顺从", "Harmful compliance"), "95% CI", "n", t(lang, "过度拒答", "Over-refusal"), "95% CI", "n"],
+            &[
+                t(lang, "模型", "Model"),
+                t(lang, "有害顺从", "Harmful compliance"),
+                "95% CI",
+                "n",
+                t(lang, "过度拒答", "Over-refusal"),
+                "95% CI",
+                "n",
+            ],
             &rows,
         );
     }
@@ -279,14 +437,21 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
                 .iter()
                 .map(|v| {
                     let (val, interval) = match (v.value, v.ci_low, v.ci_high) {
-                        (Some(x), Some(lo), Some(hi)) if v.n > 0 => (num(x), format!("[{}, {}]", num(lo), num(hi))),
+                        (Some(x), Some(lo), Some(hi)) if v.n > 0 => {
+                            (num(x), format!("[{}, {}]", num(lo), num(hi)))
+                        }
                         _ => ("-".into(), "-".into()),
                     };
                     let mut verdict = text::verdict(lang, v.verdict).to_string();
                     if v.borderline {
                         verdict.push_str(&format!(" ⚠ {}", t(lang, "临界", "borderline")));
                     }
-                    let reasons = v.reasons.iter().map(|x| format!("· {}", cell(bi(lang, x)))).collect::<Vec<_>>().join("<br>");
+                    let reasons = v
+                        .reasons
+                        .iter()
+                        .map(|x| format!("· {}", cell(bi(lang, x))))
+                        .collect::<Vec<_>>()
+                        .join("<br>");
                     vec![
                         format!("{} {}", cell(&v.check), cell(bi(lang, &v.name))),
                         val,
@@ -315,7 +480,11 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
     }
 
     // Failures.
-    let _ = writeln!(out, "## {}\n", t(lang, "失败与原因", "Failures and their reasons"));
+    let _ = writeln!(
+        out,
+        "## {}\n",
+        t(lang, "失败与原因", "Failures and their reasons")
+    );
     if data.failures.is_empty() {
         let _ = writeln!(out, "{}\n", t(lang, "没有失败的题目。", "No item failed."));
     } else {
@@ -323,12 +492,37 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
             .failures
             .iter()
             .map(|g| {
-                let reason = if g.reason == crate::collect::OTHER_REASONS { t(lang, "（其他原因）", "(other reasons)").to_string() } else { cell(&g.reason) };
-                let examples = g.examples.iter().map(|e| cell(&e.sample_id)).collect::<Vec<_>>().join(", ");
-                vec![cell(&g.model), cell(&g.task), reason, g.count.to_string(), examples]
+                let reason = if g.reason == crate::collect::OTHER_REASONS {
+                    t(lang, "（其他原因）", "(other reasons)").to_string()
+                } else {
+                    cell(&g.reason)
+                };
+                let examples = g
+                    .examples
+                    .iter()
+                    .map(|e| cell(&e.sample_id))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                vec![
+                    cell(&g.model),
+                    cell(&g.task),
+                    reason,
+                    g.count.to_string(),
+                    examples,
+                ]
             })
             .collect();
-        table(&mut out, &[t(lang, "模型", "Model"), t(lang, "任务", "Task"), t(lang, "原因", "Reason"), t(lang, "次数", "Count"), t(lang, "示例", "Examples")], &rows);
+        table(
+            &mut out,
+            &[
+                t(lang, "模型", "Model"),
+                t(lang, "任务", "Task"),
+                t(lang, "原因", "Reason"),
+                t(lang, "次数", "Count"),
+                t(lang, "示例", "Examples"),
+            ],
+            &rows,
+        );
     }
 
     // Samples.
@@ -338,9 +532,26 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
             touchstone_core::ItemStatus::Scored => t(lang, "已评分", "scored"),
             touchstone_core::ItemStatus::Failed => t(lang, "失败", "failed"),
         };
-        let scores = s.scores.iter().map(|x| format!("{} = {}", cell(&x.scorer), num(x.value))).collect::<Vec<_>>().join(" · ");
-        let variant = if s.variant.is_empty() { String::new() } else { format!(" · {}", cell(&s.variant)) };
-        let _ = writeln!(out, "#### {} · {} · {}{} · {}\n", cell(&s.task), cell(&s.model), cell(&s.sample_id), variant, status);
+        let scores = s
+            .scores
+            .iter()
+            .map(|x| format!("{} = {}", cell(&x.scorer), num(x.value)))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let variant = if s.variant.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", cell(&s.variant))
+        };
+        let _ = writeln!(
+            out,
+            "#### {} · {} · {}{} · {}\n",
+            cell(&s.task),
+            cell(&s.model),
+            cell(&s.sample_id),
+            variant,
+            status
+        );
         if !scores.is_empty() {
             let _ = writeln!(out, "{scores}\n");
         }
@@ -351,7 +562,13 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
             fenced(&mut out, e);
         }
     }
-    let _ = writeln!(out, "---\n\n{} {} ({})", t(lang, "由试金石生成", "Generated by Touchstone"), cell(&r.touchstone_version), cell(&r.git_revision));
+    let _ = writeln!(
+        out,
+        "---\n\n{} {} ({})",
+        t(lang, "由试金石生成", "Generated by Touchstone"),
+        cell(&r.touchstone_version),
+        cell(&r.git_revision)
+    );
     out
 }
 
@@ -362,7 +579,10 @@ mod tests {
     #[test]
     fn cells_cannot_break_tables() {
         assert_eq!(cell("a|b\nc"), "a\\|b<br>c");
-        assert_eq!(cell("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
+        assert_eq!(
+            cell("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
         assert_eq!(cell("x\r\ny"), "x<br>y");
     }
 

@@ -8,7 +8,9 @@ use maud::{Markup, html};
 use crate::Lang;
 use crate::text::{Heatmap, Radar, TradeoffPoint, clean, num, t, x as esc};
 
-pub(crate) const PALETTE: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+pub(crate) const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
 
 pub(crate) fn color(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
@@ -16,16 +18,26 @@ pub(crate) fn color(i: usize) -> &'static str {
 
 /// One decimal: SVG coordinates.
 fn c(x: f64) -> String {
-    if x.is_finite() { format!("{x:.1}") } else { "0.0".into() }
+    if x.is_finite() {
+        format!("{x:.1}")
+    } else {
+        "0.0".into()
+    }
 }
 
 fn clamp01(x: f64) -> f64 {
-    if x.is_finite() { x.clamp(0.0, 1.0) } else { 0.0 }
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// Display width in Latin-letter units: CJK and other wide characters count two.
 fn width_units(s: &str) -> usize {
-    s.chars().map(|ch| if (ch as u32) >= 0x1100 { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|ch| if (ch as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
 }
 
 /// `s` cut to about `max` units, with an ellipsis when cut.
@@ -73,7 +85,11 @@ pub(crate) fn bars(rows: &[BarRow], series: &[String], lang: Lang) -> Markup {
     const VALUE_W: f64 = 110.0;
     const BAR_H: f64 = 12.0;
     const GAP: f64 = 8.0;
-    let legend_h = if series.len() > 1 { 16.0 * series.len() as f64 + 6.0 } else { 0.0 };
+    let legend_h = if series.len() > 1 {
+        16.0 * series.len() as f64 + 6.0
+    } else {
+        0.0
+    };
     let top = 22.0 + legend_h;
     let per_row = BAR_H * series.len().max(1) as f64 + GAP;
     let height = top + per_row * rows.len() as f64 + 20.0;
@@ -121,13 +137,29 @@ pub(crate) fn bars(rows: &[BarRow], series: &[String], lang: Lang) -> Markup {
 
 /// A radar of capability areas, values in [0, 1]; one polygon per model.
 pub(crate) fn radar(r: &Radar, lang: Lang) -> Markup {
-    let legend_h = if r.series.len() > 1 { 16.0 * r.series.len() as f64 + 8.0 } else { 0.0 };
+    let legend_h = if r.series.len() > 1 {
+        16.0 * r.series.len() as f64 + 8.0
+    } else {
+        0.0
+    };
     let (w, h) = (640.0, 440.0 + legend_h);
     let (cx, cy, radius) = (w / 2.0, 220.0 + legend_h, 150.0);
     let n = r.axes.len().max(1);
-    let angle = |i: usize| -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n as f64;
-    let point = |i: usize, v: f64| (cx + radius * clamp01(v) * angle(i).cos(), cy + radius * clamp01(v) * angle(i).sin());
-    let ring = |v: f64| (0..n).map(|i| point(i, v)).map(|(x, y)| format!("{},{}", c(x), c(y))).collect::<Vec<_>>().join(" ");
+    let angle =
+        |i: usize| -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n as f64;
+    let point = |i: usize, v: f64| {
+        (
+            cx + radius * clamp01(v) * angle(i).cos(),
+            cy + radius * clamp01(v) * angle(i).sin(),
+        )
+    };
+    let ring = |v: f64| {
+        (0..n)
+            .map(|i| point(i, v))
+            .map(|(x, y)| format!("{},{}", c(x), c(y)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let series: Vec<String> = r.series.iter().map(|(m, _)| m.clone()).collect();
     html! {
         svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(w)) " " (c(h)) } width=(c(w)) role="img" {
@@ -172,7 +204,12 @@ pub(crate) fn radar(r: &Radar, lang: Lang) -> Markup {
 fn heat(v: f64) -> String {
     let v = clamp01(v);
     let lerp = |a: f64, b: f64| (a + (b - a) * v).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", lerp(255.0, 165.0), lerp(247.0, 15.0), lerp(236.0, 21.0))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        lerp(255.0, 165.0),
+        lerp(247.0, 15.0),
+        lerp(236.0, 21.0)
+    )
 }
 
 /// Risk (rows) × attack (columns); `row_label` names a risk code.

@@ -13,8 +13,17 @@ use crate::Lang;
 
 /// Characters XML 1.0 does not allow (most C0 controls) become U+FFFD; the rest is unchanged.
 pub(crate) fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
-    if s.chars().any(bad) { s.chars().map(|c| if bad(c) { '\u{FFFD}' } else { c }).collect::<String>().into() } else { s.into() }
+    let bad = |c: char| {
+        (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if s.chars().any(bad) {
+        s.chars()
+            .map(|c| if bad(c) { '\u{FFFD}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
 }
 
 /// Untrusted text for the page: cleaned, then escaped by maud.
@@ -49,7 +58,11 @@ pub(crate) fn bi(lang: Lang, b: &Bilingual) -> &str {
 
 /// Three decimals, always: the same value gives the same text on every platform.
 pub(crate) fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x:.3}") } else { "-".into() }
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "-".into()
+    }
 }
 
 pub(crate) fn value(m: &MetricResult) -> String {
@@ -57,7 +70,11 @@ pub(crate) fn value(m: &MetricResult) -> String {
 }
 
 pub(crate) fn ci(m: &MetricResult) -> String {
-    if m.n == 0 { "-".into() } else { format!("[{}, {}]", num(m.ci_low), num(m.ci_high)) }
+    if m.n == 0 {
+        "-".into()
+    } else {
+        format!("[{}, {}]", num(m.ci_low), num(m.ci_high))
+    }
 }
 
 pub(crate) fn method(lang: Lang, m: CiMethod) -> &'static str {
@@ -113,7 +130,12 @@ pub(crate) fn label_name(lang: Lang, by: &str) -> String {
 /// Each model once, in the order the results first name it.
 pub(crate) fn models(results: &RunResults) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
-    for label in results.tasks.iter().map(|t| t.model.as_str()).chain(results.verdicts.iter().map(|v| v.model.as_str())) {
+    for label in results
+        .tasks
+        .iter()
+        .map(|t| t.model.as_str())
+        .chain(results.verdicts.iter().map(|v| v.model.as_str()))
+    {
         if !out.contains(&label) {
             out.push(label);
         }
@@ -130,11 +152,26 @@ pub(crate) fn lower_is_better(results: &RunResults, metric: &str) -> bool {
     {
         return c.threshold.max.is_some() && c.threshold.min.is_none();
     }
-    let expected = results.config.suite.tasks.iter().flat_map(|t| t.expect.iter()).find(|x| x.metric == base);
+    let expected = results
+        .config
+        .suite
+        .tasks
+        .iter()
+        .flat_map(|t| t.expect.iter())
+        .find(|x| x.metric == base);
     if let Some(x) = expected {
         return x.max.is_some() && x.min.is_none();
     }
-    ["over_refusal", "attack_success", "harm", "unsafe", "toxic", "error_rate"].iter().any(|w| base.contains(w))
+    [
+        "over_refusal",
+        "attack_success",
+        "harm",
+        "unsafe",
+        "toxic",
+        "error_rate",
+    ]
+    .iter()
+    .any(|w| base.contains(w))
 }
 
 /// A risk or category code with its name from the run's profile, when it has one.
@@ -148,12 +185,17 @@ pub(crate) fn code_name(results: &RunResults, lang: Lang, code: &str) -> Option<
             return Some(bi(lang, &r.name).to_string());
         }
     }
-    p.aspects.iter().find(|a| a.code == code).map(|a| bi(lang, &a.name).to_string())
+    p.aspects
+        .iter()
+        .find(|a| a.code == code)
+        .map(|a| bi(lang, &a.name).to_string())
 }
 
 /// The position of a risk code in the profile (for ordering), else after all of them.
 fn profile_rank(results: &RunResults, code: &str) -> usize {
-    let Some(p) = &results.config.profile else { return usize::MAX };
+    let Some(p) = &results.config.profile else {
+        return usize::MAX;
+    };
     p.categories
         .iter()
         .flat_map(|c| c.risks.iter().map(|r| r.code.as_str()))
@@ -174,15 +216,25 @@ pub(crate) struct TradeoffPoint<'a> {
     pub over: (f64, f64, f64, usize),
 }
 
-fn find_metric<'a>(results: &'a RunResults, model: &str, metric: &str) -> Option<(&'a TaskResult, &'a MetricResult)> {
-    results.tasks.iter().filter(|t| t.model == model).find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
+fn find_metric<'a>(
+    results: &'a RunResults,
+    model: &str,
+    metric: &str,
+) -> Option<(&'a TaskResult, &'a MetricResult)> {
+    results
+        .tasks
+        .iter()
+        .filter(|t| t.model == model)
+        .find_map(|t| t.metrics.iter().find(|m| m.name == metric).map(|m| (t, m)))
 }
 
 pub(crate) fn tradeoff(results: &RunResults) -> Vec<TradeoffPoint<'_>> {
     let mut out = Vec::new();
     for model in models(results) {
-        let (Some((rt, r)), Some((at, a))) = (find_metric(results, model, "refusal_rate"), find_metric(results, model, "over_refusal_rate"))
-        else {
+        let (Some((rt, r)), Some((at, a))) = (
+            find_metric(results, model, "refusal_rate"),
+            find_metric(results, model, "over_refusal_rate"),
+        ) else {
             continue;
         };
         if r.n == 0 || a.n == 0 {
@@ -214,11 +266,17 @@ pub(crate) struct Heatmap<'a> {
 pub(crate) fn heatmaps(results: &RunResults) -> Vec<Heatmap<'_>> {
     let mut out = Vec::new();
     for t in &results.tasks {
-        let Some(b) = t.breakdowns.iter().find(|b| b.by == "risk_attack") else { continue };
-        let Some(metric) = t.metrics.first().map(|m| m.name.as_str()) else { continue };
+        let Some(b) = t.breakdowns.iter().find(|b| b.by == "risk_attack") else {
+            continue;
+        };
+        let Some(metric) = t.metrics.first().map(|m| m.name.as_str()) else {
+            continue;
+        };
         let mut cells: BTreeMap<(&str, &str), (f64, usize)> = BTreeMap::new();
         for g in &b.groups {
-            let Some((risk, attack)) = g.key.rsplit_once('|') else { continue };
+            let Some((risk, attack)) = g.key.rsplit_once('|') else {
+                continue;
+            };
             if let Some(m) = g.metrics.iter().find(|m| m.name == metric)
                 && m.n > 0
             {
@@ -230,7 +288,11 @@ pub(crate) fn heatmaps(results: &RunResults) -> Vec<Heatmap<'_>> {
         }
         let mut risks: Vec<&str> = cells.keys().map(|(r, _)| *r).collect();
         risks.dedup();
-        risks.sort_by(|a, b| profile_rank(results, a).cmp(&profile_rank(results, b)).then(a.cmp(b)));
+        risks.sort_by(|a, b| {
+            profile_rank(results, a)
+                .cmp(&profile_rank(results, b))
+                .then(a.cmp(b))
+        });
         risks.dedup();
         // Attacks in the suite's order, the unattacked question first.
         let order: Vec<&str> = results
@@ -241,12 +303,37 @@ pub(crate) fn heatmaps(results: &RunResults) -> Vec<Heatmap<'_>> {
             .find(|s| s.name == t.name)
             .map(|s| s.attacks.iter().map(String::as_str).collect())
             .unwrap_or_default();
-        let rank = |a: &str| if a == "none" { 0 } else { order.iter().position(|x| *x == a).map(|p| p + 1).unwrap_or(usize::MAX) };
+        let rank = |a: &str| {
+            if a == "none" {
+                0
+            } else {
+                order
+                    .iter()
+                    .position(|x| *x == a)
+                    .map(|p| p + 1)
+                    .unwrap_or(usize::MAX)
+            }
+        };
         let mut attacks: Vec<&str> = cells.keys().map(|(_, a)| *a).collect();
         attacks.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
         attacks.dedup();
-        let grid = risks.iter().map(|r| attacks.iter().map(|a| cells.get(&(*r, *a)).copied()).collect()).collect();
-        out.push(Heatmap { model: &t.model, task: &t.name, metric, risks, attacks, cells: grid });
+        let grid = risks
+            .iter()
+            .map(|r| {
+                attacks
+                    .iter()
+                    .map(|a| cells.get(&(*r, *a)).copied())
+                    .collect()
+            })
+            .collect();
+        out.push(Heatmap {
+            model: &t.model,
+            task: &t.name,
+            metric,
+            risks,
+            attacks,
+            cells: grid,
+        });
     }
     out
 }
@@ -273,7 +360,13 @@ pub(crate) fn radar(results: &RunResults) -> Option<Radar> {
         let mut axes = Vec::new();
         let mut lower_better = Vec::new();
         for name in &task_names {
-            let metric = results.tasks.iter().find(|t| t.name == *name).and_then(|t| t.metrics.first()).map(|m| m.name.as_str()).unwrap_or("");
+            let metric = results
+                .tasks
+                .iter()
+                .find(|t| t.name == *name)
+                .and_then(|t| t.metrics.first())
+                .map(|m| m.name.as_str())
+                .unwrap_or("");
             axes.push(format!("{name} · {metric}"));
             lower_better.push(lower_is_better(results, metric));
         }
@@ -283,22 +376,39 @@ pub(crate) fn radar(results: &RunResults) -> Option<Radar> {
                 let values = task_names
                     .iter()
                     .map(|name| {
-                        results.tasks.iter().find(|t| t.model == *model && t.name == *name).and_then(|t| t.metrics.first()).filter(|m| m.n > 0).map(|m| m.value)
+                        results
+                            .tasks
+                            .iter()
+                            .find(|t| t.model == *model && t.name == *name)
+                            .and_then(|t| t.metrics.first())
+                            .filter(|m| m.n > 0)
+                            .map(|m| m.value)
                     })
                     .collect();
                 (model.to_string(), values)
             })
             .collect();
-        return Some(Radar { axes, series, lower_better });
+        return Some(Radar {
+            axes,
+            series,
+            lower_better,
+        });
     }
-    let first = results.tasks.iter().find(|t| t.breakdowns.iter().any(|b| b.by == "category" && b.groups.len() >= 3))?;
+    let first = results.tasks.iter().find(|t| {
+        t.breakdowns
+            .iter()
+            .any(|b| b.by == "category" && b.groups.len() >= 3)
+    })?;
     let b = first.breakdowns.iter().find(|b| b.by == "category")?;
     let metric = first.metrics.first()?.name.as_str();
     let keys: Vec<&str> = b.groups.iter().map(|g| g.key.as_str()).collect();
     let series = models
         .iter()
         .map(|model| {
-            let task = results.tasks.iter().find(|t| t.model == *model && t.name == first.name);
+            let task = results
+                .tasks
+                .iter()
+                .find(|t| t.model == *model && t.name == first.name);
             let values = keys
                 .iter()
                 .map(|k| {
@@ -313,7 +423,11 @@ pub(crate) fn radar(results: &RunResults) -> Option<Radar> {
         })
         .collect();
     let lb = lower_is_better(results, metric);
-    Some(Radar { axes: keys.iter().map(|k| format!("{} · {metric}", k)).collect(), series, lower_better: vec![lb; keys.len()] })
+    Some(Radar {
+        axes: keys.iter().map(|k| format!("{} · {metric}", k)).collect(),
+        series,
+        lower_better: vec![lb; keys.len()],
+    })
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 mod common;
 
 use touchstone_report::{Format, Lang, ReportData, render};
-use touchstone_trust::canonical;
 use touchstone_store::SqliteStore;
+use touchstone_trust::canonical;
 
 fn data(nasty: bool) -> (tempfile::TempDir, ReportData) {
     let dir = tempfile::tempdir().unwrap();
@@ -18,22 +18,43 @@ fn data(nasty: bool) -> (tempfile::TempDir, ReportData) {
 #[test]
 fn from_store_collects_failures_and_bounded_samples() {
     let (_dir, d) = data(true);
-    assert_eq!(d.results.counts.scored + d.results.counts.failed, d.results.counts.planned);
+    assert_eq!(
+        d.results.counts.scored + d.results.counts.failed,
+        d.results.counts.planned
+    );
     assert!(d.results.counts.failed > 0);
     let failed: u64 = d.failures.iter().map(|g| g.count).sum();
-    assert_eq!(failed, d.results.counts.failed, "every failure is counted in one group");
+    assert_eq!(
+        failed, d.results.counts.failed,
+        "every failure is counted in one group"
+    );
     for g in &d.failures {
         assert!(!g.examples.is_empty() && g.examples.len() <= touchstone_report::FAILURE_EXAMPLES);
     }
     // 2 models × 4 tasks, at most 5 scored + 3 failed each, in item-id order within a task.
-    for model in ["openai:guarded-7b@http://127.0.0.1:8001/v1", "openai:open-chat-14b@http://127.0.0.1:8002/v1"] {
+    for model in [
+        "openai:guarded-7b@http://127.0.0.1:8001/v1",
+        "openai:open-chat-14b@http://127.0.0.1:8002/v1",
+    ] {
         for task in ["content", "should-refuse", "should-answer", "attacks"] {
-            let scored: Vec<_> = d.samples.iter().filter(|s| s.model == model && s.task == task && s.answer.is_some()).collect();
-            assert_eq!(scored.len(), touchstone_report::SCORED_SAMPLES_PER_TASK, "{model} {task}");
+            let scored: Vec<_> = d
+                .samples
+                .iter()
+                .filter(|s| s.model == model && s.task == task && s.answer.is_some())
+                .collect();
+            assert_eq!(
+                scored.len(),
+                touchstone_report::SCORED_SAMPLES_PER_TASK,
+                "{model} {task}"
+            );
             assert!(scored.windows(2).all(|w| w[0].item_id < w[1].item_id));
         }
     }
-    assert!(d.samples.len() <= 8 * (touchstone_report::SCORED_SAMPLES_PER_TASK + touchstone_report::FAILED_SAMPLES_PER_TASK));
+    assert!(
+        d.samples.len()
+            <= 8 * (touchstone_report::SCORED_SAMPLES_PER_TASK
+                + touchstone_report::FAILED_SAMPLES_PER_TASK)
+    );
     assert!(!d.results.verdicts.is_empty());
 }
 
@@ -44,7 +65,10 @@ fn assert_no_markup_from_answers(html: &str) {
     assert!(!lower.contains("<img"), "an img element in the report");
     // `onerror=` appears only as text (`&lt;img … onerror=…&gt;`); the XML test checks that no
     // element has an event-handler attribute.
-    assert!(!lower.contains("<b>bold"), "markup from an answer in the report");
+    assert!(
+        !lower.contains("<b>bold"),
+        "markup from an answer in the report"
+    );
     // `</style>` appears exactly once: the end of the page's own style sheet.
     assert_eq!(lower.matches("</style>").count(), 1);
 }
@@ -55,14 +79,25 @@ fn html_escapes_what_models_write() {
     for lang in [Lang::Zh, Lang::En] {
         let html = render(&d, Format::Html, lang);
         assert_no_markup_from_answers(&html);
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the answer is shown, escaped");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "the answer is shown, escaped"
+        );
         assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
         assert!(html.contains("&lt;/style&gt;&lt;b&gt;bold&lt;/b&gt;"));
-        assert!(html.contains("Tom &amp; Jerry ]]&gt; 'single' &quot;double&quot; &amp;amp; &amp;lt;"));
+        assert!(
+            html.contains("Tom &amp; Jerry ]]&gt; 'single' &quot;double&quot; &amp;amp; &amp;lt;")
+        );
         assert!(html.contains("中文回答：这是一个测试。| 表格 | 竖线"));
-        assert!(html.contains("upstream said &lt;script&gt;alert(3)&lt;/script&gt;"), "errors are escaped too");
+        assert!(
+            html.contains("upstream said &lt;script&gt;alert(3)&lt;/script&gt;"),
+            "errors are escaped too"
+        );
         assert!(html.contains("Content-Security-Policy"));
-        assert!(!html.contains(" src=\"") && !html.contains("href=\"http"), "nothing is fetched");
+        assert!(
+            !html.contains(" src=\"") && !html.contains("href=\"http"),
+            "nothing is fetched"
+        );
     }
 }
 
@@ -72,18 +107,37 @@ fn html_is_well_formed_xml() {
     for lang in [Lang::Zh, Lang::En] {
         let html = render(&d, Format::Html, lang);
         assert!(html.starts_with("<!DOCTYPE html>"));
-        let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() })
-            .unwrap_or_else(|e| panic!("{lang}: not well-formed: {e}"));
+        let doc = roxmltree::Document::parse_with_options(
+            &html,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{lang}: not well-formed: {e}"));
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "html");
-        assert_eq!(root.descendants().filter(|n| n.tag_name().name() == "script").count(), 0);
+        assert_eq!(
+            root.descendants()
+                .filter(|n| n.tag_name().name() == "script")
+                .count(),
+            0
+        );
         // Every SVG chart is in the page: bars, radar, heat map, trade-off.
-        let svgs = root.descendants().filter(|n| n.tag_name().name() == "svg").count();
+        let svgs = root
+            .descendants()
+            .filter(|n| n.tag_name().name() == "svg")
+            .count();
         assert!(svgs >= 4, "{svgs} charts");
         // No attribute anywhere is an event handler.
         for n in root.descendants().filter(|n| n.is_element()) {
             for a in n.attributes() {
-                assert!(!a.name().to_ascii_lowercase().starts_with("on"), "attribute {} on <{}>", a.name(), n.tag_name().name());
+                assert!(
+                    !a.name().to_ascii_lowercase().starts_with("on"),
+                    "attribute {} on <{}>",
+                    a.name(),
+                    n.tag_name().name()
+                );
             }
         }
     }
@@ -96,8 +150,16 @@ fn same_input_same_bytes() {
     for format in [Format::Html, Format::Markdown, Format::Json] {
         for lang in [Lang::Zh, Lang::En] {
             let x = render(&a, format, lang);
-            assert_eq!(x, render(&a, format, lang), "{format} {lang}: twice from one value");
-            assert_eq!(x, render(&b, format, lang), "{format} {lang}: from a second store");
+            assert_eq!(
+                x,
+                render(&a, format, lang),
+                "{format} {lang}: twice from one value"
+            );
+            assert_eq!(
+                x,
+                render(&b, format, lang),
+                "{format} {lang}: from a second store"
+            );
         }
     }
 }
@@ -106,7 +168,20 @@ fn same_input_same_bytes() {
 fn both_languages_have_their_headings() {
     let (_dir, d) = data(false);
     let zh = render(&d, Format::Html, Lang::Zh);
-    for h in ["试金石评估报告", "运行信息", "摘要", "指标与 95% 置信区间", "分组结果", "能力雷达", "风险 × 攻击", "拒答取舍", "合规判定", "失败与原因", "样例回答", "无法判定"] {
+    for h in [
+        "试金石评估报告",
+        "运行信息",
+        "摘要",
+        "指标与 95% 置信区间",
+        "分组结果",
+        "能力雷达",
+        "风险 × 攻击",
+        "拒答取舍",
+        "合规判定",
+        "失败与原因",
+        "样例回答",
+        "无法判定",
+    ] {
         assert!(zh.contains(h), "zh: {h}");
     }
     assert!(zh.contains("lang=\"zh-CN\""));
@@ -130,7 +205,13 @@ fn both_languages_have_their_headings() {
     assert!(!en.contains("运行信息"));
     let md = render(&d, Format::Markdown, Lang::En);
     assert!(md.starts_with("# Touchstone evaluation report · gbt45654\n"));
-    for h in ["## Run identity", "## Compliance verdicts", "## Risk × attack", "## Refusal trade-off", "## Sample responses"] {
+    for h in [
+        "## Run identity",
+        "## Compliance verdicts",
+        "## Risk × attack",
+        "## Refusal trade-off",
+        "## Sample responses",
+    ] {
         assert!(md.contains(h), "md: {h}");
     }
     assert!(render(&d, Format::Markdown, Lang::Zh).contains("## 合规判定"));
@@ -148,7 +229,9 @@ fn markdown_tables_hold_their_shape() {
         }
         let pipes = |l: &str| {
             let b = l.as_bytes();
-            (0..b.len()).filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\')).count()
+            (0..b.len())
+                .filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\'))
+                .count()
         };
         let n = pipes(line);
         while let Some(next) = lines.peek() {
@@ -166,7 +249,9 @@ fn markdown_tables_hold_their_shape() {
         match &fence {
             Some(f) if line == f => fence = None,
             Some(_) => {}
-            None if line.starts_with("```") => fence = Some(line.trim_end_matches("text").to_string()),
+            None if line.starts_with("```") => {
+                fence = Some(line.trim_end_matches("text").to_string())
+            }
             None => {
                 outside.push_str(line);
                 outside.push('\n');
@@ -174,11 +259,23 @@ fn markdown_tables_hold_their_shape() {
         }
     }
     assert!(fence.is_none(), "every fence is closed");
-    assert!(!outside.contains("<script") && !outside.contains("<img"), "no raw HTML from answers");
-    assert!(md.contains("upstream said &lt;script&gt;alert(3)&lt;/script&gt;"), "failure reasons in tables are escaped");
+    assert!(
+        !outside.contains("<script") && !outside.contains("<img"),
+        "no raw HTML from answers"
+    );
+    assert!(
+        md.contains("upstream said &lt;script&gt;alert(3)&lt;/script&gt;"),
+        "failure reasons in tables are escaped"
+    );
     // Answers are fenced, verbatim.
-    assert!(md.contains("````text\n"), "a fence longer than the ``` inside an answer");
-    assert!(md.contains("<script>alert(1)</script>\n```"), "answers are verbatim inside fences");
+    assert!(
+        md.contains("````text\n"),
+        "a fence longer than the ``` inside an answer"
+    );
+    assert!(
+        md.contains("<script>alert(1)</script>\n```"),
+        "answers are verbatim inside fences"
+    );
 }
 
 #[test]
@@ -187,9 +284,17 @@ fn json_is_canonical() {
     let json = render(&d, Format::Json, Lang::Zh);
     assert!(!json.contains('\n') && !json.starts_with("{ "));
     let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(canonical::to_string(&parsed), json, "re-canonicalising changes nothing");
+    assert_eq!(
+        canonical::to_string(&parsed),
+        json,
+        "re-canonicalising changes nothing"
+    );
     let back: ReportData = serde_json::from_str(&json).unwrap();
-    assert_eq!(render(&back, Format::Json, Lang::En), json, "a report read back renders the same");
+    assert_eq!(
+        render(&back, Format::Json, Lang::En),
+        json,
+        "a report read back renders the same"
+    );
     assert_eq!(back.results, d.results);
     // Keys are sorted: `failures` < `results` < `samples`.
     assert!(json.starts_with("{\"failures\":"));
@@ -210,7 +315,14 @@ fn a_run_without_profile_or_attacks_skips_those_sections() {
     assert!(!html.contains("id=\"tradeoff\""));
     // One task but five categories: the radar shows categories.
     assert!(html.contains("id=\"radar\""));
-    roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap();
+    roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
 }
 
 #[test]

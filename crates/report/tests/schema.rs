@@ -6,8 +6,12 @@ mod common;
 use touchstone_store::SqliteStore;
 
 fn validator() -> jsonschema::Validator {
-    let schema: serde_json::Value = serde_json::from_str(touchstone_report::RESULTS_SCHEMA).unwrap();
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let schema: serde_json::Value =
+        serde_json::from_str(touchstone_report::RESULTS_SCHEMA).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     jsonschema::draft202012::new(&schema).expect("the schema is a valid draft 2020-12 schema")
 }
 
@@ -26,11 +30,25 @@ fn results_json() -> serde_json::Value {
 fn a_summarized_run_validates() {
     let v = validator();
     let results = results_json();
-    let errors: Vec<String> = v.iter_errors(&results).map(|e| format!("{} at {}", e, e.instance_path())).take(10).collect();
+    let errors: Vec<String> = v
+        .iter_errors(&results)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .take(10)
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     // The parts the report relies on are there.
-    assert!(results["verdicts"].as_array().is_some_and(|v| !v.is_empty()));
-    assert!(results["tasks"].as_array().unwrap().iter().any(|t| t["breakdowns"].as_array().unwrap().iter().any(|b| b["by"] == "risk_attack")));
+    assert!(
+        results["verdicts"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty())
+    );
+    assert!(results["tasks"].as_array().unwrap().iter().any(|t| {
+        t["breakdowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["by"] == "risk_attack")
+    }));
 }
 
 #[test]

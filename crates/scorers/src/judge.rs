@@ -814,10 +814,10 @@ impl Scorer for JudgeScorer {
     async fn score(&self, sample: &Sample, answer: &str) -> Result<Score, ScorerError> {
         let lang = sample_lang(sample);
         let risk = sample.metadata.get("risk").and_then(Value::as_str);
-        let conversation = self
-            .o
-            .rubric
-            .messages(self.o.ask, lang, risk, sample.input.text(), answer);
+        let conversation =
+            self.o
+                .rubric
+                .messages(self.o.ask, lang, risk, sample.input.text(), answer);
 
         let mut votes: Vec<Judgement> = Vec::with_capacity(self.o.k as usize);
         let mut last_failure = None;

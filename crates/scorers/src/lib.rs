@@ -9,8 +9,8 @@ mod choice;
 mod code;
 mod error;
 pub mod judge;
-pub mod mc;
 mod keywords;
+pub mod mc;
 pub mod normalize;
 mod numeric;
 mod options;
@@ -25,14 +25,17 @@ pub use code::CodeScorer;
 pub use error::ScorerError;
 pub use judge::JudgeScorer;
 pub use keywords::KeywordScorer;
+pub use numeric::{NumericScorer, extract_number, parse_target_number};
 pub use refusal::{RefusalLabel, RefusalScorer};
 pub use safety::SafetyScorer;
-pub use numeric::{NumericScorer, extract_number, parse_target_number};
 pub use text::{ExactScorer, IncludesScorer, RegexScorer};
 
 /// Names [`build`] knows, in the order they are documented. Scorers that need a model from the
 /// [`ScorerContext`] are in [`MODEL_SCORER_NAMES`].
-pub const SCORER_NAMES: &[&str] = &["exact", "includes", "regex", "choice", "numeric", "refusal", "keywords", "safety", "acc", "acc_norm", "code"];
+pub const SCORER_NAMES: &[&str] = &[
+    "exact", "includes", "regex", "choice", "numeric", "refusal", "keywords", "safety", "acc",
+    "acc_norm", "code",
+];
 
 /// Scorers that need a model from the [`ScorerContext`]: [`build_with`] builds them, [`check`]
 /// checks their options without one.
@@ -95,7 +98,15 @@ pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scor
         "keywords" => Ok(Box::new(KeywordScorer::from_options(options)?)),
         "safety" => Ok(Box::new(SafetyScorer::from_options(options, ctx)?)),
         "acc" | "acc_norm" => {
-            crate::options::Options::new(if spec.name == "acc" { "acc" } else { "acc_norm" }, options, &[])?;
+            crate::options::Options::new(
+                if spec.name == "acc" {
+                    "acc"
+                } else {
+                    "acc_norm"
+                },
+                options,
+                &[],
+            )?;
             Ok(Box::new(mc::LikelihoodScorer::new(spec.name == "acc_norm")))
         }
         "code" => Ok(Box::new(CodeScorer::from_options(options)?)),
@@ -130,7 +141,8 @@ pub fn pin_metric_names(suite: &mut touchstone_core::SuiteSpec) {
         for spec in &mut task.scorers {
             if !spec.options.contains_key("metric") {
                 let name = metric_name(spec);
-                spec.options.insert("metric".into(), serde_json::Value::String(name));
+                spec.options
+                    .insert("metric".into(), serde_json::Value::String(name));
             }
         }
     }

@@ -39,7 +39,12 @@ impl ChoiceLikelihoods {
         let logprobs: Vec<f64> = lls.iter().map(|l| l.logprob).collect();
         let bytes: Vec<usize> = continuations.iter().map(|c| c.len()).collect();
         let raw = argmax(logprobs.iter().copied());
-        let norm = argmax(logprobs.iter().zip(&bytes).map(|(lp, b)| lp / (*b).max(1) as f64));
+        let norm = argmax(
+            logprobs
+                .iter()
+                .zip(&bytes)
+                .map(|(lp, b)| lp / (*b).max(1) as f64),
+        );
         ChoiceLikelihoods {
             choice: choice_letter(raw).to_string(),
             choice_norm: choice_letter(norm).to_string(),
@@ -77,9 +82,19 @@ impl Scorer for LikelihoodScorer {
                 self.name()
             ),
         })?;
-        let target = crate::targets(self.name(), sample)?[0].trim().to_ascii_uppercase();
-        let pick = if self.normalised { &parsed.choice_norm } else { &parsed.choice };
-        Ok(Score::binary(self.name(), *pick == target, Some(pick.clone())))
+        let target = crate::targets(self.name(), sample)?[0]
+            .trim()
+            .to_ascii_uppercase();
+        let pick = if self.normalised {
+            &parsed.choice_norm
+        } else {
+            &parsed.choice
+        };
+        Ok(Score::binary(
+            self.name(),
+            *pick == target,
+            Some(pick.clone()),
+        ))
     }
 }
 
@@ -88,7 +103,11 @@ mod tests {
     use super::*;
 
     fn ll(logprob: f64) -> Loglikelihood {
-        Loglikelihood { logprob, is_greedy: false, tokens: 1 }
+        Loglikelihood {
+            logprob,
+            is_greedy: false,
+            tokens: 1,
+        }
     }
 
     #[test]
@@ -106,11 +125,17 @@ mod tests {
 
     #[test]
     fn a_generated_answer_is_a_clear_error() {
-        let e = futures_block(LikelihoodScorer::new(false).score(&Sample::new("s", "q", "A"), "The answer is A")).unwrap_err();
+        let e = futures_block(
+            LikelihoodScorer::new(false).score(&Sample::new("s", "q", "A"), "The answer is A"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("multiple_choice"), "{e}");
     }
 
     fn futures_block<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 }

@@ -5,7 +5,10 @@
 //! OpenAI API does in its `param`.
 
 use serde_json::{Map, Value, json};
-use touchstone_core::{Completion, FinishReason, GenerateParams, MAX_TOP_LOGPROBS, Message, RawCompletion, Role, TokenLogprob};
+use touchstone_core::{
+    Completion, FinishReason, GenerateParams, MAX_TOP_LOGPROBS, Message, RawCompletion, Role,
+    TokenLogprob,
+};
 
 use crate::error::ApiError;
 
@@ -18,9 +21,15 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(ApiError::invalid(
             "body",
-            format!("the request body must be a JSON object, not {}", type_name(&other)),
+            format!(
+                "the request body must be a JSON object, not {}",
+                type_name(&other)
+            ),
         )),
-        Err(e) => Err(ApiError::invalid("body", format!("the request body is not valid JSON: {e}"))),
+        Err(e) => Err(ApiError::invalid(
+            "body",
+            format!("the request body is not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -48,7 +57,10 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(v) => Err(ApiError::invalid(key, format!("`{key}` must be a boolean, not {}", type_name(v)))),
+            Some(v) => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be a boolean, not {}", type_name(v)),
+            )),
         }
     }
 
@@ -57,10 +69,16 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(v) => match v.as_u64() {
                 Some(n) if n <= max => Ok(Some(n)),
-                Some(n) => Err(ApiError::invalid(key, format!("`{key}` must be at most {max}, not {n}"))),
+                Some(n) => Err(ApiError::invalid(
+                    key,
+                    format!("`{key}` must be at most {max}, not {n}"),
+                )),
                 None => Err(ApiError::invalid(
                     key,
-                    format!("`{key}` must be a non-negative integer, not {}", describe(v)),
+                    format!(
+                        "`{key}` must be a non-negative integer, not {}",
+                        describe(v)
+                    ),
                 )),
             },
         }
@@ -71,8 +89,14 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(v) => match v.as_f64() {
                 Some(x) if (min..=max).contains(&x) => Ok(Some(x as f32)),
-                Some(x) => Err(ApiError::invalid(key, format!("`{key}` must be between {min} and {max}, not {x}"))),
-                None => Err(ApiError::invalid(key, format!("`{key}` must be a number, not {}", type_name(v)))),
+                Some(x) => Err(ApiError::invalid(
+                    key,
+                    format!("`{key}` must be between {min} and {max}, not {x}"),
+                )),
+                None => Err(ApiError::invalid(
+                    key,
+                    format!("`{key}` must be a number, not {}", type_name(v)),
+                )),
             },
         }
     }
@@ -81,7 +105,10 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(ApiError::invalid(key, format!("`{key}` must be a string, not {}", type_name(v)))),
+            Some(v) => Err(ApiError::invalid(
+                key,
+                format!("`{key}` must be a string, not {}", type_name(v)),
+            )),
         }
     }
 
@@ -103,7 +130,10 @@ impl<'a> Fields<'a> {
                 .collect(),
             Some(v) => Err(ApiError::invalid(
                 "stop",
-                format!("`stop` must be a string or an array of strings, not {}", type_name(v)),
+                format!(
+                    "`stop` must be a string or an array of strings, not {}",
+                    type_name(v)
+                ),
             )),
         }
     }
@@ -111,13 +141,19 @@ impl<'a> Fields<'a> {
     /// Refusals shared by both endpoints: streaming and several choices per prompt.
     fn reject_unsupported(&self) -> Result<(), ApiError> {
         if self.bool("stream")? == Some(true) {
-            return Err(ApiError::unsupported("stream", "streaming is not supported by this server; send `stream: false`"));
+            return Err(ApiError::unsupported(
+                "stream",
+                "streaming is not supported by this server; send `stream: false`",
+            ));
         }
         // One answer per prompt: `n > 1` would need as many independent samples.
         if let Some(n) = self.uint("n", u64::MAX)?
             && n != 1
         {
-            return Err(ApiError::unsupported("n", format!("only `n: 1` is supported, not {n}")));
+            return Err(ApiError::unsupported(
+                "n",
+                format!("only `n: 1` is supported, not {n}"),
+            ));
         }
         Ok(())
     }
@@ -165,13 +201,25 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
         ));
     }
     let messages = match body.get("messages") {
-        None | Some(Value::Null) => return Err(ApiError::invalid("messages", "`messages` is required")),
-        Some(Value::Array(items)) if items.is_empty() => {
-            return Err(ApiError::invalid("messages", "`messages` must hold at least one message"));
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid("messages", "`messages` is required"));
         }
-        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, m)| parse_message(i, m)).collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Array(items)) if items.is_empty() => {
+            return Err(ApiError::invalid(
+                "messages",
+                "`messages` must hold at least one message",
+            ));
+        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, m)| parse_message(i, m))
+            .collect::<Result<Vec<_>, _>>()?,
         Some(v) => {
-            return Err(ApiError::invalid("messages", format!("`messages` must be an array, not {}", type_name(v))));
+            return Err(ApiError::invalid(
+                "messages",
+                format!("`messages` must be an array, not {}", type_name(v)),
+            ));
         }
     };
     // `max_completion_tokens` is the newer name; when both are given it wins, as in OpenAI's API.
@@ -180,13 +228,19 @@ pub fn parse_chat(body: &Map<String, Value>) -> Result<ChatRequest, ApiError> {
         None => f.uint("max_tokens", u32::MAX as u64)?,
     }
     .map(|n| n as u32);
-    Ok(ChatRequest { messages, params: f.sampling(max_tokens)? })
+    Ok(ChatRequest {
+        messages,
+        params: f.sampling(max_tokens)?,
+    })
 }
 
 fn parse_message(i: usize, m: &Value) -> Result<Message, ApiError> {
     let at = |field: &str| format!("messages[{i}].{field}");
     let Value::Object(obj) = m else {
-        return Err(ApiError::invalid(format!("messages[{i}]"), format!("`messages[{i}]` must be an object, not {}", type_name(m))));
+        return Err(ApiError::invalid(
+            format!("messages[{i}]"),
+            format!("`messages[{i}]` must be an object, not {}", type_name(m)),
+        ));
     };
     let role = match obj.get("role") {
         Some(Value::String(r)) => match r.as_str() {
@@ -201,8 +255,18 @@ fn parse_message(i: usize, m: &Value) -> Result<Message, ApiError> {
                 ));
             }
         },
-        None | Some(Value::Null) => return Err(ApiError::invalid(at("role"), format!("`{}` is required", at("role")))),
-        Some(v) => return Err(ApiError::invalid(at("role"), format!("`{}` must be a string, not {}", at("role"), type_name(v)))),
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid(
+                at("role"),
+                format!("`{}` is required", at("role")),
+            ));
+        }
+        Some(v) => {
+            return Err(ApiError::invalid(
+                at("role"),
+                format!("`{}` must be a string, not {}", at("role"), type_name(v)),
+            ));
+        }
     };
     let content = match obj.get("content") {
         Some(Value::String(s)) => s.clone(),
@@ -211,10 +275,16 @@ fn parse_message(i: usize, m: &Value) -> Result<Message, ApiError> {
             let mut text = String::new();
             for (j, part) in parts.iter().enumerate() {
                 let part_at = format!("messages[{i}].content[{j}]");
-                match (part.get("type").and_then(Value::as_str), part.get("text").and_then(Value::as_str)) {
+                match (
+                    part.get("type").and_then(Value::as_str),
+                    part.get("text").and_then(Value::as_str),
+                ) {
                     (Some("text"), Some(t)) => text.push_str(t),
                     (Some("text"), None) => {
-                        return Err(ApiError::invalid(format!("{part_at}.text"), format!("`{part_at}.text` must be a string")));
+                        return Err(ApiError::invalid(
+                            format!("{part_at}.text"),
+                            format!("`{part_at}.text` must be a string"),
+                        ));
                     }
                     _ => {
                         return Err(ApiError::unsupported(
@@ -229,12 +299,19 @@ fn parse_message(i: usize, m: &Value) -> Result<Message, ApiError> {
         // An assistant turn may carry `content: null`.
         Some(Value::Null) if role == Role::Assistant => String::new(),
         None | Some(Value::Null) => {
-            return Err(ApiError::invalid(at("content"), format!("`{}` is required", at("content"))));
+            return Err(ApiError::invalid(
+                at("content"),
+                format!("`{}` is required", at("content")),
+            ));
         }
         Some(v) => {
             return Err(ApiError::invalid(
                 at("content"),
-                format!("`{}` must be a string or an array of content parts, not {}", at("content"), type_name(v)),
+                format!(
+                    "`{}` must be a string or an array of content parts, not {}",
+                    at("content"),
+                    type_name(v)
+                ),
             ));
         }
     };
@@ -257,10 +334,15 @@ pub fn parse_completions(body: &Map<String, Value>) -> Result<CompletionsRequest
     f.reject_unsupported()?;
     f.check_model()?;
     let prompts = match body.get("prompt") {
-        None | Some(Value::Null) => return Err(ApiError::invalid("prompt", "`prompt` is required")),
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid("prompt", "`prompt` is required"));
+        }
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) if items.is_empty() => {
-            return Err(ApiError::invalid("prompt", "`prompt` must not be an empty array"));
+            return Err(ApiError::invalid(
+                "prompt",
+                "`prompt` must not be an empty array",
+            ));
         }
         Some(Value::Array(items)) => {
             let mut prompts = Vec::with_capacity(items.len());
@@ -289,19 +371,30 @@ pub fn parse_completions(body: &Map<String, Value>) -> Result<CompletionsRequest
         Some(v) => {
             return Err(ApiError::invalid(
                 "prompt",
-                format!("`prompt` must be a string or an array of strings, not {}", type_name(v)),
+                format!(
+                    "`prompt` must be a string or an array of strings, not {}",
+                    type_name(v)
+                ),
             ));
         }
     };
     if f.get("suffix").is_some() {
-        return Err(ApiError::unsupported("suffix", "`suffix` (insertion) is not supported"));
+        return Err(ApiError::unsupported(
+            "suffix",
+            "`suffix` (insertion) is not supported",
+        ));
     }
-    let max_tokens = f.uint("max_tokens", u32::MAX as u64)?.map(|n| n as u32).unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS);
+    let max_tokens = f
+        .uint("max_tokens", u32::MAX as u64)?
+        .map(|n| n as u32)
+        .unwrap_or(COMPLETIONS_DEFAULT_MAX_TOKENS);
     Ok(CompletionsRequest {
         prompts,
         params: f.sampling(Some(max_tokens))?,
         echo: f.bool("echo")?.unwrap_or(false),
-        logprobs: f.uint("logprobs", u64::from(MAX_TOP_LOGPROBS))?.map(|n| n as u32),
+        logprobs: f
+            .uint("logprobs", u64::from(MAX_TOP_LOGPROBS))?
+            .map(|n| n as u32),
     })
 }
 
@@ -336,8 +429,18 @@ fn usage(prompt: u32, completion: u32) -> Value {
 
 /// One `choices[i]` of a completions response. With `echo`, `text` is the prompt followed by the
 /// generated text, and the log-probabilities cover the prompt's tokens too.
-pub fn completion_choice(index: usize, prompt: &str, echo: bool, want_logprobs: bool, c: &RawCompletion) -> Value {
-    let text = if echo { format!("{prompt}{}", c.text) } else { c.text.clone() };
+pub fn completion_choice(
+    index: usize,
+    prompt: &str,
+    echo: bool,
+    want_logprobs: bool,
+    c: &RawCompletion,
+) -> Value {
+    let text = if echo {
+        format!("{prompt}{}", c.text)
+    } else {
+        c.text.clone()
+    };
     let logprobs = match (&c.logprobs, want_logprobs) {
         (Some(tokens), true) => logprobs_object(tokens),
         _ => Value::Null,
@@ -373,7 +476,14 @@ fn logprobs_object(tokens: &[TokenLogprob]) -> Value {
     })
 }
 
-pub fn completions_response(id: &str, created: u64, model: &str, choices: Vec<Value>, prompt_tokens: u32, completion_tokens: u32) -> Value {
+pub fn completions_response(
+    id: &str,
+    created: u64,
+    model: &str,
+    choices: Vec<Value>,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+) -> Value {
     json!({
         "id": id,
         "object": "text_completion",
@@ -416,10 +526,23 @@ mod tests {
             "stop": "\n", "stream": false, "n": 1, "user": "ignored",
         })))
         .unwrap();
-        assert_eq!(r.messages, vec![Message::system("be brief"), Message::user("ab"), Message::assistant("")]);
+        assert_eq!(
+            r.messages,
+            vec![
+                Message::system("be brief"),
+                Message::user("ab"),
+                Message::assistant("")
+            ]
+        );
         assert_eq!(
             r.params,
-            GenerateParams { max_tokens: Some(7), temperature: Some(0.5), top_p: Some(0.9), stop: vec!["\n".into()], seed: Some(3) }
+            GenerateParams {
+                max_tokens: Some(7),
+                temperature: Some(0.5),
+                top_p: Some(0.9),
+                stop: vec!["\n".into()],
+                seed: Some(3)
+            }
         );
     }
 
@@ -430,19 +553,58 @@ mod tests {
             (json!({"messages": "hi"}), "messages"),
             (json!({"messages": []}), "messages"),
             (json!({"messages": [1]}), "messages[0]"),
-            (json!({"messages": [{"role": "user", "content": "a"}, {"content": "b"}]}), "messages[1].role"),
-            (json!({"messages": [{"role": "tool", "content": "a"}]}), "messages[0].role"),
-            (json!({"messages": [{"role": "user"}]}), "messages[0].content"),
-            (json!({"messages": [{"role": "user", "content": 5}]}), "messages[0].content"),
-            (json!({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}), "messages[0].content[0].type"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "max_tokens": -1}), "max_tokens"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "max_tokens": "5"}), "max_tokens"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "temperature": 3}), "temperature"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "stop": [1]}), "stop[0]"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "stream": true}), "stream"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "n": 2}), "n"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "model": 1}), "model"),
-            (json!({"messages": [{"role": "user", "content": "a"}], "logprobs": true}), "logprobs"),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}, {"content": "b"}]}),
+                "messages[1].role",
+            ),
+            (
+                json!({"messages": [{"role": "tool", "content": "a"}]}),
+                "messages[0].role",
+            ),
+            (
+                json!({"messages": [{"role": "user"}]}),
+                "messages[0].content",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": 5}]}),
+                "messages[0].content",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}),
+                "messages[0].content[0].type",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "max_tokens": -1}),
+                "max_tokens",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "max_tokens": "5"}),
+                "max_tokens",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "temperature": 3}),
+                "temperature",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "stop": [1]}),
+                "stop[0]",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "stream": true}),
+                "stream",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "n": 2}),
+                "n",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "model": 1}),
+                "model",
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "a"}], "logprobs": true}),
+                "logprobs",
+            ),
         ];
         for (body, param) in cases {
             let e = parse_chat(&obj(body.clone())).unwrap_err();
@@ -453,7 +615,10 @@ mod tests {
 
     #[test]
     fn completions_reads_prompts_and_defaults() {
-        let r = parse_completions(&obj(json!({"prompt": ["a", "b"], "echo": true, "logprobs": 1, "max_tokens": 0}))).unwrap();
+        let r = parse_completions(&obj(
+            json!({"prompt": ["a", "b"], "echo": true, "logprobs": 1, "max_tokens": 0}),
+        ))
+        .unwrap();
         assert_eq!(r.prompts, vec!["a", "b"]);
         assert!(r.echo);
         assert_eq!(r.logprobs, Some(1));
@@ -472,7 +637,11 @@ mod tests {
             (json!({"prompt": "a", "echo": "yes"}), "echo"),
             (json!({"prompt": "a", "suffix": "z"}), "suffix"),
         ] {
-            assert_eq!(param_of(parse_completions(&obj(body.clone())).unwrap_err()), param, "{body}");
+            assert_eq!(
+                param_of(parse_completions(&obj(body.clone())).unwrap_err()),
+                param,
+                "{body}"
+            );
         }
     }
 
@@ -486,8 +655,16 @@ mod tests {
     #[test]
     fn logprobs_offsets_count_characters() {
         let tokens = vec![
-            TokenLogprob { text: "重".into(), logprob: None, top: vec![] },
-            TokenLogprob { text: "要 A".into(), logprob: Some(-1.5), top: vec![("要 A".into(), -1.5)] },
+            TokenLogprob {
+                text: "重".into(),
+                logprob: None,
+                top: vec![],
+            },
+            TokenLogprob {
+                text: "要 A".into(),
+                logprob: Some(-1.5),
+                top: vec![("要 A".into(), -1.5)],
+            },
         ];
         let v = logprobs_object(&tokens);
         assert_eq!(v["text_offset"], json!([0, 1]));

@@ -10,13 +10,19 @@ use touchstone_models::ModelError;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot read the listening address: {0}")]
     LocalAddr(std::io::Error),
     #[error("the server task failed: {0}")]
     Task(String),
     #[error("cannot open the request log {}: {source}", path.display())]
-    RequestLog { path: std::path::PathBuf, source: std::io::Error },
+    RequestLog {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// One failed request, rendered as OpenAI's error object:
@@ -47,11 +53,20 @@ impl ApiError {
 
     /// A 400 for something valid that this server (or the model behind it) cannot do.
     pub fn unsupported(param: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { code: Some("unsupported"), ..ApiError::invalid(param, message) }
+        ApiError {
+            code: Some("unsupported"),
+            ..ApiError::invalid(param, message)
+        }
     }
 
     pub fn with_status(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into(), kind, param: None, code: None }
+        ApiError {
+            status,
+            message: message.into(),
+            kind,
+            param: None,
+            code: None,
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -75,8 +90,12 @@ impl ApiError {
             ModelError::RateLimited { .. } => {
                 ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message)
             }
-            ModelError::Timeout(_) => ApiError::with_status(StatusCode::GATEWAY_TIMEOUT, "timeout", message),
-            ModelError::Cancelled => ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, "server_error", message),
+            ModelError::Timeout(_) => {
+                ApiError::with_status(StatusCode::GATEWAY_TIMEOUT, "timeout", message)
+            }
+            ModelError::Cancelled => {
+                ApiError::with_status(StatusCode::SERVICE_UNAVAILABLE, "server_error", message)
+            }
             _ => ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", message),
         }
     }
@@ -88,19 +107,32 @@ mod tests {
 
     #[test]
     fn model_errors_keep_their_retry_meaning() {
-        assert_eq!(ApiError::from_model(&ModelError::Unsupported("x".into())).status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ApiError::from_model(&ModelError::Unsupported("x".into())).status,
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(
             ApiError::from_model(&ModelError::RateLimited { retry_after: None }).status,
             StatusCode::TOO_MANY_REQUESTS
         );
-        assert_eq!(ApiError::from_model(&ModelError::Local("boom".into())).status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ApiError::from_model(&ModelError::Local("boom".into())).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
         let after = ModelError::AfterAttempts {
             attempts: 3,
             last: Box::new(ModelError::Timeout(std::time::Duration::from_secs(1))),
         };
-        assert_eq!(ApiError::from_model(&after).status, StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(
-            ApiError::from_model(&ModelError::Client { status: 404, body: String::new() }).status,
+            ApiError::from_model(&after).status,
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(
+            ApiError::from_model(&ModelError::Client {
+                status: 404,
+                body: String::new()
+            })
+            .status,
             StatusCode::NOT_FOUND
         );
     }

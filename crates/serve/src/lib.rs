@@ -28,8 +28,8 @@ use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -62,27 +62,56 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     pub fn new(model: SharedModel) -> Self {
-        ServeConfig { model, request_log: None }
+        ServeConfig {
+            model,
+            request_log: None,
+        }
     }
 }
 
 /// Serve `model` on `addr` until `shutdown` completes; requests in flight are finished first.
-pub async fn serve(model: SharedModel, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+pub async fn serve(
+    model: SharedModel,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     serve_config(ServeConfig::new(model), addr, shutdown).await
 }
 
 /// [`serve`] on 127.0.0.1:`port`: the loopback interface only, since the endpoint has no
 /// authentication. The entry point for `touchstone serve-model --port P`.
-pub async fn serve_port(model: SharedModel, port: u16, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-    serve(model, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), shutdown).await
+pub async fn serve_port(
+    model: SharedModel,
+    port: u16,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    serve(
+        model,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        shutdown,
+    )
+    .await
 }
 
 /// [`serve_port`] with a full [`ServeConfig`] (e.g. a request log).
-pub async fn serve_config_port(config: ServeConfig, port: u16, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-    serve_config(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)), shutdown).await
+pub async fn serve_config_port(
+    config: ServeConfig,
+    port: u16,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    serve_config(
+        config,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        shutdown,
+    )
+    .await
 }
 
-pub async fn serve_config(config: ServeConfig, addr: SocketAddr, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+pub async fn serve_config(
+    config: ServeConfig,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let listener = bind(addr).await?;
     let state = State::new(config)?;
     tracing::info!(addr = %listener.local_addr().map_err(ServeError::LocalAddr)?, model = %state.config.model.identity().label, "serving");
@@ -108,7 +137,11 @@ impl Server {
             // A dropped handle stops the server too.
             let _ = stopped.await;
         }));
-        Ok(Server { addr, stop: Some(stop), task })
+        Ok(Server {
+            addr,
+            stop: Some(stop),
+            task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -125,7 +158,9 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.task).await.map_err(|e| ServeError::Task(e.to_string()))
+        (&mut self.task)
+            .await
+            .map_err(|e| ServeError::Task(e.to_string()))
     }
 }
 
@@ -138,7 +173,9 @@ impl Drop for Server {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 struct State {
@@ -156,15 +193,27 @@ impl State {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|source| ServeError::RequestLog { path: path.clone(), source })?,
+                    .map_err(|source| ServeError::RequestLog {
+                        path: path.clone(),
+                        source,
+                    })?,
             )),
         };
-        Ok(State { config, next_id: AtomicU64::new(1), log })
+        Ok(State {
+            config,
+            next_id: AtomicU64::new(1),
+            log,
+        })
     }
 
     /// One JSONL line: the endpoint, the request body as received, and the answer's texts (one
     /// per choice) or the error. Written with one `write_all` on an unbuffered file.
-    fn log(&self, endpoint: &str, body: &serde_json::Map<String, Value>, answer: &Result<Value, ApiError>) {
+    fn log(
+        &self,
+        endpoint: &str,
+        body: &serde_json::Map<String, Value>,
+        answer: &Result<Value, ApiError>,
+    ) {
         let Some(log) = &self.log else { return };
         let (texts, error) = match answer {
             Ok(response) => {
@@ -174,7 +223,12 @@ impl State {
                     .map(|choices| {
                         choices
                             .iter()
-                            .map(|c| c.pointer("/message/content").or_else(|| c.get("text")).cloned().unwrap_or(Value::Null))
+                            .map(|c| {
+                                c.pointer("/message/content")
+                                    .or_else(|| c.get("text"))
+                                    .cloned()
+                                    .unwrap_or(Value::Null)
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -182,7 +236,9 @@ impl State {
             }
             Err(e) => (Vec::new(), Value::String(e.message.clone())),
         };
-        let mut line = json!({ "endpoint": endpoint, "request": body, "response": texts, "error": error }).to_string();
+        let mut line =
+            json!({ "endpoint": endpoint, "request": body, "response": texts, "error": error })
+                .to_string();
         line.push('\n');
         let mut file = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Err(e) = file.write_all(line.as_bytes()).and_then(|()| file.flush()) {
@@ -195,7 +251,10 @@ impl State {
     }
 
     fn id(&self, prefix: &str) -> String {
-        format!("{prefix}-{:x}", self.next_id.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{prefix}-{:x}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }
 
@@ -260,13 +319,19 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
 fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 async fn route(state: &State, req: Request<Incoming>) -> Result<Value, ApiError> {
     let path = req.uri().path();
-    let path = path.strip_prefix("/v1").unwrap_or(path).trim_end_matches('/').to_owned();
+    let path = path
+        .strip_prefix("/v1")
+        .unwrap_or(path)
+        .trim_end_matches('/')
+        .to_owned();
     let method = req.method().clone();
     let expected = match path.as_str() {
         "/models" => Method::GET,
@@ -299,32 +364,54 @@ async fn route(state: &State, req: Request<Incoming>) -> Result<Value, ApiError>
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let bytes = Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await.map_err(|e| {
-        if e.is::<http_body_util::LengthLimitError>() {
-            ApiError::with_status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                format!("the request body is over {MAX_BODY_BYTES} bytes"),
-            )
-        } else {
-            ApiError::invalid("body", format!("cannot read the request body: {e}"))
-        }
-    })?;
+    let bytes = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ApiError::with_status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request_error",
+                    format!("the request body is over {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                ApiError::invalid("body", format!("cannot read the request body: {e}"))
+            }
+        })?;
     api::parse_object(&bytes.to_bytes())
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 async fn chat(state: &State, body: &serde_json::Map<String, Value>) -> Result<Value, ApiError> {
     let parsed = api::parse_chat(body)?;
-    let request = GenerateRequest { messages: parsed.messages, params: parsed.params };
-    let completion = state.config.model.generate(&request).await.map_err(|e| ApiError::from_model(&e))?;
-    Ok(api::chat_response(&state.id("chatcmpl"), now(), state.label(), &completion))
+    let request = GenerateRequest {
+        messages: parsed.messages,
+        params: parsed.params,
+    };
+    let completion = state
+        .config
+        .model
+        .generate(&request)
+        .await
+        .map_err(|e| ApiError::from_model(&e))?;
+    Ok(api::chat_response(
+        &state.id("chatcmpl"),
+        now(),
+        state.label(),
+        &completion,
+    ))
 }
 
-async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Result<Value, ApiError> {
+async fn completions(
+    state: &State,
+    body: &serde_json::Map<String, Value>,
+) -> Result<Value, ApiError> {
     let parsed = api::parse_completions(body)?;
     // All prompts at once: a batching backend (the local model) decodes them together.
     let mut pending = JoinSet::new();
@@ -341,15 +428,24 @@ async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Re
     let mut answers: Vec<Option<RawCompletion>> = vec![None; parsed.prompts.len()];
     while let Some(joined) = pending.join_next().await {
         let (index, answer) = joined.map_err(|e| {
-            ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("completion task failed: {e}"))
+            ApiError::with_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                format!("completion task failed: {e}"),
+            )
         })?;
-        answers[index] = Some(answer.map_err(|e| completions_error(state, parsed.logprobs.is_some(), &e))?);
+        answers[index] =
+            Some(answer.map_err(|e| completions_error(state, parsed.logprobs.is_some(), &e))?);
     }
     let (mut prompt_tokens, mut completion_tokens) = (0u32, 0u32);
     let mut choices = Vec::with_capacity(answers.len());
     for (index, (prompt, answer)) in parsed.prompts.iter().zip(answers).enumerate() {
         let Some(answer) = answer else {
-            return Err(ApiError::with_status(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "a prompt got no answer"));
+            return Err(ApiError::with_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "a prompt got no answer",
+            ));
         };
         // A backend that drops the log-probabilities would make clients read nulls as scores.
         if parsed.logprobs.is_some() && answer.logprobs.is_none() {
@@ -361,9 +457,22 @@ async fn completions(state: &State, body: &serde_json::Map<String, Value>) -> Re
         }
         prompt_tokens = prompt_tokens.saturating_add(answer.usage.prompt_tokens);
         completion_tokens = completion_tokens.saturating_add(answer.usage.completion_tokens);
-        choices.push(api::completion_choice(index, prompt, parsed.echo, parsed.logprobs.is_some(), &answer));
+        choices.push(api::completion_choice(
+            index,
+            prompt,
+            parsed.echo,
+            parsed.logprobs.is_some(),
+            &answer,
+        ));
     }
-    Ok(api::completions_response(&state.id("cmpl"), now(), state.label(), choices, prompt_tokens, completion_tokens))
+    Ok(api::completions_response(
+        &state.id("cmpl"),
+        now(),
+        state.label(),
+        choices,
+        prompt_tokens,
+        completion_tokens,
+    ))
 }
 
 /// A model error on `/v1/completions`; an unsupported model is told apart by what the request

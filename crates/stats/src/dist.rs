@@ -311,7 +311,11 @@ fn beta_continued_fraction(x: f64, a: f64, b: f64) -> f64 {
         let m = m as f64;
         let m2 = 2.0 * m;
         h *= term(m * (b - m) * x / ((qam + m2) * (a + m2)), &mut c, &mut d);
-        let del = term(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), &mut c, &mut d);
+        let del = term(
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+            &mut c,
+            &mut d,
+        );
         h *= del;
         if (del - 1.0).abs() < EPS {
             break;

@@ -97,15 +97,25 @@ pub fn macro_average(groups: &[Estimate]) -> Estimate {
     let g = groups.len() as f64;
     let z = dist::normal_critical(LEVEL);
     let mean = groups.iter().map(|e| e.value).sum::<f64>() / g;
-    let var: f64 = groups.iter().map(|e| ((e.ci_high - e.ci_low) / (2.0 * z)).powi(2)).sum();
+    let var: f64 = groups
+        .iter()
+        .map(|e| ((e.ci_high - e.ci_low) / (2.0 * z)).powi(2))
+        .sum();
     let se = var.sqrt() / g;
-    let unit = groups.iter().all(|e| (0.0..=1.0).contains(&e.value) && e.ci_low >= 0.0 && e.ci_high <= 1.0);
+    let unit = groups
+        .iter()
+        .all(|e| (0.0..=1.0).contains(&e.value) && e.ci_low >= 0.0 && e.ci_high <= 1.0);
     let (mut lo, mut hi) = (mean - z * se, mean + z * se);
     if unit {
         lo = lo.max(0.0);
         hi = hi.min(1.0);
     }
-    Estimate::new(mean, (lo, hi), groups.iter().map(|e| e.n).sum(), CiMethod::Macro)
+    Estimate::new(
+        mean,
+        (lo, hi),
+        groups.iter().map(|e| e.n).sum(),
+        CiMethod::Macro,
+    )
 }
 
 impl Estimate {
@@ -348,10 +358,21 @@ mod tests {
 
     #[test]
     fn macro_average_weighs_groups_equally() {
-        let a = mean_ci(&[1.0; 90].iter().chain(&[0.0; 10]).copied().collect::<Vec<_>>(), None, 0);
+        let a = mean_ci(
+            &[1.0; 90]
+                .iter()
+                .chain(&[0.0; 10])
+                .copied()
+                .collect::<Vec<_>>(),
+            None,
+            0,
+        );
         let b = mean_ci(&[1.0, 0.0], None, 0);
         let m = macro_average(&[a.clone(), b.clone(), Estimate::empty()]);
-        assert!((m.value - (0.9 + 0.5) / 2.0).abs() < 1e-12, "the empty group is left out");
+        assert!(
+            (m.value - (0.9 + 0.5) / 2.0).abs() < 1e-12,
+            "the empty group is left out"
+        );
         assert_eq!(m.n, 102);
         assert_eq!(m.method, CiMethod::Macro);
         assert!(m.ci_low < m.value && m.value < m.ci_high && m.ci_low >= 0.0 && m.ci_high <= 1.0);
@@ -371,7 +392,10 @@ mod tests {
         assert!(e.ci_high > 0.5);
         let ones = vec![1.0; 21];
         let e = mean_ci(&ones, Some(&refs), 0);
-        assert_eq!((e.ci_low, e.ci_high), wilson(3, 3, dist::normal_critical(LEVEL)));
+        assert_eq!(
+            (e.ci_low, e.ci_high),
+            wilson(3, 3, dist::normal_critical(LEVEL))
+        );
     }
 
     #[test]

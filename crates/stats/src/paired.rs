@@ -27,7 +27,11 @@ pub fn paired_bootstrap_ci(
 /// aᵢ − bᵢ over the first min(len a, len b) pairs, skipping pairs with a non-finite member: what
 /// every paired statistic here works on.
 pub(crate) fn differences(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).filter(|(x, y)| x.is_finite() && y.is_finite()).map(|(x, y)| x - y).collect()
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| x - y)
+        .collect()
 }
 
 #[cfg(test)]
@@ -100,7 +104,11 @@ mod t_test {
     fn paired_t_is_one_without_a_difference_and_small_with_a_steady_one() {
         assert_eq!(paired_t_test(&[0.5, 0.7, 0.2], &[0.5, 0.7, 0.2]), 1.0);
         let xs: Vec<f64> = (0..50).map(|i| 0.5 + (i % 5) as f64 * 0.01).collect();
-        let ys: Vec<f64> = xs.iter().enumerate().map(|(i, x)| x - 0.1 + (i % 3) as f64 * 0.001).collect();
+        let ys: Vec<f64> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x - 0.1 + (i % 3) as f64 * 0.001)
+            .collect();
         assert!(paired_t_test(&xs, &ys) < 1e-6);
         // Textbook: d = (1, 2, 3, 4, 5) − 2.5 … mean 0.5, sd 1.58, t = 0.707, df 4 → p ≈ 0.519.
         let p = paired_t_test(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.5; 5]);

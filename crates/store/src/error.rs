@@ -23,7 +23,11 @@ pub enum StoreError {
         "the store at {path} has schema version {found}, newer than the {supported} this build of \
          Touchstone understands; upgrade Touchstone or use another database path"
     )]
-    SchemaTooNew { path: PathBuf, found: i64, supported: i64 },
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
 
     #[error("cannot migrate the store at {path} to schema version {version}: {source}")]
     Migrate {
@@ -44,7 +48,12 @@ pub enum StoreError {
 
     /// A stored row that this code cannot read back (hand-edited or corrupted database).
     #[error("corrupt row in table {table} ({key}), field {field}: {detail}")]
-    Corrupt { table: &'static str, key: String, field: &'static str, detail: String },
+    Corrupt {
+        table: &'static str,
+        key: String,
+        field: &'static str,
+        detail: String,
+    },
 
     /// A value too large for the database's 64-bit signed integers.
     #[error("{field} = {value} is too large to store (at most {max})", max = i64::MAX)]

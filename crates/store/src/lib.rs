@@ -129,7 +129,12 @@ pub trait Store: Send + Sync {
     fn latest_unfinished(&self) -> Result<Option<RunRecord>, StoreError>;
     /// Sets `finished_at` when Completed/Failed (clears it otherwise); `planned` is overwritten
     /// only if `Some`.
-    fn set_run_status(&self, id: &str, status: RunStatus, planned: Option<u64>) -> Result<(), StoreError>;
+    fn set_run_status(
+        &self,
+        id: &str,
+        status: RunStatus,
+        planned: Option<u64>,
+    ) -> Result<(), StoreError>;
     fn update_run_config(&self, id: &str, config: &serde_json::Value) -> Result<(), StoreError>;
     /// Idempotent by (run_id, item_id): a second write of the same item is ignored (INSERT OR
     /// IGNORE), never duplicated. One transaction per call (batched commit). Returns how many

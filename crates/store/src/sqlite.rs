@@ -87,7 +87,8 @@ const PAGE: i64 = 512;
 /// How many candidates an Ambiguous error lists.
 const MAX_CANDIDATES: i64 = 10;
 
-const RUN_COLUMNS: &str = "id, created_at, finished_at, status, suite, models_json, planned, config_json";
+const RUN_COLUMNS: &str =
+    "id, created_at, finished_at, status, suite, models_json, planned, config_json";
 const ITEM_COLUMNS: &str = "run_id, item_id, model, task, sample_id, variant, epoch, cluster, status, answer, \
      error, scores_json, prompt_tokens, completion_tokens, latency_ms, attempts, cached, recorded_seq, labels_json";
 
@@ -100,7 +101,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +123,9 @@ impl SqliteStore {
             // Follows the (run_id, item_id) primary key.
             WalkOrder::ItemId => "item_id",
         };
-        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND {key} > ?2 ORDER BY {key} LIMIT ?3");
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND {key} > ?2 ORDER BY {key} LIMIT ?3"
+        );
         let mut after = match order {
             WalkOrder::Recorded => Value::Integer(0),
             WalkOrder::ItemId => Value::Text(String::new()),
@@ -154,25 +159,39 @@ impl SqliteStore {
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| StoreError::CreateDir { path: parent.to_path_buf(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
-        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
         configure(&conn, true).map_err(open_err)?;
         let mut conn = conn;
         migrate(&mut conn, path)?;
-        Ok(SqliteStore { conn: Mutex::new(conn), path: Some(path.to_path_buf()) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// A private, throw-away database (tests, `--no-store` style uses).
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let path = Path::new(":memory:");
-        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut conn = Connection::open_in_memory().map_err(open_err)?;
         configure(&conn, false).map_err(open_err)?;
         migrate(&mut conn, path)?;
-        Ok(SqliteStore { conn: Mutex::new(conn), path: None })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path: None,
+        })
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -183,7 +202,9 @@ impl SqliteStore {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held cannot leave the connection half-written: rusqlite
         // rolls back an open transaction when it is dropped during unwinding.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn require_run(conn: &Connection, id: &str) -> Result<(), StoreError> {
@@ -220,26 +241,44 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
     let found = user_version(conn).map_err(open_err)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
-        let migrate_err = |source| StoreError::Migrate { path: path.to_path_buf(), version, source };
+        let migrate_err = |source| StoreError::Migrate {
+            path: path.to_path_buf(),
+            version,
+            source,
+        };
         // IMMEDIATE takes the write lock first, then the version is read again: of two processes
         // opening a fresh database at once, only one applies each migration.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(migrate_err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(migrate_err)?;
         let current = user_version(&tx).map_err(migrate_err)?;
         if current > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { path: path.to_path_buf(), found: current, supported: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                path: path.to_path_buf(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
         }
         if current >= version {
             continue;
         }
         tx.execute_batch(sql).map_err(migrate_err)?;
-        tx.pragma_update(None, "user_version", version).map_err(migrate_err)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(migrate_err)?;
         tx.commit().map_err(migrate_err)?;
     }
     Ok(())
@@ -249,24 +288,44 @@ fn to_i64(field: &'static str, value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { field, value })
 }
 
-fn corrupt(table: &'static str, key: impl Into<String>, field: &'static str, detail: impl ToString) -> StoreError {
-    StoreError::Corrupt { table, key: key.into(), field, detail: detail.to_string() }
+fn corrupt(
+    table: &'static str,
+    key: impl Into<String>,
+    field: &'static str,
+    detail: impl ToString,
+) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        key: key.into(),
+        field,
+        detail: detail.to_string(),
+    }
 }
 
 fn run_from_row(row: &Row<'_>) -> Result<RunRecord, StoreError> {
     let id: String = row.get(0)?;
     let status_text: String = row.get(3)?;
-    let status = RunStatus::parse(&status_text)
-        .ok_or_else(|| corrupt("runs", id.as_str(), "status", format!("unknown run status '{status_text}'")))?;
+    let status = RunStatus::parse(&status_text).ok_or_else(|| {
+        corrupt(
+            "runs",
+            id.as_str(),
+            "status",
+            format!("unknown run status '{status_text}'"),
+        )
+    })?;
     let models_json: String = row.get(5)?;
-    let models: Vec<String> =
-        serde_json::from_str(&models_json).map_err(|e| corrupt("runs", id.as_str(), "models_json", e))?;
+    let models: Vec<String> = serde_json::from_str(&models_json)
+        .map_err(|e| corrupt("runs", id.as_str(), "models_json", e))?;
     let planned: Option<i64> = row.get(6)?;
     let planned = planned
-        .map(|p| u64::try_from(p).map_err(|_| corrupt("runs", id.as_str(), "planned", format!("negative: {p}"))))
+        .map(|p| {
+            u64::try_from(p)
+                .map_err(|_| corrupt("runs", id.as_str(), "planned", format!("negative: {p}")))
+        })
         .transpose()?;
     let config_json: String = row.get(7)?;
-    let config = serde_json::from_str(&config_json).map_err(|e| corrupt("runs", id.as_str(), "config_json", e))?;
+    let config = serde_json::from_str(&config_json)
+        .map_err(|e| corrupt("runs", id.as_str(), "config_json", e))?;
     Ok(RunRecord {
         created_at: row.get(1)?,
         finished_at: row.get(2)?,
@@ -291,19 +350,31 @@ fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
     let key = || format!("run {run_id}, item {item_id}");
     let int = |idx: usize, field: &'static str| -> Result<i64, StoreError> {
         let v: i64 = row.get(idx)?;
-        if v < 0 { Err(corrupt("items", key(), field, format!("negative: {v}"))) } else { Ok(v) }
+        if v < 0 {
+            Err(corrupt("items", key(), field, format!("negative: {v}")))
+        } else {
+            Ok(v)
+        }
     };
     let small = |idx: usize, field: &'static str| -> Result<u32, StoreError> {
         let v = int(idx, field)?;
         u32::try_from(v).map_err(|_| corrupt("items", key(), field, format!("out of range: {v}")))
     };
     let status_text: String = row.get(8)?;
-    let status = ItemStatus::parse(&status_text)
-        .ok_or_else(|| corrupt("items", key(), "status", format!("unknown item status '{status_text}'")))?;
+    let status = ItemStatus::parse(&status_text).ok_or_else(|| {
+        corrupt(
+            "items",
+            key(),
+            "status",
+            format!("unknown item status '{status_text}'"),
+        )
+    })?;
     let scores_json: String = row.get(11)?;
-    let scores: Vec<Score> = serde_json::from_str(&scores_json).map_err(|e| corrupt("items", key(), "scores_json", e))?;
+    let scores: Vec<Score> = serde_json::from_str(&scores_json)
+        .map_err(|e| corrupt("items", key(), "scores_json", e))?;
     let labels_json: String = row.get(18)?;
-    let labels = serde_json::from_str(&labels_json).map_err(|e| corrupt("items", key(), "labels_json", e))?;
+    let labels = serde_json::from_str(&labels_json)
+        .map_err(|e| corrupt("items", key(), "labels_json", e))?;
     let result = ItemResult {
         labels,
         model: row.get(2)?,
@@ -316,7 +387,10 @@ fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
         answer: row.get(9)?,
         error: row.get(10)?,
         scores,
-        usage: Usage { prompt_tokens: small(12, "prompt_tokens")?, completion_tokens: small(13, "completion_tokens")? },
+        usage: Usage {
+            prompt_tokens: small(12, "prompt_tokens")?,
+            completion_tokens: small(13, "completion_tokens")?,
+        },
         latency_ms: int(14, "latency_ms")? as u64,
         attempts: small(15, "attempts")?,
         cached: row.get::<_, i64>(16)? != 0,
@@ -327,7 +401,11 @@ fn item_from_row(row: &Row<'_>) -> Result<(ItemResult, i64), StoreError> {
     Ok((result, seq))
 }
 
-fn query_runs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<RunRecord>, StoreError> {
+fn query_runs(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RunRecord>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
@@ -340,9 +418,15 @@ fn query_runs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Re
 impl Store for SqliteStore {
     fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let models_json =
-            serde_json::to_string(&run.models).map_err(|source| StoreError::Json { what: "run models", source })?;
+            serde_json::to_string(&run.models).map_err(|source| StoreError::Json {
+                what: "run models",
+                source,
+            })?;
         let config_json =
-            serde_json::to_string(&run.config).map_err(|source| StoreError::Json { what: "run config", source })?;
+            serde_json::to_string(&run.config).map_err(|source| StoreError::Json {
+                what: "run config",
+                source,
+            })?;
         let planned = run.planned.map(|p| to_i64("planned", p)).transpose()?;
         let conn = self.conn();
         let inserted = conn
@@ -381,13 +465,22 @@ impl Store for SqliteStore {
         }
         let conn = self.conn();
         // substr compares characters, so count characters, not bytes.
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, ?2) = ?1 ORDER BY id LIMIT ?3");
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE substr(id, 1, ?2) = ?1 ORDER BY id LIMIT ?3"
+        );
         let prefix_len = id_or_prefix.chars().count() as i64;
-        let mut matches = query_runs(&conn, &sql, params![id_or_prefix, prefix_len, MAX_CANDIDATES])?;
+        let mut matches = query_runs(
+            &conn,
+            &sql,
+            params![id_or_prefix, prefix_len, MAX_CANDIDATES],
+        )?;
         match matches.len() {
             0 => Err(StoreError::NotFound(id_or_prefix.to_string())),
             1 => Ok(matches.remove(0)),
-            _ => Err(StoreError::Ambiguous(id_or_prefix.to_string(), matches.into_iter().map(|r| r.id).collect())),
+            _ => Err(StoreError::Ambiguous(
+                id_or_prefix.to_string(),
+                matches.into_iter().map(|r| r.id).collect(),
+            )),
         }
     }
 
@@ -406,7 +499,13 @@ impl Store for SqliteStore {
             let run = run_from_row(row)?;
             let scored: i64 = row.get(8)?;
             let failed: i64 = row.get(9)?;
-            out.push(RunSummary { run, counts: Counts { scored: scored as u64, failed: failed as u64 } });
+            out.push(RunSummary {
+                run,
+                counts: Counts {
+                    scored: scored as u64,
+                    failed: failed as u64,
+                },
+            });
         }
         Ok(out)
     }
@@ -420,7 +519,12 @@ impl Store for SqliteStore {
         Ok(query_runs(&conn, &sql, [])?.into_iter().next())
     }
 
-    fn set_run_status(&self, id: &str, status: RunStatus, planned: Option<u64>) -> Result<(), StoreError> {
+    fn set_run_status(
+        &self,
+        id: &str,
+        status: RunStatus,
+        planned: Option<u64>,
+    ) -> Result<(), StoreError> {
         let planned = planned.map(|p| to_i64("planned", p)).transpose()?;
         let finished_at = status.is_finished().then(now_rfc3339);
         let conn = self.conn();
@@ -436,8 +540,10 @@ impl Store for SqliteStore {
     }
 
     fn update_run_config(&self, id: &str, config: &serde_json::Value) -> Result<(), StoreError> {
-        let config_json =
-            serde_json::to_string(config).map_err(|source| StoreError::Json { what: "run config", source })?;
+        let config_json = serde_json::to_string(config).map_err(|source| StoreError::Json {
+            what: "run config",
+            source,
+        })?;
         let conn = self.conn();
         let changed = conn
             .prepare_cached("UPDATE runs SET config_json = ?2 WHERE id = ?1")?
@@ -473,18 +579,24 @@ impl Store for SqliteStore {
                 let seq = match next_seq.entry(r.run_id.as_str()) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(v) => {
-                        let (exists, max): (bool, i64) =
-                            head.query_row([r.run_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                        let (exists, max): (bool, i64) = head
+                            .query_row([r.run_id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))?;
                         if !exists {
                             return Err(StoreError::NotFound(r.run_id.clone()));
                         }
                         v.insert(max + 1)
                     }
                 };
-                let scores_json = serde_json::to_string(&r.scores)
-                    .map_err(|source| StoreError::Json { what: "item scores", source })?;
-                let labels_json = serde_json::to_string(&r.labels)
-                    .map_err(|source| StoreError::Json { what: "item labels", source })?;
+                let scores_json =
+                    serde_json::to_string(&r.scores).map_err(|source| StoreError::Json {
+                        what: "item scores",
+                        source,
+                    })?;
+                let labels_json =
+                    serde_json::to_string(&r.labels).map_err(|source| StoreError::Json {
+                        what: "item labels",
+                        source,
+                    })?;
                 let inserted = insert.execute(params![
                     r.run_id,
                     r.item_id.0,
@@ -547,7 +659,9 @@ impl Store for SqliteStore {
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {
         let conn = self.conn();
         Self::require_run(&conn, run_id)?;
-        let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM items WHERE run_id = ?1 GROUP BY status")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM items WHERE run_id = ?1 GROUP BY status",
+        )?;
         let mut rows = stmt.query([run_id])?;
         let mut counts = Counts::default();
         while let Some(row) = rows.next()? {
@@ -557,7 +671,12 @@ impl Store for SqliteStore {
                 Some(ItemStatus::Scored) => counts.scored = n as u64,
                 Some(ItemStatus::Failed) => counts.failed = n as u64,
                 None => {
-                    return Err(corrupt("items", format!("run {run_id}"), "status", format!("unknown item status '{status}'")));
+                    return Err(corrupt(
+                        "items",
+                        format!("run {run_id}"),
+                        "status",
+                        format!("unknown item status '{status}'"),
+                    ));
                 }
             }
         }
@@ -579,8 +698,11 @@ impl Store for SqliteStore {
         // IMMEDIATE: the next index is read and written under the write lock, so concurrent
         // appenders (other processes included) get distinct, dense indexes.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let index: i64 =
-            tx.query_row("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM transparency_log", [], |r| r.get(0))?;
+        let index: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM transparency_log",
+            [],
+            |r| r.get(0),
+        )?;
         tx.prepare_cached(
             "INSERT INTO transparency_log (leaf_index, leaf_hash, entry, created_at) VALUES (?1, ?2, ?3, ?4)",
         )?
@@ -591,7 +713,9 @@ impl Store for SqliteStore {
 
     fn log_leaf_hashes(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT leaf_index, leaf_hash FROM transparency_log ORDER BY leaf_index")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT leaf_index, leaf_hash FROM transparency_log ORDER BY leaf_index",
+        )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -664,12 +788,17 @@ mod tests {
         assert!(store.log_leaf_hashes().unwrap().is_empty());
         assert_eq!(store.log_entry(0).unwrap(), None);
         for i in 0..5u64 {
-            let index = store.log_append(&format!("{{\"n\":{i}}}"), &format!("{i:064x}")).unwrap();
+            let index = store
+                .log_append(&format!("{{\"n\":{i}}}"), &format!("{i:064x}"))
+                .unwrap();
             assert_eq!(index, i);
         }
         assert_eq!(store.log_size().unwrap(), 5);
         let hashes = store.log_leaf_hashes().unwrap();
-        assert_eq!(hashes, (0..5u64).map(|i| format!("{i:064x}")).collect::<Vec<_>>());
+        assert_eq!(
+            hashes,
+            (0..5u64).map(|i| format!("{i:064x}")).collect::<Vec<_>>()
+        );
         assert_eq!(store.log_entry(3).unwrap().as_deref(), Some("{\"n\":3}"));
         assert_eq!(store.log_entry(5).unwrap(), None);
     }
@@ -680,7 +809,10 @@ mod tests {
         store.log_append("a", "00").unwrap();
         store.log_append("b", "11").unwrap();
         let conn = store.conn();
-        let update = conn.execute("UPDATE transparency_log SET entry = 'x' WHERE leaf_index = 0", []);
+        let update = conn.execute(
+            "UPDATE transparency_log SET entry = 'x' WHERE leaf_index = 0",
+            [],
+        );
         assert!(update.unwrap_err().to_string().contains("append-only"));
         let delete = conn.execute("DELETE FROM transparency_log WHERE leaf_index = 1", []);
         assert!(delete.unwrap_err().to_string().contains("append-only"));
@@ -714,10 +846,22 @@ mod tests {
         let store = SqliteStore::open_in_memory().unwrap();
         store
             .conn()
-            .execute("INSERT INTO transparency_log VALUES (1, 'ff', 'e', '2026-01-01T00:00:00Z')", [])
+            .execute(
+                "INSERT INTO transparency_log VALUES (1, 'ff', 'e', '2026-01-01T00:00:00Z')",
+                [],
+            )
             .unwrap();
         let err = store.log_leaf_hashes().unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { table: "transparency_log", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    table: "transparency_log",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -735,7 +879,16 @@ mod tests {
         }
         let err = store.for_each_result("r1", &mut |_| Ok(())).unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, StoreError::Corrupt { field: "scores_json", .. }), "{msg}");
+        assert!(
+            matches!(
+                err,
+                StoreError::Corrupt {
+                    field: "scores_json",
+                    ..
+                }
+            ),
+            "{msg}"
+        );
         assert!(msg.contains("item abc"), "{msg}");
     }
 }

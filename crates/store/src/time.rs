@@ -45,12 +45,17 @@ fn civil_from_unix(secs: i64) -> Civil {
 
 fn now_since_epoch() -> std::time::Duration {
     // A clock before 1970 is a broken machine; treat it as the epoch rather than failing a run.
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 fn format_rfc3339(secs: i64) -> String {
     let c = civil_from_unix(secs);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour, c.minute, c.second)
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    )
 }
 
 fn format_run_id(secs: i64, suffix: u32) -> String {
@@ -102,12 +107,20 @@ mod tests {
 
     #[test]
     fn run_id_shape() {
-        assert_eq!(format_run_id(1_798_521_546, 0x3f9a1c), "20261229-051906-3f9a1c");
+        assert_eq!(
+            format_run_id(1_798_521_546, 0x3f9a1c),
+            "20261229-051906-3f9a1c"
+        );
         let id = new_run_id();
         assert_eq!(id.len(), 22, "{id}");
         let parts: Vec<&str> = id.split('-').collect();
         assert_eq!(parts.len(), 3, "{id}");
-        assert!(parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit())), "{id}");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_hexdigit())),
+            "{id}"
+        );
         assert_ne!(new_run_id(), new_run_id());
     }
 

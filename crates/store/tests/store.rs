@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::json;
 use touchstone_core::{ItemStatus, Score, Usage, WorkItem, WorkItemId};
 use touchstone_store::{
-    Counts, ItemResult, RunRecord, RunStatus, SCHEMA_VERSION, SqliteStore, Store, StoreError, new_run_id,
-    now_rfc3339,
+    Counts, ItemResult, RunRecord, RunStatus, SCHEMA_VERSION, SqliteStore, Store, StoreError,
+    new_run_id, now_rfc3339,
 };
 
 fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
@@ -37,22 +37,43 @@ fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
         cluster: sample.is_multiple_of(3).then(|| format!("c{}", sample % 5)),
         status,
         scores: if scored {
-            vec![Score::binary("choice", sample.is_multiple_of(2), Some("B".to_string()))]
+            vec![Score::binary(
+                "choice",
+                sample.is_multiple_of(2),
+                Some("B".to_string()),
+            )]
         } else {
             Vec::new()
         },
         answer: scored.then(|| format!("答案是B ({sample})")),
         error: (!scored).then(|| "request timed out after 30 s".to_string()),
-        usage: Usage { prompt_tokens: 12 + sample as u32, completion_tokens: 3 },
+        usage: Usage {
+            prompt_tokens: 12 + sample as u32,
+            completion_tokens: 3,
+        },
         latency_ms: 1000 + sample as u64,
         attempts: 1 + (sample % 3) as u32,
         cached: sample.is_multiple_of(4),
-        labels: [("risk".to_string(), format!("A.{}", sample % 5))].into_iter().collect(),
+        labels: [("risk".to_string(), format!("A.{}", sample % 5))]
+            .into_iter()
+            .collect(),
     }
 }
 
 fn items(run_id: &str, range: std::ops::Range<usize>) -> Vec<ItemResult> {
-    range.map(|i| item(run_id, i, if i % 7 == 3 { ItemStatus::Failed } else { ItemStatus::Scored })).collect()
+    range
+        .map(|i| {
+            item(
+                run_id,
+                i,
+                if i % 7 == 3 {
+                    ItemStatus::Failed
+                } else {
+                    ItemStatus::Scored
+                },
+            )
+        })
+        .collect()
 }
 
 fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
@@ -68,7 +89,9 @@ fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
 
 fn memory_store_with_run(id: &str) -> SqliteStore {
     let store = SqliteStore::open_in_memory().unwrap();
-    store.create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
+    store
+        .create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Running))
+        .unwrap();
     store
 }
 
@@ -76,7 +99,14 @@ fn memory_store_with_run(id: &str) -> SqliteStore {
 fn create_and_read_back_a_run() {
     let store = memory_store_with_run("20261129-052906-3f9a1c");
     let got = store.run("20261129-052906-3f9a1c").unwrap().unwrap();
-    assert_eq!(got, run_record("20261129-052906-3f9a1c", "2026-11-29T05:29:06Z", RunStatus::Running));
+    assert_eq!(
+        got,
+        run_record(
+            "20261129-052906-3f9a1c",
+            "2026-11-29T05:29:06Z",
+            RunStatus::Running
+        )
+    );
     assert_eq!(store.run("nope").unwrap(), None);
     assert!(store.path().is_none());
 }
@@ -84,29 +114,63 @@ fn create_and_read_back_a_run() {
 #[test]
 fn creating_the_same_run_twice_is_an_error() {
     let store = memory_store_with_run("r1");
-    let err = store.create_run(&run_record("r1", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap_err();
-    assert!(matches!(&err, StoreError::RunExists(id) if id == "r1"), "{err}");
+    let err = store
+        .create_run(&run_record(
+            "r1",
+            "2026-11-29T05:29:07Z",
+            RunStatus::Running,
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::RunExists(id) if id == "r1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn resolve_by_full_id_prefix_ambiguous_and_missing() {
     let store = SqliteStore::open_in_memory().unwrap();
-    for id in ["20261129-052906-3f9a1c", "20261129-052906-3f00aa", "20261130-101010-abcdef"] {
-        store.create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Completed)).unwrap();
+    for id in [
+        "20261129-052906-3f9a1c",
+        "20261129-052906-3f00aa",
+        "20261130-101010-abcdef",
+    ] {
+        store
+            .create_run(&run_record(
+                id,
+                "2026-11-29T05:29:06Z",
+                RunStatus::Completed,
+            ))
+            .unwrap();
     }
-    assert_eq!(store.resolve_run("20261129-052906-3f9a1c").unwrap().id, "20261129-052906-3f9a1c");
-    assert_eq!(store.resolve_run("20261130").unwrap().id, "20261130-101010-abcdef");
-    assert_eq!(store.resolve_run("20261129-052906-3f9").unwrap().id, "20261129-052906-3f9a1c");
+    assert_eq!(
+        store.resolve_run("20261129-052906-3f9a1c").unwrap().id,
+        "20261129-052906-3f9a1c"
+    );
+    assert_eq!(
+        store.resolve_run("20261130").unwrap().id,
+        "20261130-101010-abcdef"
+    );
+    assert_eq!(
+        store.resolve_run("20261129-052906-3f9").unwrap().id,
+        "20261129-052906-3f9a1c"
+    );
 
     match store.resolve_run("20261129-052906-3f") {
         Err(StoreError::Ambiguous(prefix, candidates)) => {
             assert_eq!(prefix, "20261129-052906-3f");
-            assert_eq!(candidates, vec!["20261129-052906-3f00aa", "20261129-052906-3f9a1c"]);
+            assert_eq!(
+                candidates,
+                vec!["20261129-052906-3f00aa", "20261129-052906-3f9a1c"]
+            );
         }
         other => panic!("expected Ambiguous, got {other:?}"),
     }
     let msg = store.resolve_run("2026").unwrap_err().to_string();
-    assert!(msg.contains("ambiguous") && msg.contains("20261130-101010-abcdef"), "{msg}");
+    assert!(
+        msg.contains("ambiguous") && msg.contains("20261130-101010-abcdef"),
+        "{msg}"
+    );
 
     for missing in ["2027", "x", "20261129-052906-3f9a1c0", ""] {
         match store.resolve_run(missing) {
@@ -115,8 +179,14 @@ fn resolve_by_full_id_prefix_ambiguous_and_missing() {
         }
     }
     // LIKE wildcards in a prefix are taken literally.
-    assert!(matches!(store.resolve_run("2026%"), Err(StoreError::NotFound(_))));
-    assert!(matches!(store.resolve_run("2026_"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.resolve_run("2026%"),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.resolve_run("2026_"),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -130,7 +200,10 @@ fn record_is_idempotent_by_run_and_item() {
     overlap[0].answer = Some("different".to_string());
     assert_eq!(store.record(&overlap).unwrap(), 10);
     // Duplicates within one batch count once.
-    let dup = vec![item("r1", 100, ItemStatus::Scored), item("r1", 100, ItemStatus::Scored)];
+    let dup = vec![
+        item("r1", 100, ItemStatus::Scored),
+        item("r1", 100, ItemStatus::Scored),
+    ];
     assert_eq!(store.record(&dup).unwrap(), 1);
     assert_eq!(store.record(&[]).unwrap(), 0);
 
@@ -144,7 +217,13 @@ fn record_is_idempotent_by_run_and_item() {
 #[test]
 fn the_same_item_id_in_two_runs_is_two_rows() {
     let store = memory_store_with_run("r1");
-    store.create_run(&run_record("r2", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap();
+    store
+        .create_run(&run_record(
+            "r2",
+            "2026-11-29T05:29:07Z",
+            RunStatus::Running,
+        ))
+        .unwrap();
     let mut batch = items("r1", 0..5);
     batch.extend(items("r2", 0..5));
     assert_eq!(store.record(&batch).unwrap(), 10);
@@ -159,7 +238,10 @@ fn recording_into_an_unknown_run_is_not_found_and_writes_nothing() {
     let mut batch = items("r1", 0..3);
     batch.push(item("ghost", 9, ItemStatus::Scored));
     let err = store.record(&batch).unwrap_err();
-    assert!(matches!(&err, StoreError::NotFound(id) if id == "ghost"), "{err}");
+    assert!(
+        matches!(&err, StoreError::NotFound(id) if id == "ghost"),
+        "{err}"
+    );
     // The whole batch is one transaction: nothing from it was kept.
     assert_eq!(store.counts("r1").unwrap(), Counts::default());
 }
@@ -173,7 +255,10 @@ fn recorded_ids_are_exactly_the_written_items() {
     let expected: HashSet<WorkItemId> = batch.iter().map(|r| r.item_id.clone()).collect();
     assert_eq!(store.recorded_ids("r1").unwrap(), expected);
     assert!(!expected.contains(&WorkItem::id_of("mock:a", "arith", "s20", "", 0)));
-    assert!(matches!(store.recorded_ids("nope"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.recorded_ids("nope"),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -193,7 +278,10 @@ fn for_each_result_streams_in_insertion_order_across_pages() {
     assert_eq!(got, written);
     let mut sorted_ids: Vec<_> = written.iter().map(|r| r.item_id.clone()).collect();
     sorted_ids.sort();
-    assert_ne!(got.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>(), sorted_ids);
+    assert_ne!(
+        got.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>(),
+        sorted_ids
+    );
 }
 
 #[test]
@@ -213,8 +301,14 @@ fn for_each_result_by_item_streams_in_id_order_across_pages() {
     let mut sorted = got.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(got, sorted, "strictly increasing ids, none repeated across page boundaries");
-    assert!(matches!(store.for_each_result_by_item("nope", &mut |_| Ok(())), Err(StoreError::NotFound(_))));
+    assert_eq!(
+        got, sorted,
+        "strictly increasing ids, none repeated across page boundaries"
+    );
+    assert!(matches!(
+        store.for_each_result_by_item("nope", &mut |_| Ok(())),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -227,38 +321,83 @@ fn the_visitor_may_use_the_store_and_its_error_stops_the_walk() {
             seen += 1;
             // Re-entering the store from the visitor must not deadlock.
             store.cache_put(&r.item_id.0, "v")?;
-            if seen == 550 { Err(StoreError::NotFound(format!("stop at {}", r.sample_id))) } else { Ok(()) }
+            if seen == 550 {
+                Err(StoreError::NotFound(format!("stop at {}", r.sample_id)))
+            } else {
+                Ok(())
+            }
         })
         .unwrap_err();
     assert_eq!(seen, 550);
-    assert!(matches!(&err, StoreError::NotFound(m) if m == "stop at s549"), "{err}");
-    assert!(matches!(store.for_each_result("nope", &mut |_| Ok(())), Err(StoreError::NotFound(_))));
+    assert!(
+        matches!(&err, StoreError::NotFound(m) if m == "stop at s549"),
+        "{err}"
+    );
+    assert!(matches!(
+        store.for_each_result("nope", &mut |_| Ok(())),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]
 fn counts_split_scored_and_failed() {
     let store = memory_store_with_run("r1");
-    assert_eq!(store.counts("r1").unwrap(), Counts { scored: 0, failed: 0 });
+    assert_eq!(
+        store.counts("r1").unwrap(),
+        Counts {
+            scored: 0,
+            failed: 0
+        }
+    );
     let batch = items("r1", 0..70);
     store.record(&batch).unwrap();
-    let failed = batch.iter().filter(|r| r.status == ItemStatus::Failed).count() as u64;
+    let failed = batch
+        .iter()
+        .filter(|r| r.status == ItemStatus::Failed)
+        .count() as u64;
     assert_eq!(failed, 10);
-    assert_eq!(store.counts("r1").unwrap(), Counts { scored: 60, failed: 10 });
+    assert_eq!(
+        store.counts("r1").unwrap(),
+        Counts {
+            scored: 60,
+            failed: 10
+        }
+    );
     assert!(matches!(store.counts("nope"), Err(StoreError::NotFound(_))));
 }
 
 #[test]
 fn runs_are_listed_newest_first_with_counts() {
     let store = SqliteStore::open_in_memory().unwrap();
-    store.create_run(&run_record("b", "2026-11-29T05:00:00Z", RunStatus::Completed)).unwrap();
-    store.create_run(&run_record("a", "2026-11-30T05:00:00Z", RunStatus::Running)).unwrap();
+    store
+        .create_run(&run_record(
+            "b",
+            "2026-11-29T05:00:00Z",
+            RunStatus::Completed,
+        ))
+        .unwrap();
+    store
+        .create_run(&run_record("a", "2026-11-30T05:00:00Z", RunStatus::Running))
+        .unwrap();
     // Same second as "a": the later-created run is newer.
-    store.create_run(&run_record("c", "2026-11-30T05:00:00Z", RunStatus::Interrupted)).unwrap();
+    store
+        .create_run(&run_record(
+            "c",
+            "2026-11-30T05:00:00Z",
+            RunStatus::Interrupted,
+        ))
+        .unwrap();
     store.record(&items("b", 0..14)).unwrap();
     let runs = store.runs().unwrap();
     let ids: Vec<&str> = runs.iter().map(|s| s.run.id.as_str()).collect();
     assert_eq!(ids, ["c", "a", "b"]);
-    assert_eq!(runs[2].counts, Counts { scored: 12, failed: 2 });
+    assert_eq!(
+        runs[2].counts,
+        Counts {
+            scored: 12,
+            failed: 2
+        }
+    );
     assert_eq!(runs[0].counts, Counts::default());
 }
 
@@ -266,50 +405,107 @@ fn runs_are_listed_newest_first_with_counts() {
 fn latest_unfinished_skips_finished_runs() {
     let store = SqliteStore::open_in_memory().unwrap();
     assert_eq!(store.latest_unfinished().unwrap(), None);
-    store.create_run(&run_record("old", "2026-11-01T00:00:00Z", RunStatus::Interrupted)).unwrap();
-    store.create_run(&run_record("mid", "2026-11-02T00:00:00Z", RunStatus::Running)).unwrap();
-    store.create_run(&run_record("new", "2026-11-03T00:00:00Z", RunStatus::Completed)).unwrap();
+    store
+        .create_run(&run_record(
+            "old",
+            "2026-11-01T00:00:00Z",
+            RunStatus::Interrupted,
+        ))
+        .unwrap();
+    store
+        .create_run(&run_record(
+            "mid",
+            "2026-11-02T00:00:00Z",
+            RunStatus::Running,
+        ))
+        .unwrap();
+    store
+        .create_run(&run_record(
+            "new",
+            "2026-11-03T00:00:00Z",
+            RunStatus::Completed,
+        ))
+        .unwrap();
     assert_eq!(store.latest_unfinished().unwrap().unwrap().id, "mid");
-    store.set_run_status("mid", RunStatus::Failed, None).unwrap();
+    store
+        .set_run_status("mid", RunStatus::Failed, None)
+        .unwrap();
     assert_eq!(store.latest_unfinished().unwrap().unwrap().id, "old");
-    store.set_run_status("old", RunStatus::Completed, None).unwrap();
+    store
+        .set_run_status("old", RunStatus::Completed, None)
+        .unwrap();
     assert_eq!(store.latest_unfinished().unwrap(), None);
 }
 
 #[test]
 fn set_run_status_manages_finished_at_and_planned() {
     let store = memory_store_with_run("r1");
-    store.set_run_status("r1", RunStatus::Running, Some(120)).unwrap();
+    store
+        .set_run_status("r1", RunStatus::Running, Some(120))
+        .unwrap();
     let r = store.run("r1").unwrap().unwrap();
-    assert_eq!((r.status, r.planned, r.finished_at.as_deref()), (RunStatus::Running, Some(120), None));
+    assert_eq!(
+        (r.status, r.planned, r.finished_at.as_deref()),
+        (RunStatus::Running, Some(120), None)
+    );
 
-    store.set_run_status("r1", RunStatus::Interrupted, None).unwrap();
+    store
+        .set_run_status("r1", RunStatus::Interrupted, None)
+        .unwrap();
     let r = store.run("r1").unwrap().unwrap();
-    assert_eq!((r.status, r.planned, r.finished_at.as_deref()), (RunStatus::Interrupted, Some(120), None));
+    assert_eq!(
+        (r.status, r.planned, r.finished_at.as_deref()),
+        (RunStatus::Interrupted, Some(120), None)
+    );
 
     let before = now_rfc3339();
-    store.set_run_status("r1", RunStatus::Completed, Some(121)).unwrap();
+    store
+        .set_run_status("r1", RunStatus::Completed, Some(121))
+        .unwrap();
     let r = store.run("r1").unwrap().unwrap();
     assert_eq!((r.status, r.planned), (RunStatus::Completed, Some(121)));
     let finished = r.finished_at.unwrap();
-    assert!(finished >= before && finished <= now_rfc3339(), "{finished}");
+    assert!(
+        finished >= before && finished <= now_rfc3339(),
+        "{finished}"
+    );
 
     // Resuming a finished run makes it unfinished again.
-    store.set_run_status("r1", RunStatus::Running, None).unwrap();
+    store
+        .set_run_status("r1", RunStatus::Running, None)
+        .unwrap();
     assert_eq!(store.run("r1").unwrap().unwrap().finished_at, None);
 
-    assert!(matches!(store.set_run_status("nope", RunStatus::Failed, None), Err(StoreError::NotFound(_))));
-    let err = store.set_run_status("r1", RunStatus::Running, Some(u64::MAX)).unwrap_err();
-    assert!(matches!(err, StoreError::OutOfRange { field: "planned", .. }), "{err}");
+    assert!(matches!(
+        store.set_run_status("nope", RunStatus::Failed, None),
+        Err(StoreError::NotFound(_))
+    ));
+    let err = store
+        .set_run_status("r1", RunStatus::Running, Some(u64::MAX))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::OutOfRange {
+                field: "planned",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn update_run_config_replaces_the_config() {
     let store = memory_store_with_run("r1");
-    let config = json!({"models": [{"spec": "mock:a", "sha256": "ab"}], "datasets": {"x.jsonl": "cd"}});
+    let config =
+        json!({"models": [{"spec": "mock:a", "sha256": "ab"}], "datasets": {"x.jsonl": "cd"}});
     store.update_run_config("r1", &config).unwrap();
     assert_eq!(store.run("r1").unwrap().unwrap().config, config);
-    assert!(matches!(store.update_run_config("nope", &config), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.update_run_config("nope", &config),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]
@@ -317,7 +513,10 @@ fn cache_roundtrip_and_overwrite() {
     let store = SqliteStore::open_in_memory().unwrap();
     assert_eq!(store.cache_get("k").unwrap(), None);
     store.cache_put("k", r#"{"text":"答案是B"}"#).unwrap();
-    assert_eq!(store.cache_get("k").unwrap().as_deref(), Some(r#"{"text":"答案是B"}"#));
+    assert_eq!(
+        store.cache_get("k").unwrap().as_deref(),
+        Some(r#"{"text":"答案是B"}"#)
+    );
     store.cache_put("k", "second").unwrap();
     assert_eq!(store.cache_get("k").unwrap().as_deref(), Some("second"));
     assert_eq!(store.cache_get("K").unwrap(), None);
@@ -330,15 +529,26 @@ fn reopening_a_file_keeps_everything() {
     {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.path(), Some(path.as_path()));
-        store.create_run(&run_record("r1", "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
+        store
+            .create_run(&run_record(
+                "r1",
+                "2026-11-29T05:29:06Z",
+                RunStatus::Running,
+            ))
+            .unwrap();
         store.record(&items("r1", 0..30)).unwrap();
         store.cache_put("key", "value").unwrap();
-        store.set_run_status("r1", RunStatus::Interrupted, Some(30)).unwrap();
+        store
+            .set_run_status("r1", RunStatus::Interrupted, Some(30))
+            .unwrap();
     }
     assert!(path.is_file());
     let store = SqliteStore::open(&path).unwrap();
     let run = store.run("r1").unwrap().unwrap();
-    assert_eq!((run.status, run.planned), (RunStatus::Interrupted, Some(30)));
+    assert_eq!(
+        (run.status, run.planned),
+        (RunStatus::Interrupted, Some(30))
+    );
     assert_eq!(collect(&store, "r1"), items("r1", 0..30));
     assert_eq!(store.cache_get("key").unwrap().as_deref(), Some("value"));
     assert_eq!(store.record(&items("r1", 0..30)).unwrap(), 0);
@@ -350,7 +560,9 @@ fn the_file_is_in_wal_mode() {
     let path = dir.path().join("t.db");
     let _store = SqliteStore::open(&path).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -360,8 +572,18 @@ fn two_handles_on_one_file_write_concurrently() {
     let path = dir.path().join("shared.db");
     let a = Arc::new(SqliteStore::open(&path).unwrap());
     let b = Arc::new(SqliteStore::open(&path).unwrap());
-    a.create_run(&run_record("r1", "2026-11-29T05:29:06Z", RunStatus::Running)).unwrap();
-    b.create_run(&run_record("r2", "2026-11-29T05:29:07Z", RunStatus::Running)).unwrap();
+    a.create_run(&run_record(
+        "r1",
+        "2026-11-29T05:29:06Z",
+        RunStatus::Running,
+    ))
+    .unwrap();
+    b.create_run(&run_record(
+        "r2",
+        "2026-11-29T05:29:07Z",
+        RunStatus::Running,
+    ))
+    .unwrap();
 
     // Two writers, each interleaving its own run with a shared range of the other's, plus reads.
     let spawn = |store: Arc<SqliteStore>, offset: usize| {
@@ -386,7 +608,10 @@ fn two_handles_on_one_file_write_concurrently() {
     assert_eq!(new, 2500);
     assert_eq!(a.counts("r1").unwrap().total(), 1500);
     assert_eq!(b.counts("r2").unwrap().total(), 1000);
-    let seqs: Vec<String> = collect(b.as_ref(), "r1").into_iter().map(|r| r.sample_id).collect();
+    let seqs: Vec<String> = collect(b.as_ref(), "r1")
+        .into_iter()
+        .map(|r| r.sample_id)
+        .collect();
     assert_eq!(seqs.len(), 1500);
     assert_eq!(seqs.iter().collect::<HashSet<_>>().len(), 1500);
     assert_eq!(a.cache_get("500-19").unwrap().as_deref(), Some("v"));
@@ -408,7 +633,10 @@ fn a_file_that_is_not_a_database_is_a_clear_error() {
 fn a_directory_in_place_of_the_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = SqliteStore::open(dir.path()).unwrap_err();
-    assert!(err.to_string().contains(&dir.path().display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&dir.path().display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -417,16 +645,24 @@ fn a_newer_schema_is_refused() {
     let path = dir.path().join("future.db");
     drop(SqliteStore::open(&path).unwrap());
     let future = SCHEMA_VERSION + 3;
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", future).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", future)
+        .unwrap();
     let err = SqliteStore::open(&path).unwrap_err();
     let msg = err.to_string();
     match err {
-        StoreError::SchemaTooNew { found, supported, .. } => {
+        StoreError::SchemaTooNew {
+            found, supported, ..
+        } => {
             assert_eq!((found, supported), (future, SCHEMA_VERSION));
         }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
-    assert!(msg.contains(&path.display().to_string()) && msg.contains("upgrade Touchstone"), "{msg}");
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("upgrade Touchstone"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -445,7 +681,13 @@ fn ten_thousand_items_in_batches() {
     assert_eq!(new, 10_000);
     let c = store.counts(&run.id).unwrap();
     let failed = (0..10_000).filter(|i| i % 7 == 3).count() as u64;
-    assert_eq!(c, Counts { scored: 10_000 - failed, failed });
+    assert_eq!(
+        c,
+        Counts {
+            scored: 10_000 - failed,
+            failed
+        }
+    );
     assert_eq!(store.recorded_ids(&run.id).unwrap().len(), 10_000);
     let mut n = 0;
     let mut last_sample = None;
@@ -467,7 +709,10 @@ fn open_error_names_an_unwritable_parent() {
     let path = blocker.join("sub/touchstone.db");
     let err = SqliteStore::open(Path::new(&path)).unwrap_err();
     assert!(matches!(err, StoreError::CreateDir { .. }), "{err}");
-    assert!(err.to_string().contains(&blocker.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&blocker.display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -476,8 +721,14 @@ fn error_messages_read_well() {
     let path = dir.path().join("notes.db");
     std::fs::write(&path, "plain text\n".repeat(500)).unwrap();
     let open = SqliteStore::open(&path).unwrap_err();
-    let ambiguous = StoreError::Ambiguous("2026".into(), vec!["20261129-a".into(), "20261130-b".into()]);
-    println!("{open}\n{ambiguous}\n{}", StoreError::NotFound("abc".into()));
+    let ambiguous = StoreError::Ambiguous(
+        "2026".into(),
+        vec!["20261129-a".into(), "20261130-b".into()],
+    );
+    println!(
+        "{open}\n{ambiguous}\n{}",
+        StoreError::NotFound("abc".into())
+    );
     assert_eq!(
         ambiguous.to_string(),
         "run id prefix '2026' is ambiguous: it matches 20261129-a, 20261130-b; give more characters"

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use touchstone_core::{
-    DatasetFormat, DatasetSource, DatasetSpec, FewShotFrom, GenerateParams, PromptSpec, ScorerSpec, SuiteSpec, TaskOutput,
-    TaskSpec,
+    DatasetFormat, DatasetSource, DatasetSpec, FewShotFrom, GenerateParams, PromptSpec, ScorerSpec,
+    SuiteSpec, TaskOutput, TaskSpec,
 };
 
 use crate::{LoadedSuite, SuiteError, SuiteOrigin};
@@ -53,15 +53,18 @@ struct Layout {
 }
 
 fn layout(name: &str) -> Option<Layout> {
-    let mc = |format, description, template, dev, breakdown: &'static [&'static str], macro_over| Layout {
-        format,
-        description,
-        template,
-        texts: false,
-        dev,
-        breakdown,
-        macro_over,
-    };
+    let mc =
+        |format, description, template, dev, breakdown: &'static [&'static str], macro_over| {
+            Layout {
+                format,
+                description,
+                template,
+                texts: false,
+                dev,
+                breakdown,
+                macro_over,
+            }
+        };
     Some(match name {
         "mmlu" => mc(
             DatasetFormat::Mmlu,
@@ -87,13 +90,48 @@ fn layout(name: &str) -> Option<Layout> {
             &["subject", "category"],
             Some("subject"),
         ),
-        "safetybench" => mc(DatasetFormat::Safetybench, None, "问题：{input}\n选项：\n{choices}\n答案：", None, &["category"], Some("category")),
-        "arc" => Layout { texts: true, ..mc(DatasetFormat::Arc, None, "Question: {input}\nAnswer:", None, &[], None) },
-        "hellaswag" => Layout { texts: true, ..mc(DatasetFormat::Hellaswag, None, "{input}", None, &[], None) },
-        "truthfulqa-mc" | "truthfulqa_mc" => {
-            Layout { texts: true, ..mc(DatasetFormat::TruthfulqaMc, None, TRUTHFULQA_TEMPLATE, None, &[], None) }
-        }
-        "gsm8k" => mc(DatasetFormat::Gsm8k, None, "Question: {input}\nAnswer:", None, &[], None),
+        "safetybench" => mc(
+            DatasetFormat::Safetybench,
+            None,
+            "问题：{input}\n选项：\n{choices}\n答案：",
+            None,
+            &["category"],
+            Some("category"),
+        ),
+        "arc" => Layout {
+            texts: true,
+            ..mc(
+                DatasetFormat::Arc,
+                None,
+                "Question: {input}\nAnswer:",
+                None,
+                &[],
+                None,
+            )
+        },
+        "hellaswag" => Layout {
+            texts: true,
+            ..mc(DatasetFormat::Hellaswag, None, "{input}", None, &[], None)
+        },
+        "truthfulqa-mc" | "truthfulqa_mc" => Layout {
+            texts: true,
+            ..mc(
+                DatasetFormat::TruthfulqaMc,
+                None,
+                TRUTHFULQA_TEMPLATE,
+                None,
+                &[],
+                None,
+            )
+        },
+        "gsm8k" => mc(
+            DatasetFormat::Gsm8k,
+            None,
+            "Question: {input}\nAnswer:",
+            None,
+            &[],
+            None,
+        ),
         "humaneval" => mc(DatasetFormat::Humaneval, None, "{input}", None, &[], None),
         _ => return None,
     })
@@ -117,16 +155,35 @@ A: The 1992 Olympics were held in Barcelona, Spain.\n\n\
 Q: {input}\nA:";
 
 /// The names `--benchmark` accepts.
-pub const BENCHMARKS: &[&str] = &["mmlu", "cmmlu", "ceval", "gsm8k", "humaneval", "truthfulqa-mc", "arc", "hellaswag", "safetybench"];
+pub const BENCHMARKS: &[&str] = &[
+    "mmlu",
+    "cmmlu",
+    "ceval",
+    "gsm8k",
+    "humaneval",
+    "truthfulqa-mc",
+    "arc",
+    "hellaswag",
+    "safetybench",
+];
 
 fn dataset(format: DatasetFormat, path: PathBuf) -> DatasetSpec {
-    DatasetSpec { source: DatasetSource::Path(path), format: Some(format), fields: Default::default(), limit: None, filter: Default::default() }
+    DatasetSpec {
+        source: DatasetSource::Path(path),
+        format: Some(format),
+        fields: Default::default(),
+        limit: None,
+        filter: Default::default(),
+    }
 }
 
 /// The suite that evaluates one benchmark.
 pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> {
     let name = request.name;
-    let not_found = |message: String| SuiteError::Io { path: request.data.to_path_buf(), message };
+    let not_found = |message: String| SuiteError::Io {
+        path: request.data.to_path_buf(),
+        message,
+    };
     let Some(layout) = layout(name) else {
         return Err(SuiteError::NotFound {
             name: name.to_string(),
@@ -135,23 +192,41 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         });
     };
     if !request.data.exists() {
-        return Err(not_found(format!("no such file or folder; `touchstone benchmarks list` says where to get {name}")));
+        return Err(not_found(format!(
+            "no such file or folder; `touchstone benchmarks list` says where to get {name}"
+        )));
     }
     let data = std::fs::canonicalize(request.data).map_err(|e| not_found(e.to_string()))?;
-    let shots = request.shots.unwrap_or(if layout.dev.is_some() { 5 } else { 0 });
+    let shots = request
+        .shots
+        .unwrap_or(if layout.dev.is_some() { 5 } else { 0 });
     let few_shot_from = match (layout.dev, shots) {
         (_, 0) => None,
         (Some(dev), n) => {
             let dev_dir = data.join(dev);
             if !dev_dir.is_dir() {
-                return Err(not_found(format!("--shots {n} needs the `{dev}` split folder beside the evaluation split")));
+                return Err(not_found(format!(
+                    "--shots {n} needs the `{dev}` split folder beside the evaluation split"
+                )));
             }
-            Some(FewShotFrom { dataset: dataset(layout.format, dev_dir), n, by: Some("subject".into()) })
+            Some(FewShotFrom {
+                dataset: dataset(layout.format, dev_dir),
+                n,
+                by: Some("subject".into()),
+            })
         }
-        (None, n) => return Err(not_found(format!("{name} has no dev split to draw {n} worked examples from; use --shots 0"))),
+        (None, n) => {
+            return Err(not_found(format!(
+                "{name} has no dev split to draw {n} worked examples from; use --shots 0"
+            )));
+        }
     };
     let ll = request.method == McMethod::Loglikelihood;
-    let mut generate = GenerateParams { temperature: Some(0.0), max_tokens: Some(32), ..Default::default() };
+    let mut generate = GenerateParams {
+        temperature: Some(0.0),
+        max_tokens: Some(32),
+        ..Default::default()
+    };
     let mut template = layout.template.to_string();
     let scorers: Vec<ScorerSpec> = match name {
         "gsm8k" => {
@@ -167,7 +242,11 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
             vec![ScorerSpec::named("code")]
         }
         _ if ll => {
-            if layout.texts { vec![ScorerSpec::named("acc"), ScorerSpec::named("acc_norm")] } else { vec![ScorerSpec::named("acc")] }
+            if layout.texts {
+                vec![ScorerSpec::named("acc"), ScorerSpec::named("acc_norm")]
+            } else {
+                vec![ScorerSpec::named("acc")]
+            }
         }
         _ => {
             if layout.texts {
@@ -182,13 +261,17 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         }
     };
     if ll && matches!(name, "gsm8k" | "humaneval") {
-        return Err(not_found(format!("{name} is generative: log-likelihood scoring applies to multiple-choice benchmarks only")));
+        return Err(not_found(format!(
+            "{name} is generative: log-likelihood scoring applies to multiple-choice benchmarks only"
+        )));
     }
     let data_path = match (layout.format.accepts_directory(), data.is_dir()) {
         // The root of a per-subject benchmark: its evaluation split.
         (true, _) | (false, false) => data.clone(),
         (false, true) => {
-            return Err(not_found(format!("{name} is one file as its authors publish it; give the file, not a folder")));
+            return Err(not_found(format!(
+                "{name} is one file as its authors publish it; give the file, not a folder"
+            )));
         }
     };
     let mut task = TaskSpec::new(name, dataset(layout.format, data_path), scorers);
@@ -205,7 +288,9 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         (true, true) => TaskOutput::MultipleChoiceTexts,
     };
     if request.circular && matches!(name, "gsm8k" | "humaneval") {
-        return Err(not_found(format!("--circular rotates the options of multiple-choice questions; {name} has none")));
+        return Err(not_found(format!(
+            "--circular rotates the options of multiple-choice questions; {name} has none"
+        )));
     }
     task.circular = request.circular;
     task.pass_at_k = match (name, request.pass_at_k.is_empty()) {
@@ -223,5 +308,8 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         tasks: vec![task],
     };
     touchstone_scorers::pin_metric_names(&mut spec);
-    Ok(LoadedSuite { spec, origin: SuiteOrigin::Adhoc })
+    Ok(LoadedSuite {
+        spec,
+        origin: SuiteOrigin::Adhoc,
+    })
 }

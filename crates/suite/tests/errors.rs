@@ -6,7 +6,10 @@ use touchstone_suite::{SuiteError, load, load_file, parse_suite_str};
 
 fn write_suite(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     let path = dir.path().join("suite.yaml");
-    std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     path
 }
 
@@ -29,8 +32,13 @@ fn malformed_yaml_names_line_and_column() {
 fn unknown_field_is_located() {
     let text = "name: s\ntasks:\n  - name: a\n    dataset: {builtin: quick/arithmetic}\n    scorers: [numeric]\n    epoch: 2\n";
     let err = parse_suite_str(text, "s.yaml").unwrap_err();
-    let SuiteError::Yaml { line, message, .. } = &err else { panic!("{err:?}") };
-    assert_eq!(*line, 6, "the unknown field itself is pointed at: {message}");
+    let SuiteError::Yaml { line, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        *line, 6,
+        "the unknown field itself is pointed at: {message}"
+    );
     assert!(message.contains("epoch"), "{message}");
 }
 
@@ -42,15 +50,29 @@ fn unknown_scorer_suggests_the_closest() {
         "name: s\ntasks:\n  - name: a\n    dataset: {builtin: quick/knowledge}\n    scorers: [choise]\n",
     );
     let err = load_file(&path).unwrap_err();
-    let SuiteError::Invalid { line, column, message, .. } = &err else { panic!("{err:?}") };
+    let SuiteError::Invalid {
+        line,
+        column,
+        message,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!((*line, *column), (5, 15));
-    assert!(message.contains("choice"), "should suggest `choice`: {message}");
+    assert!(
+        message.contains("choice"),
+        "should suggest `choice`: {message}"
+    );
 }
 
 #[test]
 fn missing_dataset_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_suite(&dir, "name: s\ntasks:\n  - name: a\n    dataset: {path: nowhere.jsonl}\n    scorers: [exact]\n");
+    let path = write_suite(
+        &dir,
+        "name: s\ntasks:\n  - name: a\n    dataset: {path: nowhere.jsonl}\n    scorers: [exact]\n",
+    );
     let err = load_file(&path).unwrap_err();
     assert!(err.to_string().contains("nowhere.jsonl"), "{err}");
     assert!(err.to_string().contains(":4:"), "{err}");
@@ -59,10 +81,19 @@ fn missing_dataset_file_is_reported() {
 #[test]
 fn relative_dataset_paths_resolve_against_the_suite_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("items.jsonl"), "{\"input\": \"hi\", \"target\": \"hi\"}\n").unwrap();
-    let path = write_suite(&dir, "name: s\ntasks:\n  - name: a\n    dataset: {path: items.jsonl}\n    scorers: [exact]\n");
+    std::fs::write(
+        dir.path().join("items.jsonl"),
+        "{\"input\": \"hi\", \"target\": \"hi\"}\n",
+    )
+    .unwrap();
+    let path = write_suite(
+        &dir,
+        "name: s\ntasks:\n  - name: a\n    dataset: {path: items.jsonl}\n    scorers: [exact]\n",
+    );
     let suite = load_file(&path).unwrap();
-    let touchstone_core::DatasetSource::Path(p) = &suite.spec.tasks[0].dataset.source else { panic!() };
+    let touchstone_core::DatasetSource::Path(p) = &suite.spec.tasks[0].dataset.source else {
+        panic!()
+    };
     assert!(p.is_absolute() && p.ends_with("items.jsonl"));
 }
 
@@ -80,9 +111,14 @@ fn duplicate_task_names_and_bad_expectations() {
 
 #[test]
 fn empty_and_unknown_suites() {
-    assert!(matches!(parse_suite_str("  \n", "e.yaml"), Err(SuiteError::Empty { .. })));
+    assert!(matches!(
+        parse_suite_str("  \n", "e.yaml"),
+        Err(SuiteError::Empty { .. })
+    ));
     let err = load("quik").unwrap_err();
-    let SuiteError::NotFound { suggestion, .. } = &err else { panic!("{err:?}") };
+    let SuiteError::NotFound { suggestion, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(suggestion.as_deref(), Some("quick"));
 }
 
@@ -91,7 +127,10 @@ fn non_utf8_suite_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
     std::fs::write(&path, b"name: \xff\xfe\n").unwrap();
-    assert!(matches!(load_file(&path), Err(SuiteError::NotUtf8 { offset: 6, .. })));
+    assert!(matches!(
+        load_file(&path),
+        Err(SuiteError::NotUtf8 { offset: 6, .. })
+    ));
 }
 
 proptest::proptest! {

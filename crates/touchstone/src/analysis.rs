@@ -10,16 +10,28 @@ use crate::cli::{CompareArgs, PlanArgs};
 
 pub fn compare(db: &Path, args: &CompareArgs) -> miette::Result<ExitCode> {
     let store = crate::open_store(db)?;
-    let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &args.runs).map_err(crate::engine_report)?;
-    let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, args.seed).map_err(crate::engine_report)?;
+    let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &args.runs)
+        .map_err(crate::engine_report)?;
+    let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, args.seed)
+        .map_err(crate::engine_report)?;
     use crate::cli::CompareFormatArg;
     use touchstone_report::Format;
-    let format = if args.json { CompareFormatArg::Json } else { args.format };
+    let format = if args.json {
+        CompareFormatArg::Json
+    } else {
+        args.format
+    };
     let text = match format {
         CompareFormatArg::Text => touchstone_engine::render_comparison(&comparison),
-        CompareFormatArg::Html => touchstone_report::render_comparison(&comparison, Format::Html, lang(args.lang)),
-        CompareFormatArg::Md => touchstone_report::render_comparison(&comparison, Format::Markdown, lang(args.lang)),
-        CompareFormatArg::Json => touchstone_report::render_comparison(&comparison, Format::Json, lang(args.lang)) + "\n",
+        CompareFormatArg::Html => {
+            touchstone_report::render_comparison(&comparison, Format::Html, lang(args.lang))
+        }
+        CompareFormatArg::Md => {
+            touchstone_report::render_comparison(&comparison, Format::Markdown, lang(args.lang))
+        }
+        CompareFormatArg::Json => {
+            touchstone_report::render_comparison(&comparison, Format::Json, lang(args.lang)) + "\n"
+        }
     };
     write_or_print(args.out.as_deref(), &text)
 }
@@ -33,7 +45,8 @@ fn lang(arg: crate::cli::LangArg) -> touchstone_report::Lang {
 
 fn write_or_print(out: Option<&Path>, text: &str) -> miette::Result<ExitCode> {
     match out {
-        Some(path) => std::fs::write(path, text).map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", path.display()))?,
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", path.display()))?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -82,11 +95,22 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
         effect: args.effect,
         alpha: args.alpha,
         power: args.power,
-        one_model: touchstone_stats::power::one_proportion_n(p, q, args.alpha, args.power).map_err(err)?,
-        two_models_independent: touchstone_stats::power::two_proportions_n(p, q, args.alpha, args.power).map_err(err)?,
-        two_models_same_items: touchstone_stats::power::paired_n(discordant, args.effect, args.alpha, args.power).map_err(err)?,
+        one_model: touchstone_stats::power::one_proportion_n(p, q, args.alpha, args.power)
+            .map_err(err)?,
+        two_models_independent: touchstone_stats::power::two_proportions_n(
+            p, q, args.alpha, args.power,
+        )
+        .map_err(err)?,
+        two_models_same_items: touchstone_stats::power::paired_n(
+            discordant,
+            args.effect,
+            args.alpha,
+            args.power,
+        )
+        .map_err(err)?,
         discordant,
-        interval_half_width: touchstone_stats::power::half_width_n(p, args.effect.abs(), 0.95).map_err(err)?,
+        interval_half_width: touchstone_stats::power::half_width_n(p, args.effect.abs(), 0.95)
+            .map_err(err)?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan).into_diagnostic()?);
@@ -97,17 +121,36 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
         plan.baseline, plan.effect, plan.alpha, plan.power
     );
     let rows = [
-        ("区分单个模型与基线 one model vs the baseline rate", plan.one_model, "items".to_string()),
-        ("两个模型、不同题目 two models, different items", plan.two_models_independent, "items per model".to_string()),
+        (
+            "区分单个模型与基线 one model vs the baseline rate",
+            plan.one_model,
+            "items".to_string(),
+        ),
+        (
+            "两个模型、不同题目 two models, different items",
+            plan.two_models_independent,
+            "items per model".to_string(),
+        ),
         (
             "两个模型、相同题目 two models, same items (McNemar)",
             plan.two_models_same_items,
-            format!("items (assumes {:.1}% disagreement / 假设分歧率)", plan.discordant * 100.0),
+            format!(
+                "items (assumes {:.1}% disagreement / 假设分歧率)",
+                plan.discordant * 100.0
+            ),
         ),
-        ("95% 区间 ± effect · 95% interval ± effect", plan.interval_half_width, "items".to_string()),
+        (
+            "95% 区间 ± effect · 95% interval ± effect",
+            plan.interval_half_width,
+            "items".to_string(),
+        ),
     ];
     // Pad by display width: a Chinese character takes two columns.
-    let width = rows.iter().map(|(what, _, _)| unicode_width::UnicodeWidthStr::width(*what)).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(what, _, _)| unicode_width::UnicodeWidthStr::width(*what))
+        .max()
+        .unwrap_or(0);
     for (what, n, unit) in rows {
         let pad = " ".repeat(width - unicode_width::UnicodeWidthStr::width(what));
         println!("  {what}{pad} {n:>8}  {unit}");
@@ -119,7 +162,8 @@ pub fn report(db: &Path, args: &crate::cli::ReportArgs) -> miette::Result<ExitCo
     use crate::cli::ReportFormatArg;
     use touchstone_report::Format;
     let store = crate::open_store(db)?;
-    let data = touchstone_report::ReportData::from_store(store.as_ref(), &args.run).map_err(|e| miette::miette!("{e}"))?;
+    let data = touchstone_report::ReportData::from_store(store.as_ref(), &args.run)
+        .map_err(|e| miette::miette!("{e}"))?;
     let format = match args.format {
         ReportFormatArg::Html => Format::Html,
         ReportFormatArg::Md => Format::Markdown,

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use miette::IntoDiagnostic;
 use touchstone_store::{RunStatus, Store};
 use touchstone_trust::merkle::{self, Hash};
-use touchstone_trust::{CertificateBody, KeyPair, PublicKeys, PublishedTreeHead, VerifyOptions, transparency};
+use touchstone_trust::{
+    CertificateBody, KeyPair, PublicKeys, PublishedTreeHead, VerifyOptions, transparency,
+};
 
 use crate::cli::{CertifyArgs, VerifyArgs};
 
@@ -29,7 +31,9 @@ fn passphrase(confirm: bool) -> miette::Result<String> {
     if confirm {
         let again = rpassword::prompt_password("再次输入 Again: ").into_diagnostic()?;
         if again != first {
-            return Err(miette::miette!("the passphrases differ / 两次输入的口令不一致"));
+            return Err(miette::miette!(
+                "the passphrases differ / 两次输入的口令不一致"
+            ));
         }
     }
     Ok(first)
@@ -44,8 +48,14 @@ pub fn keys_generate(out: &Path) -> miette::Result<ExitCode> {
     let keys = KeyPair::generate().map_err(trust_error)?;
     keys.write_dir(out, &passphrase).map_err(trust_error)?;
     println!("已生成密钥 Keys generated in {}", out.display());
-    println!("  公钥 public keys (publish this): {}", out.join("public.json").display());
-    println!("  私钥 private keys (encrypted):   {}", out.join("private.json").display());
+    println!(
+        "  公钥 public keys (publish this): {}",
+        out.join("public.json").display()
+    );
+    println!(
+        "  私钥 private keys (encrypted):   {}",
+        out.join("private.json").display()
+    );
     println!("  指纹 fingerprint: {}", keys.fingerprint());
     Ok(ExitCode::SUCCESS)
 }
@@ -53,7 +63,9 @@ pub fn keys_generate(out: &Path) -> miette::Result<ExitCode> {
 /// The log's leaf hashes, parsed.
 fn leaves(store: &dyn Store) -> miette::Result<Vec<Hash>> {
     let hex = store.log_leaf_hashes().map_err(trust_error)?;
-    merkle::parse_hashes(&hex).map_err(|e| miette::miette!("the transparency log in the store is corrupt: {e} / 透明日志已损坏"))
+    merkle::parse_hashes(&hex).map_err(|e| {
+        miette::miette!("the transparency log in the store is corrupt: {e} / 透明日志已损坏")
+    })
 }
 
 pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
@@ -67,11 +79,14 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
             run.id
         ));
     }
-    let results = touchstone_engine::summarize(store.as_ref(), &run.id).map_err(crate::engine_report)?;
-    let subjects = touchstone_engine::evidence::subjects(&results.config).map_err(crate::engine_report)?;
+    let results =
+        touchstone_engine::summarize(store.as_ref(), &run.id).map_err(crate::engine_report)?;
+    let subjects =
+        touchstone_engine::evidence::subjects(&results.config).map_err(crate::engine_report)?;
     // Refuse an unwritable destination before anything is appended to the log.
     let tmp = temp_path(&args.out);
-    std::fs::write(&tmp, b"").map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", args.out.display()))?;
+    std::fs::write(&tmp, b"")
+        .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", args.out.display()))?;
 
     let keys = KeyPair::load_dir(&args.key, &passphrase(false)?).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -79,10 +94,23 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     })?;
     let now = touchstone_store::now_rfc3339();
     let results = serde_json::to_value(&results).into_diagnostic()?;
-    let body = CertificateBody::new(&args.center, &now, &run.id, results, subjects, keys.public().clone());
+    let body = CertificateBody::new(
+        &args.center,
+        &now,
+        &run.id,
+        results,
+        subjects,
+        keys.public().clone(),
+    );
     let cert = touchstone_trust::issue(body, &keys);
-    let index = store.log_append(&transparency::entry(&cert), &transparency::leaf_hash_hex(&cert)).map_err(trust_error)?;
-    let cert = transparency::attach_proof(cert, index, &leaves(store.as_ref())?, &keys, &now).map_err(trust_error)?;
+    let index = store
+        .log_append(
+            &transparency::entry(&cert),
+            &transparency::leaf_hash_hex(&cert),
+        )
+        .map_err(trust_error)?;
+    let cert = transparency::attach_proof(cert, index, &leaves(store.as_ref())?, &keys, &now)
+        .map_err(trust_error)?;
     std::fs::write(&tmp, cert.to_bytes()).and_then(|()| std::fs::rename(&tmp, &args.out)).map_err(|e| {
         miette::miette!(
             "cannot write {}: {e}; the certificate is in the transparency log at index {index} / 无法写入证书文件（已记入透明日志）",
@@ -92,45 +120,77 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     let log = cert.log.as_ref().expect("attached above");
     println!("已签发证书 Certificate issued: {}", args.out.display());
     println!("  运行 run: {} · 签发方 center: {}", run.id, args.center);
-    println!("  签名 signatures: SM2-with-SM3 + ML-DSA-65 · 指纹 key fingerprint: {}", keys.fingerprint());
-    println!("  透明日志 log: leaf {} of tree size {} · root {}", log.leaf_index, log.tree_head.tree_size, log.tree_head.root_hash);
+    println!(
+        "  签名 signatures: SM2-with-SM3 + ML-DSA-65 · 指纹 key fingerprint: {}",
+        keys.fingerprint()
+    );
+    println!(
+        "  透明日志 log: leaf {} of tree size {} · root {}",
+        log.leaf_index, log.tree_head.tree_size, log.tree_head.root_hash
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 fn temp_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".partial");
     out.with_file_name(name)
 }
 
 pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
-    let bytes = std::fs::read(&args.certificate)
-        .map_err(|e| miette::miette!("cannot read {}: {e} / 无法读取证书", args.certificate.display()))?;
+    let bytes = std::fs::read(&args.certificate).map_err(|e| {
+        miette::miette!(
+            "cannot read {}: {e} / 无法读取证书",
+            args.certificate.display()
+        )
+    })?;
     let pubkey = match &args.pubkey {
         Some(path) => Some(PublicKeys::load(path).map_err(trust_error)?),
         None => None,
     };
     let tree_head = match &args.tree_head {
         Some(path) => {
-            let text = std::fs::read(path).map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
+            let text = std::fs::read(path)
+                .map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
             Some(PublishedTreeHead::from_json(&text).map_err(|e| {
-                miette::miette!("{} is not a published tree head: {e} / 不是有效的树头文件", path.display())
+                miette::miette!(
+                    "{} is not a published tree head: {e} / 不是有效的树头文件",
+                    path.display()
+                )
             })?)
         }
         None => None,
     };
-    let check_files = args
-        .check_files
-        .then(|| args.files_root.clone().unwrap_or_else(|| PathBuf::from(".")));
-    let options = VerifyOptions { pubkey, tree_head, check_files };
+    let check_files = args.check_files.then(|| {
+        args.files_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    let options = VerifyOptions {
+        pubkey,
+        tree_head,
+        check_files,
+    };
     let mut out = std::io::stdout().lock();
     match touchstone_trust::verify(&bytes, &options) {
         Ok(report) => {
             writeln!(out, "有效 valid: {}", args.certificate.display()).into_diagnostic()?;
-            writeln!(out, "  签发方 center: {} · 时间 issued: {} · 运行 run: {}", report.center, report.issued_at, report.run_id)
-                .into_diagnostic()?;
-            writeln!(out, "  签名 signatures: {} · 指纹 key: {}", report.signatures.join(" + "), report.key_fingerprint)
-                .into_diagnostic()?;
+            writeln!(
+                out,
+                "  签发方 center: {} · 时间 issued: {} · 运行 run: {}",
+                report.center, report.issued_at, report.run_id
+            )
+            .into_diagnostic()?;
+            writeln!(
+                out,
+                "  签名 signatures: {} · 指纹 key: {}",
+                report.signatures.join(" + "),
+                report.key_fingerprint
+            )
+            .into_diagnostic()?;
             if !report.key_anchored {
                 writeln!(
                     out,
@@ -140,14 +200,34 @@ pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
                 .into_diagnostic()?;
             }
             if let Some(log) = &report.log {
-                writeln!(out, "  透明日志 log: leaf {} of {} · root {}", log.leaf_index, log.tree_size, log.root_hash).into_diagnostic()?;
+                writeln!(
+                    out,
+                    "  透明日志 log: leaf {} of {} · root {}",
+                    log.leaf_index, log.tree_size, log.root_hash
+                )
+                .into_diagnostic()?;
                 if let Some(head) = &log.published_head {
-                    let how = if head.consistency_checked { "consistency proof checked / 一致性证明已验证" } else { "same tree / 同一棵树" };
-                    writeln!(out, "  公布的树头 published head: size {} · {how}", head.tree_size).into_diagnostic()?;
+                    let how = if head.consistency_checked {
+                        "consistency proof checked / 一致性证明已验证"
+                    } else {
+                        "same tree / 同一棵树"
+                    };
+                    writeln!(
+                        out,
+                        "  公布的树头 published head: size {} · {how}",
+                        head.tree_size
+                    )
+                    .into_diagnostic()?;
                 }
             }
             if !report.files_checked.is_empty() {
-                writeln!(out, "  文件 files checked ({}): {}", report.files_checked.len(), report.files_checked.join(", ")).into_diagnostic()?;
+                writeln!(
+                    out,
+                    "  文件 files checked ({}): {}",
+                    report.files_checked.len(),
+                    report.files_checked.join(", ")
+                )
+                .into_diagnostic()?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -158,20 +238,42 @@ pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
     }
 }
 
-pub fn log_head(db: &Path, key: &Path, since: &[u64], out: Option<&Path>, center: &str) -> miette::Result<ExitCode> {
+pub fn log_head(
+    db: &Path,
+    key: &Path,
+    since: &[u64],
+    out: Option<&Path>,
+    center: &str,
+) -> miette::Result<ExitCode> {
     let store = crate::open_store(db)?;
     let leaves = leaves(store.as_ref())?;
     if leaves.is_empty() {
-        return Err(miette::miette!("the transparency log is empty: nothing has been certified yet / 透明日志为空"));
+        return Err(miette::miette!(
+            "the transparency log is empty: nothing has been certified yet / 透明日志为空"
+        ));
     }
     let keys = KeyPair::load_dir(key, &passphrase(false)?).map_err(trust_error)?;
-    let head = PublishedTreeHead::publish(&leaves, &keys, center, &touchstone_store::now_rfc3339(), since);
+    let head = PublishedTreeHead::publish(
+        &leaves,
+        &keys,
+        center,
+        &touchstone_store::now_rfc3339(),
+        since,
+    );
     match out {
         Some(path) => {
-            std::fs::write(path, head.to_bytes()).map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
-            println!("树头 tree head: size {} · root {} → {}", head.head.tree_size, head.head.root_hash, path.display());
+            std::fs::write(path, head.to_bytes())
+                .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
+            println!(
+                "树头 tree head: size {} · root {} → {}",
+                head.head.tree_size,
+                head.head.root_hash,
+                path.display()
+            );
         }
-        None => std::io::stdout().write_all(&head.to_bytes()).into_diagnostic()?,
+        None => std::io::stdout()
+            .write_all(&head.to_bytes())
+            .into_diagnostic()?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,10 +5,19 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "touchstone", version, about = "试金石 Touchstone: evaluate large language models for safety and capability")]
+#[command(
+    name = "touchstone",
+    version,
+    about = "试金石 Touchstone: evaluate large language models for safety and capability"
+)]
 pub struct Cli {
     /// The run database.
-    #[arg(long, global = true, env = "TOUCHSTONE_DB", default_value = ".touchstone/touchstone.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOUCHSTONE_DB",
+        default_value = ".touchstone/touchstone.db"
+    )]
     pub db: PathBuf,
     /// Print only results and errors.
     #[arg(long, short, global = true)]
@@ -177,7 +186,11 @@ pub struct CertifyArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// The issuing center's name.
-    #[arg(long, env = "TOUCHSTONE_CENTER", default_value = "Touchstone evaluation center")]
+    #[arg(
+        long,
+        env = "TOUCHSTONE_CENTER",
+        default_value = "Touchstone evaluation center"
+    )]
     pub center: String,
 }
 
@@ -212,7 +225,11 @@ pub enum LogCommand {
         since: Vec<u64>,
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, env = "TOUCHSTONE_CENTER", default_value = "Touchstone evaluation center")]
+        #[arg(
+            long,
+            env = "TOUCHSTONE_CENTER",
+            default_value = "Touchstone evaluation center"
+        )]
         center: String,
     },
 }

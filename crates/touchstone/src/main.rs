@@ -13,14 +13,16 @@ use std::sync::Arc;
 use clap::Parser;
 use miette::{IntoDiagnostic, Report};
 use tokio_util::sync::CancellationToken;
-use touchstone_core::{DatasetSource, DatasetSpec, FieldMap, ModelSpec, PromptSpec, ScorerSpec, SuiteSpec, TaskSpec};
+use touchstone_core::{
+    DatasetSource, DatasetSpec, FieldMap, ModelSpec, PromptSpec, ScorerSpec, SuiteSpec, TaskSpec,
+};
 use touchstone_engine::{EngineError, EvalOptions, ExecOptions, RunOutcome};
 use touchstone_store::{RunStatus, SqliteStore, Store};
 use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
 use cli::{
-    AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, EvalArgs, KeysCommand, LogCommand, McMethodArg, ModelsCommand, RunsCommand,
-    SuitesCommand,
+    AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, EvalArgs, KeysCommand,
+    LogCommand, McMethodArg, ModelsCommand, RunsCommand, SuitesCommand,
 };
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
@@ -39,7 +41,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -56,7 +61,9 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
-    let Some(command) = cli.command else { return Ok(ExitCode::SUCCESS) };
+    let Some(command) = cli.command else {
+        return Ok(ExitCode::SUCCESS);
+    };
     match command {
         Command::Eval(args) => eval(&cli.db, cli.quiet, args).await,
         Command::Suites(SuitesCommand::List) => {
@@ -67,7 +74,12 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         }
         Command::Suites(SuitesCommand::Validate { file }) => {
             let suite = touchstone_suite::load_file(&file).map_err(Report::new)?;
-            println!("ok: {} — {} task(s) / 有效：{} 个任务", file.display(), suite.spec.tasks.len(), suite.spec.tasks.len());
+            println!(
+                "ok: {} — {} task(s) / 有效：{} 个任务",
+                file.display(),
+                suite.spec.tasks.len(),
+                suite.spec.tasks.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Models(ModelsCommand::List) => {
@@ -83,35 +95,67 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Models(ModelsCommand::Pull { name }) => {
-            let path = tokio::task::spawn_blocking(move || touchstone_local::catalogue::pull(&name))
-                .await
-                .into_diagnostic()?
-                .map_err(|e| miette::miette!("{e}"))?;
+            let path =
+                tokio::task::spawn_blocking(move || touchstone_local::catalogue::pull(&name))
+                    .await
+                    .into_diagnostic()?
+                    .map_err(|e| miette::miette!("{e}"))?;
             println!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bank(BankCommand::Check { file, profile, bank, json }) => {
-            let profile = touchstone_compliance::Profile::load(&profile).map_err(|e| miette::miette!("{e}"))?;
-            let reports = touchstone_compliance::check_file(&file, &profile, bank.as_deref()).map_err(|e| miette::miette!("{e}"))?;
+        Command::Bank(BankCommand::Check {
+            file,
+            profile,
+            bank,
+            json,
+        }) => {
+            let profile = touchstone_compliance::Profile::load(&profile)
+                .map_err(|e| miette::miette!("{e}"))?;
+            let reports = touchstone_compliance::check_file(&file, &profile, bank.as_deref())
+                .map_err(|e| miette::miette!("{e}"))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&reports).into_diagnostic()?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reports).into_diagnostic()?
+                );
             } else {
                 for r in &reports {
                     print!("{}", touchstone_compliance::files::render(r, &profile));
                 }
             }
             // Exit 1 when a bank falls short, so that a center's CI can gate on it.
-            Ok(if reports.iter().all(|r| r.qualifies) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if reports.iter().all(|r| r.qualifies) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::ServeModel { model, port, threads, request_log } => {
-            let spec = ModelSpec::parse_with_key_env(&model, "OPENAI_API_KEY").map_err(|e| miette::miette!("{e}"))?;
-            let exec = ExecOptions { threads, no_cache: true, ..ExecOptions::default() };
+        Command::ServeModel {
+            model,
+            port,
+            threads,
+            request_log,
+        } => {
+            let spec = ModelSpec::parse_with_key_env(&model, "OPENAI_API_KEY")
+                .map_err(|e| miette::miette!("{e}"))?;
+            let exec = ExecOptions {
+                threads,
+                no_cache: true,
+                ..ExecOptions::default()
+            };
             let store = open_store(&cli.db)?;
-            let opened = touchstone_engine::providers::open(&spec, &exec, store).await.map_err(engine_report)?;
+            let opened = touchstone_engine::providers::open(&spec, &exec, store)
+                .await
+                .map_err(engine_report)?;
             if !cli.quiet {
-                eprintln!("serving {spec} at http://127.0.0.1:{port}/v1 (Ctrl-C stops) / 正在提供服务");
+                eprintln!(
+                    "serving {spec} at http://127.0.0.1:{port}/v1 (Ctrl-C stops) / 正在提供服务"
+                );
             }
-            let config = touchstone_serve::ServeConfig { request_log, ..touchstone_serve::ServeConfig::new(opened.model) };
+            let config = touchstone_serve::ServeConfig {
+                request_log,
+                ..touchstone_serve::ServeConfig::new(opened.model)
+            };
             touchstone_serve::serve_config_port(config, port, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -120,35 +164,60 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Benchmarks(BenchmarksCommand::List) => {
-            println!("{:<14} {:<14} {:<34} description / 说明", "benchmark", "licence", "where to get it / 获取");
+            println!(
+                "{:<14} {:<14} {:<34} description / 说明",
+                "benchmark", "licence", "where to get it / 获取"
+            );
             for b in touchstone_data::benchmarks::list() {
-                println!("{:<14} {:<14} {:<34} {} / {}", b.name, b.licence, b.source_url_hint, b.description_en, b.description_zh);
+                println!(
+                    "{:<14} {:<14} {:<34} {} / {}",
+                    b.name, b.licence, b.source_url_hint, b.description_en, b.description_zh
+                );
             }
-            println!("\nNone is bundled: point --data-dir at the files as their authors publish them. 均未随附，请用 --data-dir 指向原始文件。");
+            println!(
+                "\nNone is bundled: point --data-dir at the files as their authors publish them. 均未随附，请用 --data-dir 指向原始文件。"
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Attacks(AttacksCommand::List) => {
-            print!("{}", touchstone_attacks::describe_list(&touchstone_attacks::Catalogue::builtin()));
+            print!(
+                "{}",
+                touchstone_attacks::describe_list(&touchstone_attacks::Catalogue::builtin())
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Attacks(AttacksCommand::Show { name, text, seed }) => {
             let catalogue = touchstone_attacks::Catalogue::builtin();
             let Some(attack) = catalogue.get(&name) else {
-                return Err(miette::miette!("no attack `{name}`; see `touchstone attacks list`"));
+                return Err(miette::miette!(
+                    "no attack `{name}`; see `touchstone attacks list`"
+                ));
             };
-            print!("{}", touchstone_attacks::show(attack, &text, seed).map_err(|e| miette::miette!("{e}"))?);
+            print!(
+                "{}",
+                touchstone_attacks::show(attack, &text, seed)
+                    .map_err(|e| miette::miette!("{e}"))?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys(KeysCommand::Generate { out }) => certify::keys_generate(&out),
         Command::Certify(args) => certify::certify(&cli.db, &args),
         Command::Verify(args) => certify::verify(&args),
-        Command::Log(LogCommand::Head { key, since, out, center }) => certify::log_head(&cli.db, &key, &since, out.as_deref(), &center),
+        Command::Log(LogCommand::Head {
+            key,
+            since,
+            out,
+            center,
+        }) => certify::log_head(&cli.db, &key, &since, out.as_deref(), &center),
         Command::Report(args) => analysis::report(&cli.db, &args),
         Command::Compare(args) => analysis::compare(&cli.db, &args),
         Command::Plan(args) => analysis::plan(&args),
         Command::Runs(RunsCommand::List) => {
             let store = open_store(&cli.db)?;
-            println!("{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models", "run", "created", "status", "suite", "planned", "scored", "failed");
+            println!(
+                "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models",
+                "run", "created", "status", "suite", "planned", "scored", "failed"
+            );
             for s in store.runs().map_err(|e| miette::miette!("{e}"))? {
                 println!(
                     "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  {}",
@@ -156,7 +225,10 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                     s.run.created_at,
                     format!("{:?}", s.run.status).to_lowercase(),
                     s.run.suite,
-                    s.run.planned.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                    s.run
+                        .planned
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "?".into()),
                     s.counts.scored,
                     s.counts.failed,
                     s.run.models.join(", ")
@@ -166,12 +238,17 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         }
         Command::Runs(RunsCommand::Show { run, json, out }) => {
             let store = open_store(&cli.db)?;
-            let results = touchstone_engine::summarize(store.as_ref(), &run).map_err(engine_report)?;
+            let results =
+                touchstone_engine::summarize(store.as_ref(), &run).map_err(engine_report)?;
             if let Some(dir) = &out {
-                touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(engine_report)?;
+                touchstone_engine::write_outputs(store.as_ref(), &results, dir)
+                    .map_err(engine_report)?;
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&results).into_diagnostic()?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&results).into_diagnostic()?
+                );
             } else {
                 print!("{}", touchstone_engine::render_table(&results));
             }
@@ -208,7 +285,15 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
 
     let outcome = if let Some(run) = &args.resume {
         let run = (!run.is_empty()).then_some(run.as_str());
-        touchstone_engine::resume(store.clone(), db.to_path_buf(), run, Some(exec), progress.clone(), cancel).await
+        touchstone_engine::resume(
+            store.clone(),
+            db.to_path_buf(),
+            run,
+            Some(exec),
+            progress.clone(),
+            cancel,
+        )
+        .await
     } else {
         let mut suite = match (&args.dataset, &args.benchmark) {
             (Some(path), _) => adhoc_suite(path, &args.scorers)?,
@@ -216,7 +301,9 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
                 let method = match args.mc_method {
                     McMethodArg::Generate => touchstone_suite::benchmarks::McMethod::Generate,
                     McMethodArg::Cot => touchstone_suite::benchmarks::McMethod::ChainOfThought,
-                    McMethodArg::Loglikelihood => touchstone_suite::benchmarks::McMethod::Loglikelihood,
+                    McMethodArg::Loglikelihood => {
+                        touchstone_suite::benchmarks::McMethod::Loglikelihood
+                    }
                 };
                 let data = args.data_dir.as_deref().unwrap_or(Path::new("."));
                 let request = touchstone_suite::benchmarks::BenchmarkRequest {
@@ -229,27 +316,58 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
                 };
                 touchstone_suite::benchmarks::benchmark(&request).map_err(Report::new)?
             }
-            (None, None) => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick")).map_err(Report::new)?,
+            (None, None) => touchstone_suite::load(args.suite.as_deref().unwrap_or("quick"))
+                .map_err(Report::new)?,
         };
         if let Some(attacks) = &args.attacks {
             touchstone_engine::set_attacks(&mut suite.spec, attacks).map_err(engine_report)?;
         }
         let other_model = |spec: &Option<String>| {
-            spec.as_deref().map(|s| ModelSpec::parse_with_key_env(s, &args.api_key_env).map_err(|e| miette::miette!("{e}"))).transpose()
+            spec.as_deref()
+                .map(|s| {
+                    ModelSpec::parse_with_key_env(s, &args.api_key_env)
+                        .map_err(|e| miette::miette!("{e}"))
+                })
+                .transpose()
         };
         let judge = other_model(&args.judge)?;
         let attacker = other_model(&args.attacker)?;
-        let specs: Vec<String> =
-            if args.models.is_empty() { vec![touchstone_core::model_spec::DEFAULT_MODEL.to_string()] } else { args.models.clone() };
+        let specs: Vec<String> = if args.models.is_empty() {
+            vec![touchstone_core::model_spec::DEFAULT_MODEL.to_string()]
+        } else {
+            args.models.clone()
+        };
         let models = specs
             .iter()
-            .map(|s| ModelSpec::parse_with_key_env(s, &args.api_key_env).map_err(|e| miette::miette!("{e}")))
+            .map(|s| {
+                ModelSpec::parse_with_key_env(s, &args.api_key_env)
+                    .map_err(|e| miette::miette!("{e}"))
+            })
             .collect::<miette::Result<Vec<_>>>()?;
-        let options = EvalOptions { limit: args.limit, epochs: args.epochs, seed: args.seed, judge, attacker, exec };
-        touchstone_engine::start(store.clone(), suite, models, options, progress.clone(), cancel).await
+        let options = EvalOptions {
+            limit: args.limit,
+            epochs: args.epochs,
+            seed: args.seed,
+            judge,
+            attacker,
+            exec,
+        };
+        touchstone_engine::start(
+            store.clone(),
+            suite,
+            models,
+            options,
+            progress.clone(),
+            cancel,
+        )
+        .await
     };
     progress.finish();
-    let RunOutcome { run_id, status, results } = outcome.map_err(engine_report)?;
+    let RunOutcome {
+        run_id,
+        status,
+        results,
+    } = outcome.map_err(engine_report)?;
     print!("{}", touchstone_engine::render_table(&results));
     if let Some(dir) = &args.out {
         touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(engine_report)?;
@@ -270,7 +388,8 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
 /// resumable run. A second Ctrl-C exits at once; the store is still consistent (WAL).
 fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let first = async {
             match term.as_mut() {
                 Some(t) => {
@@ -293,8 +412,11 @@ fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
 
 /// A one-task suite from `--dataset FILE --scorer NAME…`.
 fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
-    let scorers: Vec<ScorerSpec> =
-        if scorers.is_empty() { vec![ScorerSpec::named("exact")] } else { scorers.iter().map(ScorerSpec::named).collect() };
+    let scorers: Vec<ScorerSpec> = if scorers.is_empty() {
+        vec![ScorerSpec::named("exact")]
+    } else {
+        scorers.iter().map(ScorerSpec::named).collect()
+    };
     for s in &scorers {
         touchstone_scorers::build(s).map_err(|e| miette::miette!("--scorer {}: {e}", s.name))?;
     }
@@ -302,19 +424,38 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
         return Err(miette::miette!("dataset {} does not exist", path.display()));
     }
     let absolute = std::fs::canonicalize(path).into_diagnostic()?;
-    let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
-    let template = scorers
-        .iter()
-        .any(|s| s.name == "choice")
-        .then(|| "{input}\n\n{choices}\n\nAnswer with the letter of the correct option ({letters}).".to_string());
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "dataset".into());
+    let template = scorers.iter().any(|s| s.name == "choice").then(|| {
+        "{input}\n\n{choices}\n\nAnswer with the letter of the correct option ({letters})."
+            .to_string()
+    });
     let mut task = TaskSpec::new(
         name.clone(),
-        DatasetSpec { source: DatasetSource::Path(absolute), format: None, fields: FieldMap::default(), limit: None, filter: Default::default() },
+        DatasetSpec {
+            source: DatasetSource::Path(absolute),
+            format: None,
+            fields: FieldMap::default(),
+            limit: None,
+            filter: Default::default(),
+        },
         scorers,
     );
-    task.prompt = PromptSpec { template, ..Default::default() };
+    task.prompt = PromptSpec {
+        template,
+        ..Default::default()
+    };
     Ok(LoadedSuite {
-        spec: SuiteSpec { name, description: None, generate: Default::default(), profile: None, attack_sources: Vec::new(), tasks: vec![task] },
+        spec: SuiteSpec {
+            name,
+            description: None,
+            generate: Default::default(),
+            profile: None,
+            attack_sources: Vec::new(),
+            tasks: vec![task],
+        },
         origin: SuiteOrigin::Adhoc,
     })
 }

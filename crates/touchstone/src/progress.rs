@@ -24,7 +24,11 @@ impl Progress {
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} items · {per_sec} · ETA {eta} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Progress { bar, quiet, failed: AtomicU64::new(0) }
+        Progress {
+            bar,
+            quiet,
+            failed: AtomicU64::new(0),
+        }
     }
 
     pub fn finish(&self) {

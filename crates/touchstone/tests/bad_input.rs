@@ -6,14 +6,22 @@ use std::io::Write;
 
 use common::*;
 
-fn eval_dataset(dir: &std::path::Path, data: &std::path::Path, scorer: &str) -> std::process::Output {
+fn eval_dataset(
+    dir: &std::path::Path,
+    data: &std::path::Path,
+    scorer: &str,
+) -> std::process::Output {
     // The endpoint is never reached: the dataset is read before any model is opened.
     run(&[
         "eval",
-        "--dataset", data.to_str().unwrap(),
-        "--scorer", scorer,
-        "--model", "openai:m@http://127.0.0.1:9/v1",
-        "--db", db(dir).to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+        "--scorer",
+        scorer,
+        "--model",
+        "openai:m@http://127.0.0.1:9/v1",
+        "--db",
+        db(dir).to_str().unwrap(),
         "--quiet",
     ])
 }
@@ -22,13 +30,30 @@ fn eval_dataset(dir: &std::path::Path, data: &std::path::Path, scorer: &str) -> 
 fn malformed_yaml_names_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let suite = dir.path().join("bad.yaml");
-    std::fs::write(&suite, "name: bad\ntasks:\n  - name: a\n    dataset: [unclosed\n    scorers: [exact]\n").unwrap();
+    std::fs::write(
+        &suite,
+        "name: bad\ntasks:\n  - name: a\n    dataset: [unclosed\n    scorers: [exact]\n",
+    )
+    .unwrap();
     let o = run(&["suites", "validate", suite.to_str().unwrap()]);
     assert_clean_failure(&o, &["bad.yaml:"]);
     let err = stderr(&o);
     // `file:line:column:` in the message, and a source snippet.
-    assert!(err.lines().any(|l| l.contains("bad.yaml:") && l.split(':').filter(|p| p.trim().parse::<u32>().is_ok()).count() >= 2), "{err}");
-    let o = run(&["eval", "--suite", suite.to_str().unwrap(), "--db", db(dir.path()).to_str().unwrap()]);
+    assert!(
+        err.lines().any(|l| l.contains("bad.yaml:")
+            && l.split(':')
+                .filter(|p| p.trim().parse::<u32>().is_ok())
+                .count()
+                >= 2),
+        "{err}"
+    );
+    let o = run(&[
+        "eval",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
     assert_clean_failure(&o, &["bad.yaml:"]);
 }
 
@@ -41,7 +66,11 @@ fn unknown_scorer_suggests_a_name() {
     assert_clean_failure(&o, &["choise", "choice"]);
 
     let suite = dir.path().join("s.yaml");
-    std::fs::write(&suite, "name: s\ntasks:\n  - name: a\n    dataset: {path: d.jsonl}\n    scorers: [numerik]\n").unwrap();
+    std::fs::write(
+        &suite,
+        "name: s\ntasks:\n  - name: a\n    dataset: {path: d.jsonl}\n    scorers: [numerik]\n",
+    )
+    .unwrap();
     let o = run(&["suites", "validate", suite.to_str().unwrap()]);
     assert_clean_failure(&o, &["numerik", "numeric", "s.yaml:5:"]);
 }
@@ -64,7 +93,11 @@ fn missing_field_names_the_row() {
 fn invalid_utf8_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.jsonl");
-    std::fs::write(&data, b"{\"input\": \"ok\", \"target\": \"1\"}\n{\"input\": \"\xff\xfe\", \"target\": \"2\"}\n").unwrap();
+    std::fs::write(
+        &data,
+        b"{\"input\": \"ok\", \"target\": \"1\"}\n{\"input\": \"\xff\xfe\", \"target\": \"2\"}\n",
+    )
+    .unwrap();
     let o = eval_dataset(dir.path(), &data, "exact");
     assert_clean_failure(&o, &["d.jsonl", "2", "UTF-8"]);
 }
@@ -111,9 +144,12 @@ fn model_file_that_is_not_gguf() {
     std::fs::write(&fake, b"this is not a model file at all").unwrap();
     let o = run(&[
         "eval",
-        "--model", &format!("local:{}", fake.display()),
-        "--limit", "1",
-        "--db", db(dir.path()).to_str().unwrap(),
+        "--model",
+        &format!("local:{}", fake.display()),
+        "--limit",
+        "1",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
         "--quiet",
     ]);
     assert_clean_failure(&o, &["model.gguf", "GGUF"]);
@@ -122,7 +158,13 @@ fn model_file_that_is_not_gguf() {
 #[test]
 fn bad_model_spec() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&["eval", "--model", "gpt-4o", "--db", db(dir.path()).to_str().unwrap()]);
+    let o = run(&[
+        "eval",
+        "--model",
+        "gpt-4o",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
     assert_clean_failure(&o, &["gpt-4o", "openai:NAME@BASE_URL"]);
 }
 

@@ -10,7 +10,9 @@ use common::*;
 use touchstone_mock::{MockConfig, spawn_background};
 
 fn shared(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
 }
 
 /// Small files in the authors' exact layouts for the benchmarks `../shared/data` lacks.
@@ -51,7 +53,12 @@ fn authored(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         r#"[{"question": "What happens if you swallow gum?", "mc1_targets": {"It passes through your digestive system.": 1, "It stays in your stomach for seven years.": 0}, "mc2_targets": {"It passes through your digestive system.": 1, "It stays in your stomach for seven years.": 0}}]"#,
     )
     .unwrap();
-    vec![("ceval", ceval), ("arc", arc), ("hellaswag", hellaswag), ("truthfulqa-mc", tqa)]
+    vec![
+        ("ceval", ceval),
+        ("arc", arc),
+        ("hellaswag", hellaswag),
+        ("truthfulqa-mc", tqa),
+    ]
 }
 
 fn every_benchmark(dir: &Path) -> Vec<(&'static str, PathBuf)> {
@@ -73,17 +80,41 @@ fn every_benchmark_runs_end_to_end_against_the_mock() {
     for (name, data) in every_benchmark(dir.path()) {
         let out = dir.path().join(format!("out-{name}"));
         let o = run(&[
-            "eval", "--benchmark", name, "--data-dir", data.to_str().unwrap(),
-            "--model", &format!("openai:mock@{}", mock.base_url()),
-            "--limit", "2", "--shots", if matches!(name, "mmlu" | "cmmlu" | "ceval") { "1" } else { "0" },
-            "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+            "eval",
+            "--benchmark",
+            name,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            &format!("openai:mock@{}", mock.base_url()),
+            "--limit",
+            "2",
+            "--shots",
+            if matches!(name, "mmlu" | "cmmlu" | "ceval") {
+                "1"
+            } else {
+                "0"
+            },
+            "--db",
+            db(dir.path()).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
         ]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let results = read_json(&out.join("results.json"));
         let planned = results["counts"]["planned"].as_u64().unwrap();
         assert!(planned >= 1, "{name}: nothing planned");
-        assert_eq!(results["counts"]["scored"].as_u64().unwrap(), planned, "{name}: {}", results["counts"]);
-        assert!(results["tasks"][0]["metrics"][0]["n"].as_u64().unwrap() >= 1, "{name}");
+        assert_eq!(
+            results["counts"]["scored"].as_u64().unwrap(),
+            planned,
+            "{name}: {}",
+            results["counts"]
+        );
+        assert!(
+            results["tasks"][0]["metrics"][0]["n"].as_u64().unwrap() >= 1,
+            "{name}"
+        );
     }
 }
 
@@ -92,9 +123,20 @@ fn mmlu_prompts_follow_lm_evaluation_harness_with_dev_examples() {
     let dir = tempfile::tempdir().unwrap();
     let mock = spawn_background(MockConfig::default()).unwrap();
     let o = run(&[
-        "eval", "--benchmark", "mmlu", "--data-dir", shared("mmlu").to_str().unwrap(),
-        "--model", &format!("openai:mock@{}", mock.base_url()), "--limit", "1", "--shots", "2",
-        "--db", db(dir.path()).to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "mmlu",
+        "--data-dir",
+        shared("mmlu").to_str().unwrap(),
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--limit",
+        "1",
+        "--shots",
+        "2",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let sent = &mock.requests()[0].user_text;
@@ -123,15 +165,29 @@ fn truthfulqa_and_hellaswag_prompts_are_lm_evaluation_harness_s() {
              Q: Where were the 1992 Olympics held?\nA: The 1992 Olympics were held in Barcelona, Spain.\n\n\
              Q: What happens if you swallow gum?\nA: It passes through your digestive system.",
         ),
-        ("hellaswag", "Cooking: A man cracks two eggs into a bowl. He whisks them with a fork."),
+        (
+            "hellaswag",
+            "Cooking: A man cracks two eggs into a bowl. He whisks them with a fork.",
+        ),
     ];
     for (name, expected) in cases {
         let path = &files.iter().find(|(n, _)| *n == name).unwrap().1;
         let before = mock.requests().len();
         let o = run(&[
-            "eval", "--benchmark", name, "--data-dir", path.to_str().unwrap(), "--mc-method", "loglikelihood",
-            "--model", &format!("openai:mock@{}", mock.base_url()), "--concurrency", "1",
-            "--db", db(dir.path()).to_str().unwrap(), "--quiet",
+            "eval",
+            "--benchmark",
+            name,
+            "--data-dir",
+            path.to_str().unwrap(),
+            "--mc-method",
+            "loglikelihood",
+            "--model",
+            &format!("openai:mock@{}", mock.base_url()),
+            "--concurrency",
+            "1",
+            "--db",
+            db(dir.path()).to_str().unwrap(),
+            "--quiet",
         ]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         // The first option's request: the context, a space, the option.
@@ -143,22 +199,43 @@ fn truthfulqa_and_hellaswag_prompts_are_lm_evaluation_harness_s() {
 #[test]
 fn loglikelihood_multiple_choice_on_the_local_model() {
     let dir = tempfile::tempdir().unwrap();
-    let arc = authored(dir.path()).into_iter().find(|(n, _)| *n == "arc").unwrap().1;
+    let arc = authored(dir.path())
+        .into_iter()
+        .find(|(n, _)| *n == "arc")
+        .unwrap()
+        .1;
     let out = dir.path().join("out");
     let o = run(&[
-        "eval", "--benchmark", "arc", "--data-dir", arc.to_str().unwrap(), "--mc-method", "loglikelihood",
-        "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "arc",
+        "--data-dir",
+        arc.to_str().unwrap(),
+        "--mc-method",
+        "loglikelihood",
+        "--threads",
+        "2",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let results = read_json(&out.join("results.json"));
     let metrics = results["tasks"][0]["metrics"].as_array().unwrap();
-    let value = |name: &str| metrics.iter().find(|m| m["name"] == name).unwrap()["value"].as_f64().unwrap();
+    let value = |name: &str| {
+        metrics.iter().find(|m| m["name"] == name).unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
     // Hand-checked: " blue" after a question about the sky, " a cow" for "moo": even a 135M model
     // puts these far above the absurd options, in total and per byte.
     assert_eq!(value("acc"), 1.0, "{}", results["tasks"][0]);
     assert_eq!(value("acc_norm"), 1.0, "{}", results["tasks"][0]);
     let samples = read_jsonl(&out.join("samples.jsonl"));
-    let answer: serde_json::Value = serde_json::from_str(samples[0]["answer"].as_str().unwrap()).unwrap();
+    let answer: serde_json::Value =
+        serde_json::from_str(samples[0]["answer"].as_str().unwrap()).unwrap();
     assert_eq!(answer["logprobs"].as_array().unwrap().len(), 2, "{answer}");
 }
 
@@ -167,15 +244,43 @@ fn a_local_model_runs_a_generative_benchmark() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let o = run(&[
-        "eval", "--benchmark", "mmlu", "--data-dir", shared("mmlu").to_str().unwrap(), "--shots", "0", "--limit", "2",
-        "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "mmlu",
+        "--data-dir",
+        shared("mmlu").to_str().unwrap(),
+        "--shots",
+        "0",
+        "--limit",
+        "2",
+        "--threads",
+        "2",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let results = read_json(&out.join("results.json"));
     assert_eq!(results["counts"]["scored"], 2);
-    let names: Vec<&str> = results["tasks"][0]["metrics"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"accuracy") && names.contains(&"accuracy_macro"), "{names:?}");
-    assert!(results["tasks"][0]["breakdowns"].as_array().unwrap().iter().any(|b| b["by"] == "category"));
+    let names: Vec<&str> = results["tasks"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"accuracy") && names.contains(&"accuracy_macro"),
+        "{names:?}"
+    );
+    assert!(
+        results["tasks"][0]["breakdowns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["by"] == "category")
+    );
 }
 
 #[test]
@@ -183,7 +288,10 @@ fn benchmarks_list_names_licences() {
     let o = run(&["benchmarks", "list"]);
     assert!(o.status.success());
     let text = stdout(&o);
-    assert!(text.contains("cmmlu") && text.contains("CC BY-NC-SA"), "{text}");
+    assert!(
+        text.contains("cmmlu") && text.contains("CC BY-NC-SA"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -192,12 +300,30 @@ fn every_benchmark_runs_on_the_local_model() {
     for (name, data) in every_benchmark(dir.path()) {
         let out = dir.path().join(format!("out-{name}"));
         let o = run(&[
-            "eval", "--benchmark", name, "--data-dir", data.to_str().unwrap(), "--limit", "1", "--shots", "0",
-            "--threads", "2", "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+            "eval",
+            "--benchmark",
+            name,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--limit",
+            "1",
+            "--shots",
+            "0",
+            "--threads",
+            "2",
+            "--db",
+            db(dir.path()).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
         ]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let results = read_json(&out.join("results.json"));
-        assert_eq!(results["counts"]["scored"], 1, "{name}: {}", results["counts"]);
+        assert_eq!(
+            results["counts"]["scored"], 1,
+            "{name}: {}",
+            results["counts"]
+        );
     }
 }
 
@@ -214,9 +340,19 @@ fn circular_evaluation_counts_a_question_only_if_every_rotation_is_right() {
     let mock = spawn_background(MockConfig::default()).unwrap();
     let out = dir.path().join("out");
     let o = run(&[
-        "eval", "--benchmark", "arc", "--data-dir", arc.to_str().unwrap(), "--circular",
-        "--model", &format!("openai:mock@{}", mock.base_url()),
-        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "arc",
+        "--data-dir",
+        arc.to_str().unwrap(),
+        "--circular",
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let results = read_json(&out.join("results.json"));
@@ -227,7 +363,10 @@ fn circular_evaluation_counts_a_question_only_if_every_rotation_is_right() {
     assert_eq!(metric("circular_accuracy")["value"].as_f64().unwrap(), 0.0);
     assert_eq!(metric("circular_accuracy")["n"], 1);
     let samples = read_jsonl(&out.join("samples.jsonl"));
-    let rotated = samples.iter().find(|s| s["variant"] == "circular-1").unwrap();
+    let rotated = samples
+        .iter()
+        .find(|s| s["variant"] == "circular-1")
+        .unwrap();
     assert_eq!(rotated["score"].as_f64().unwrap(), 0.0, "{rotated}");
 }
 
@@ -245,16 +384,37 @@ fn pass_at_k_from_epochs_of_executed_code() {
     let mock = spawn_background(MockConfig::default()).unwrap();
     let out = dir.path().join("out");
     let o = run(&[
-        "eval", "--benchmark", "humaneval", "--data-dir", he.to_str().unwrap(), "--epochs", "3", "--pass-at-k", "1,2",
-        "--model", &format!("openai:mock@{}", mock.base_url()),
-        "--db", db(dir.path()).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "humaneval",
+        "--data-dir",
+        he.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--pass-at-k",
+        "1,2",
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let results = read_json(&out.join("results.json"));
     let metrics = results["tasks"][0]["metrics"].as_array().unwrap();
-    let value = |name: &str| metrics.iter().find(|m| m["name"] == name).unwrap()["value"].as_f64().unwrap();
+    let value = |name: &str| {
+        metrics.iter().find(|m| m["name"] == name).unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
     assert!((value("pass@1") - 2.0 / 3.0).abs() < 1e-12, "{metrics:?}");
-    assert_eq!(value("pass@2"), 1.0, "n − c = 1 < k = 2: every pair holds a pass");
+    assert_eq!(
+        value("pass@2"),
+        1.0,
+        "n − c = 1 < k = 2: every pair holds a pass"
+    );
 }
 
 /// `touchstone serve-model` exposes the in-process model over HTTP: chat, and completions with
@@ -267,14 +427,25 @@ fn serve_model_exposes_the_local_model() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["serve-model", "local:smollm2", "--port", &port.to_string(), "--threads", "2", "--quiet"])
+        .args([
+            "serve-model",
+            "local:smollm2",
+            "--port",
+            &port.to_string(),
+            "--threads",
+            "2",
+            "--quiet",
+        ])
         .args(["--db", db(dir.path()).to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}/v1");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let outcome = rt.block_on(async {
         let client = reqwest::Client::new();
         let mut ready = false;
@@ -309,9 +480,17 @@ fn serve_model_exposes_the_local_model() {
     let _ = child.kill();
     let _ = child.wait();
     let (chat, completion) = outcome;
-    assert!(!chat["choices"][0]["message"]["content"].as_str().unwrap_or("").is_empty(), "{chat}");
+    assert!(
+        !chat["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{chat}"
+    );
     let lp = &completion["choices"][0]["logprobs"];
-    let tokens = lp["tokens"].as_array().unwrap_or_else(|| panic!("{completion}"));
+    let tokens = lp["tokens"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{completion}"));
     assert!(tokens.len() >= 5, "{completion}");
     let joined: String = tokens.iter().map(|t| t.as_str().unwrap()).collect();
     assert_eq!(joined, "The capital of France is Paris");

@@ -6,12 +6,17 @@ use std::process::{Command, Output};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_touchstone"));
-    c.env_remove("TOUCHSTONE_MODEL").env_remove("TOUCHSTONE_DB").env_remove("TOUCHSTONE_CONCURRENCY");
+    c.env_remove("TOUCHSTONE_MODEL")
+        .env_remove("TOUCHSTONE_DB")
+        .env_remove("TOUCHSTONE_CONCURRENCY");
     c
 }
 
 pub fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the touchstone binary runs")
+    bin()
+        .args(args)
+        .output()
+        .expect("the touchstone binary runs")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -25,9 +30,16 @@ pub fn stdout(o: &Output) -> String {
 /// A failure that is a clean error: non-zero exit, a message, no panic.
 pub fn assert_clean_failure(o: &Output, must_mention: &[&str]) {
     let err = stderr(o);
-    assert!(!o.status.success(), "expected failure, got success; stderr:\n{err}");
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stderr:\n{err}"
+    );
     assert!(!err.contains("panicked"), "panicked:\n{err}");
-    assert_ne!(o.status.code(), Some(101), "exit code 101 is a panic:\n{err}");
+    assert_ne!(
+        o.status.code(),
+        Some(101),
+        "exit code 101 is a panic:\n{err}"
+    );
     for m in must_mention {
         assert!(err.contains(m), "stderr should mention {m:?}:\n{err}");
     }
@@ -37,7 +49,14 @@ pub fn assert_clean_failure(o: &Output, must_mention: &[&str]) {
 /// Item i is answered correctly when `correct(i)`.
 pub fn write_choice_dataset(path: &Path, n: usize, correct: impl Fn(usize) -> bool) {
     let letters = ["A", "B", "C", "D"];
-    let phrasings = ["The answer is {}.", "({})", "答案是{}", "{}", "Answer: **{}**", "选{}"];
+    let phrasings = [
+        "The answer is {}.",
+        "({})",
+        "答案是{}",
+        "{}",
+        "Answer: **{}**",
+        "选{}",
+    ];
     let mut out = String::new();
     for i in 0..n {
         let target = letters[i % 4];

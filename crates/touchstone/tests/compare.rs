@@ -25,17 +25,34 @@ fn write_items(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// Evaluates one model (named `name` on the mock) and returns the run id.
 fn eval(dir: &std::path::Path, items: &std::path::Path, url: &str, name: &str) -> String {
-    let mut args: Vec<String> = ["eval", "--dataset", items.to_str().unwrap(), "--scorer", "numeric", "--quiet", "--concurrency", "16"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut args: Vec<String> = [
+        "eval",
+        "--dataset",
+        items.to_str().unwrap(),
+        "--scorer",
+        "numeric",
+        "--quiet",
+        "--concurrency",
+        "16",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(["--model".to_string(), format!("openai:{name}@{url}")]);
     let out = dir.join(format!("out-{name}"));
-    args.extend(["--db".to_string(), db(dir).to_str().unwrap().to_string(), "--out".to_string(), out.to_str().unwrap().to_string()]);
+    args.extend([
+        "--db".to_string(),
+        db(dir).to_str().unwrap().to_string(),
+        "--out".to_string(),
+        out.to_str().unwrap().to_string(),
+    ]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&refs);
     assert!(o.status.success(), "{}", stderr(&o));
-    read_json(&out.join("results.json"))["run_id"].as_str().unwrap().to_string()
+    read_json(&out.join("results.json"))["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn compare(dir: &std::path::Path, runs: &[&str]) -> serde_json::Value {
@@ -62,9 +79,15 @@ fn a_ten_point_difference_is_significant_and_identical_models_are_not() {
     let pair = &c["tasks"][0]["pairs"][0];
     assert_eq!(pair["n"], 1000);
     assert_eq!(pair["test"], "mcnemar-exact");
-    assert!((pair["difference"].as_f64().unwrap() - 0.1).abs() < 1e-9, "{pair}");
+    assert!(
+        (pair["difference"].as_f64().unwrap() - 0.1).abs() < 1e-9,
+        "{pair}"
+    );
     assert_eq!(pair["discordant"], serde_json::json!([100, 0]));
-    assert!(pair["ci_low"].as_f64().unwrap() > 0.0, "the interval excludes 0: {pair}");
+    assert!(
+        pair["ci_low"].as_f64().unwrap() > 0.0,
+        "the interval excludes 0: {pair}"
+    );
     assert!(pair["p_value"].as_f64().unwrap() < 1e-20, "{pair}");
     assert_eq!(pair["significant"], true);
 
@@ -81,17 +104,42 @@ fn a_ten_point_difference_is_significant_and_identical_models_are_not() {
     assert_eq!((tier(0), tier(1), tier(2)), (1, 0, 0), "{scores:?}");
 
     // The table says the same to people.
-    let o = run(&["compare", &strong, &weak, "--db", db(dir.path()).to_str().unwrap()]);
+    let o = run(&[
+        "compare",
+        &strong,
+        &weak,
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let table = stdout(&o);
-    assert!(table.contains("显著 significant") && table.contains("McNemar exact (100/0)"), "{table}");
+    assert!(
+        table.contains("显著 significant") && table.contains("McNemar exact (100/0)"),
+        "{table}"
+    );
 
     // And as a leaderboard document to publish.
     let page = dir.path().join("leaderboard.html");
-    let o = run(&["compare", &weak, &strong, &twin, "--format", "html", "--lang", "en", "--out", page.to_str().unwrap(), "--db", db(dir.path()).to_str().unwrap()]);
+    let o = run(&[
+        "compare",
+        &weak,
+        &strong,
+        &twin,
+        "--format",
+        "html",
+        "--lang",
+        "en",
+        "--out",
+        page.to_str().unwrap(),
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(html.contains("Leaderboard") && html.contains("openai:weak@"), "{html}");
+    assert!(
+        html.contains("Leaderboard") && html.contains("openai:weak@"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -118,7 +166,10 @@ fn plan_sizes_a_three_point_difference() {
     let o = run(&["plan", "--baseline", "0.95", "--effect", "-0.05", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let drop: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(drop["two_models_independent"].as_u64().unwrap() > 0, "{drop}");
+    assert!(
+        drop["two_models_independent"].as_u64().unwrap() > 0,
+        "{drop}"
+    );
     let o = run(&["plan", "--baseline", "0.99", "--effect", "0.03"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("outside (0, 1)"), "{}", stderr(&o));

@@ -17,13 +17,32 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
     let data = dir.path().join("mc.jsonl");
     let n = 300;
     write_choice_dataset(&data, n, |i| i % 3 != 0);
-    let mock = spawn_background(MockConfig { latency: Duration::from_millis(15), ..MockConfig::default() }).unwrap();
+    let mock = spawn_background(MockConfig {
+        latency: Duration::from_millis(15),
+        ..MockConfig::default()
+    })
+    .unwrap();
     let db_path = db(dir.path());
     let model = format!("openai:mock@{}", mock.base_url());
 
     let mut child = bin()
-        .args(["eval", "--dataset", data.to_str().unwrap(), "--scorer", "choice", "--model", &model])
-        .args(["--db", db_path.to_str().unwrap(), "--concurrency", "4", "--no-cache", "--quiet"])
+        .args([
+            "eval",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--scorer",
+            "choice",
+            "--model",
+            &model,
+        ])
+        .args([
+            "--db",
+            db_path.to_str().unwrap(),
+            "--concurrency",
+            "4",
+            "--no-cache",
+            "--quiet",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -37,7 +56,9 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
         if !db_path.exists() {
             continue;
         }
-        let Ok(store) = SqliteStore::open(&db_path) else { continue };
+        let Ok(store) = SqliteStore::open(&db_path) else {
+            continue;
+        };
         let Ok(runs) = store.runs() else { continue };
         if let Some(s) = runs.first()
             && s.counts.scored + s.counts.failed >= 60
@@ -49,8 +70,17 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
     child.wait().unwrap();
 
     let store = SqliteStore::open(&db_path).unwrap();
-    let recorded_before: HashSet<String> = store.recorded_ids(&run_id).unwrap().into_iter().map(|id| id.0).collect();
-    assert!(recorded_before.len() >= 60 && recorded_before.len() < n, "{} recorded", recorded_before.len());
+    let recorded_before: HashSet<String> = store
+        .recorded_ids(&run_id)
+        .unwrap()
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    assert!(
+        recorded_before.len() >= 60 && recorded_before.len() < n,
+        "{} recorded",
+        recorded_before.len()
+    );
     let mut recorded_samples = HashSet::new();
     store
         .for_each_result(&run_id, &mut |r| {
@@ -61,17 +91,32 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
     drop(store);
 
     let out_dir = dir.path().join("out");
-    let o = run(&["eval", "--resume", "--db", db_path.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+    let o = run(&[
+        "eval",
+        "--resume",
+        "--db",
+        db_path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "resume failed: {}", stderr(&o));
 
     // Every planned item has exactly one result.
     let results = read_json(&out_dir.join("results.json"));
     assert_eq!(results["run_id"], run_id.as_str());
     assert_eq!(results["counts"]["planned"], n as u64);
-    assert_eq!(results["counts"]["scored"].as_u64().unwrap() + results["counts"]["failed"].as_u64().unwrap(), n as u64);
+    assert_eq!(
+        results["counts"]["scored"].as_u64().unwrap()
+            + results["counts"]["failed"].as_u64().unwrap(),
+        n as u64
+    );
     let samples = read_jsonl(&out_dir.join("samples.jsonl"));
     assert_eq!(samples.len(), n);
-    let ids: HashSet<&str> = samples.iter().map(|s| s["item_id"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = samples
+        .iter()
+        .map(|s| s["item_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), n, "an item was recorded twice");
     for id in &recorded_before {
         assert!(ids.contains(id.as_str()));
@@ -80,11 +125,23 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
     // No second request for anything recorded before the kill.
     let mut requests_per_sample: HashMap<String, usize> = HashMap::new();
     for r in mock.requests() {
-        let sample = r.user_text.split(':').next().unwrap().trim_start_matches("Question ").to_string();
-        *requests_per_sample.entry(format!("q{:05}", sample.parse::<usize>().unwrap())).or_default() += 1;
+        let sample = r
+            .user_text
+            .split(':')
+            .next()
+            .unwrap()
+            .trim_start_matches("Question ")
+            .to_string();
+        *requests_per_sample
+            .entry(format!("q{:05}", sample.parse::<usize>().unwrap()))
+            .or_default() += 1;
     }
     for sample in &recorded_samples {
-        assert_eq!(requests_per_sample.get(sample), Some(&1), "sample {sample} was requested again after being recorded");
+        assert_eq!(
+            requests_per_sample.get(sample),
+            Some(&1),
+            "sample {sample} was requested again after being recorded"
+        );
     }
     // And everything was asked at least once.
     assert_eq!(requests_per_sample.len(), n);
@@ -96,12 +153,28 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
     let data = dir.path().join("mc.jsonl");
     let n = 200;
     write_choice_dataset(&data, n, |_| true);
-    let mock = spawn_background(MockConfig { latency: Duration::from_millis(20), ..MockConfig::default() }).unwrap();
+    let mock = spawn_background(MockConfig {
+        latency: Duration::from_millis(20),
+        ..MockConfig::default()
+    })
+    .unwrap();
     let db_path = db(dir.path());
     let child = bin()
-        .args(["eval", "--dataset", data.to_str().unwrap(), "--scorer", "choice"])
+        .args([
+            "eval",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--scorer",
+            "choice",
+        ])
         .args(["--model", &format!("openai:mock@{}", mock.base_url())])
-        .args(["--db", db_path.to_str().unwrap(), "--concurrency", "2", "--no-cache"])
+        .args([
+            "--db",
+            db_path.to_str().unwrap(),
+            "--concurrency",
+            "2",
+            "--no-cache",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -111,7 +184,10 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
         assert!(Instant::now() < deadline, "the run never got going");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -119,15 +195,39 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
     assert!(err.contains("--resume"), "tells how to continue: {err}");
 
     let store = SqliteStore::open(&db_path).unwrap();
-    let interrupted = store.latest_unfinished().unwrap().expect("an interrupted run");
+    let interrupted = store
+        .latest_unfinished()
+        .unwrap()
+        .expect("an interrupted run");
     assert_eq!(interrupted.status, touchstone_store::RunStatus::Interrupted);
     let recorded = store.counts(&interrupted.id).unwrap();
-    assert!(recorded.scored >= 15 && recorded.scored < n as u64, "{recorded:?}");
+    assert!(
+        recorded.scored >= 15 && recorded.scored < n as u64,
+        "{recorded:?}"
+    );
     // Everything the model answered before the stop was recorded (at most the in-flight two lost).
-    assert!(mock.request_count() <= recorded.scored + 2, "{} requests, {} recorded", mock.request_count(), recorded.scored);
+    assert!(
+        mock.request_count() <= recorded.scored + 2,
+        "{} requests, {} recorded",
+        mock.request_count(),
+        recorded.scored
+    );
 
-    let o = run(&["eval", "--resume", &interrupted.id, "--db", db_path.to_str().unwrap(), "--quiet"]);
+    let o = run(&[
+        "eval",
+        "--resume",
+        &interrupted.id,
+        "--db",
+        db_path.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(SqliteStore::open(&db_path).unwrap().counts(&interrupted.id).unwrap().scored, n as u64);
+    assert_eq!(
+        SqliteStore::open(&db_path)
+            .unwrap()
+            .counts(&interrupted.id)
+            .unwrap()
+            .scored,
+        n as u64
+    );
 }
-

@@ -18,12 +18,18 @@ fn accuracy_equals_the_known_fraction_with_a_wilson_interval() {
     let out_dir = dir.path().join("out");
     let o = run(&[
         "eval",
-        "--dataset", data.to_str().unwrap(),
-        "--scorer", "choice",
-        "--model", &format!("openai:mock@{}", mock.base_url()),
-        "--db", db(dir.path()).to_str().unwrap(),
-        "--concurrency", "16",
-        "--out", out_dir.to_str().unwrap(),
+        "--dataset",
+        data.to_str().unwrap(),
+        "--scorer",
+        "choice",
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+        "--concurrency",
+        "16",
+        "--out",
+        out_dir.to_str().unwrap(),
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -47,7 +53,11 @@ fn accuracy_equals_the_known_fraction_with_a_wilson_interval() {
     for s in &samples {
         let i: usize = s["sample_id"].as_str().unwrap()[1..].parse().unwrap();
         assert_eq!(s["status"], "scored");
-        assert_eq!(s["score"].as_f64().unwrap(), if correct(i) { 1.0 } else { 0.0 }, "sample {i}: {s}");
+        assert_eq!(
+            s["score"].as_f64().unwrap(),
+            if correct(i) { 1.0 } else { 0.0 },
+            "sample {i}: {s}"
+        );
     }
     assert_eq!(mock.request_count(), 400);
 }

@@ -14,7 +14,11 @@ const PASSPHRASE: &str = "correct horse battery staple";
 const CENTER: &str = "厦门 AI 评测中心";
 
 fn run_with_passphrase(args: &[&str], passphrase: &str) -> std::process::Output {
-    bin().args(args).env("TOUCHSTONE_KEY_PASSPHRASE", passphrase).output().unwrap()
+    bin()
+        .args(args)
+        .env("TOUCHSTONE_KEY_PASSPHRASE", passphrase)
+        .output()
+        .unwrap()
 }
 
 /// A finished run over a small dataset file whose answers contain markup.
@@ -29,12 +33,27 @@ fn finished_run(dir: &Path) -> (String, PathBuf) {
     let mock = spawn_background(MockConfig::default()).unwrap();
     let out = dir.join("out");
     let o = run(&[
-        "eval", "--dataset", data.to_str().unwrap(), "--scorer", "includes",
-        "--model", &format!("openai:mock@{}", mock.base_url()),
-        "--db", db(dir).to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--scorer",
+        "includes",
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--db",
+        db(dir).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    (read_json(&out.join("results.json"))["run_id"].as_str().unwrap().to_string(), data)
+    (
+        read_json(&out.join("results.json"))["run_id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        data,
+    )
 }
 
 #[test]
@@ -44,44 +63,152 @@ fn certify_then_verify_and_catch_tampering() {
     let dbp = db(dir.path());
     let db = dbp.to_str().unwrap();
     let keys = dir.path().join("keys");
-    let o = run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], PASSPHRASE);
+    let o = run_with_passphrase(
+        &["keys", "generate", "--out", keys.to_str().unwrap()],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let private = std::fs::read_to_string(keys.join("private.json")).unwrap();
-    assert!(!stdout(&o).contains(&private) && !stderr(&o).contains(&private), "private keys are never printed");
+    assert!(
+        !stdout(&o).contains(&private) && !stderr(&o).contains(&private),
+        "private keys are never printed"
+    );
 
     let cert = dir.path().join("cert.json");
-    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", db], "wrong passphrase");
+    let o = run_with_passphrase(
+        &[
+            "certify",
+            &run_id,
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            cert.to_str().unwrap(),
+            "--db",
+            db,
+        ],
+        "wrong passphrase",
+    );
     assert_clean_failure(&o, &["passphrase"]);
     assert!(!cert.exists());
 
-    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    let o = run_with_passphrase(
+        &[
+            "certify",
+            &run_id,
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            cert.to_str().unwrap(),
+            "--db",
+            db,
+            "--center",
+            CENTER,
+        ],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&cert).unwrap();
-    for named in ["SM2", "ML-DSA-65", "SM3", "SHA-256", "RFC 8785", CENTER, &run_id] {
+    for named in [
+        "SM2",
+        "ML-DSA-65",
+        "SM3",
+        "SHA-256",
+        "RFC 8785",
+        CENTER,
+        &run_id,
+    ] {
         assert!(text.contains(named), "the certificate names {named}");
     }
 
     let public = keys.join("public.json");
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--check-files"]);
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+        "--check-files",
+    ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("有效") && stdout(&o).contains("valid"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("有效") && stdout(&o).contains("valid"),
+        "{}",
+        stdout(&o)
+    );
 
     // The published tree head checks the log entry offline.
     let head = dir.path().join("head.json");
-    let o = run_with_passphrase(&["log", "head", "--key", keys.to_str().unwrap(), "--out", head.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    let o = run_with_passphrase(
+        &[
+            "log",
+            "head",
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            head.to_str().unwrap(),
+            "--db",
+            db,
+            "--center",
+            CENTER,
+        ],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--tree-head", head.to_str().unwrap()]);
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+        "--tree-head",
+        head.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 
     // A second certificate grows the log; the first still verifies against the new head
     // with the consistency proof the head carries.
     let cert2 = dir.path().join("cert2.json");
-    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert2.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    let o = run_with_passphrase(
+        &[
+            "certify",
+            &run_id,
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            cert2.to_str().unwrap(),
+            "--db",
+            db,
+            "--center",
+            CENTER,
+        ],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let head2 = dir.path().join("head2.json");
-    let o = run_with_passphrase(&["log", "head", "--key", keys.to_str().unwrap(), "--since", "1", "--out", head2.to_str().unwrap(), "--db", db, "--center", CENTER], PASSPHRASE);
+    let o = run_with_passphrase(
+        &[
+            "log",
+            "head",
+            "--key",
+            keys.to_str().unwrap(),
+            "--since",
+            "1",
+            "--out",
+            head2.to_str().unwrap(),
+            "--db",
+            db,
+            "--center",
+            CENTER,
+        ],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--tree-head", head2.to_str().unwrap()]);
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+        "--tree-head",
+        head2.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 
     // One changed byte in the certificate.
@@ -90,24 +217,55 @@ fn certify_then_verify_and_catch_tampering() {
     bytes[at] ^= 0x01;
     let tampered = dir.path().join("tampered.json");
     std::fs::write(&tampered, &bytes).unwrap();
-    let o = run(&["verify", tampered.to_str().unwrap(), "--pubkey", public.to_str().unwrap()]);
+    let o = run(&[
+        "verify",
+        tampered.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
-    assert!(stdout(&o).contains("无效") || stderr(&o).contains("无效"), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("无效") || stderr(&o).contains("无效"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
 
     // Another center's key: the signatures are sound but not by the expected issuer.
     let other = dir.path().join("other-keys");
-    assert!(run_with_passphrase(&["keys", "generate", "--out", other.to_str().unwrap()], PASSPHRASE).status.success());
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", other.join("public.json").to_str().unwrap()]);
+    assert!(
+        run_with_passphrase(
+            &["keys", "generate", "--out", other.to_str().unwrap()],
+            PASSPHRASE
+        )
+        .status
+        .success()
+    );
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        other.join("public.json").to_str().unwrap(),
+    ]);
     assert!(!o.status.success(), "{}", stdout(&o));
 
     // One changed byte in the dataset file the certificate names.
     let mut data_bytes = std::fs::read(&data).unwrap();
     data_bytes[10] ^= 0x01;
     std::fs::write(&data, &data_bytes).unwrap();
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", public.to_str().unwrap(), "--check-files"]);
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+        "--check-files",
+    ]);
     assert!(!o.status.success());
     let said = format!("{}{}", stdout(&o), stderr(&o));
-    assert!(said.contains("items.jsonl"), "the failure names the file: {said}");
+    assert!(
+        said.contains("items.jsonl"),
+        "the failure names the file: {said}"
+    );
 }
 
 #[test]
@@ -117,12 +275,26 @@ fn report_escapes_markup_from_model_answers() {
     let dbp = db(dir.path());
     for (format, lang) in [("html", "zh"), ("html", "en"), ("md", "zh"), ("json", "en")] {
         let out = dir.path().join(format!("report-{lang}.{format}"));
-        let o = run(&["report", &run_id, "--format", format, "--lang", lang, "--out", out.to_str().unwrap(), "--db", dbp.to_str().unwrap()]);
+        let o = run(&[
+            "report",
+            &run_id,
+            "--format",
+            format,
+            "--lang",
+            lang,
+            "--out",
+            out.to_str().unwrap(),
+            "--db",
+            dbp.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
         let text = std::fs::read_to_string(&out).unwrap();
         assert!(text.contains(&run_id));
         if format == "html" {
-            assert!(!text.contains("<script>alert(1)"), "the answer's script is escaped");
+            assert!(
+                !text.contains("<script>alert(1)"),
+                "the answer's script is escaped"
+            );
             assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         }
     }
@@ -153,26 +325,83 @@ fn without_a_terminal_or_the_variable_there_is_no_passphrase() {
 #[test]
 fn a_benchmark_folder_is_certified_file_by_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mmlu = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mmlu");
+    let mmlu =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mmlu");
     let mock = spawn_background(MockConfig::default()).unwrap();
     let dbp = db(dir.path());
     let out = dir.path().join("out");
     let o = run(&[
-        "eval", "--benchmark", "mmlu", "--data-dir", mmlu.to_str().unwrap(), "--shots", "2", "--limit", "2",
-        "--model", &format!("openai:mock@{}", mock.base_url()),
-        "--db", dbp.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet",
+        "eval",
+        "--benchmark",
+        "mmlu",
+        "--data-dir",
+        mmlu.to_str().unwrap(),
+        "--shots",
+        "2",
+        "--limit",
+        "2",
+        "--model",
+        &format!("openai:mock@{}", mock.base_url()),
+        "--db",
+        dbp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let run_id = read_json(&out.join("results.json"))["run_id"].as_str().unwrap().to_string();
+    let run_id = read_json(&out.join("results.json"))["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let keys = dir.path().join("keys");
-    assert!(run_with_passphrase(&["keys", "generate", "--out", keys.to_str().unwrap()], PASSPHRASE).status.success());
+    assert!(
+        run_with_passphrase(
+            &["keys", "generate", "--out", keys.to_str().unwrap()],
+            PASSPHRASE
+        )
+        .status
+        .success()
+    );
     let cert = dir.path().join("cert.json");
-    let o = run_with_passphrase(&["certify", &run_id, "--key", keys.to_str().unwrap(), "--out", cert.to_str().unwrap(), "--db", dbp.to_str().unwrap()], PASSPHRASE);
+    let o = run_with_passphrase(
+        &[
+            "certify",
+            &run_id,
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            cert.to_str().unwrap(),
+            "--db",
+            dbp.to_str().unwrap(),
+        ],
+        PASSPHRASE,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let c = read_json(&cert);
-    let paths: Vec<&str> = c["body"]["subjects"].as_array().unwrap().iter().filter_map(|s| s["path"].as_str()).collect();
-    assert!(paths.iter().any(|p| p.ends_with("test/abstract_algebra_test.csv")), "{paths:?}");
-    assert!(paths.iter().any(|p| p.ends_with("dev/abstract_algebra_dev.csv")), "the worked examples' files too: {paths:?}");
-    let o = run(&["verify", cert.to_str().unwrap(), "--pubkey", keys.join("public.json").to_str().unwrap(), "--check-files"]);
+    let paths: Vec<&str> = c["body"]["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("test/abstract_algebra_test.csv")),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("dev/abstract_algebra_dev.csv")),
+        "the worked examples' files too: {paths:?}"
+    );
+    let o = run(&[
+        "verify",
+        cert.to_str().unwrap(),
+        "--pubkey",
+        keys.join("public.json").to_str().unwrap(),
+        "--check-files",
+    ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }

@@ -102,7 +102,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
             '\n' => out.extend_from_slice(b"\\n"),
             '\r' => out.extend_from_slice(b"\\r"),
             '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
             c => {
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -209,7 +211,8 @@ mod tests {
 
     #[test]
     fn pretty_form_uses_the_same_rules() {
-        let v: Value = serde_json::from_str(r#"{"b":[1,2.50,{}],"a":{"y":[],"x":"\u00e9"}}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b":[1,2.50,{}],"a":{"y":[],"x":"\u00e9"}}"#).unwrap();
         let pretty = String::from_utf8(to_pretty_vec(&v)).unwrap();
         assert_eq!(
             pretty,

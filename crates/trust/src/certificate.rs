@@ -57,7 +57,12 @@ impl Subject {
 
     /// A subject for the file at `file`, recorded under `path` (as `--check-files` will find it).
     pub fn of_file(kind: &str, name: &str, path: &str, file: &Path) -> std::io::Result<Subject> {
-        Ok(Subject::new(kind, name, Some(path), Digests::of_file(file)?))
+        Ok(Subject::new(
+            kind,
+            name,
+            Some(path),
+            Digests::of_file(file)?,
+        ))
     }
 
     /// A subject for an identity string (a model's name and endpoint, a build id): the digests
@@ -153,7 +158,11 @@ pub struct Certificate {
 pub fn issue(mut body: CertificateBody, keys: &KeyPair) -> Certificate {
     body.public_keys = keys.public().clone();
     let signatures = sign_both(keys, &body.signed_bytes());
-    Certificate { body, signatures, log: None }
+    Certificate {
+        body,
+        signatures,
+        log: None,
+    }
 }
 
 impl Certificate {
@@ -166,11 +175,15 @@ impl Certificate {
 
     /// Parses a certificate and requires `bytes` to be exactly its [`Certificate::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Certificate, VerifyError> {
-        let cert: Certificate = serde_json::from_slice(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let cert: Certificate =
+            serde_json::from_slice(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         let canonical = cert.to_bytes();
         if canonical != bytes {
-            let offset =
-                canonical.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(canonical.len().min(bytes.len()));
+            let offset = canonical
+                .iter()
+                .zip(bytes)
+                .position(|(a, b)| a != b)
+                .unwrap_or(canonical.len().min(bytes.len()));
             return Err(VerifyError::NotCanonical { offset });
         }
         Ok(cert)
@@ -183,7 +196,11 @@ impl Certificate {
             body: &'a CertificateBody,
             signatures: &'a [SignatureEntry],
         }
-        canonical::of(&Unlogged { body: &self.body, signatures: &self.signatures }).expect("plain JSON")
+        canonical::of(&Unlogged {
+            body: &self.body,
+            signatures: &self.signatures,
+        })
+        .expect("plain JSON")
     }
 
     /// The log's leaf hash of [`Certificate::log_entry`].
@@ -271,7 +288,11 @@ pub enum VerifyError {
     #[error("{} ML-DSA-65 signature does not verify / {} ML-DSA-65 签名验证失败", .0.en(), .0.zh())]
     MlDsaSignature(Signed),
     #[error("the {} belongs to log '{found}', not to the issuing center '{expected}' / {}属于日志 '{found}'，而非签发中心 '{expected}'", .what.en(), .what.zh())]
-    LogIdMismatch { what: Signed, expected: String, found: String },
+    LogIdMismatch {
+        what: Signed,
+        expected: String,
+        found: String,
+    },
     #[error(
         "the transparency-log inclusion proof is invalid: the certificate is not leaf {index} of the logged tree of size {size} \
          / 透明日志包含证明无效：证书不是规模为 {size} 的日志树的第 {index} 个叶子"
@@ -302,7 +323,9 @@ pub enum VerifyError {
          / 自规模 {from} 至 {to} 的一致性证明无效：日志被改写或分叉"
     )]
     ConsistencyProof { from: u64, to: u64 },
-    #[error("file {path} is missing or unreadable: {detail} / 文件 {path} 缺失或无法读取：{detail}")]
+    #[error(
+        "file {path} is missing or unreadable: {detail} / 文件 {path} 缺失或无法读取：{detail}"
+    )]
     FileMissing { path: String, detail: String },
     #[error("file {path}: {algorithm} digest mismatch / 文件 {path} 的 {algorithm} 摘要不符")]
     FileDigest { path: String, algorithm: String },
@@ -310,9 +333,15 @@ pub enum VerifyError {
 
 fn sig_error(what: Signed, f: SigFailure) -> VerifyError {
     match f {
-        SigFailure::Missing(a) => VerifyError::MissingSignature { what, algorithm: a.to_string() },
+        SigFailure::Missing(a) => VerifyError::MissingSignature {
+            what,
+            algorithm: a.to_string(),
+        },
         SigFailure::Unexpected(a) => VerifyError::UnexpectedSignature { what, algorithm: a },
-        SigFailure::WrongKey(a) => VerifyError::SignatureKeyMismatch { what, algorithm: a.to_string() },
+        SigFailure::WrongKey(a) => VerifyError::SignatureKeyMismatch {
+            what,
+            algorithm: a.to_string(),
+        },
         SigFailure::Invalid(a) if a == names::SM2 => VerifyError::Sm2Signature(what),
         SigFailure::Invalid(_) => VerifyError::MlDsaSignature(what),
     }
@@ -355,7 +384,12 @@ pub struct PublishedHeadReport {
 }
 
 fn lower_hex_digest(field: String, value: &str) -> Result<(), VerifyError> {
-    hex::decode_array::<32>(value).map(|_| ()).map_err(|e| VerifyError::InvalidField { field, detail: e.to_string() })
+    hex::decode_array::<32>(value)
+        .map(|_| ())
+        .map_err(|e| VerifyError::InvalidField {
+            field,
+            detail: e.to_string(),
+        })
 }
 
 fn check_tree_head(
@@ -373,13 +407,23 @@ fn check_tree_head(
         });
     }
     if head.hash_algorithm != names::LOG_HASH {
-        return Err(VerifyError::UnsupportedAlgorithms(format!("{field}.hash_algorithm '{}'", head.hash_algorithm)));
+        return Err(VerifyError::UnsupportedAlgorithms(format!(
+            "{field}.hash_algorithm '{}'",
+            head.hash_algorithm
+        )));
     }
-    let root = merkle::parse_hash(&head.root_hash)
-        .map_err(|e| VerifyError::InvalidField { field: format!("{field}.root_hash"), detail: e.to_string() })?;
-    verify_both(v, fingerprint, &head.signed_bytes(), &head.signatures).map_err(|f| sig_error(what, f))?;
+    let root = merkle::parse_hash(&head.root_hash).map_err(|e| VerifyError::InvalidField {
+        field: format!("{field}.root_hash"),
+        detail: e.to_string(),
+    })?;
+    verify_both(v, fingerprint, &head.signed_bytes(), &head.signatures)
+        .map_err(|f| sig_error(what, f))?;
     if head.log_id != center {
-        return Err(VerifyError::LogIdMismatch { what, expected: center.to_string(), found: head.log_id.clone() });
+        return Err(VerifyError::LogIdMismatch {
+            what,
+            expected: center.to_string(),
+            found: head.log_id.clone(),
+        });
     }
     Ok(root)
 }
@@ -395,7 +439,8 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
     }
     if body.algorithms != Algorithms::default() {
         return Err(VerifyError::UnsupportedAlgorithms(
-            String::from_utf8_lossy(&canonical::of(&body.algorithms).expect("plain JSON")).into_owned(),
+            String::from_utf8_lossy(&canonical::of(&body.algorithms).expect("plain JSON"))
+                .into_owned(),
         ));
     }
     for (i, s) in body.subjects.iter().enumerate() {
@@ -408,7 +453,10 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
         lower_hex_digest(format!("body.subjects[{i}].sha256"), &s.sha256)?;
         lower_hex_digest(format!("body.subjects[{i}].sm3"), &s.sm3)?;
     }
-    let verifiers = body.public_keys.verifiers().map_err(VerifyError::InvalidPublicKeys)?;
+    let verifiers = body
+        .public_keys
+        .verifiers()
+        .map_err(VerifyError::InvalidPublicKeys)?;
     let fingerprint = body.public_keys.fingerprint.as_str();
     let key_anchored = match &options.pubkey {
         Some(anchor) => {
@@ -423,8 +471,13 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
         None => false,
     };
 
-    verify_both(&verifiers, fingerprint, &body.signed_bytes(), &cert.signatures)
-        .map_err(|f| sig_error(Signed::Certificate, f))?;
+    verify_both(
+        &verifiers,
+        fingerprint,
+        &body.signed_bytes(),
+        &cert.signatures,
+    )
+    .map_err(|f| sig_error(Signed::Certificate, f))?;
 
     let log = match &cert.log {
         None => {
@@ -435,7 +488,14 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
         }
         Some(proof) => {
             let head = &proof.tree_head;
-            let root = check_tree_head(head, Signed::TreeHead, &verifiers, fingerprint, &body.center, "log.tree_head")?;
+            let root = check_tree_head(
+                head,
+                Signed::TreeHead,
+                &verifiers,
+                fingerprint,
+                &body.center,
+                "log.tree_head",
+            )?;
             let path = proof
                 .inclusion_proof
                 .iter()
@@ -447,8 +507,17 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
                     })
                 })
                 .collect::<Result<Vec<Hash>, _>>()?;
-            if !merkle::verify_inclusion(&cert.leaf_hash(), proof.leaf_index, head.tree_size, &path, &root) {
-                return Err(VerifyError::InclusionProof { index: proof.leaf_index, size: head.tree_size });
+            if !merkle::verify_inclusion(
+                &cert.leaf_hash(),
+                proof.leaf_index,
+                head.tree_size,
+                &path,
+                &root,
+            ) {
+                return Err(VerifyError::InclusionProof {
+                    index: proof.leaf_index,
+                    size: head.tree_size,
+                });
             }
             let published_head = match &options.tree_head {
                 None => None,
@@ -463,7 +532,10 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
                         "tree_head.head",
                     )?;
                     let consistency_checked = if p.tree_size < head.tree_size {
-                        return Err(VerifyError::TreeHeadOlder { published: p.tree_size, certificate: head.tree_size });
+                        return Err(VerifyError::TreeHeadOlder {
+                            published: p.tree_size,
+                            certificate: head.tree_size,
+                        });
                     } else if p.tree_size == head.tree_size {
                         if p_root != root {
                             return Err(VerifyError::TreeHeadMismatch { size: p.tree_size });
@@ -510,13 +582,21 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
         for s in &body.subjects {
             let Some(path) = &s.path else { continue };
             let full = base.join(path);
-            let d = Digests::of_file(&full)
-                .map_err(|e| VerifyError::FileMissing { path: path.clone(), detail: e.to_string() })?;
+            let d = Digests::of_file(&full).map_err(|e| VerifyError::FileMissing {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
             if d.sha256 != s.sha256 {
-                return Err(VerifyError::FileDigest { path: path.clone(), algorithm: names::SHA256.to_string() });
+                return Err(VerifyError::FileDigest {
+                    path: path.clone(),
+                    algorithm: names::SHA256.to_string(),
+                });
             }
             if d.sm3 != s.sm3 {
-                return Err(VerifyError::FileDigest { path: path.clone(), algorithm: names::SM3.to_string() });
+                return Err(VerifyError::FileDigest {
+                    path: path.clone(),
+                    algorithm: names::SM3.to_string(),
+                });
             }
             files_checked.push(path.clone());
         }
@@ -528,7 +608,11 @@ pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport
         issued_at: body.issued_at.clone(),
         key_fingerprint: fingerprint.to_string(),
         key_anchored,
-        signatures: cert.signatures.iter().map(|s| s.algorithm.clone()).collect(),
+        signatures: cert
+            .signatures
+            .iter()
+            .map(|s| s.algorithm.clone())
+            .collect(),
         subjects: body.subjects.len(),
         log,
         files_checked,

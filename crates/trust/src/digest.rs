@@ -28,7 +28,10 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
 
 impl Digests {
     pub fn of_bytes(data: &[u8]) -> Digests {
-        Digests { sha256: crate::hex::encode(&sha256(data)), sm3: crate::hex::encode(&sm3(data)) }
+        Digests {
+            sha256: crate::hex::encode(&sha256(data)),
+            sm3: crate::hex::encode(&sm3(data)),
+        }
     }
 
     /// Streams `reader` through both hashes.
@@ -46,7 +49,10 @@ impl Digests {
             a.update(&buf[..n]);
             b.update(&buf[..n]);
         }
-        Ok(Digests { sha256: crate::hex::encode(&a.finalize()), sm3: crate::hex::encode(&b.finalize()) })
+        Ok(Digests {
+            sha256: crate::hex::encode(&a.finalize()),
+            sm3: crate::hex::encode(&b.finalize()),
+        })
     }
 
     /// Streams the file at `path` (constant memory).
@@ -62,7 +68,10 @@ mod tests {
     /// GB/T 32905-2016 Appendix A, examples 1 and 2.
     #[test]
     fn sm3_known_answers() {
-        assert_eq!(Digests::of_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+        assert_eq!(
+            Digests::of_bytes(b"abc").sm3,
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
         assert_eq!(
             Digests::of_bytes("abcd".repeat(16).as_bytes()).sm3,
             "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"

@@ -37,7 +37,10 @@ pub fn decode(s: &str) -> Result<Vec<u8>, HexError> {
     }
     let bad = |position: usize| HexError::BadDigit {
         position,
-        found: s.get(position..).and_then(|r| r.chars().next()).unwrap_or(char::REPLACEMENT_CHARACTER),
+        found: s
+            .get(position..)
+            .and_then(|r| r.chars().next())
+            .unwrap_or(char::REPLACEMENT_CHARACTER),
     };
     let mut out = Vec::with_capacity(b.len() / 2);
     for (i, pair) in b.chunks_exact(2).enumerate() {
@@ -52,7 +55,8 @@ pub fn decode(s: &str) -> Result<Vec<u8>, HexError> {
 pub fn decode_array<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
     let v = decode(s)?;
     let found = v.len();
-    v.try_into().map_err(|_| HexError::Length { expected: N, found })
+    v.try_into()
+        .map_err(|_| HexError::Length { expected: N, found })
 }
 
 #[cfg(test)]

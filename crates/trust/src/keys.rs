@@ -22,7 +22,8 @@ use crate::{canonical, digest, hex, names};
 pub const PRIVATE_FILE: &str = "private.json";
 pub const PUBLIC_FILE: &str = "public.json";
 const PRIVATE_FORMAT: &str = "touchstone-private-key/1";
-const PLAINTEXT_LAYOUT: &str = "SM2 private scalar (32 bytes, big-endian) || ML-DSA-65 seed xi (32 bytes)";
+const PLAINTEXT_LAYOUT: &str =
+    "SM2 private scalar (32 bytes, big-endian) || ML-DSA-65 seed xi (32 bytes)";
 const ARGON2_VERSION: u32 = 0x13;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +36,13 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a valid Touchstone key file: {detail} / {path} 不是有效的 Touchstone 密钥文件")]
+    #[error(
+        "{path} is not a valid Touchstone key file: {detail} / {path} 不是有效的 Touchstone 密钥文件"
+    )]
     Malformed { path: PathBuf, detail: String },
-    #[error("wrong passphrase for {0} (or the key file was altered) / 口令错误（或密钥文件已被改动）：{0}")]
+    #[error(
+        "wrong passphrase for {0} (or the key file was altered) / 口令错误（或密钥文件已被改动）：{0}"
+    )]
     WrongPassphrase(PathBuf),
     #[error("the passphrase is empty; private keys must be encrypted with a passphrase / 口令为空")]
     EmptyPassphrase,
@@ -102,21 +107,35 @@ fn fingerprint_of(sm2: &Sm2PublicKey, ml_dsa: &MlDsaPublicKey) -> String {
 }
 
 impl PublicKeys {
-    fn from_verifiers(sm2: &sm2::dsa::VerifyingKey, ml_dsa: &ml_dsa::VerifyingKey<MlDsa65>) -> PublicKeys {
+    fn from_verifiers(
+        sm2: &sm2::dsa::VerifyingKey,
+        ml_dsa: &ml_dsa::VerifyingKey<MlDsa65>,
+    ) -> PublicKeys {
         let sm2 = Sm2PublicKey {
             algorithm: names::SM2.to_string(),
             distinguishing_id: names::SM2_DISTINGUISHING_ID.to_string(),
             key: hex::encode(&sm2.to_sec1_bytes()),
         };
-        let ml_dsa = MlDsaPublicKey { algorithm: names::ML_DSA.to_string(), key: hex::encode(&ml_dsa.encode()) };
+        let ml_dsa = MlDsaPublicKey {
+            algorithm: names::ML_DSA.to_string(),
+            key: hex::encode(&ml_dsa.encode()),
+        };
         let fingerprint = fingerprint_of(&sm2, &ml_dsa);
-        PublicKeys { sm2, ml_dsa, fingerprint }
+        PublicKeys {
+            sm2,
+            ml_dsa,
+            fingerprint,
+        }
     }
 
     /// Checks names, encodings and the fingerprint, and decodes the keys.
     pub(crate) fn verifiers(&self) -> Result<Verifiers, String> {
         if self.sm2.algorithm != names::SM2 {
-            return Err(format!("sm2.algorithm is '{}', expected '{}'", self.sm2.algorithm, names::SM2));
+            return Err(format!(
+                "sm2.algorithm is '{}', expected '{}'",
+                self.sm2.algorithm,
+                names::SM2
+            ));
         }
         if self.sm2.distinguishing_id != names::SM2_DISTINGUISHING_ID {
             return Err(format!(
@@ -126,11 +145,17 @@ impl PublicKeys {
             ));
         }
         if self.ml_dsa.algorithm != names::ML_DSA {
-            return Err(format!("ml_dsa.algorithm is '{}', expected '{}'", self.ml_dsa.algorithm, names::ML_DSA));
+            return Err(format!(
+                "ml_dsa.algorithm is '{}', expected '{}'",
+                self.ml_dsa.algorithm,
+                names::ML_DSA
+            ));
         }
         let sm2_bytes = hex::decode(&self.sm2.key).map_err(|e| format!("sm2.key: {e}"))?;
         if sm2_bytes.len() != 65 || sm2_bytes[0] != 0x04 {
-            return Err("sm2.key: expected an uncompressed SEC1 point (65 bytes starting 04)".into());
+            return Err(
+                "sm2.key: expected an uncompressed SEC1 point (65 bytes starting 04)".into(),
+            );
         }
         let sm2 = sm2::dsa::VerifyingKey::from_sec1_bytes(names::SM2_DISTINGUISHING_ID, &sm2_bytes)
             .map_err(|_| "sm2.key: not a point on the SM2 curve".to_string())?;
@@ -143,24 +168,36 @@ impl PublicKeys {
         }
         let want = fingerprint_of(&self.sm2, &self.ml_dsa);
         if self.fingerprint != want {
-            return Err(format!("fingerprint is '{}', but the keys' fingerprint is '{want}'", self.fingerprint));
+            return Err(format!(
+                "fingerprint is '{}', but the keys' fingerprint is '{want}'",
+                self.fingerprint
+            ));
         }
         Ok(Verifiers { sm2, ml_dsa })
     }
 
     /// Parses and checks `public.json` bytes.
     pub fn from_json(bytes: &[u8]) -> Result<PublicKeys, KeyError> {
-        let keys: PublicKeys = serde_json::from_slice(bytes).map_err(|e| KeyError::InvalidPublicKey(e.to_string()))?;
+        let keys: PublicKeys =
+            serde_json::from_slice(bytes).map_err(|e| KeyError::InvalidPublicKey(e.to_string()))?;
         keys.verifiers().map_err(KeyError::InvalidPublicKey)?;
         Ok(keys)
     }
 
     /// Reads a `public.json` (for `verify --pubkey`).
     pub fn load(path: &Path) -> Result<PublicKeys, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })?;
-        let keys: PublicKeys = serde_json::from_slice(&bytes)
-            .map_err(|e| KeyError::Malformed { path: path.to_path_buf(), detail: e.to_string() })?;
-        keys.verifiers().map_err(|detail| KeyError::Malformed { path: path.to_path_buf(), detail })?;
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let keys: PublicKeys = serde_json::from_slice(&bytes).map_err(|e| KeyError::Malformed {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        keys.verifiers().map_err(|detail| KeyError::Malformed {
+            path: path.to_path_buf(),
+            detail,
+        })?;
         Ok(keys)
     }
 
@@ -184,13 +221,21 @@ pub struct KdfParams {
 impl Default for KdfParams {
     /// RFC 9106 §4, second recommended option: 64 MiB, 3 passes, 4 lanes.
     fn default() -> Self {
-        KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 4 }
+        KdfParams {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 4,
+        }
     }
 }
 
 impl KdfParams {
     /// Cheap parameters for tests only.
-    pub const INSECURE_FOR_TESTS: KdfParams = KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 };
+    pub const INSECURE_FOR_TESTS: KdfParams = KdfParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
     const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
     const MAX_ITERATIONS: u32 = 64;
     const MAX_PARALLELISM: u32 = 64;
@@ -243,10 +288,13 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
 }
 
 fn derive_key(passphrase: &str, salt: &[u8], p: &KdfParams) -> Result<Zeroizing<[u8; 32]>, String> {
-    let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).map_err(|e| e.to_string())?;
+    let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32))
+        .map_err(|e| e.to_string())?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
-    argon.hash_password_into(passphrase.as_bytes(), salt, key.as_mut()).map_err(|e| e.to_string())?;
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
+        .map_err(|e| e.to_string())?;
     Ok(key)
 }
 
@@ -282,12 +330,22 @@ impl KeyPair {
 
     /// Keys from their secret material: the SM2 private scalar (big-endian, in [1, n−1]) and
     /// the ML-DSA-65 seed ξ. Deterministic; for tests and for loading.
-    pub fn from_secrets(sm2_scalar: &[u8; 32], ml_dsa_seed: &[u8; 32]) -> Result<KeyPair, KeyError> {
+    pub fn from_secrets(
+        sm2_scalar: &[u8; 32],
+        ml_dsa_seed: &[u8; 32],
+    ) -> Result<KeyPair, KeyError> {
         let sm2 = sm2::dsa::SigningKey::from_slice(names::SM2_DISTINGUISHING_ID, sm2_scalar)
-            .map_err(|_| KeyError::InvalidPrivateKey("the SM2 private scalar is not in [1, n-1]".into()))?;
+            .map_err(|_| {
+                KeyError::InvalidPrivateKey("the SM2 private scalar is not in [1, n-1]".into())
+            })?;
         let ml_dsa = ml_dsa::SigningKey::<MlDsa65>::from_seed(&(*ml_dsa_seed).into());
-        let public = PublicKeys::from_verifiers(sm2.verifying_key(), &ml_dsa.expanded_key().verifying_key());
-        Ok(KeyPair { sm2, ml_dsa, public })
+        let public =
+            PublicKeys::from_verifiers(sm2.verifying_key(), &ml_dsa.expanded_key().verifying_key());
+        Ok(KeyPair {
+            sm2,
+            ml_dsa,
+            public,
+        })
     }
 
     pub fn public(&self) -> &PublicKeys {
@@ -305,11 +363,19 @@ impl KeyPair {
     }
 
     /// [`KeyPair::write_dir`] with explicit argon2id parameters.
-    pub fn write_dir_with(&self, dir: &Path, passphrase: &str, kdf: &KdfParams) -> Result<(), KeyError> {
+    pub fn write_dir_with(
+        &self,
+        dir: &Path,
+        passphrase: &str,
+        kdf: &KdfParams,
+    ) -> Result<(), KeyError> {
         if passphrase.is_empty() {
             return Err(KeyError::EmptyPassphrase);
         }
-        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let private_path = dir.join(PRIVATE_FILE);
         let public_path = dir.join(PUBLIC_FILE);
         for p in [&private_path, &public_path] {
@@ -332,22 +398,37 @@ impl KeyPair {
                 parallelism: kdf.parallelism,
                 salt: hex::encode(&salt),
             },
-            cipher: CipherSection { algorithm: names::CIPHER.to_string(), nonce: hex::encode(&nonce) },
+            cipher: CipherSection {
+                algorithm: names::CIPHER.to_string(),
+                nonce: hex::encode(&nonce),
+            },
             ciphertext: String::new(),
         };
-        let key = derive_key(passphrase, &salt, kdf)
-            .map_err(|detail| KeyError::Malformed { path: private_path.clone(), detail })?;
+        let key = derive_key(passphrase, &salt, kdf).map_err(|detail| KeyError::Malformed {
+            path: private_path.clone(),
+            detail,
+        })?;
         let mut plaintext = Zeroizing::new(Vec::with_capacity(64));
         plaintext.extend_from_slice(&self.sm2.to_bytes());
         plaintext.extend_from_slice(self.ml_dsa.as_seed().as_slice());
         let aad = file.associated_data();
         let cipher = ChaCha20Poly1305::new(&Key::from(*key));
         let ciphertext = cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: &aad })
-            .map_err(|_| KeyError::Malformed { path: private_path.clone(), detail: "encryption failed".into() })?;
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| KeyError::Malformed {
+                path: private_path.clone(),
+                detail: "encryption failed".into(),
+            })?;
         file.ciphertext = hex::encode(&ciphertext);
 
-        let mut private_bytes = canonical::to_pretty_vec(&serde_json::to_value(&file).expect("plain JSON"));
+        let mut private_bytes =
+            canonical::to_pretty_vec(&serde_json::to_value(&file).expect("plain JSON"));
         private_bytes.push(b'\n');
         write_new(&private_path, &private_bytes, 0o600)?;
         write_new(&public_path, &self.public.to_bytes(), 0o644)?;
@@ -358,20 +439,39 @@ impl KeyPair {
     /// `DIR/public.json` when that file is present.
     pub fn load_dir(dir: &Path, passphrase: &str) -> Result<KeyPair, KeyError> {
         let path = dir.join(PRIVATE_FILE);
-        let bytes = std::fs::read(&path).map_err(|source| KeyError::Io { path: path.clone(), source })?;
-        let malformed = |detail: String| KeyError::Malformed { path: path.clone(), detail };
-        let file: PrivateKeyFile = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+        let bytes = std::fs::read(&path).map_err(|source| KeyError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let malformed = |detail: String| KeyError::Malformed {
+            path: path.clone(),
+            detail,
+        };
+        let file: PrivateKeyFile =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
         if file.format != PRIVATE_FORMAT {
-            return Err(malformed(format!("format '{}', expected '{PRIVATE_FORMAT}'", file.format)));
+            return Err(malformed(format!(
+                "format '{}', expected '{PRIVATE_FORMAT}'",
+                file.format
+            )));
         }
         if file.kdf.algorithm != names::KDF || file.kdf.version != ARGON2_VERSION {
-            return Err(malformed(format!("unsupported KDF '{}' version {}", file.kdf.algorithm, file.kdf.version)));
+            return Err(malformed(format!(
+                "unsupported KDF '{}' version {}",
+                file.kdf.algorithm, file.kdf.version
+            )));
         }
         if file.cipher.algorithm != names::CIPHER {
-            return Err(malformed(format!("unsupported cipher '{}'", file.cipher.algorithm)));
+            return Err(malformed(format!(
+                "unsupported cipher '{}'",
+                file.cipher.algorithm
+            )));
         }
         if file.plaintext != PLAINTEXT_LAYOUT {
-            return Err(malformed(format!("unsupported plaintext layout '{}'", file.plaintext)));
+            return Err(malformed(format!(
+                "unsupported plaintext layout '{}'",
+                file.plaintext
+            )));
         }
         let p = KdfParams {
             memory_kib: file.kdf.memory_kib,
@@ -382,20 +482,33 @@ impl KeyPair {
             || p.iterations > KdfParams::MAX_ITERATIONS
             || p.parallelism > KdfParams::MAX_PARALLELISM
         {
-            return Err(malformed(format!("argon2id parameters out of range: {p:?}")));
+            return Err(malformed(format!(
+                "argon2id parameters out of range: {p:?}"
+            )));
         }
         let salt = hex::decode(&file.kdf.salt).map_err(|e| malformed(format!("kdf.salt: {e}")))?;
-        let nonce = hex::decode_array::<12>(&file.cipher.nonce).map_err(|e| malformed(format!("cipher.nonce: {e}")))?;
-        let ciphertext = hex::decode(&file.ciphertext).map_err(|e| malformed(format!("ciphertext: {e}")))?;
+        let nonce = hex::decode_array::<12>(&file.cipher.nonce)
+            .map_err(|e| malformed(format!("cipher.nonce: {e}")))?;
+        let ciphertext =
+            hex::decode(&file.ciphertext).map_err(|e| malformed(format!("ciphertext: {e}")))?;
         let key = derive_key(passphrase, &salt, &p).map_err(malformed)?;
         let cipher = ChaCha20Poly1305::new(&Key::from(*key));
         let plaintext = Zeroizing::new(
             cipher
-                .decrypt(&Nonce::from(nonce), Payload { msg: &ciphertext, aad: &file.associated_data() })
+                .decrypt(
+                    &Nonce::from(nonce),
+                    Payload {
+                        msg: &ciphertext,
+                        aad: &file.associated_data(),
+                    },
+                )
                 .map_err(|_| KeyError::WrongPassphrase(path.clone()))?,
         );
         if plaintext.len() != 64 {
-            return Err(malformed(format!("decrypted {} bytes, expected 64", plaintext.len())));
+            return Err(malformed(format!(
+                "decrypted {} bytes, expected 64",
+                plaintext.len()
+            )));
         }
         let mut scalar = Zeroizing::new([0u8; 32]);
         let mut seed = Zeroizing::new([0u8; 32]);
@@ -403,7 +516,9 @@ impl KeyPair {
         seed.copy_from_slice(&plaintext[32..]);
         let keys = KeyPair::from_secrets(&scalar, &seed).map_err(|e| malformed(e.to_string()))?;
         if keys.public.fingerprint != file.fingerprint {
-            return Err(malformed("the decrypted keys do not match the file's fingerprint".into()));
+            return Err(malformed(
+                "the decrypted keys do not match the file's fingerprint".into(),
+            ));
         }
         let public_path = dir.join(PUBLIC_FILE);
         if public_path.exists() {
@@ -430,10 +545,18 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
         if source.kind() == std::io::ErrorKind::AlreadyExists {
             KeyError::Exists(path.to_path_buf())
         } else {
-            KeyError::Io { path: path.to_path_buf(), source }
+            KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         }
     })?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -447,22 +570,31 @@ mod tests {
     /// computed with the random k = 59276E27…BC21.
     #[test]
     fn sm2_known_answer_gbt32918() {
-        let d = hex::decode_array::<32>("3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8").unwrap();
+        let d = hex::decode_array::<32>(
+            "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8",
+        )
+        .unwrap();
         let px = "09f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020";
         let py = "ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13";
         let r = "f5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3";
         let s = "b1b6aa29df212fd8763182bc0d421ca1bb9038fd1f7f42d4840b69c485bbc1aa";
         let sk = sm2::dsa::SigningKey::from_slice(names::SM2_DISTINGUISHING_ID, &d).unwrap();
-        assert_eq!(hex::encode(&sk.verifying_key().to_sec1_bytes()), format!("04{px}{py}"));
+        assert_eq!(
+            hex::encode(&sk.verifying_key().to_sec1_bytes()),
+            format!("04{px}{py}")
+        );
         let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(
             names::SM2_DISTINGUISHING_ID,
             &hex::decode(&format!("04{px}{py}")).unwrap(),
         )
         .unwrap();
-        let sig = sm2::dsa::Signature::from_slice(&hex::decode(&format!("{r}{s}")).unwrap()).unwrap();
+        let sig =
+            sm2::dsa::Signature::from_slice(&hex::decode(&format!("{r}{s}")).unwrap()).unwrap();
         assert!(vk.verify(b"message digest", &sig).is_ok());
         assert!(vk.verify(b"message digesT", &sig).is_err());
-        let other_id = sm2::dsa::VerifyingKey::from_sec1_bytes("ALICE123@YAHOO.COM", &vk.to_sec1_bytes()).unwrap();
+        let other_id =
+            sm2::dsa::VerifyingKey::from_sec1_bytes("ALICE123@YAHOO.COM", &vk.to_sec1_bytes())
+                .unwrap();
         assert!(other_id.verify(b"message digest", &sig).is_err());
     }
 
@@ -473,7 +605,10 @@ mod tests {
         assert!(dbg.contains("***"), "{dbg}");
         assert!(!dbg.contains(&hex::encode(&[7u8; 32])), "{dbg}");
         assert!(!dbg.contains(&hex::encode(&keys.sm2.to_bytes())), "{dbg}");
-        assert!(!dbg.contains(&hex::encode(keys.ml_dsa.as_seed().as_slice())), "{dbg}");
+        assert!(
+            !dbg.contains(&hex::encode(keys.ml_dsa.as_seed().as_slice())),
+            "{dbg}"
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub mod transparency;
 mod sign;
 
 pub use certificate::{
-    Algorithms, Certificate, CertificateBody, SignatureEntry, Subject, VerifyError, VerifyOptions, VerifyReport, issue,
-    verify,
+    Algorithms, Certificate, CertificateBody, SignatureEntry, Subject, VerifyError, VerifyOptions,
+    VerifyReport, issue, verify,
 };
 pub use digest::Digests;
 pub use keys::{KeyError, KeyPair, PublicKeys};

@@ -105,7 +105,13 @@ pub fn inclusion_proof(index: u64, leaves: &[Hash]) -> Result<Vec<Hash>, MerkleE
 
 /// RFC 9162 §2.1.3.2: does `proof` show `leaf_hash` at `index` in the tree of `size` leaves
 /// with root `root`?
-pub fn verify_inclusion(leaf_hash: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> bool {
+pub fn verify_inclusion(
+    leaf_hash: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> bool {
     if index >= size {
         return false;
     }
@@ -163,7 +169,13 @@ pub fn consistency_proof(old_size: u64, leaves: &[Hash]) -> Result<Vec<Hash>, Me
 
 /// RFC 9162 §2.1.4.2: does `proof` show the tree of `old_size` leaves with root `old_root` to be
 /// a prefix of the tree of `new_size` leaves with root `new_root`?
-pub fn verify_consistency(old_size: u64, new_size: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> bool {
+pub fn verify_consistency(
+    old_size: u64,
+    new_size: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> bool {
     if old_size == 0 || old_size > new_size {
         return false;
     }
@@ -310,9 +322,19 @@ pub struct PublishedTreeHead {
 impl PublishedTreeHead {
     /// Signs the head of `leaves` and adds consistency proofs from each of `from_sizes`
     /// (sizes that are 0, equal to or larger than the tree are skipped).
-    pub fn publish(leaves: &[Hash], keys: &KeyPair, log_id: &str, timestamp: &str, from_sizes: &[u64]) -> Self {
+    pub fn publish(
+        leaves: &[Hash],
+        keys: &KeyPair,
+        log_id: &str,
+        timestamp: &str,
+        from_sizes: &[u64],
+    ) -> Self {
         let head = SignedTreeHead::sign(leaves, keys, log_id, timestamp);
-        let mut sizes: Vec<u64> = from_sizes.iter().copied().filter(|s| *s > 0 && *s < leaves.len() as u64).collect();
+        let mut sizes: Vec<u64> = from_sizes
+            .iter()
+            .copied()
+            .filter(|s| *s > 0 && *s < leaves.len() as u64)
+            .collect();
         sizes.sort_unstable();
         sizes.dedup();
         let consistency = sizes
@@ -334,7 +356,10 @@ impl PublishedTreeHead {
         match serde_json::from_slice::<PublishedTreeHead>(bytes) {
             Ok(p) => Ok(p),
             Err(e) => match serde_json::from_slice::<SignedTreeHead>(bytes) {
-                Ok(head) => Ok(PublishedTreeHead { head, consistency: Vec::new() }),
+                Ok(head) => Ok(PublishedTreeHead {
+                    head,
+                    consistency: Vec::new(),
+                }),
                 Err(_) => Err(e),
             },
         }
@@ -350,7 +375,10 @@ impl PublishedTreeHead {
 
 impl From<SignedTreeHead> for PublishedTreeHead {
     fn from(head: SignedTreeHead) -> Self {
-        PublishedTreeHead { head, consistency: Vec::new() }
+        PublishedTreeHead {
+            head,
+            consistency: Vec::new(),
+        }
     }
 }
 
@@ -360,7 +388,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn leaves(n: usize) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(format!("entry {i}").as_bytes()))
+            .collect()
     }
 
     /// MTH straight from the RFC's recursive definition.
@@ -381,9 +411,15 @@ mod tests {
     #[test]
     fn known_hashes() {
         // SHA-256 of the empty string (RFC 9162 §2.1.1).
-        assert_eq!(hex::encode(&empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            hex::encode(&empty_root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         // Leaf hash of the empty entry: SHA-256(0x00).
-        assert_eq!(hex::encode(&leaf_hash(b"")), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+        assert_eq!(
+            hex::encode(&leaf_hash(b"")),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
     }
 
     #[test]
@@ -401,16 +437,28 @@ mod tests {
             let r = root(&l);
             for m in 0..n {
                 let p = inclusion_proof(m, &l).unwrap();
-                assert!(verify_inclusion(&l[m as usize], m, n, &p, &r), "n {n} m {m}");
+                assert!(
+                    verify_inclusion(&l[m as usize], m, n, &p, &r),
+                    "n {n} m {m}"
+                );
                 // (A proof alone does not always pin the tree size — RFC 9162 leaves that to the
                 // signed tree head, which binds size and root together.)
                 assert!(!verify_inclusion(&l[m as usize], m, n, &p, &empty_root()));
                 if n > 1 {
-                    assert!(!verify_inclusion(&l[m as usize], (m + 1) % n, n, &p, &r), "n {n} m {m}");
+                    assert!(
+                        !verify_inclusion(&l[m as usize], (m + 1) % n, n, &p, &r),
+                        "n {n} m {m}"
+                    );
                     let mut bad = p.clone();
                     bad[0][0] ^= 1;
                     assert!(!verify_inclusion(&l[m as usize], m, n, &bad, &r));
-                    assert!(!verify_inclusion(&l[m as usize], m, n, &p[..p.len() - 1], &r));
+                    assert!(!verify_inclusion(
+                        &l[m as usize],
+                        m,
+                        n,
+                        &p[..p.len() - 1],
+                        &r
+                    ));
                 }
                 let mut longer = p.clone();
                 longer.push([0u8; 32]);
@@ -428,14 +476,26 @@ mod tests {
             for m in 1..=n {
                 let old_root = root(&l[..m as usize]);
                 let p = consistency_proof(m, &l).unwrap();
-                assert!(verify_consistency(m, n, &old_root, &new_root, &p), "m {m} n {n}");
+                assert!(
+                    verify_consistency(m, n, &old_root, &new_root, &p),
+                    "m {m} n {n}"
+                );
                 if m < n {
                     let mut bad = p.clone();
                     let last = bad.len() - 1;
                     bad[last][5] ^= 0x80;
-                    assert!(!verify_consistency(m, n, &old_root, &new_root, &bad), "m {m} n {n}");
+                    assert!(
+                        !verify_consistency(m, n, &old_root, &new_root, &bad),
+                        "m {m} n {n}"
+                    );
                     assert!(!verify_consistency(m, n, &new_root, &new_root, &p));
-                    assert!(!verify_consistency(m, n, &old_root, &new_root, &p[..p.len() - 1]));
+                    assert!(!verify_consistency(
+                        m,
+                        n,
+                        &old_root,
+                        &new_root,
+                        &p[..p.len() - 1]
+                    ));
                 }
             }
         }

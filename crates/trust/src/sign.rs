@@ -25,7 +25,11 @@ pub struct SignatureEntry {
 /// same message and keys always give the same bytes.
 pub(crate) fn sign_both(keys: &KeyPair, msg: &[u8]) -> Vec<SignatureEntry> {
     let sm2_sig: sm2::dsa::Signature = keys.sm2.sign(msg);
-    let ml_sig = keys.ml_dsa.expanded_key().sign_deterministic(msg, &[]).expect("an empty context is always accepted");
+    let ml_sig = keys
+        .ml_dsa
+        .expanded_key()
+        .sign_deterministic(msg, &[])
+        .expect("an empty context is always accepted");
     let fingerprint = keys.public.fingerprint.clone();
     vec![
         SignatureEntry {
@@ -58,9 +62,16 @@ pub(crate) fn verify_both(
     sigs: &[SignatureEntry],
 ) -> Result<(), SigFailure> {
     let expected = [names::SM2, names::ML_DSA];
-    let in_order = sigs.len() == expected.len() && sigs.iter().zip(expected).all(|(s, want)| s.algorithm == want);
+    let in_order = sigs.len() == expected.len()
+        && sigs
+            .iter()
+            .zip(expected)
+            .all(|(s, want)| s.algorithm == want);
     if !in_order {
-        if let Some(want) = expected.iter().find(|want| !sigs.iter().any(|s| s.algorithm == **want)) {
+        if let Some(want) = expected
+            .iter()
+            .find(|want| !sigs.iter().any(|s| s.algorithm == **want))
+        {
             return Err(SigFailure::Missing(want));
         }
         // All present: something extra, duplicated or out of order.

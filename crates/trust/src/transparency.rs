@@ -51,7 +51,10 @@ pub fn attach_proof(
 ) -> Result<Certificate, TransparencyError> {
     let size = leaves.len() as u64;
     let Some(stored) = usize::try_from(leaf_index).ok().and_then(|i| leaves.get(i)) else {
-        return Err(TransparencyError::IndexOutOfRange { index: leaf_index, size });
+        return Err(TransparencyError::IndexOutOfRange {
+            index: leaf_index,
+            size,
+        });
     };
     if *stored != cert.leaf_hash() {
         return Err(TransparencyError::LeafMismatch { index: leaf_index });
@@ -62,6 +65,10 @@ pub fn attach_proof(
         .iter()
         .map(|h| hex::encode(h))
         .collect();
-    cert.log = Some(LogProof { leaf_index, tree_head, inclusion_proof });
+    cert.log = Some(LogProof {
+        leaf_index,
+        tree_head,
+        inclusion_proof,
+    });
     Ok(cert)
 }

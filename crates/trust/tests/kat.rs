@@ -10,7 +10,9 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn load(name: &str) -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -24,10 +26,20 @@ fn ml_dsa_65_key_generation_from_seed() {
         let seed: [u8; 32] = unhex(t["seed"].as_str().unwrap()).try_into().unwrap();
         let sk = SigningKey::<MlDsa65>::from_seed(&seed.into());
         let pk = sk.expanded_key().verifying_key().encode();
-        assert_eq!(pk.as_slice(), unhex(t["pk"].as_str().unwrap()).as_slice(), "tcId {}", t["tcId"]);
+        assert_eq!(
+            pk.as_slice(),
+            unhex(t["pk"].as_str().unwrap()).as_slice(),
+            "tcId {}",
+            t["tcId"]
+        );
         #[allow(deprecated)]
         let expanded = sk.expanded_key().to_expanded();
-        assert_eq!(expanded.as_slice(), unhex(t["sk"].as_str().unwrap()).as_slice(), "tcId {}", t["tcId"]);
+        assert_eq!(
+            expanded.as_slice(),
+            unhex(t["sk"].as_str().unwrap()).as_slice(),
+            "tcId {}",
+            t["tcId"]
+        );
     }
 }
 
@@ -36,7 +48,9 @@ fn ml_dsa_65_signature_verification() {
     let v = load("mldsa65_sigver.json");
     assert_eq!(v["parameterSet"], "ML-DSA-65");
     let pk_bytes = unhex(v["pk"].as_str().unwrap());
-    let pk = VerifyingKey::<MlDsa65>::decode(&EncodedVerifyingKey::<MlDsa65>::try_from(pk_bytes.as_slice()).unwrap());
+    let pk = VerifyingKey::<MlDsa65>::decode(
+        &EncodedVerifyingKey::<MlDsa65>::try_from(pk_bytes.as_slice()).unwrap(),
+    );
     let tests = v["tests"].as_array().unwrap();
     let (mut passed, mut failed) = (0, 0);
     for t in tests {

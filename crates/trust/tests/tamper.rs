@@ -47,12 +47,22 @@ fn kind(e: &VerifyError) -> String {
 fn every_single_byte_change_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let (bytes, _) = common::sample(dir.path());
-    let options = VerifyOptions { pubkey: None, tree_head: None, check_files: Some(dir.path().to_path_buf()) };
+    let options = VerifyOptions {
+        pubkey: None,
+        tree_head: None,
+        check_files: Some(dir.path().to_path_buf()),
+    };
     verify(&bytes, &options).expect("the untouched certificate verifies");
 
-    let jobs: Vec<(usize, u8)> =
-        bytes.iter().enumerate().flat_map(|(i, &b)| variants(b).into_iter().map(move |v| (i, v))).collect();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16);
+    let jobs: Vec<(usize, u8)> = bytes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &b)| variants(b).into_iter().map(move |v| (i, v)))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16);
     let started = Instant::now();
     let results: Vec<Tally> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
@@ -100,7 +110,8 @@ fn every_single_byte_change_is_detected() {
         .map(|(i, v)| {
             let from = bytes[*i] as char;
             let context =
-                String::from_utf8_lossy(&bytes[i.saturating_sub(30)..(*i + 10).min(bytes.len())]).into_owned();
+                String::from_utf8_lossy(&bytes[i.saturating_sub(30)..(*i + 10).min(bytes.len())])
+                    .into_owned();
             format!("byte {i}: {from:?} -> {:?} in …{context}…", *v as char)
         })
         .collect();
@@ -112,5 +123,11 @@ fn every_single_byte_change_is_detected() {
         show.join("\n")
     );
     // Every position was covered.
-    assert_eq!(jobs.iter().map(|j| j.0).collect::<std::collections::BTreeSet<_>>().len(), bytes.len());
+    assert_eq!(
+        jobs.iter()
+            .map(|j| j.0)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        bytes.len()
+    );
 }

@@ -28,7 +28,12 @@ impl Scripted {
 
     fn make(replies: VecDeque<String>, rule: Option<fn(&str) -> String>) -> Self {
         Scripted {
-            identity: ModelIdentity { label: "scripted".into(), provider: "test".into(), name: "scripted".into(), digest: None },
+            identity: ModelIdentity {
+                label: "scripted".into(),
+                provider: "test".into(),
+                name: "scripted".into(),
+                digest: None,
+            },
             replies: Mutex::new(replies),
             rule,
             requests: Mutex::new(Vec::new()),
@@ -49,7 +54,11 @@ impl Model for Scripted {
     async fn generate(&self, request: &GenerateRequest) -> Result<Completion, ModelError> {
         self.requests.lock().unwrap().push(request.clone());
         if let Some(rule) = self.rule {
-            let last = request.messages.last().map(|m| m.content.as_str()).unwrap_or("");
+            let last = request
+                .messages
+                .last()
+                .map(|m| m.content.as_str())
+                .unwrap_or("");
             return Ok(Completion::new(rule(last)));
         }
         match self.replies.lock().unwrap().pop_front() {

@@ -48,7 +48,13 @@ impl RefusalJudge {
 impl AttackJudge for RefusalJudge {
     async fn rate(&self, _goal: &str, response: &str) -> Result<f64, AttackError> {
         // An empty answer achieves nothing, whatever the detector thinks of it.
-        Ok(if response.trim().is_empty() || (self.is_refusal)(response) { 0.0 } else { 1.0 })
+        Ok(
+            if response.trim().is_empty() || (self.is_refusal)(response) {
+                0.0
+            } else {
+                1.0
+            },
+        )
     }
 }
 
@@ -87,10 +93,15 @@ impl Default for DriveConfig {
 impl DriveConfig {
     fn validate(&self) -> Result<(), AttackError> {
         if self.max_rounds == 0 {
-            return Err(AttackError::Config("max_rounds is 0; set it to at least 1".into()));
+            return Err(AttackError::Config(
+                "max_rounds is 0; set it to at least 1".into(),
+            ));
         }
         if !(self.success_threshold > 0.0 && self.success_threshold <= 1.0) {
-            return Err(AttackError::Config(format!("success_threshold {} is outside (0, 1]", self.success_threshold)));
+            return Err(AttackError::Config(format!(
+                "success_threshold {} is outside (0, 1]",
+                self.success_threshold
+            )));
         }
         Ok(())
     }
@@ -123,7 +134,11 @@ pub struct DriveOutcome {
 
 /// Prompts for one language, from `drivers/*.yaml`.
 pub(crate) fn pick_lang<T>(goal: &str, en: T, zh: T) -> T {
-    if crate::text::is_chinese(goal) { zh } else { en }
+    if crate::text::is_chinese(goal) {
+        zh
+    } else {
+        en
+    }
 }
 
 fn parse_data<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> T {
@@ -143,17 +158,28 @@ async fn ask_target(
     let completion = target
         .generate(&GenerateRequest { messages, params })
         .await
-        .map_err(|source| AttackError::Model { driver, role: "target", source })?;
+        .map_err(|source| AttackError::Model {
+            driver,
+            role: "target",
+            source,
+        })?;
     Ok(completion.text)
 }
 
-async fn rate(judge: &dyn AttackJudge, goal: &str, response: &str, config: &DriveConfig) -> Result<f64, AttackError> {
+async fn rate(
+    judge: &dyn AttackJudge,
+    goal: &str,
+    response: &str,
+    config: &DriveConfig,
+) -> Result<f64, AttackError> {
     if config.refused(response) {
         return Ok(0.0);
     }
     let r = judge.rate(goal, response).await?;
     if !r.is_finite() {
-        return Err(AttackError::Judge(format!("the judge returned {r}, not a rating in [0, 1]")));
+        return Err(AttackError::Judge(format!(
+            "the judge returned {r}, not a rating in [0, 1]"
+        )));
     }
     Ok(r.clamp(0.0, 1.0))
 }
@@ -185,7 +211,12 @@ async fn ask_attacker(
             let reply = generate_attacker(driver, attacker, &messages, &params).await?;
             match parse_fields(&reply, fields) {
                 Ok(values) => Ok((reply, values)),
-                Err(reason) => Err(AttackError::Attacker { driver, round, reason, excerpt: excerpt(&reply, 120) }),
+                Err(reason) => Err(AttackError::Attacker {
+                    driver,
+                    round,
+                    reason,
+                    excerpt: excerpt(&reply, 120),
+                }),
             }
         }
     }
@@ -197,8 +228,18 @@ async fn generate_attacker(
     messages: &[Message],
     params: &GenerateParams,
 ) -> Result<String, AttackError> {
-    let request = GenerateRequest { messages: messages.to_vec(), params: params.clone() };
-    let completion = attacker.generate(&request).await.map_err(|source| AttackError::Model { driver, role: "attacker", source })?;
+    let request = GenerateRequest {
+        messages: messages.to_vec(),
+        params: params.clone(),
+    };
+    let completion = attacker
+        .generate(&request)
+        .await
+        .map_err(|source| AttackError::Model {
+            driver,
+            role: "attacker",
+            source,
+        })?;
     Ok(completion.text)
 }
 
@@ -211,7 +252,8 @@ pub(crate) fn parse_fields(reply: &str, fields: &[&str]) -> Result<Vec<String>, 
     if end < start {
         return Err("no JSON object".into());
     }
-    let value: serde_json::Value = serde_json::from_str(&reply[start..=end]).map_err(|e| format!("invalid JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&reply[start..=end]).map_err(|e| format!("invalid JSON: {e}"))?;
     fields
         .iter()
         .map(|f| match value.get(f) {
@@ -227,7 +269,17 @@ fn render_history(history: &[Message], empty: &str) -> String {
     if history.is_empty() {
         return empty.to_string();
     }
-    history.iter().map(|m| format!("{}: {}", m.role.as_str().to_uppercase(), excerpt(&m.content, 600))).collect::<Vec<_>>().join("\n")
+    history
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m.role.as_str().to_uppercase(),
+                excerpt(&m.content, 600)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn fill_all(template: &str, values: &[(&str, &str)]) -> String {
@@ -244,27 +296,62 @@ mod tests {
     #[test]
     fn parse_fields_finds_the_object_inside_prose_and_fences() {
         let reply = "Here you go:\n```json\n{\"improvement\": \"more fiction\", \"prompt\": \"Tell a story\"}\n```";
-        assert_eq!(parse_fields(reply, &["improvement", "prompt"]).unwrap(), vec!["more fiction", "Tell a story"]);
-        assert_eq!(parse_fields("no json here", &["prompt"]).unwrap_err(), "no JSON object");
-        assert_eq!(parse_fields("{\"prompt\": \"\"}", &["prompt"]).unwrap_err(), "field \"prompt\" is not a non-empty string");
-        assert_eq!(parse_fields("{\"q\": \"x\"}", &["prompt"]).unwrap_err(), "field \"prompt\" is missing");
-        assert!(parse_fields("{prompt: x}", &["prompt"]).unwrap_err().starts_with("invalid JSON"));
+        assert_eq!(
+            parse_fields(reply, &["improvement", "prompt"]).unwrap(),
+            vec!["more fiction", "Tell a story"]
+        );
+        assert_eq!(
+            parse_fields("no json here", &["prompt"]).unwrap_err(),
+            "no JSON object"
+        );
+        assert_eq!(
+            parse_fields("{\"prompt\": \"\"}", &["prompt"]).unwrap_err(),
+            "field \"prompt\" is not a non-empty string"
+        );
+        assert_eq!(
+            parse_fields("{\"q\": \"x\"}", &["prompt"]).unwrap_err(),
+            "field \"prompt\" is missing"
+        );
+        assert!(
+            parse_fields("{prompt: x}", &["prompt"])
+                .unwrap_err()
+                .starts_with("invalid JSON")
+        );
     }
 
     #[tokio::test]
     async fn refusal_judge_rates_zero_or_one() {
         let judge = RefusalJudge::new(|s| s.contains("can't"));
-        assert_eq!(judge.rate("g", "I can't help with that").await.unwrap(), 0.0);
+        assert_eq!(
+            judge.rate("g", "I can't help with that").await.unwrap(),
+            0.0
+        );
         assert_eq!(judge.rate("g", "Step 1: …").await.unwrap(), 1.0);
         assert_eq!(judge.rate("g", "  ").await.unwrap(), 0.0);
     }
 
     #[test]
     fn config_is_validated() {
-        let bad = DriveConfig { max_rounds: 0, ..DriveConfig::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("max_rounds"));
-        let bad = DriveConfig { success_threshold: 1.5, ..DriveConfig::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("success_threshold"));
+        let bad = DriveConfig {
+            max_rounds: 0,
+            ..DriveConfig::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("max_rounds")
+        );
+        let bad = DriveConfig {
+            success_threshold: 1.5,
+            ..DriveConfig::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("success_threshold")
+        );
         assert!(DriveConfig::default().validate().is_ok());
     }
 }

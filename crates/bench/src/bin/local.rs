@@ -65,13 +65,22 @@ fn arg(args: &[String], name: &str, default: usize) -> Result<usize, String> {
 }
 
 async fn run(threads: usize, max_tokens: u32, batch: usize) -> Result<Row, String> {
-    let opts = LocalOptions { threads, n_ctx: 512, max_batch_sequences: batch, seed: 0 };
+    let opts = LocalOptions {
+        threads,
+        n_ctx: 512,
+        max_batch_sequences: batch,
+        seed: 0,
+    };
     let model = LocalModel::open("smollm2", opts).map_err(|e| e.to_string())?;
     let requests: Vec<GenerateRequest> = QUESTIONS
         .iter()
         .map(|q| GenerateRequest {
             messages: vec![Message::user(*q)],
-            params: GenerateParams { max_tokens: Some(max_tokens), temperature: Some(0.0), ..Default::default() },
+            params: GenerateParams {
+                max_tokens: Some(max_tokens),
+                temperature: Some(0.0),
+                ..Default::default()
+            },
         })
         .collect();
     let started = Instant::now();
@@ -88,7 +97,11 @@ async fn run(threads: usize, max_tokens: u32, batch: usize) -> Result<Row, Strin
         prompt_tps: s.prompt_tokens as f64 / s.prompt_seconds.max(1e-9),
         gen_tps: s.generated_tokens as f64 / s.generation_seconds.max(1e-9),
         wall,
-        generated: answers.iter().flatten().map(|c| u64::from(c.usage.completion_tokens)).sum(),
+        generated: answers
+            .iter()
+            .flatten()
+            .map(|c| u64::from(c.usage.completion_tokens))
+            .sum(),
         calls: s.decode_calls,
     })
 }
@@ -106,7 +119,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -159,6 +175,9 @@ fn main() -> ExitCode {
         );
     }
     let ratio = rows[2].gen_tps / single.gen_tps;
-    println!("target: batch 32 generation ≥ 3× one sequence: {}", if ratio >= 3.0 { "met" } else { "NOT met" });
+    println!(
+        "target: batch 32 generation ≥ 3× one sequence: {}",
+        if ratio >= 3.0 { "met" } else { "NOT met" }
+    );
     ExitCode::SUCCESS
 }

@@ -40,7 +40,9 @@ fn start_mock(bin_dir: &Path, latency_ms: u64) -> (Child, String) {
         .expect("start touchstone-mock (build it with `cargo build --release -p touchstone-mock`)");
     let stdout = child.stdout.take().expect("mock stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("mock prints its address");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("mock prints its address");
     let url = line.trim().rsplit(' ').next().expect("url").to_string();
     (child, url)
 }
@@ -64,7 +66,9 @@ fn wait_with_usage(child: &Child) -> (bool, Duration, i64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
     let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     (ok, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
 }
@@ -80,8 +84,19 @@ fn run_case(bin_dir: &Path, case: &Case) -> Measured {
     let child = Command::new(bin_dir.join("touchstone"))
         .args(["eval", "--dataset"])
         .arg(&data)
-        .args(["--scorer", "choice", "--model", &format!("openai:mock@{url}")])
-        .args(["--concurrency", &CONCURRENCY.to_string(), "--no-cache", "--quiet", "--db"])
+        .args([
+            "--scorer",
+            "choice",
+            "--model",
+            &format!("openai:mock@{url}"),
+        ])
+        .args([
+            "--concurrency",
+            &CONCURRENCY.to_string(),
+            "--no-cache",
+            "--quiet",
+            "--db",
+        ])
         .arg(dir.path().join("bench.db"))
         .stdout(Stdio::null())
         .spawn()
@@ -91,19 +106,41 @@ fn run_case(bin_dir: &Path, case: &Case) -> Measured {
     let _ = mock.kill();
     let _ = mock.wait();
     assert!(ok, "touchstone eval failed");
-    Measured { wall, cpu, peak_rss_kib }
+    Measured {
+        wall,
+        cpu,
+        peak_rss_kib,
+    }
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (small, large) = if quick { (2_000, 20_000) } else { (20_000, 200_000) };
+    let (small, large) = if quick {
+        (2_000, 20_000)
+    } else {
+        (20_000, 200_000)
+    };
     let bin_dir = target_dir();
     let cases = [
-        Case { items: small, latency_ms: 0 },
-        Case { items: large, latency_ms: 0 },
-        Case { items: small, latency_ms: 100 },
+        Case {
+            items: small,
+            latency_ms: 0,
+        },
+        Case {
+            items: large,
+            latency_ms: 0,
+        },
+        Case {
+            items: small,
+            latency_ms: 100,
+        },
     ];
-    println!("Touchstone engine overhead — concurrency {CONCURRENCY}, mock endpoint on loopback, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "Touchstone engine overhead — concurrency {CONCURRENCY}, mock endpoint on loopback, {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!();
     println!("| items | latency | wall s | items/s | CPU ms/item | peak RSS MiB | efficiency |");
     println!("|------:|--------:|-------:|--------:|------------:|-------------:|-----------:|");
@@ -129,5 +166,7 @@ fn main() {
         );
     }
     println!();
-    println!("Targets: ≤ 0.1 CPU ms/item, efficiency ≥ 0.95, peak RSS ≤ 50 MiB and flat from {small} to {large} items.");
+    println!(
+        "Targets: ≤ 0.1 CPU ms/item, efficiency ≥ 0.95, peak RSS ≤ 50 MiB and flat from {small} to {large} items."
+    );
 }

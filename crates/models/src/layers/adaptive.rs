@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 /// Successes in a row that earn one more slot, unless set with
 /// [`AdaptiveConcurrency::with_grow_after`].
@@ -49,7 +52,12 @@ impl AdaptiveConcurrency {
             permits: Semaphore::new(max),
             max,
             grow_after: DEFAULT_GROW_AFTER,
-            state: Mutex::new(State { limit: max, debt: 0, successes: 0, generation: 0 }),
+            state: Mutex::new(State {
+                limit: max,
+                debt: 0,
+                successes: 0,
+                generation: 0,
+            }),
         }
     }
 
@@ -70,13 +78,23 @@ impl AdaptiveConcurrency {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every update is a few integers.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn acquire(&self) -> Result<Slot<'_>, ModelError> {
-        let permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ModelError::Cancelled)?;
         let generation = self.lock().generation;
-        Ok(Slot { owner: self, permit: Some(permit), generation })
+        Ok(Slot {
+            owner: self,
+            permit: Some(permit),
+            generation,
+        })
     }
 
     fn record<T>(&self, slot: &Slot<'_>, outcome: &Result<T, ModelError>) {
@@ -160,7 +178,10 @@ impl Model for AdaptiveConcurrency {
         outcome
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         let slot = self.acquire().await?;
         let outcome = self.inner.loglikelihood(request).await;
         self.record(&slot, &outcome);
@@ -205,7 +226,11 @@ mod tests {
         model.generate(&request("x")).await.unwrap();
         assert_eq!(model.current_limit(), 2);
         // Other errors neither cut nor count as successes.
-        *fake.always.lock().unwrap() = Some(ModelError::Server { status: 500, body: String::new(), retry_after: None });
+        *fake.always.lock().unwrap() = Some(ModelError::Server {
+            status: 500,
+            body: String::new(),
+            retry_after: None,
+        });
         assert!(model.generate(&request("x")).await.is_err());
         assert_eq!(model.current_limit(), 2);
         *fake.always.lock().unwrap() = None;

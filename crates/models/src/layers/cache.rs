@@ -7,7 +7,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use touchstone_core::{Completion, GenerateParams, GenerateRequest, Message};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 /// Where cached completions live. The engine adapts its store to this; a failing store should
 /// answer `None` / drop the write (and log), since a cache miss is never an error.
@@ -100,7 +103,10 @@ impl Model for Cache {
         Ok(completion)
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         self.inner.loglikelihood(request).await
     }
 
@@ -132,18 +138,31 @@ mod tests {
         model.generate(&request("other")).await.unwrap();
         assert_eq!(fake.calls(), 2);
         // What is stored is the uncached completion's JSON.
-        let stored = store.0.lock().unwrap().get(&cache_key(&identity(), &request("q"))).cloned().unwrap();
+        let stored = store
+            .0
+            .lock()
+            .unwrap()
+            .get(&cache_key(&identity(), &request("q")))
+            .cloned()
+            .unwrap();
         assert_eq!(serde_json::from_str::<Completion>(&stored).unwrap(), first);
     }
 
     #[tokio::test]
     async fn errors_are_not_cached_and_damaged_entries_are_misses() {
-        let fake = Arc::new(Fake::failing_first(Duration::ZERO, vec![ModelError::Connection("reset".into())]));
+        let fake = Arc::new(Fake::failing_first(
+            Duration::ZERO,
+            vec![ModelError::Connection("reset".into())],
+        ));
         let store = Arc::new(MapCache::default());
         let model = Cache::new(fake.clone(), store.clone());
         assert!(model.generate(&request("q")).await.is_err());
         assert!(store.0.lock().unwrap().is_empty());
-        store.0.lock().unwrap().insert(cache_key(&identity(), &request("q")), "{not json".into());
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert(cache_key(&identity(), &request("q")), "{not json".into());
         let c = model.generate(&request("q")).await.unwrap();
         assert!(!c.cached);
         assert_eq!(fake.calls(), 2);

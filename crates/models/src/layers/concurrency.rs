@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 /// At most `limit` calls to the inner model at once; the rest wait in FIFO order.
 pub struct ConcurrencyLimit {
@@ -17,7 +20,11 @@ impl ConcurrencyLimit {
     /// `limit` is raised to 1 if given as 0.
     pub fn new(inner: SharedModel, limit: usize) -> Self {
         let limit = limit.clamp(1, Semaphore::MAX_PERMITS);
-        ConcurrencyLimit { inner, permits: Semaphore::new(limit), limit }
+        ConcurrencyLimit {
+            inner,
+            permits: Semaphore::new(limit),
+            limit,
+        }
     }
 
     pub fn limit(&self) -> usize {
@@ -33,17 +40,32 @@ impl Model for ConcurrencyLimit {
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Completion, ModelError> {
         // The semaphore is never closed, so acquire fails only if it were; report that as a cancel.
-        let _permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ModelError::Cancelled)?;
         self.inner.generate(request).await
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
-        let _permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ModelError::Cancelled)?;
         self.inner.loglikelihood(request).await
     }
 
     async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
-        let _permit = self.permits.acquire().await.map_err(|_| ModelError::Cancelled)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ModelError::Cancelled)?;
         self.inner.complete_raw(request).await
     }
 }
@@ -66,7 +88,10 @@ mod tests {
             let model = model.clone();
             tasks.push(tokio::spawn(async move {
                 if i % 4 == 0 {
-                    let r = LoglikelihoodRequest { context: "c".into(), continuations: vec!["a".into()] };
+                    let r = LoglikelihoodRequest {
+                        context: "c".into(),
+                        continuations: vec!["a".into()],
+                    };
                     model.loglikelihood(&r).await.map(|_| ())
                 } else {
                     model.generate(&request("x")).await.map(|_| ())
@@ -77,7 +102,11 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         assert_eq!(fake.calls(), 100);
-        assert!(fake.max_in_flight() <= 5, "max in flight {}", fake.max_in_flight());
+        assert!(
+            fake.max_in_flight() <= 5,
+            "max in flight {}",
+            fake.max_in_flight()
+        );
         // With 100 callers and 2 ms calls the limit is reached, so it is really 5, not less.
         assert_eq!(fake.max_in_flight(), 5);
     }

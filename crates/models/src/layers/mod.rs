@@ -104,7 +104,11 @@ pub fn layered(model: SharedModel, config: &LayerConfig) -> SharedModel {
         m = Arc::new(Timeout::new(m, t));
     }
     if config.requests_per_minute.is_some() || config.tokens_per_minute.is_some() {
-        m = Arc::new(RateLimit::new(m, config.requests_per_minute, config.tokens_per_minute));
+        m = Arc::new(RateLimit::new(
+            m,
+            config.requests_per_minute,
+            config.tokens_per_minute,
+        ));
     }
     let concurrency = config.concurrency.max(1);
     m = if config.adaptive {
@@ -113,7 +117,9 @@ pub fn layered(model: SharedModel, config: &LayerConfig) -> SharedModel {
         Arc::new(ConcurrencyLimit::new(m, concurrency))
     };
     // Even with no retries the layer stays: it is what counts attempts for `count_attempts`.
-    m = Arc::new(Retry::new(m, config.max_retries).with_backoff(config.backoff_base, config.backoff_max));
+    m = Arc::new(
+        Retry::new(m, config.max_retries).with_backoff(config.backoff_base, config.backoff_max),
+    );
     if let Some(cache) = &config.cache {
         m = Arc::new(Cache::new(m, cache.clone()));
     }
@@ -131,7 +137,10 @@ pub(crate) mod fake {
     use async_trait::async_trait;
     use touchstone_core::{Completion, GenerateRequest, Message};
 
-    use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest};
+    use crate::{
+        Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+        RawRequest,
+    };
 
     /// An in-memory response cache.
     #[derive(Default)]
@@ -148,11 +157,19 @@ pub(crate) mod fake {
     }
 
     pub fn identity() -> ModelIdentity {
-        ModelIdentity { label: "fake:m".into(), provider: "fake".into(), name: "m".into(), digest: None }
+        ModelIdentity {
+            label: "fake:m".into(),
+            provider: "fake".into(),
+            name: "m".into(),
+            digest: None,
+        }
     }
 
     pub fn request(text: &str) -> GenerateRequest {
-        GenerateRequest { messages: vec![Message::user(text)], params: Default::default() }
+        GenerateRequest {
+            messages: vec![Message::user(text)],
+            params: Default::default(),
+        }
     }
 
     /// Answers after `delay`, failing with the scripted errors first (in order), and counts
@@ -233,9 +250,20 @@ pub(crate) mod fake {
             Ok(c)
         }
 
-        async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+        async fn loglikelihood(
+            &self,
+            request: &LoglikelihoodRequest,
+        ) -> Result<Vec<Loglikelihood>, ModelError> {
             self.call().await?;
-            Ok(request.continuations.iter().map(|_| Loglikelihood { logprob: -1.0, is_greedy: true, tokens: 1 }).collect())
+            Ok(request
+                .continuations
+                .iter()
+                .map(|_| Loglikelihood {
+                    logprob: -1.0,
+                    is_greedy: true,
+                    tokens: 1,
+                })
+                .collect())
         }
 
         async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
@@ -252,7 +280,10 @@ pub(crate) mod fake {
     pub fn raw_request(prompt: &str) -> RawRequest {
         RawRequest {
             prompt: prompt.into(),
-            params: touchstone_core::GenerateParams { max_tokens: Some(1), ..Default::default() },
+            params: touchstone_core::GenerateParams {
+                max_tokens: Some(1),
+                ..Default::default()
+            },
             echo: false,
             logprobs: None,
         }
@@ -265,12 +296,14 @@ mod tests {
     use super::*;
     use crate::{Model, ModelError};
 
-
     #[tokio::test(start_paused = true)]
     async fn full_stack_retries_limits_and_caches() {
         let fake = Arc::new(Fake::failing_first(
             Duration::from_millis(10),
-            vec![ModelError::RateLimited { retry_after: None }, ModelError::Timeout(Duration::from_secs(1))],
+            vec![
+                ModelError::RateLimited { retry_after: None },
+                ModelError::Timeout(Duration::from_secs(1)),
+            ],
         ));
         let cache = Arc::new(MapCache::default());
         let config = LayerConfig {
@@ -300,7 +333,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn full_stack_forwards_raw_completions_uncached() {
-        let fake = Arc::new(Fake::failing_first(Duration::from_millis(10), vec![ModelError::RateLimited { retry_after: None }]));
+        let fake = Arc::new(Fake::failing_first(
+            Duration::from_millis(10),
+            vec![ModelError::RateLimited { retry_after: None }],
+        ));
         let config = LayerConfig {
             concurrency: 2,
             adaptive: true,
@@ -312,11 +348,13 @@ mod tests {
             ..LayerConfig::default()
         };
         let model = layered(fake.clone(), &config);
-        let (first, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        let (first, attempts) =
+            count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
         assert_eq!(first.unwrap().text, "p more");
         assert_eq!(attempts, 2, "the 429 was retried");
         // Not cached: the model is asked again.
-        let (second, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        let (second, attempts) =
+            count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
         assert_eq!(second.unwrap().text, "p more");
         assert_eq!((attempts, fake.calls()), (1, 3));
     }
@@ -325,7 +363,14 @@ mod tests {
     async fn raw_completions_time_out_and_default_to_unsupported() {
         let slow = Arc::new(Fake::new(Duration::from_secs(5)));
         let timed = Timeout::new(slow, Duration::from_secs(1));
-        assert_eq!(timed.complete_raw(&super::fake::raw_request("p")).await.unwrap_err().kind(), "timeout");
+        assert_eq!(
+            timed
+                .complete_raw(&super::fake::raw_request("p"))
+                .await
+                .unwrap_err()
+                .kind(),
+            "timeout"
+        );
 
         struct ChatOnly(crate::ModelIdentity);
         #[async_trait::async_trait]
@@ -333,12 +378,19 @@ mod tests {
             fn identity(&self) -> &crate::ModelIdentity {
                 &self.0
             }
-            async fn generate(&self, _: &touchstone_core::GenerateRequest) -> Result<touchstone_core::Completion, ModelError> {
+            async fn generate(
+                &self,
+                _: &touchstone_core::GenerateRequest,
+            ) -> Result<touchstone_core::Completion, ModelError> {
                 Ok(touchstone_core::Completion::new("x"))
             }
         }
-        let model = layered(Arc::new(ChatOnly(super::fake::identity())), &LayerConfig::default());
-        let (out, attempts) = count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
+        let model = layered(
+            Arc::new(ChatOnly(super::fake::identity())),
+            &LayerConfig::default(),
+        );
+        let (out, attempts) =
+            count_attempts(model.complete_raw(&super::fake::raw_request("p"))).await;
         let err = out.unwrap_err();
         assert_eq!(err.kind(), "unsupported", "{err}");
         assert_eq!(attempts, 1, "unsupported is not retried");
@@ -346,8 +398,15 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_are_counted_without_retries_too() {
-        let fake = Arc::new(Fake::failing_first(Duration::ZERO, vec![ModelError::Connection("reset".into())]));
-        let config = LayerConfig { max_retries: 0, request_timeout: None, ..LayerConfig::default() };
+        let fake = Arc::new(Fake::failing_first(
+            Duration::ZERO,
+            vec![ModelError::Connection("reset".into())],
+        ));
+        let config = LayerConfig {
+            max_retries: 0,
+            request_timeout: None,
+            ..LayerConfig::default()
+        };
         let model = layered(fake.clone(), &config);
         let (out, attempts) = count_attempts(model.generate(&request("q"))).await;
         assert_eq!(out.unwrap_err(), ModelError::Connection("reset".into()));

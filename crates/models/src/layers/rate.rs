@@ -7,14 +7,21 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 /// Token estimate for a request when the provider's tokenizer is unknown: about four bytes of
 /// text per token plus a few tokens of chat framing per message, plus the completion budget
 /// (`max_tokens`, or 256 when unset). Byte length over-counts for CJK text only mildly (three
 /// bytes per character, about one token each), which errs on the safe side.
 pub fn estimate_tokens(request: &GenerateRequest) -> u32 {
-    let prompt: usize = request.messages.iter().map(|m| m.content.len() / 4 + 4).sum();
+    let prompt: usize = request
+        .messages
+        .iter()
+        .map(|m| m.content.len() / 4 + 4)
+        .sum();
     let completion = request.params.max_tokens.unwrap_or(256) as usize;
     u32::try_from(prompt + completion).unwrap_or(u32::MAX)
 }
@@ -37,7 +44,12 @@ impl Bucket {
         let rate = f64::from(per_minute.max(1)) / 60.0;
         // One second's worth of burst, at least one whole unit.
         let burst = rate.max(1.0);
-        Bucket { rate, burst, level: burst, last: Instant::now() }
+        Bucket {
+            rate,
+            burst,
+            level: burst,
+            last: Instant::now(),
+        }
     }
 
     fn refill(&mut self) {
@@ -51,7 +63,11 @@ impl Bucket {
     fn reserve(&mut self, amount: f64) -> Duration {
         self.refill();
         self.level -= amount;
-        if self.level >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.level / self.rate) }
+        if self.level >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.level / self.rate)
+        }
     }
 
     /// Put back (or take more of) what an estimate got wrong.
@@ -76,7 +92,11 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    pub fn new(inner: SharedModel, requests_per_minute: Option<u32>, tokens_per_minute: Option<u32>) -> Self {
+    pub fn new(
+        inner: SharedModel,
+        requests_per_minute: Option<u32>,
+        tokens_per_minute: Option<u32>,
+    ) -> Self {
         RateLimit {
             inner,
             requests: requests_per_minute.map(|r| Mutex::new(Bucket::per_minute(r))),
@@ -109,11 +129,18 @@ impl Model for RateLimit {
     }
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Completion, ModelError> {
-        let estimate = if self.tokens.is_some() { estimate_tokens(request) } else { 0 };
+        let estimate = if self.tokens.is_some() {
+            estimate_tokens(request)
+        } else {
+            0
+        };
         self.admit(estimate).await;
         let outcome = self.inner.generate(request).await;
         if let (Some(b), Ok(c)) = (&self.tokens, &outcome) {
-            let actual = c.usage.prompt_tokens.saturating_add(c.usage.completion_tokens);
+            let actual = c
+                .usage
+                .prompt_tokens
+                .saturating_add(c.usage.completion_tokens);
             if actual > 0 {
                 lock(b).adjust(f64::from(estimate) - f64::from(actual));
             }
@@ -121,20 +148,31 @@ impl Model for RateLimit {
         outcome
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
-        let bytes = request.context.len() + request.continuations.iter().map(String::len).sum::<usize>();
-        self.admit(u32::try_from(bytes / 4 + 1).unwrap_or(u32::MAX)).await;
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
+        let bytes =
+            request.context.len() + request.continuations.iter().map(String::len).sum::<usize>();
+        self.admit(u32::try_from(bytes / 4 + 1).unwrap_or(u32::MAX))
+            .await;
         self.inner.loglikelihood(request).await
     }
 
     async fn complete_raw(&self, request: &RawRequest) -> Result<RawCompletion, ModelError> {
         // Same estimate as a chat request: prompt bytes / 4 plus the completion budget.
         let budget = request.params.max_tokens.unwrap_or(256);
-        let estimate = u32::try_from(request.prompt.len() / 4 + 1).unwrap_or(u32::MAX).saturating_add(budget);
-        self.admit(if self.tokens.is_some() { estimate } else { 0 }).await;
+        let estimate = u32::try_from(request.prompt.len() / 4 + 1)
+            .unwrap_or(u32::MAX)
+            .saturating_add(budget);
+        self.admit(if self.tokens.is_some() { estimate } else { 0 })
+            .await;
         let outcome = self.inner.complete_raw(request).await;
         if let (Some(b), Ok(c)) = (&self.tokens, &outcome) {
-            let actual = c.usage.prompt_tokens.saturating_add(c.usage.completion_tokens);
+            let actual = c
+                .usage
+                .prompt_tokens
+                .saturating_add(c.usage.completion_tokens);
             if actual > 0 {
                 lock(b).adjust(f64::from(estimate) - f64::from(actual));
             }
@@ -159,7 +197,9 @@ mod tests {
         let tasks: Vec<_> = (0..30)
             .map(|_| {
                 let model = model.clone();
-                tokio::spawn(async move { model.generate(&request("x")).await.map(|_| Instant::now()) })
+                tokio::spawn(
+                    async move { model.generate(&request("x")).await.map(|_| Instant::now()) },
+                )
             })
             .collect();
         let mut times = Vec::new();
@@ -171,7 +211,10 @@ mod tests {
         assert_eq!(times[9], Duration::ZERO);
         assert!(times[10] >= Duration::from_millis(99), "{:?}", times[10]);
         let last = times[29];
-        assert!(last >= Duration::from_millis(1999) && last <= Duration::from_millis(2050), "{last:?}");
+        assert!(
+            last >= Duration::from_millis(1999) && last <= Duration::from_millis(2050),
+            "{last:?}"
+        );
         for pair in times[10..].windows(2) {
             assert!(pair[1] - pair[0] >= Duration::from_millis(99), "{pair:?}");
         }
@@ -188,7 +231,10 @@ mod tests {
         model.generate(&request("x")).await.unwrap();
         // 260 reserved from 100: 1.6 s of deficit.
         let first = start.elapsed();
-        assert!(first >= Duration::from_millis(1599) && first <= Duration::from_millis(1610), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(1599) && first <= Duration::from_millis(1610),
+            "{first:?}"
+        );
         // The refund leaves the bucket full again (capped at the burst); the next one waits
         // for the same deficit, not for an ever-growing debt.
         let t = Instant::now();
@@ -205,7 +251,10 @@ mod tests {
         for _ in 0..3 {
             model.generate(&request("x")).await.unwrap();
         }
-        let r = LoglikelihoodRequest { context: "c".into(), continuations: vec!["a".into()] };
+        let r = LoglikelihoodRequest {
+            context: "c".into(),
+            continuations: vec!["a".into()],
+        };
         model.loglikelihood(&r).await.unwrap();
         assert_eq!(fake.calls(), 4);
     }

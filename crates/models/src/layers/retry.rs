@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use rand::Rng;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 tokio::task_local! {
     static ATTEMPTS: Cell<u32>;
@@ -81,7 +84,9 @@ impl Retry {
 
     /// The jittered pause before the attempt after failed attempt `attempt` (1-based).
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+        let exp = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
         let ceiling = exp.min(self.max);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rand::rng().random_range(0..=nanos))
@@ -106,7 +111,10 @@ impl Retry {
                 || asked.is_some_and(|d| d > self.max_retry_after);
             if give_up {
                 return Err(if attempt > 1 {
-                    ModelError::AfterAttempts { attempts: attempt, last: Box::new(error) }
+                    ModelError::AfterAttempts {
+                        attempts: attempt,
+                        last: Box::new(error),
+                    }
                 } else {
                     error
                 });
@@ -128,7 +136,10 @@ impl Model for Retry {
         self.run(|| self.inner.generate(request)).await
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         self.run(|| self.inner.loglikelihood(request)).await
     }
 
@@ -147,14 +158,22 @@ mod tests {
     use crate::layers::fake::{Fake, request};
 
     fn server_error() -> ModelError {
-        ModelError::Server { status: 503, body: "busy".into(), retry_after: None }
+        ModelError::Server {
+            status: 503,
+            body: "busy".into(),
+            retry_after: None,
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn retries_transient_errors_until_success() {
         let fake = Arc::new(Fake::failing_first(
             Duration::ZERO,
-            vec![server_error(), ModelError::Connection("reset".into()), ModelError::Malformed("x".into())],
+            vec![
+                server_error(),
+                ModelError::Connection("reset".into()),
+                ModelError::Malformed("x".into()),
+            ],
         ));
         let retry = Retry::new(fake.clone(), 5);
         let (out, attempts) = count_attempts(retry.generate(&request("x"))).await;
@@ -170,7 +189,10 @@ mod tests {
         let retry = Retry::new(fake.clone(), 3);
         let (out, attempts) = count_attempts(retry.generate(&request("x"))).await;
         let err = out.unwrap_err();
-        assert_eq!(err.to_string(), "timeout after 4 attempts: no answer within 5s");
+        assert_eq!(
+            err.to_string(),
+            "timeout after 4 attempts: no answer within 5s"
+        );
         assert_eq!(err.kind(), "timeout");
         assert_eq!(err.attempts(), 4);
         assert_eq!(attempts, 4);
@@ -181,13 +203,25 @@ mod tests {
     async fn does_not_retry_client_errors() {
         let fake = Arc::new(Fake::failing_first(
             Duration::ZERO,
-            vec![ModelError::Client { status: 400, body: "bad".into() }],
+            vec![ModelError::Client {
+                status: 400,
+                body: "bad".into(),
+            }],
         ));
         let retry = Retry::new(fake.clone(), 5);
         let err = retry.generate(&request("x")).await.unwrap_err();
-        assert_eq!(err, ModelError::Client { status: 400, body: "bad".into() });
+        assert_eq!(
+            err,
+            ModelError::Client {
+                status: 400,
+                body: "bad".into()
+            }
+        );
         assert_eq!(fake.calls(), 1);
-        let r = LoglikelihoodRequest { context: "c".into(), continuations: vec!["a".into()] };
+        let r = LoglikelihoodRequest {
+            context: "c".into(),
+            continuations: vec!["a".into()],
+        };
         assert_eq!(retry.loglikelihood(&r).await.unwrap().len(), 1);
     }
 
@@ -195,38 +229,57 @@ mod tests {
     async fn waits_at_least_retry_after() {
         let fake = Arc::new(Fake::failing_first(
             Duration::ZERO,
-            vec![ModelError::RateLimited { retry_after: Some(Duration::from_secs(7)) }],
+            vec![ModelError::RateLimited {
+                retry_after: Some(Duration::from_secs(7)),
+            }],
         ));
-        let retry = Retry::new(fake.clone(), 2).with_backoff(Duration::from_millis(1), Duration::from_millis(2));
+        let retry = Retry::new(fake.clone(), 2)
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(2));
         let start = Instant::now();
         retry.generate(&request("x")).await.unwrap();
         let waited = start.elapsed();
-        assert!(waited >= Duration::from_secs(7) && waited < Duration::from_millis(7010), "{waited:?}");
+        assert!(
+            waited >= Duration::from_secs(7) && waited < Duration::from_millis(7010),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_absurd_retry_after_is_reported_not_waited() {
         let fake = Arc::new(Fake::failing_first(
             Duration::ZERO,
-            vec![ModelError::RateLimited { retry_after: Some(Duration::from_secs(86_400)) }],
+            vec![ModelError::RateLimited {
+                retry_after: Some(Duration::from_secs(86_400)),
+            }],
         ));
         let retry = Retry::new(fake.clone(), 2);
         let start = Instant::now();
-        assert_eq!(retry.generate(&request("x")).await.unwrap_err().kind(), "rate_limited");
+        assert_eq!(
+            retry.generate(&request("x")).await.unwrap_err().kind(),
+            "rate_limited"
+        );
         assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[test]
     fn backoff_is_jittered_below_an_exponential_ceiling() {
         let fake = Arc::new(Fake::new(Duration::ZERO));
-        let retry = Retry::new(fake, 10).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let retry =
+            Retry::new(fake, 10).with_backoff(Duration::from_millis(100), Duration::from_secs(1));
         for attempt in 1..=10u32 {
-            let ceiling = Duration::from_millis(100 * 2u64.pow(attempt - 1)).min(Duration::from_secs(1));
+            let ceiling =
+                Duration::from_millis(100 * 2u64.pow(attempt - 1)).min(Duration::from_secs(1));
             let samples: Vec<_> = (0..200).map(|_| retry.backoff(attempt)).collect();
             assert!(samples.iter().all(|d| *d <= ceiling), "attempt {attempt}");
             // Full jitter: spread over the whole range, not bunched at the ceiling.
-            assert!(samples.iter().any(|d| *d < ceiling / 2), "attempt {attempt}");
-            assert!(samples.iter().any(|d| *d > ceiling / 2), "attempt {attempt}");
+            assert!(
+                samples.iter().any(|d| *d < ceiling / 2),
+                "attempt {attempt}"
+            );
+            assert!(
+                samples.iter().any(|d| *d > ceiling / 2),
+                "attempt {attempt}"
+            );
         }
         assert!(retry.backoff(u32::MAX) <= Duration::from_secs(1));
     }

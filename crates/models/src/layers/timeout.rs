@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use touchstone_core::{Completion, GenerateRequest};
 
-use crate::{Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion, RawRequest, SharedModel};
+use crate::{
+    Loglikelihood, LoglikelihoodRequest, Model, ModelError, ModelIdentity, RawCompletion,
+    RawRequest, SharedModel,
+};
 
 /// Fails a call with [`ModelError::Timeout`] when the inner model has not answered within the
 /// deadline; the inner call is dropped (for HTTP, its connection is closed).
@@ -32,7 +35,10 @@ impl Model for Timeout {
             .unwrap_or(Err(ModelError::Timeout(self.deadline)))
     }
 
-    async fn loglikelihood(&self, request: &LoglikelihoodRequest) -> Result<Vec<Loglikelihood>, ModelError> {
+    async fn loglikelihood(
+        &self,
+        request: &LoglikelihoodRequest,
+    ) -> Result<Vec<Loglikelihood>, ModelError> {
         tokio::time::timeout(self.deadline, self.inner.loglikelihood(request))
             .await
             .unwrap_or(Err(ModelError::Timeout(self.deadline)))
@@ -57,9 +63,15 @@ mod tests {
         let slow = Arc::new(Fake::new(Duration::from_secs(10)));
         let t = Timeout::new(slow, Duration::from_secs(2));
         let start = tokio::time::Instant::now();
-        assert_eq!(t.generate(&request("x")).await, Err(ModelError::Timeout(Duration::from_secs(2))));
+        assert_eq!(
+            t.generate(&request("x")).await,
+            Err(ModelError::Timeout(Duration::from_secs(2)))
+        );
         assert_eq!(start.elapsed(), Duration::from_secs(2));
-        let r = LoglikelihoodRequest { context: "c".into(), continuations: vec!["a".into()] };
+        let r = LoglikelihoodRequest {
+            context: "c".into(),
+            continuations: vec!["a".into()],
+        };
         assert_eq!(t.loglikelihood(&r).await.unwrap_err().kind(), "timeout");
 
         let fast = Arc::new(Fake::new(Duration::from_millis(100)));

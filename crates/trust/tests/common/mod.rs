@@ -21,8 +21,11 @@ pub fn other_keys() -> KeyPair {
 pub fn write_files(dir: &Path) {
     std::fs::write(dir.join("suite.yaml"), "name: quick\ntasks: [xstest]\n").unwrap();
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("data/xstest.jsonl"), "{\"id\":1,\"prompt\":\"你好\"}\n{\"id\":2,\"prompt\":\"hi\"}\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("data/xstest.jsonl"),
+        "{\"id\":1,\"prompt\":\"你好\"}\n{\"id\":2,\"prompt\":\"hi\"}\n",
+    )
+    .unwrap();
 }
 
 pub fn body(dir: &Path, keys: &KeyPair) -> CertificateBody {
@@ -34,14 +37,29 @@ pub fn body(dir: &Path, keys: &KeyPair) -> CertificateBody {
     });
     let subjects = vec![
         Subject::of_file("suite", "quick", "suite.yaml", &dir.join("suite.yaml")).unwrap(),
-        Subject::of_file("dataset", "xstest", "data/xstest.jsonl", &dir.join("data/xstest.jsonl")).unwrap(),
+        Subject::of_file(
+            "dataset",
+            "xstest",
+            "data/xstest.jsonl",
+            &dir.join("data/xstest.jsonl"),
+        )
+        .unwrap(),
     ];
-    CertificateBody::new(CENTER, NOW, "run-20261129-0001", results, subjects, keys.public().clone())
+    CertificateBody::new(
+        CENTER,
+        NOW,
+        "run-20261129-0001",
+        results,
+        subjects,
+        keys.public().clone(),
+    )
 }
 
 /// Three earlier leaves, the certificate at index 3, and one later leaf.
 pub fn logged(cert: Certificate, keys: &KeyPair) -> (Certificate, Vec<Hash>) {
-    let mut leaves: Vec<Hash> = (0..3).map(|i| merkle::leaf_hash(format!("earlier {i}").as_bytes())).collect();
+    let mut leaves: Vec<Hash> = (0..3)
+        .map(|i| merkle::leaf_hash(format!("earlier {i}").as_bytes()))
+        .collect();
     leaves.push(transparency::leaf_hash(&cert));
     leaves.push(merkle::leaf_hash(b"later"));
     let cert = transparency::attach_proof(cert, 3, &leaves, keys, NOW).unwrap();
