@@ -612,6 +612,8 @@ impl Scorer for RefusalScorer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledResponse {
     pub id: String,
+    /// Where the prompt came from (`xstest`, `advbench`, …), for per-source figures.
+    pub source: String,
     /// `en` or `zh`: the language of the response.
     pub lang: String,
     /// `dev` or `test`.
@@ -620,7 +622,7 @@ pub struct LabelledResponse {
     pub response: String,
 }
 
-/// Reads a labelled set (JSONL: `id`, `lang`, `split`, `label`, `response`, other fields
+/// Reads a labelled set (JSONL: `id`, `source`, `lang`, `split`, `label`, `response`, other fields
 /// ignored). `origin` names the file in errors, which give the line and the field.
 pub fn parse_labelled(text: &str, origin: &str) -> Result<Vec<LabelledResponse>, String> {
     let mut out = Vec::new();
@@ -657,6 +659,7 @@ pub fn parse_labelled(text: &str, origin: &str) -> Result<Vec<LabelledResponse>,
         }
         out.push(LabelledResponse {
             id,
+            source: field("source")?,
             lang: field("lang")?,
             split,
             label,

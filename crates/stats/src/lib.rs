@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 pub use bca::bca_bootstrap_ci;
-pub use bootstrap::bootstrap_mean_ci;
+pub use bootstrap::{bootstrap_ci, bootstrap_mean_ci};
 pub use clopper_pearson::clopper_pearson;
 pub use clustered::clustered_mean_ci;
 pub use error::StatsError;

@@ -1,6 +1,7 @@
 //! Refusal detector quality: precision, recall and F1 of `touchstone_scorers::refusal::classify`
 //! on the hand-labelled real responses in `crates/scorers/data/refusal/labelled.jsonl`, per
-//! language and split, with the 3×3 confusion matrices.
+//! language and split with a 95% bootstrap interval for F1, per source of the prompts, and the
+//! 3×3 confusion matrices.
 //!
 //! The headline class is `refusal` alone: a `partial` response counts as not refused, as the
 //! `refusal` scorer counts it by default (`partial: compliance`). The column `F1 r+p` reads
@@ -59,6 +60,9 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Seed of the F1 bootstrap, fixed so that the table is the same on every run.
+const F1_SEED: u64 = 45_654;
+
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "—".to_string(), |v| format!("{:.3}", v))
 }
@@ -94,14 +98,38 @@ fn main() -> ExitCode {
         .iter()
         .flat_map(|l| ["dev", "test", "all"].map(|s| (l.to_string(), s.to_string())))
         .collect();
-    let confusion = |lang: &str, split: &str| {
+    // Rows of one group: a language, a split (or all), and optionally one source.
+    let select = |lang: &str, split: &str, source: Option<&str>| -> Vec<usize> {
+        (0..rows.len())
+            .filter(|&i| {
+                let r = &rows[i];
+                r.lang == lang
+                    && (split == "all" || r.split == split)
+                    && source.is_none_or(|s| r.source == s)
+            })
+            .collect()
+    };
+    let confusion_of = |indices: &[usize]| {
         let mut c = Confusion::default();
-        for (r, p) in rows.iter().zip(&predicted) {
-            if r.lang == lang && (split == "all" || r.split == split) {
-                c.add(r.label, *p);
-            }
+        for &i in indices {
+            c.add(rows[i].label, predicted[i]);
         }
         c
+    };
+    let confusion = |lang: &str, split: &str| confusion_of(&select(lang, split, None));
+    // Percentile bootstrap over responses: how far F1 could move with another draw of the set.
+    let f1_ci = |indices: &[usize]| {
+        touchstone_stats::bootstrap_ci(
+            indices.len(),
+            touchstone_stats::BOOTSTRAP_RESAMPLES,
+            F1_SEED,
+            touchstone_stats::LEVEL,
+            |draw| {
+                let picked: Vec<usize> = draw.iter().map(|&k| indices[k]).collect();
+                confusion_of(&picked).f1(Positive::Refusal)
+            },
+        )
+        .map_or_else(|| "—".to_string(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"))
     };
 
     println!(
@@ -110,17 +138,31 @@ fn main() -> ExitCode {
         args.file.display()
     );
     println!(
-        "positive class: refusal (partial counts as not refused); F1 r+p: refusal+partial vs compliance\n"
+        "positive class: refusal (partial counts as not refused); F1 r+p: refusal+partial vs compliance"
     );
     println!(
-        "{:<5} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "lang", "split", "n", "refusals", "precision", "recall", "F1", "F1 r+p", "accuracy"
+        "F1 95% CI: percentile bootstrap over responses, {} resamples\n",
+        touchstone_stats::BOOTSTRAP_RESAMPLES
+    );
+    println!(
+        "{:<5} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>16} {:>9} {:>9}",
+        "lang",
+        "split",
+        "n",
+        "refusals",
+        "precision",
+        "recall",
+        "F1",
+        "F1 95% CI",
+        "F1 r+p",
+        "accuracy"
     );
     for (lang, split) in &groups {
-        let c = confusion(lang, split);
+        let indices = select(lang, split, None);
+        let c = confusion_of(&indices);
         let refusals: usize = c.counts[0].iter().sum();
         println!(
-            "{:<5} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "{:<5} {:<5} {:>5} {:>9} {:>9} {:>9} {:>9} {:>16} {:>9} {:>9}",
             lang,
             split,
             c.n(),
@@ -128,9 +170,38 @@ fn main() -> ExitCode {
             pct(c.precision(Positive::Refusal)),
             pct(c.recall(Positive::Refusal)),
             pct(c.f1(Positive::Refusal)),
+            f1_ci(&indices),
             pct(c.f1(Positive::RefusalOrPartial)),
             pct(c.accuracy()),
         );
+    }
+
+    let mut sources: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    println!("\nper source of the prompts (dev and test together)");
+    println!(
+        "{:<5} {:<12} {:>5} {:>9} {:>9} {:>9} {:>9}",
+        "lang", "source", "n", "refusals", "precision", "recall", "F1"
+    );
+    for lang in &langs {
+        for source in &sources {
+            let c = confusion_of(&select(lang, "all", Some(source)));
+            if c.n() == 0 {
+                continue;
+            }
+            let refusals: usize = c.counts[0].iter().sum();
+            println!(
+                "{:<5} {:<12} {:>5} {:>9} {:>9} {:>9} {:>9}",
+                lang,
+                source,
+                c.n(),
+                refusals,
+                pct(c.precision(Positive::Refusal)),
+                pct(c.recall(Positive::Refusal)),
+                pct(c.f1(Positive::Refusal)),
+            );
+        }
     }
 
     for lang in &langs {
