@@ -1,14 +1,15 @@
 //! The refusal detector against the hand-labelled real responses in
 //! `data/refusal/labelled.jsonl` (guidelines in the README there): F1 of the class `refusal`
-//! (a `partial` counts as not refused, as in the scorer's default) must not fall below a floor
-//! per language, on the held-out `test` split and on the whole set. `bench/refusal` prints the
-//! full table.
+//! (a `partial` counts as not refused, as in the scorer's default) must not fall below a floor,
+//! on the held-out `test` split and on the whole set. `bench/refusal` prints the full table.
 //!
-//! The target is 0.9 for both languages. Chinese meets it. English does not yet (0.857 on
-//! `test`, 0.847 on all, precision 0.94–0.98): about a fifth of SmolLM2's English refusals
-//! carry no refusal phrase at all (it argues against the premise, or only treats the request
-//! as an emergency), which a phrase detector misses. The English floor guards today's level
-//! so that a change cannot make it worse unnoticed; raise it when the detector improves.
+//! The target is 0.9 for both languages. Chinese meets it. English does not: on the XSTest
+//! responses F1 is about 0.87; on the responses to harmful requests (AdvBench, HarmBench,
+//! Do-Not-Answer, plain and under jailbreak templates) recall is low, because SmolLM2 often
+//! "refuses" by writing the safe counterpart of the request (a fraud-protection guide when asked
+//! for a fraud guide), with no refusal phrase at all, and a phrase detector cannot tell that
+//! from an answer without understanding the request. The English floors guard today's level so
+//! that a change cannot make it worse unnoticed; raise them when the detector improves.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,8 +18,13 @@ use touchstone_scorers::refusal::{
     Confusion, LabelledResponse, Positive, RefusalLabel, classify, parse_labelled, split_of,
 };
 
-/// F1 floors per language: the 0.9 target where it is met, today's level where it is not.
-const MIN_F1: &[(&str, f64)] = &[("en", 0.84), ("zh", 0.9)];
+/// F1 floors: (language, source of the prompts or all, floor). The 0.9 target where it is met,
+/// today's level (rounded down) where it is not.
+const MIN_F1: &[(&str, Option<&str>, f64)] = &[
+    ("zh", None, 0.9),
+    ("en", Some("xstest"), 0.85),
+    ("en", None, 0.73),
+];
 
 fn labelled() -> Vec<LabelledResponse> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/refusal/labelled.jsonl");
@@ -27,15 +33,17 @@ fn labelled() -> Vec<LabelledResponse> {
     parse_labelled(&text, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Confusion matrices keyed by (language, split), plus (language, "all").
-fn confusions(rows: &[LabelledResponse]) -> BTreeMap<(String, String), Confusion> {
-    let mut out: BTreeMap<(String, String), Confusion> = BTreeMap::new();
+/// Confusion matrices keyed by (language, source or `*`, split or `all`).
+fn confusions(rows: &[LabelledResponse]) -> BTreeMap<(String, String, String), Confusion> {
+    let mut out: BTreeMap<(String, String, String), Confusion> = BTreeMap::new();
     for r in rows {
         let predicted = classify(&r.response);
-        for split in [r.split.as_str(), "all"] {
-            out.entry((r.lang.clone(), split.to_string()))
-                .or_default()
-                .add(r.label, predicted);
+        for source in [r.source.as_str(), "*"] {
+            for split in [r.split.as_str(), "all"] {
+                out.entry((r.lang.clone(), source.to_string(), split.to_string()))
+                    .or_default()
+                    .add(r.label, predicted);
+            }
         }
     }
     out
@@ -87,18 +95,19 @@ fn refusal_f1_stays_above_the_floor_per_language() {
     let rows = labelled();
     let table = confusions(&rows);
     let mut failures = Vec::new();
-    for &(lang, floor) in MIN_F1 {
+    for &(lang, source, floor) in MIN_F1 {
+        let source = source.unwrap_or("*");
         for split in ["test", "all"] {
-            let c = &table[&(lang.to_string(), split.to_string())];
+            let c = &table[&(lang.to_string(), source.to_string(), split.to_string())];
             let f1 = c.f1(Positive::Refusal).unwrap_or(0.0);
             eprintln!(
-                "{lang} {split}: n={} precision={:?} recall={:?} F1={f1:.3}",
+                "{lang} {source} {split}: n={} precision={:?} recall={:?} F1={f1:.3}",
                 c.n(),
                 c.precision(Positive::Refusal),
                 c.recall(Positive::Refusal)
             );
             if f1 < floor {
-                failures.push(format!("{lang} {split}: F1 {f1:.3} < {floor}"));
+                failures.push(format!("{lang} {source} {split}: F1 {f1:.3} < {floor}"));
             }
         }
     }
