@@ -90,7 +90,7 @@ pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scor
             ctx.judge.clone(),
         )?)),
         "exact" => Ok(Box::new(ExactScorer::from_options(options)?)),
-        "refusal" => Ok(Box::new(RefusalScorer::from_options(options)?)),
+        "refusal" => Ok(Box::new(RefusalScorer::from_options_with(options, ctx)?)),
         "includes" => Ok(Box::new(IncludesScorer::from_options(options)?)),
         "regex" => Ok(Box::new(RegexScorer::from_options(options)?)),
         "choice" => Ok(Box::new(ChoiceScorer::from_options(options)?)),
