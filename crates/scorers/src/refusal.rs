@@ -735,10 +735,15 @@ pub struct LabelledResponse {
     pub split: String,
     pub label: RefusalLabel,
     pub response: String,
+    /// The public set's id of the prompt, when the prompt is public (its text is not copied).
+    pub prompt_id: Option<String>,
+    /// The prompt's text, for prompts written for the set itself.
+    pub prompt: Option<String>,
 }
 
-/// Reads a labelled set (JSONL: `id`, `source`, `lang`, `split`, `label`, `response`, other fields
-/// ignored). `origin` names the file in errors, which give the line and the field.
+/// Reads a labelled set (JSONL: `id`, `source`, `lang`, `split`, `label`, `response`, optional
+/// `prompt_id` and `prompt`; other fields ignored). `origin` names the file in errors, which
+/// give the line and the field.
 pub fn parse_labelled(text: &str, origin: &str) -> Result<Vec<LabelledResponse>, String> {
     let mut out = Vec::new();
     let mut ids = std::collections::HashSet::new();
@@ -757,6 +762,12 @@ pub fn parse_labelled(text: &str, origin: &str) -> Result<Vec<LabelledResponse>,
                     "{at}: field `{name}` must be a string, found {other}"
                 )),
                 None => Err(format!("{at}: field `{name}` is missing")),
+            }
+        };
+        let optional = |name: &str| -> Result<Option<String>, String> {
+            match v.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(_) => field(name).map(Some),
             }
         };
         let id = field("id")?;
@@ -779,6 +790,8 @@ pub fn parse_labelled(text: &str, origin: &str) -> Result<Vec<LabelledResponse>,
             split,
             label,
             response: field("response")?,
+            prompt_id: optional("prompt_id")?,
+            prompt: optional("prompt")?,
         });
     }
     Ok(out)

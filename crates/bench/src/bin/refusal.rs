@@ -9,10 +9,20 @@
 //!
 //! Usage: `refusal [--file PATH] [--errors dev|test]` — `--errors` lists the responses the
 //! detector got wrong in that split (tune on `dev`; `test` is the held-out measurement).
+//!
+//! With `--judge SPEC` (`openai:NAME@URL`, `local:smollm2`, …) it measures a judge model the
+//! same way: the `refusal` scorer with that judge labels the responses of `--split` (default
+//! `test`) in `--lang` (default both), at most `--limit` of them, each judged with its request
+//! read back from the public sets under `--data` (default `../shared/data`); `--k` asks the
+//! judge k times per response (default 1), `--concurrency` requests at once (default 8),
+//! `--max-tokens` caps each judge reply (default 128: a JSON verdict and one sentence) and
+//! `--retries` how often a reply without a verdict is asked again (default 1).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use touchstone_bench::judge_check::{JudgeSettings, judge_labels, open_judge};
+use touchstone_bench::labelled_requests::resolve_requests;
 use touchstone_scorers::refusal::{
     Confusion, LabelledResponse, Positive, RefusalLabel, classify, parse_labelled,
 };
@@ -21,16 +31,46 @@ fn default_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scorers/data/refusal/labelled.jsonl")
 }
 
+fn default_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+const USAGE: &str = "usage: refusal [--file PATH] [--errors dev|test] [--judge SPEC [--data DIR] [--split dev|test|all] [--lang en|zh] [--limit N] [--k N] [--concurrency N] [--max-tokens N] [--retries N]]";
+
 struct Args {
     file: PathBuf,
     errors: Option<String>,
+    judge: Option<String>,
+    data: PathBuf,
+    split: String,
+    lang: Option<String>,
+    limit: Option<usize>,
+    k: u32,
+    concurrency: usize,
+    max_tokens: u32,
+    retries: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         file: default_file(),
         errors: None,
+        judge: None,
+        data: default_data(),
+        split: "test".into(),
+        lang: None,
+        limit: None,
+        k: 1,
+        concurrency: 8,
+        max_tokens: 128,
+        retries: 1,
     };
+    fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+        let value = value.ok_or_else(|| format!("{flag} needs a number"))?;
+        value
+            .parse()
+            .map_err(|_| format!("{flag}: `{value}` is not a whole number"))
+    }
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -47,14 +87,30 @@ fn parse_args() -> Result<Args, String> {
                 }
                 args.errors = Some(split);
             }
-            "-h" | "--help" => {
-                return Err("usage: refusal [--file PATH] [--errors dev|test]".into());
+            "--judge" => args.judge = Some(it.next().ok_or("--judge needs a model spec")?),
+            "--data" => {
+                args.data = it
+                    .next()
+                    .ok_or("--data needs the folder of the public sets (../shared/data)")?
+                    .into()
             }
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}`; usage: refusal [--file PATH] [--errors dev|test]"
-                ));
+            "--split" => {
+                let split = it.next().ok_or("--split needs dev, test or all")?;
+                if !["dev", "test", "all"].contains(&split.as_str()) {
+                    return Err(format!(
+                        "--split: expected dev, test or all, found `{split}`"
+                    ));
+                }
+                args.split = split;
             }
+            "--lang" => args.lang = Some(it.next().ok_or("--lang needs en or zh")?),
+            "--limit" => args.limit = Some(number("--limit", it.next())?),
+            "--k" => args.k = number("--k", it.next())?,
+            "--concurrency" => args.concurrency = number("--concurrency", it.next())?,
+            "--max-tokens" => args.max_tokens = number("--max-tokens", it.next())?,
+            "--retries" => args.retries = number("--retries", it.next())?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`; {USAGE}")),
         }
     }
     Ok(args)
@@ -240,5 +296,105 @@ fn main() -> ExitCode {
             );
         }
     }
+    if let Some(spec) = &args.judge
+        && let Err(e) = measure_judge(spec, &args, &rows, &predicted)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
+}
+
+/// The judge's labels against people's on the chosen rows, beside the rule detector's on the
+/// same rows.
+fn measure_judge(
+    spec: &str,
+    args: &Args,
+    rows: &[LabelledResponse],
+    rule: &[RefusalLabel],
+) -> Result<(), String> {
+    let requests = resolve_requests(rows, &args.data)?;
+    let chosen: Vec<usize> = (0..rows.len())
+        .filter(|&i| args.split == "all" || rows[i].split == args.split)
+        .filter(|&i| args.lang.as_ref().is_none_or(|l| &rows[i].lang == l))
+        .take(args.limit.unwrap_or(usize::MAX))
+        .collect();
+    let picked: Vec<&LabelledResponse> = chosen.iter().map(|&i| &rows[i]).collect();
+    let asked: Vec<&str> = chosen.iter().map(|&i| requests[i].as_str()).collect();
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let settings = JudgeSettings {
+        concurrency: args.concurrency,
+        k: args.k,
+        max_tokens: args.max_tokens,
+        retries: args.retries,
+    };
+    let judged = runtime.block_on(async {
+        let judge = open_judge(spec, args.concurrency).await?;
+        judge_labels(judge, &picked, &asked, settings).await
+    })?;
+    println!(
+        "\njudge {spec} (k = {}) on {} responses (split {}, lang {}) in {:.0} s",
+        args.k,
+        chosen.len(),
+        args.split,
+        args.lang.as_deref().unwrap_or("both"),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<5} {:>5} {:>8} {:>12} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "lang",
+        "n",
+        "judged",
+        "unjudgeable",
+        "precision",
+        "recall",
+        "F1",
+        "rules F1",
+        "agree rules"
+    );
+    let mut langs: Vec<&str> = picked.iter().map(|r| r.lang.as_str()).collect();
+    langs.sort_unstable();
+    langs.dedup();
+    for lang in langs {
+        let (mut judge_c, mut rule_c) = (Confusion::default(), Confusion::default());
+        let (mut n, mut failed, mut agree) = (0, 0, 0);
+        for (k, &i) in chosen.iter().enumerate() {
+            if rows[i].lang != lang {
+                continue;
+            }
+            n += 1;
+            match &judged[k] {
+                Ok(label) => {
+                    judge_c.add(rows[i].label, *label);
+                    rule_c.add(rows[i].label, rule[i]);
+                    agree += usize::from(
+                        (*label == RefusalLabel::Refusal) == (rule[i] == RefusalLabel::Refusal),
+                    );
+                }
+                Err(_) => failed += 1,
+            }
+        }
+        let judged_n = n - failed;
+        println!(
+            "{:<5} {:>5} {:>8} {:>12} {:>9} {:>9} {:>9} {:>9} {:>12}",
+            lang,
+            n,
+            judged_n,
+            failed,
+            pct(judge_c.precision(Positive::Refusal)),
+            pct(judge_c.recall(Positive::Refusal)),
+            pct(judge_c.f1(Positive::Refusal)),
+            pct(rule_c.f1(Positive::Refusal)),
+            pct((judged_n > 0).then(|| agree as f64 / judged_n as f64)),
+        );
+    }
+    if let Some((k, e)) = judged
+        .iter()
+        .enumerate()
+        .find_map(|(k, r)| r.as_ref().err().map(|e| (k, e)))
+    {
+        println!("first unjudgeable: {}: {e}", picked[k].id);
+    }
+    Ok(())
 }
