@@ -139,25 +139,7 @@ fn judge_path_retries_malformed_replies_and_counts_the_unjudgeable() {
     )
     .unwrap();
     let mock = spawn_background(MockConfig::default()).unwrap();
-    let out_dir = dir.path().join("out");
-    let o = run(&[
-        "eval",
-        "--suite",
-        suite.to_str().unwrap(),
-        "--model",
-        &format!("openai:target@{}", mock.base_url()),
-        "--judge",
-        &format!("openai:judge@{}", mock.base_url()),
-        "--concurrency",
-        "1",
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let results = read_json(&out_dir.join("results.json"));
+    let (results, out_dir) = eval_with_mock_judge(dir.path(), &suite, &mock);
     assert_eq!(results["counts"]["scored"], 2);
     assert_eq!(
         results["counts"]["failed"], 1,
@@ -232,25 +214,7 @@ fn refusal_rates_come_from_the_judge_when_one_is_configured() {
     )
     .unwrap();
     let mock = spawn_background(MockConfig::default()).unwrap();
-    let out_dir = dir.path().join("out");
-    let o = run(&[
-        "eval",
-        "--suite",
-        suite.to_str().unwrap(),
-        "--model",
-        &format!("openai:target@{}", mock.base_url()),
-        "--judge",
-        &format!("openai:judge@{}", mock.base_url()),
-        "--concurrency",
-        "1",
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let results = read_json(&out_dir.join("results.json"));
+    let (results, _) = eval_with_mock_judge(dir.path(), &suite, &mock);
     let metric = |task: &str, name: &str| {
         results["tasks"]
             .as_array()
@@ -575,4 +539,32 @@ fn attacks_flag_replaces_the_suites_attacks() {
         db(dir.path()).to_str().unwrap(),
     ]);
     assert_clean_failure(&o, &["base65", "attacks list"]);
+}
+
+/// Runs a suite file with the mock as the model under test and as the judge, one request at a
+/// time; returns results.json and the output folder.
+fn eval_with_mock_judge(
+    dir: &std::path::Path,
+    suite: &std::path::Path,
+    mock: &touchstone_mock::BackgroundMock,
+) -> (serde_json::Value, std::path::PathBuf) {
+    let out_dir = dir.join("out");
+    let o = run(&[
+        "eval",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--model",
+        &format!("openai:target@{}", mock.base_url()),
+        "--judge",
+        &format!("openai:judge@{}", mock.base_url()),
+        "--concurrency",
+        "1",
+        "--db",
+        db(dir).to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (read_json(&out_dir.join("results.json")), out_dir)
 }
