@@ -313,7 +313,9 @@ fn measure_judge(
     rows: &[LabelledResponse],
     rule: &[RefusalLabel],
 ) -> Result<(), String> {
-    let requests = resolve_requests(rows, &args.data)?;
+    let requests = resolve_requests(rows, &args.data).map_err(|e| {
+        format!("{e} (the public sets are read from --data, default ../shared/data)")
+    })?;
     let chosen: Vec<usize> = (0..rows.len())
         .filter(|&i| args.split == "all" || rows[i].split == args.split)
         .filter(|&i| args.lang.as_ref().is_none_or(|l| &rows[i].lang == l))
