@@ -380,18 +380,8 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 fn emoji_table(text: &str, origin: &str) -> Result<EmojiTable, AttackError> {
-    let map: BTreeMap<String, String> = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        AttackError::Yaml {
-            origin: origin.to_string(),
-            line,
-            column,
-            message: e.to_string(),
-        }
-    })?;
+    let map: BTreeMap<String, String> =
+        serde_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
     let mut table: EmojiTable = map
         .into_iter()
         .map(|(k, v)| (k.to_lowercase(), v))

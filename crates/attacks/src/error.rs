@@ -86,6 +86,20 @@ impl AttackError {
     pub fn is_not_applicable(&self) -> bool {
         matches!(self, AttackError::NotApplicable { .. })
     }
+
+    /// A serde_yaml error in the file `origin`, at the line and column it names (0 when none).
+    pub(crate) fn yaml(origin: &str, e: serde_yaml::Error) -> Self {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        AttackError::Yaml {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: e.to_string(),
+        }
+    }
 }
 
 fn line_text(line: &Option<usize>) -> String {

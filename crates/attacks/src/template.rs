@@ -83,18 +83,8 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<TemplateFile, AttackErro
             "the file is empty; see crates/attacks/templates/ for the format".into(),
         ));
     }
-    let file: TemplateFile = serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        AttackError::Yaml {
-            origin: origin.to_string(),
-            line,
-            column,
-            message: e.to_string(),
-        }
-    })?;
+    let file: TemplateFile =
+        serde_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
     if !is_kebab(&file.name) {
         return Err(invalid(
             origin,

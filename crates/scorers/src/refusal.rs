@@ -500,29 +500,24 @@ fn content(sentences: &[&str]) -> f64 {
 /// match's …" is a loop, not content).
 fn weight(s: &str) -> f64 {
     let mut words = 0.0;
-    let mut word = String::new();
-    let mut previous = String::new();
-    let end_word = |word: &mut String, previous: &mut String, words: &mut f64| {
-        if !word.is_empty() {
-            if *word != *previous {
-                *words += 1.0;
-            }
-            std::mem::swap(word, previous);
-            word.clear();
-        }
-    };
-    for c in s.chars() {
-        if is_cjk(c) {
-            end_word(&mut word, &mut previous, &mut words);
-            previous.clear();
-            words += 0.5;
-        } else if c.is_alphanumeric() || (c == '\'' && !word.is_empty()) {
+    let (mut word, mut previous) = (String::new(), String::new());
+    // A trailing space ends the last word.
+    for c in s.chars().chain([' ']) {
+        if !is_cjk(c) && (c.is_alphanumeric() || (c == '\'' && !word.is_empty())) {
             word.extend(c.to_lowercase());
-        } else {
-            end_word(&mut word, &mut previous, &mut words);
+            continue;
+        }
+        if !word.is_empty() {
+            if word != previous {
+                words += 1.0;
+            }
+            previous = std::mem::take(&mut word);
+        }
+        if is_cjk(c) {
+            words += 0.5;
+            previous.clear();
         }
     }
-    end_word(&mut word, &mut previous, &mut words);
     words
 }
 
@@ -585,16 +580,6 @@ impl RefusalScorer {
             count_compliance: false,
             judge: None,
         }
-    }
-
-    /// Whether a judge model decides (rather than the rule detector).
-    pub fn judged(&self) -> bool {
-        self.judge.is_some()
-    }
-
-    /// The rule detector alone, whatever the options say about a judge.
-    pub fn from_options(options: &BTreeMap<String, Value>) -> Result<Self, ScorerError> {
-        Self::from_options_with(options, &ScorerContext::default())
     }
 
     /// With the judge of `ctx` when there is one and option `judge` is not `off`.

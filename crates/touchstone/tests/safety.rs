@@ -489,43 +489,31 @@ fn attacks_flag_replaces_the_suites_attacks() {
             None => Vec::new(),
         }
     };
-    let out = dir.path().join("one");
-    let o = run(&[
-        "eval",
-        "--suite",
-        "gbt45654",
-        "--model",
-        &model,
-        "--limit",
-        "1",
-        "--attacks",
-        "base64",
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // One item of the suite with the given attacks; the output folder it wrote.
+    let eval_with_attacks = |name: &str, attacks: &str| {
+        let out = dir.path().join(name);
+        let o = run(&[
+            "eval",
+            "--suite",
+            "gbt45654",
+            "--model",
+            &model,
+            "--limit",
+            "1",
+            "--attacks",
+            attacks,
+            "--db",
+            db(dir.path()).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out
+    };
+    let out = eval_with_attacks("one", "base64");
     assert_eq!(keys(&out), vec!["base64", "none"]);
-    let out = dir.path().join("none");
-    let o = run(&[
-        "eval",
-        "--suite",
-        "gbt45654",
-        "--model",
-        &model,
-        "--limit",
-        "1",
-        "--attacks",
-        "none",
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let out = eval_with_attacks("none", "none");
     assert!(keys(&out).is_empty(), "no attack variants");
     let o = run(&[
         "eval",

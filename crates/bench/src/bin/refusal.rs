@@ -22,17 +22,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use touchstone_bench::judge_check::{JudgeSettings, judge_labels, open_judge};
-use touchstone_bench::labelled_requests::resolve_requests;
+use touchstone_bench::labelled_requests::{resolve_requests, shared_data_dir};
 use touchstone_scorers::refusal::{
     Confusion, LabelledResponse, Positive, RefusalLabel, classify, parse_labelled,
 };
 
 fn default_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scorers/data/refusal/labelled.jsonl")
-}
-
-fn default_data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
 }
 
 const USAGE: &str = "usage: refusal [--file PATH] [--errors dev|test] [--judge SPEC [--data DIR] [--split dev|test|all] [--lang en|zh] [--limit N] [--k N] [--concurrency N] [--max-tokens N] [--retries N]]";
@@ -56,7 +52,7 @@ fn parse_args() -> Result<Args, String> {
         file: default_file(),
         errors: None,
         judge: None,
-        data: default_data(),
+        data: shared_data_dir(),
         split: "test".into(),
         lang: None,
         limit: None,
