@@ -140,9 +140,22 @@ impl CsvStream {
                 return Err(DataError::Empty { path: self.path() });
             }
             let at = Location::Row(self.row);
-            let mut names = Vec::with_capacity(self.record.len());
+            let mut names: Vec<String> = Vec::with_capacity(self.record.len());
             for (i, cell) in self.record.iter().enumerate() {
-                names.push(self.text(cell, at, Some(format!("header column {}", i + 1)))?);
+                let name = self.text(cell, at, Some(format!("header column {}", i + 1)))?;
+                // Two columns of one name: mapping by name would keep one and drop the other.
+                if let Some(first) = names.iter().position(|n| *n == name) {
+                    return Err(DataError::BadRecord {
+                        path: self.path(),
+                        at,
+                        message: format!(
+                            "header columns {} and {} are both named `{name}`; rename one",
+                            first + 1,
+                            i + 1
+                        ),
+                    });
+                }
+                names.push(name);
             }
             self.header = Some(names);
         }
@@ -154,14 +167,33 @@ impl CsvStream {
             };
         }
         let at = Location::Row(self.row);
+        // A row must have as many fields as the header: a short row would lose its last
+        // fields and a long one its extra cells, silently. The usual cause is quoting.
+        if let Some(h) = &self.header
+            && self.record.len() != h.len()
+        {
+            let missing = h
+                .get(self.record.len()..)
+                .map(|names| {
+                    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                    format!(": no {}", names.join(", "))
+                })
+                .unwrap_or_default();
+            return Err(DataError::BadRecord {
+                path: self.path(),
+                at,
+                message: format!(
+                    "{} field(s), the header has {}{missing}. A field that contains a comma must \
+                     be in double quotes, and a quote left open runs on into the rows after it",
+                    self.record.len(),
+                    h.len()
+                ),
+            });
+        }
         let mut rec = Map::new();
         for (i, cell) in self.record.iter().enumerate() {
             let name = match &self.header {
-                Some(h) => match h.get(i) {
-                    Some(n) => n.clone(),
-                    // Cells beyond the header have no name and are not mapped.
-                    None => continue,
-                },
+                Some(h) => h[i].clone(),
                 None => i.to_string(),
             };
             let value = self.text(cell, at, Some(name.clone()))?;

@@ -61,6 +61,45 @@ fn invalid_utf8_in_csv_names_row_and_field() {
 }
 
 #[test]
+fn csv_rows_must_have_the_header_s_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, says) in [
+        // A short row would lose its target; a long one its extra cell.
+        (
+            "short.csv",
+            &b"id,input,target\n1,q1,A\n2,q2\n3,q3,A\n"[..],
+            "short.csv: row 3: 2 field(s), the header has 3",
+        ),
+        (
+            "long.csv",
+            b"id,input,target\n1,q1,A,extra\n",
+            "long.csv: row 2: 4 field(s), the header has 3",
+        ),
+        // An unclosed quote swallows the rows after it into one field.
+        (
+            "quote.csv",
+            b"id,input,target\n1,\"q1 unterminated,A\n2,q2,A\n",
+            "quote.csv: row 2: 2 field(s), the header has 3",
+        ),
+        (
+            "twice.csv",
+            b"id,input,input,target\n1,a,b,A\n",
+            "twice.csv: row 1: header columns 2 and 3 are both named `input`",
+        ),
+    ] {
+        let path = write(dir.path(), name, bytes);
+        let msg = read_all(&path, &FieldMap::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(says), "{name}: {msg}");
+    }
+    // A field with a comma, quoted, is one field.
+    let path = write(dir.path(), "ok.csv", b"id,input,target\n1,\"a, b\",A\n");
+    let samples = read_all(&path, &FieldMap::default()).unwrap();
+    assert_eq!(samples[0].input.text(), "a, b");
+}
+
+#[test]
 fn empty_files_have_no_samples() {
     let dir = tempfile::tempdir().unwrap();
     for (name, bytes) in [

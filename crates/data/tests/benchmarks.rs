@@ -475,7 +475,10 @@ fn malformed_mmlu_like_files_are_located() {
         ",Question,A,B,C,D,Answer\n0,q,a,b,c,d,A\n1,q,a,b\n",
     );
     let e = read_err(&short, DatasetFormat::Cmmlu);
-    assert!(e.contains("arts.csv: row 3 has no field `C`"), "{e}");
+    assert!(
+        e.contains("arts.csv: row 3: 4 field(s), the header has 7: no `C`, `D`, `Answer`"),
+        "{e}"
+    );
 
     // C-Eval val with a lower-case letter.
     let ceval = write(

@@ -529,7 +529,13 @@ fn truncated_xstest_names_the_row_and_the_missing_field() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "xstest_cut.csv", &cut);
     let err = read_err(&p, DatasetFormat::Xstest);
-    assert!(err.starts_with(&format!("{}: row 4 has no field `type`, which a `xstest` file has (columns id, prompt, type, label, focus, note); it has: `id`, `prompt`", p.display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "{}: row 4: 2 field(s), the header has 6: no `type`, `label`, `focus`, `note`.",
+            p.display()
+        )),
+        "{err}"
+    );
 
     let p = write(
         dir.path(),
