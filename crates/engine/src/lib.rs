@@ -26,10 +26,10 @@ use touchstone_suite::{LoadedSuite, SuiteOrigin};
 
 pub use config::{EvalOptions, ExecOptions, RunConfig, TaskBank};
 pub use output::{
-    render_breakdowns, render_comparison, render_table, render_tradeoff, render_verdicts,
-    write_outputs,
+    prepare_output_dir, render_breakdowns, render_comparison, render_table, render_tradeoff,
+    render_verdicts, write_outputs,
 };
-pub use summary::{RunResults, summarize};
+pub use summary::{RunResults, Unmet, summarize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

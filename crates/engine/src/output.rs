@@ -33,6 +33,25 @@ struct SampleLine<'a> {
     cached: bool,
 }
 
+/// Makes sure `dir` can take the output files, before a run spends anything: it is created
+/// if missing, and must be a directory that accepts a file.
+pub fn prepare_output_dir(dir: &Path) -> Result<(), EngineError> {
+    let fail = |message: String| EngineError::Output {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail(
+            "it is a file; --out names a directory that will hold results.json and samples.jsonl / --out 须为目录".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the directory: {e}")))?;
+    let probe = dir.join(".touchstone-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| fail(format!("the directory does not accept files: {e}")))
+}
+
 /// Write `DIR/results.json` and `DIR/samples.jsonl`.
 pub fn write_outputs(
     store: &dyn Store,

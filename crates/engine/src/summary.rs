@@ -91,6 +91,51 @@ pub struct ExpectationResult {
     pub passed: bool,
 }
 
+/// What a finished run leaves unmet: the suite's expectations that failed and the compliance
+/// checks that do not conform, each as `task · model · metric` / `check · model`. A script that
+/// gates on a run (`touchstone eval --strict`) reads this.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unmet {
+    pub expectations: Vec<String>,
+    pub verdicts: Vec<String>,
+}
+
+impl Unmet {
+    pub fn is_empty(&self) -> bool {
+        self.expectations.is_empty() && self.verdicts.is_empty()
+    }
+}
+
+impl RunResults {
+    /// Planned items exist and every recorded one failed: the run measured nothing (a wrong
+    /// API key, a dead endpoint). Pending items of an interrupted run do not count as failed.
+    pub fn nothing_scored(&self) -> bool {
+        self.counts.scored == 0 && self.counts.failed > 0
+    }
+
+    pub fn unmet(&self) -> Unmet {
+        let expectations =
+            self.tasks
+                .iter()
+                .flat_map(|t| {
+                    t.expectations.iter().filter(|x| !x.passed).map(move |x| {
+                        format!("{} · {} · {} {}", t.name, t.model, x.metric, x.bound())
+                    })
+                })
+                .collect();
+        let verdicts = self
+            .verdicts
+            .iter()
+            .filter(|v| v.verdict == touchstone_compliance::VerdictKind::DoesNotConform)
+            .map(|v| format!("{} · {}", v.check, v.model))
+            .collect();
+        Unmet {
+            expectations,
+            verdicts,
+        }
+    }
+}
+
 impl ExpectationResult {
     /// The expected range as people read it: `≥ 0.85`, `≤ 0.05`, `0.2–0.4`.
     pub fn bound(&self) -> String {

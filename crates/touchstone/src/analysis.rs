@@ -47,7 +47,7 @@ fn write_or_print(out: Option<&Path>, text: &str) -> miette::Result<ExitCode> {
     match out {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", path.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,6 +75,13 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
     let p = args.baseline;
     let q = p + args.effect;
     let err = |e: touchstone_stats::StatsError| miette::miette!("{e}");
+    if args.power <= args.alpha {
+        return Err(miette::miette!(
+            "--power {} is not above --alpha {}: a test that detects an effect no more often than it raises a false alarm plans nothing / 检验功效须大于显著性水平",
+            args.power,
+            args.alpha
+        ));
+    }
     if !(0.0..1.0).contains(&q) || q <= 0.0 {
         return Err(miette::miette!(
             "--baseline {} plus --effect {} is {q}, outside (0, 1): choose a smaller effect or baseline / 基线加效应量须在 0 与 1 之间",
@@ -85,10 +92,18 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
     // Independent errors: the models disagree when one is right and the other wrong.
     let discordant = args.discordant.unwrap_or(p * (1.0 - q) + q * (1.0 - p));
     if discordant < args.effect.abs() {
-        return Err(miette::miette!(
-            "--discordant {discordant} is below the effect {}: two models cannot differ by more than the share of items they disagree on / 分歧率不能小于效应量",
-            args.effect.abs()
-        ));
+        return Err(match args.discordant {
+            Some(given) => miette::miette!(
+                "--discordant {given} is below the effect {}: two models cannot differ by more than the share of items they disagree on / 分歧率不能小于效应量",
+                args.effect.abs()
+            ),
+            None => miette::miette!(
+                "with --baseline {} and --effect {}, independent errors would disagree on {discordant:.3} of items, less than the effect; give --discordant (at least {}) / 请用 --discordant 指定分歧率",
+                args.baseline,
+                args.effect,
+                args.effect.abs()
+            ),
+        });
     }
     let plan = Plan {
         baseline: p,
@@ -113,12 +128,15 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
             .map_err(err)?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan).into_diagnostic()?);
+        outln!("{}", serde_json::to_string_pretty(&plan).into_diagnostic()?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "基线 baseline {:.3} · 效应 effect {:+.3} · α = {} (双侧 two-sided) · 功效 power = {}",
-        plan.baseline, plan.effect, plan.alpha, plan.power
+        plan.baseline,
+        plan.effect,
+        plan.alpha,
+        plan.power
     );
     let rows = [
         (
@@ -153,7 +171,7 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
         .unwrap_or(0);
     for (what, n, unit) in rows {
         let pad = " ".repeat(width - unicode_width::UnicodeWidthStr::width(what));
-        println!("  {what}{pad} {n:>8}  {unit}");
+        outln!("  {what}{pad} {n:>8}  {unit}");
     }
     Ok(ExitCode::SUCCESS)
 }

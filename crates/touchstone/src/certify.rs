@@ -47,16 +47,16 @@ pub fn keys_generate(out: &Path) -> miette::Result<ExitCode> {
     let passphrase = passphrase(true)?;
     let keys = KeyPair::generate().map_err(trust_error)?;
     keys.write_dir(out, &passphrase).map_err(trust_error)?;
-    println!("已生成密钥 Keys generated in {}", out.display());
-    println!(
+    outln!("已生成密钥 Keys generated in {}", out.display());
+    outln!(
         "  公钥 public keys (publish this): {}",
         out.join("public.json").display()
     );
-    println!(
+    outln!(
         "  私钥 private keys (encrypted):   {}",
         out.join("private.json").display()
     );
-    println!("  指纹 fingerprint: {}", keys.fingerprint());
+    outln!("  指纹 fingerprint: {}", keys.fingerprint());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,15 +83,14 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
         touchstone_engine::summarize(store.as_ref(), &run.id).map_err(crate::engine_report)?;
     let subjects =
         touchstone_engine::evidence::subjects(&results.config).map_err(crate::engine_report)?;
+    refuse_overwrite(&args.out, args.force)?;
+    let passphrase = passphrase(false)?;
     // Refuse an unwritable destination before anything is appended to the log.
-    let tmp = temp_path(&args.out);
-    std::fs::write(&tmp, b"")
+    let tmp = TempFile(temp_path(&args.out));
+    std::fs::write(&tmp.0, b"")
         .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", args.out.display()))?;
 
-    let keys = KeyPair::load_dir(&args.key, &passphrase(false)?).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        trust_error(e)
-    })?;
+    let keys = KeyPair::load_dir(&args.key, &passphrase).map_err(trust_error)?;
     let now = touchstone_store::now_rfc3339();
     let results = serde_json::to_value(&results).into_diagnostic()?;
     let body = CertificateBody::new(
@@ -111,24 +110,48 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
         .map_err(trust_error)?;
     let cert = transparency::attach_proof(cert, index, &leaves(store.as_ref())?, &keys, &now)
         .map_err(trust_error)?;
-    std::fs::write(&tmp, cert.to_bytes()).and_then(|()| std::fs::rename(&tmp, &args.out)).map_err(|e| {
+    std::fs::write(&tmp.0, cert.to_bytes()).and_then(|()| std::fs::rename(&tmp.0, &args.out)).map_err(|e| {
         miette::miette!(
             "cannot write {}: {e}; the certificate is in the transparency log at index {index} / 无法写入证书文件（已记入透明日志）",
             args.out.display()
         )
     })?;
     let log = cert.log.as_ref().expect("attached above");
-    println!("已签发证书 Certificate issued: {}", args.out.display());
-    println!("  运行 run: {} · 签发方 center: {}", run.id, args.center);
-    println!(
+    outln!("已签发证书 Certificate issued: {}", args.out.display());
+    outln!("  运行 run: {} · 签发方 center: {}", run.id, args.center);
+    outln!(
         "  签名 signatures: SM2-with-SM3 + ML-DSA-65 · 指纹 key fingerprint: {}",
         keys.fingerprint()
     );
-    println!(
+    outln!(
         "  透明日志 log: leaf {} of tree size {} · root {}",
-        log.leaf_index, log.tree_head.tree_size, log.tree_head.root_hash
+        log.leaf_index,
+        log.tree_head.tree_size,
+        log.tree_head.root_hash
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A certificate or a tree head is a published artefact: writing over one that exists needs
+/// `--force`.
+fn refuse_overwrite(out: &Path, force: bool) -> miette::Result<()> {
+    if out.exists() && !force {
+        return Err(miette::miette!(
+            "{} exists; a published certificate or tree head is not replaced silently: choose another --out, or pass --force to replace it / 文件已存在，如需覆盖请加 --force",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The `.partial` file a certificate is written to first; removed on every way out (after the
+/// rename it no longer exists).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn temp_path(out: &Path) -> PathBuf {
@@ -176,6 +199,17 @@ pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     match touchstone_trust::verify(&bytes, &options) {
+        // The library verifies what a certificate carries; Touchstone's policy is that every
+        // certificate it issues is logged, so one without its proof had it removed.
+        Ok(report) if report.log.is_none() => {
+            writeln!(
+                out,
+                "无效 invalid: {}: the certificate carries no transparency-log proof; every certificate `touchstone certify` issues has one, so this one was removed or it was not issued by Touchstone / 证书缺少透明日志证明",
+                args.certificate.display()
+            )
+            .into_diagnostic()?;
+            Ok(ExitCode::FAILURE)
+        }
         Ok(report) => {
             writeln!(out, "有效 valid: {}", args.certificate.display()).into_diagnostic()?;
             writeln!(
@@ -243,6 +277,7 @@ pub fn log_head(
     key: &Path,
     since: &[u64],
     out: Option<&Path>,
+    force: bool,
     center: &str,
 ) -> miette::Result<ExitCode> {
     let store = crate::open_store(db)?;
@@ -251,6 +286,16 @@ pub fn log_head(
         return Err(miette::miette!(
             "the transparency log is empty: nothing has been certified yet / 透明日志为空"
         ));
+    }
+    let size = leaves.len() as u64;
+    if let Some(bad) = since.iter().find(|&&s| s == 0 || s > size) {
+        return Err(miette::miette!(
+            "--since {bad}: the log has {size} entr{}; give a tree size from 1 to {size}, as a certificate's `log.tree_head.tree_size` says / 树规模须在 1 与 {size} 之间",
+            if size == 1 { "y" } else { "ies" }
+        ));
+    }
+    if let Some(path) = out {
+        refuse_overwrite(path, force)?;
     }
     let keys = KeyPair::load_dir(key, &passphrase(false)?).map_err(trust_error)?;
     let head = PublishedTreeHead::publish(
@@ -264,7 +309,7 @@ pub fn log_head(
         Some(path) => {
             std::fs::write(path, head.to_bytes())
                 .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
-            println!(
+            outln!(
                 "树头 tree head: size {} · root {} → {}",
                 head.head.tree_size,
                 head.head.root_hash,

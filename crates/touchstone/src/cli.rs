@@ -147,20 +147,20 @@ pub struct CompareArgs {
 #[derive(Args, Debug)]
 pub struct PlanArgs {
     /// The rate you expect (e.g. a refusal rate or an accuracy), between 0 and 1.
-    #[arg(long)]
+    #[arg(long, value_parser = share(false, false))]
     pub baseline: f64,
     /// The smallest difference worth detecting, e.g. 0.03 for three points (negative for a drop).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = effect)]
     pub effect: f64,
     /// Significance level (two-sided).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = share(false, false))]
     pub alpha: f64,
     /// Probability of detecting the effect when it is there.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, value_parser = share(false, false))]
     pub power: f64,
     /// For two models on the same items: the share of items on which they disagree (default:
     /// as if their errors were independent).
-    #[arg(long)]
+    #[arg(long, value_parser = share(false, true))]
     pub discordant: Option<f64>,
     #[arg(long)]
     pub json: bool,
@@ -185,6 +185,9 @@ pub struct CertifyArgs {
     pub key: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace `--out` if it exists.
+    #[arg(long)]
+    pub force: bool,
     /// The issuing center's name.
     #[arg(
         long,
@@ -225,6 +228,9 @@ pub enum LogCommand {
         since: Vec<u64>,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace `--out` if it exists.
+        #[arg(long)]
+        force: bool,
         #[arg(
             long,
             env = "TOUCHSTONE_CENTER",
@@ -335,32 +341,36 @@ pub struct EvalArgs {
     /// Continue a run (the given one, or the newest unfinished one).
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["suite", "dataset"])]
     pub resume: Option<String>,
-    /// At most N samples per task.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Requests in flight per model.
-    #[arg(long, env = "TOUCHSTONE_CONCURRENCY")]
-    pub concurrency: Option<usize>,
-    /// Per-attempt deadline in seconds.
-    #[arg(long, value_name = "SECONDS")]
+    /// At most N samples per task (1 or more).
+    #[arg(long, value_parser = whole_number(1, usize::MAX as u64))]
+    pub limit: Option<u64>,
+    /// Requests in flight per model (1 to 10,000).
+    #[arg(long, env = "TOUCHSTONE_CONCURRENCY", value_parser = whole_number(1, MAX_CONCURRENCY))]
+    pub concurrency: Option<u64>,
+    /// Per-attempt deadline in seconds (more than 0, at most a day).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     pub request_timeout: Option<f64>,
     /// Extra attempts after a transient failure (429, 5xx, timeout, reset, malformed body).
     #[arg(long, default_value_t = 5)]
     pub max_retries: u32,
-    /// Repeat every sample N times (overrides the suite).
-    #[arg(long)]
-    pub epochs: Option<u32>,
+    /// Repeat every sample N times (overrides the suite; 1 to 1,000).
+    #[arg(long, value_parser = whole_number(1, MAX_EPOCHS))]
+    pub epochs: Option<u64>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Do not read or write the response cache.
     #[arg(long)]
     pub no_cache: bool,
     /// Threads for local inference (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    #[arg(long, value_parser = whole_number(1, 1024))]
+    pub threads: Option<u64>,
     /// Write results.json and samples.jsonl into this directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Exit with status 3 when a suite expectation (`expect`) is not met or a compliance check
+    /// does not conform (不符合): a gate for CI.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -393,4 +403,71 @@ pub enum RunsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// More requests in flight than this is a typo, not a plan: no endpoint serves it.
+const MAX_CONCURRENCY: u64 = 10_000;
+/// pass@k estimates need n ≥ k samples; 1,000 covers every k in use and keeps a run plannable.
+const MAX_EPOCHS: u64 = 1_000;
+
+/// A whole-number flag within `[min, max]`, with a message that names the range.
+fn whole_number(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s: &str| {
+        let n: u64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not a whole number / 不是整数"))?;
+        if n < min || n > max {
+            return Err(format!("{n} is outside {min}..={max} / 超出范围"));
+        }
+        Ok(n)
+    }
+}
+
+/// A duration in seconds: finite, more than 0, at most a day.
+fn seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds / 不是秒数"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        return Err(format!(
+            "{s} seconds: give more than 0 and at most 86400 (a day) / 须大于 0 且不超过 86400"
+        ));
+    }
+    Ok(v)
+}
+
+/// A share strictly between 0 and 1 (1 itself allowed when `one_ok`; 0 when `zero_ok`).
+fn share(zero_ok: bool, one_ok: bool) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |s: &str| {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not a number / 不是数字"))?;
+        let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+        let high_ok = if one_ok { v <= 1.0 } else { v < 1.0 };
+        if !(v.is_finite() && low_ok && high_ok) {
+            let (lo, hi) = (
+                if zero_ok { "[0" } else { "(0" },
+                if one_ok { "1]" } else { "1)" },
+            );
+            return Err(format!("{s} is outside {lo}, {hi} / 须在 0 与 1 之间"));
+        }
+        Ok(v)
+    }
+}
+
+/// An effect size: a non-zero difference of two rates, so strictly between -1 and 1.
+fn effect(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number / 不是数字"))?;
+    if !(v.is_finite() && v != 0.0 && v.abs() < 1.0) {
+        return Err(format!(
+            "{s}: give a non-zero difference between -1 and 1, e.g. 0.03 / 效应量须非零且在 -1 与 1 之间"
+        ));
+    }
+    Ok(v)
 }

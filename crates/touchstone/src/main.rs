@@ -1,6 +1,10 @@
 //! `touchstone`: the command line. It parses arguments, calls the libraries and prints; every
 //! capability lives in a library (invariant 7).
 
+// First, so that its macros (`out!`, `outln!`, `errln!`) are in scope in every module below.
+#[macro_use]
+mod output;
+
 mod analysis;
 mod certify;
 mod cli;
@@ -27,6 +31,10 @@ use cli::{
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
 const EXIT_INTERRUPTED: u8 = 130;
+/// Exit status of `eval --strict` when an expectation or a compliance check is not met.
+const EXIT_UNMET: u8 = 3;
+/// Exit status of a run in which every recorded item failed: it measured nothing.
+const EXIT_NOTHING_SCORED: u8 = 4;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -47,14 +55,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("{report:?}");
+            errln!("{report:?}");
             ExitCode::FAILURE
         }
     }
@@ -68,13 +76,13 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         Command::Eval(args) => eval(&cli.db, cli.quiet, args).await,
         Command::Suites(SuitesCommand::List) => {
             for (name, description) in touchstone_suite::builtin_suites() {
-                println!("{name:<12} {description}");
+                outln!("{name:<12} {description}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Suites(SuitesCommand::Validate { file }) => {
             let suite = touchstone_suite::load_file(&file).map_err(Report::new)?;
-            println!(
+            outln!(
                 "ok: {} — {} task(s) / 有效：{} 个任务",
                 file.display(),
                 suite.spec.tasks.len(),
@@ -84,7 +92,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         }
         Command::Models(ModelsCommand::List) => {
             for entry in touchstone_local::catalogue::list() {
-                println!(
+                outln!(
                     "local:{:<10} {:<8} {}  {}",
                     entry.model.name,
                     if entry.present { "present" } else { "absent" },
@@ -100,7 +108,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                     .await
                     .into_diagnostic()?
                     .map_err(|e| miette::miette!("{e}"))?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Bank(BankCommand::Check {
@@ -114,13 +122,13 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             let reports = touchstone_compliance::check_file(&file, &profile, bank.as_deref())
                 .map_err(|e| miette::miette!("{e}"))?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&reports).into_diagnostic()?
                 );
             } else {
                 for r in &reports {
-                    print!("{}", touchstone_compliance::files::render(r, &profile));
+                    out!("{}", touchstone_compliance::files::render(r, &profile));
                 }
             }
             // Exit 1 when a bank falls short, so that a center's CI can gate on it.
@@ -148,7 +156,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                 .await
                 .map_err(engine_report)?;
             if !cli.quiet {
-                eprintln!(
+                errln!(
                     "serving {spec} at http://127.0.0.1:{port}/v1 (Ctrl-C stops) / 正在提供服务"
                 );
             }
@@ -164,36 +172,51 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Benchmarks(BenchmarksCommand::List) => {
-            println!(
+            outln!(
                 "{:<14} {:<14} {:<34} description / 说明",
-                "benchmark", "licence", "where to get it / 获取"
+                "benchmark",
+                "licence",
+                "where to get it / 获取"
             );
             for b in touchstone_data::benchmarks::list() {
-                println!(
+                outln!(
                     "{:<14} {:<14} {:<34} {} / {}",
-                    b.name, b.licence, b.source_url_hint, b.description_en, b.description_zh
+                    b.name,
+                    b.licence,
+                    b.source_url_hint,
+                    b.description_en,
+                    b.description_zh
                 );
             }
-            println!(
+            outln!(
                 "\nNone is bundled: point --data-dir at the files as their authors publish them. 均未随附，请用 --data-dir 指向原始文件。"
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Attacks(AttacksCommand::List) => {
-            print!(
+            out!(
                 "{}",
                 touchstone_attacks::describe_list(&touchstone_attacks::Catalogue::builtin())
+            );
+            outln!(
+                "\nmulti-turn drivers / 多轮攻击驱动 (eval --attacks only): {}",
+                touchstone_attacks::DRIVER_NAMES.join(", ")
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Attacks(AttacksCommand::Show { name, text, seed }) => {
             let catalogue = touchstone_attacks::Catalogue::builtin();
             let Some(attack) = catalogue.get(&name) else {
+                if touchstone_attacks::DRIVER_NAMES.contains(&name.as_str()) {
+                    return Err(miette::miette!(
+                        "`{name}` is a multi-turn driver, not a transformation: it talks to the model under test over several turns (with `--attacker` and `--judge` models when given), so it has no fixed variant to show; run it with `touchstone eval --attacks {name}` / `{name}` 为多轮攻击驱动，仅在 eval 中运行"
+                    ));
+                }
                 return Err(miette::miette!(
                     "no attack `{name}`; see `touchstone attacks list`"
                 ));
             };
-            print!(
+            out!(
                 "{}",
                 touchstone_attacks::show(attack, &text, seed)
                     .map_err(|e| miette::miette!("{e}"))?
@@ -207,19 +230,26 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             key,
             since,
             out,
+            force,
             center,
-        }) => certify::log_head(&cli.db, &key, &since, out.as_deref(), &center),
+        }) => certify::log_head(&cli.db, &key, &since, out.as_deref(), force, &center),
         Command::Report(args) => analysis::report(&cli.db, &args),
         Command::Compare(args) => analysis::compare(&cli.db, &args),
         Command::Plan(args) => analysis::plan(&args),
         Command::Runs(RunsCommand::List) => {
             let store = open_store(&cli.db)?;
-            println!(
+            outln!(
                 "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models",
-                "run", "created", "status", "suite", "planned", "scored", "failed"
+                "run",
+                "created",
+                "status",
+                "suite",
+                "planned",
+                "scored",
+                "failed"
             );
             for s in store.runs().map_err(|e| miette::miette!("{e}"))? {
-                println!(
+                outln!(
                     "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  {}",
                     s.run.id,
                     s.run.created_at,
@@ -245,12 +275,12 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                     .map_err(engine_report)?;
             }
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&results).into_diagnostic()?
                 );
             } else {
-                print!("{}", touchstone_engine::render_table(&results));
+                out!("{}", touchstone_engine::render_table(&results));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -272,12 +302,15 @@ fn engine_report(e: EngineError) -> Report {
 
 async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode> {
     let exec = ExecOptions {
-        concurrency: args.concurrency,
+        concurrency: args.concurrency.map(|n| n as usize),
         request_timeout_secs: args.request_timeout,
         max_retries: args.max_retries,
         no_cache: args.no_cache,
-        threads: args.threads,
+        threads: args.threads.map(|n| n as usize),
     };
+    if let Some(dir) = &args.out {
+        touchstone_engine::prepare_output_dir(dir).map_err(engine_report)?;
+    }
     let store = open_store(db)?;
     let progress = Arc::new(progress::Progress::new(quiet));
     let cancel = CancellationToken::new();
@@ -345,8 +378,8 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
             })
             .collect::<miette::Result<Vec<_>>>()?;
         let options = EvalOptions {
-            limit: args.limit,
-            epochs: args.epochs,
+            limit: args.limit.map(|n| n as usize),
+            epochs: args.epochs.map(|n| n as u32),
             seed: args.seed,
             judge,
             attacker,
@@ -368,18 +401,39 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         status,
         results,
     } = outcome.map_err(engine_report)?;
-    print!("{}", touchstone_engine::render_table(&results));
+    out!("{}", touchstone_engine::render_table(&results));
     if let Some(dir) = &args.out {
-        touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(engine_report)?;
+        touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(|e| {
+            miette::miette!(
+                "{e}; the run is recorded: write its files again with `touchstone runs show {run_id} --out DIR` / 结果已记录，可用该命令重新导出"
+            )
+        })?;
         if !quiet {
-            eprintln!("· wrote {}/results.json and samples.jsonl", dir.display());
+            errln!("· wrote {}/results.json and samples.jsonl", dir.display());
         }
     }
     if status == RunStatus::Interrupted {
-        eprintln!(
+        errln!(
             "interrupted: run {run_id} is saved; continue it with `touchstone eval --resume {run_id}` / 已中断：运行已保存，可用上述命令继续"
         );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    if results.nothing_scored() {
+        errln!(
+            "nothing was scored: all {} recorded item(s) of run {run_id} failed; see why with `touchstone runs show {run_id} --out DIR` (samples.jsonl) — a wrong API key (--api-key-env) or an unreachable endpoint fails every item / 所有条目均失败，未得到任何评分",
+            results.counts.failed
+        );
+        return Ok(ExitCode::from(EXIT_NOTHING_SCORED));
+    }
+    let unmet = results.unmet();
+    if args.strict && !unmet.is_empty() {
+        for what in &unmet.expectations {
+            errln!("expectation not met / 未达预期: {what}");
+        }
+        for what in &unmet.verdicts {
+            errln!("does not conform / 不符合: {what}");
+        }
+        return Ok(ExitCode::from(EXIT_UNMET));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -402,7 +456,7 @@ fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
         };
         first.await;
         if !quiet {
-            eprintln!("\nstopping: finishing writes… (Ctrl-C again to quit at once) / 正在停止");
+            errln!("\nstopping: finishing writes… (Ctrl-C again to quit at once) / 正在停止");
         }
         cancel.cancel();
         let _ = tokio::signal::ctrl_c().await;

@@ -39,14 +39,14 @@ impl Progress {
 impl Events for Progress {
     fn note(&self, message: &str) {
         if !self.quiet {
-            self.bar.suspend(|| eprintln!("· {message}"));
+            self.bar.suspend(|| errln!("· {message}"));
         }
     }
 
     fn started(&self, run_id: &str, planned: u64, recorded: u64) {
         if !self.quiet {
             self.bar.suspend(|| {
-                eprintln!("· run {run_id}: {planned} items planned, {recorded} already recorded / 运行 {run_id}：计划 {planned} 项，已记录 {recorded} 项")
+                errln!("· run {run_id}: {planned} items planned, {recorded} already recorded / 运行 {run_id}：计划 {planned} 项，已记录 {recorded} 项")
             });
         }
         self.bar.set_length(planned);

@@ -90,6 +90,10 @@ fn certify_then_verify_and_catch_tampering() {
     );
     assert_clean_failure(&o, &["passphrase"]);
     assert!(!cert.exists());
+    assert!(
+        !dir.path().join("cert.json.partial").exists(),
+        "no half-written file is left behind"
+    );
 
     let o = run_with_passphrase(
         &[
@@ -210,6 +214,67 @@ fn certify_then_verify_and_catch_tampering() {
         head2.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // A certificate is not replaced silently: the same --out again needs --force.
+    let certify_again = |force: bool| {
+        let mut args = vec![
+            "certify",
+            &run_id,
+            "--key",
+            keys.to_str().unwrap(),
+            "--out",
+            cert2.to_str().unwrap(),
+            "--db",
+            db,
+        ];
+        if force {
+            args.push("--force");
+        }
+        run_with_passphrase(&args, PASSPHRASE)
+    };
+    let before = std::fs::read(&cert2).unwrap();
+    assert_clean_failure(&certify_again(false), &["exists", "--force"]);
+    assert_eq!(std::fs::read(&cert2).unwrap(), before);
+    let o = certify_again(true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(std::fs::read(&cert2).unwrap(), before);
+
+    // A tree size the log never had is refused, not ignored.
+    let o = run_with_passphrase(
+        &[
+            "log",
+            "head",
+            "--key",
+            keys.to_str().unwrap(),
+            "--since",
+            "99",
+            "--db",
+            db,
+        ],
+        PASSPHRASE,
+    );
+    assert_clean_failure(&o, &["--since 99", "the log has 3 entries"]);
+
+    // A certificate whose log proof was removed still has sound signatures, but Touchstone
+    // issues none without one: it is not valid.
+    let mut stripped: serde_json::Value = serde_json::from_str(&text).unwrap();
+    stripped.as_object_mut().unwrap().remove("log").unwrap();
+    let unlogged = dir.path().join("unlogged.json");
+    let mut unlogged_bytes = serde_json::to_vec_pretty(&stripped).unwrap();
+    unlogged_bytes.push(b'\n');
+    std::fs::write(&unlogged, unlogged_bytes).unwrap();
+    let o = run(&[
+        "verify",
+        unlogged.to_str().unwrap(),
+        "--pubkey",
+        public.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no transparency-log proof"),
+        "{}",
+        stdout(&o)
+    );
 
     // One changed byte in the certificate.
     let mut bytes = std::fs::read(&cert).unwrap();
