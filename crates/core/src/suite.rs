@@ -339,7 +339,7 @@ pub struct ScorerSpec {
     pub options: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum ScorerRepr {
     Name(String),
@@ -348,6 +348,70 @@ enum ScorerRepr {
         #[serde(flatten)]
         options: BTreeMap<String, serde_json::Value>,
     },
+}
+
+/// The forms a scorer entry can take, for errors about one that has neither.
+const SCORER_FORMS: &str = "a scorer: a name such as `choice`, or a mapping with `name:` and \
+     the scorer's options such as `{name: regex, pattern: \"…\", ignore_case: true}` / \
+     评分器写作名字（如 `choice`）或带 `name:` 及选项的映射";
+
+/// By hand rather than `untagged`, so that a bad entry says what a scorer entry looks like
+/// instead of naming this type.
+impl<'de> Deserialize<'de> for ScorerRepr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+
+        struct ReprVisitor;
+
+        impl<'de> Visitor<'de> for ReprVisitor {
+            type Value = ScorerRepr;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(SCORER_FORMS)
+            }
+
+            fn visit_str<E: Error>(self, v: &str) -> Result<ScorerRepr, E> {
+                Ok(ScorerRepr::Name(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScorerRepr, A::Error> {
+                let mut name = None;
+                let mut options = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: serde_json::Value = map.next_value()?;
+                    if key == "name" {
+                        match value {
+                            serde_json::Value::String(s) => name = Some(s),
+                            other => {
+                                return Err(A::Error::custom(format!(
+                                    "a scorer's `name` is text such as `choice`, not `{other}` \
+                                     / 评分器的 `name` 应是文字"
+                                )));
+                            }
+                        }
+                    } else {
+                        options.insert(key, value);
+                    }
+                }
+                match name {
+                    Some(name) => Ok(ScorerRepr::Full { name, options }),
+                    None if options.is_empty() => Err(A::Error::custom(format!(
+                        "this scorer entry is empty; expected {SCORER_FORMS}"
+                    ))),
+                    None => {
+                        let keys: Vec<String> = options.keys().map(|k| format!("`{k}`")).collect();
+                        Err(A::Error::custom(format!(
+                            "this scorer entry has options ({}) but no `name:`; expected \
+                             {SCORER_FORMS}",
+                            keys.join(", ")
+                        )))
+                    }
+                }
+            }
+        }
+
+        deserializer.deserialize_any(ReprVisitor)
+    }
 }
 
 impl From<ScorerRepr> for ScorerSpec {
@@ -465,5 +529,32 @@ impl TaskSpec {
                 scorer: Some(s.name.clone()),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scorer_entries_read_and_write_both_forms() {
+        let specs: Vec<ScorerSpec> =
+            serde_json::from_str(r#"["choice", {"name": "regex", "pattern": "x"}]"#).unwrap();
+        assert_eq!(specs[0], ScorerSpec::named("choice"));
+        assert_eq!(specs[1].name, "regex");
+        assert_eq!(specs[1].options["pattern"], "x");
+        let back = serde_json::to_string(&specs).unwrap();
+        assert_eq!(back, r#"["choice",{"name":"regex","pattern":"x"}]"#);
+    }
+
+    #[test]
+    fn a_scorer_entry_without_a_name_says_what_an_entry_looks_like() {
+        for bad in [r#"{"pattern": "x"}"#, "{}", "3", r#"{"name": 3}"#] {
+            let e = serde_json::from_str::<ScorerSpec>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("ScorerRepr"), "{e}");
+            assert!(e.contains("name"), "{bad}: {e}");
+        }
     }
 }

@@ -7,10 +7,11 @@
 pub mod benchmarks;
 mod error;
 mod locate;
+mod placeholders;
 
 use std::path::{Path, PathBuf};
 
-use touchstone_core::{DatasetSource, SuiteSpec};
+use touchstone_core::{DatasetSource, GenerateParams, SuiteSpec, TaskSpec};
 
 pub use error::SuiteError;
 
@@ -147,13 +148,13 @@ pub fn parse_suite_str(text: &str, origin: &str) -> Result<SuiteSpec, SuiteError
 }
 
 /// Check what YAML types cannot: unique task names, known scorers, existing datasets, sane
-/// epochs, thresholds that name a reported metric.
+/// epochs, limits and generation settings, known prompt placeholders, thresholds that name a
+/// reported metric and can be met.
 pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), SuiteError> {
     let spec = &suite.spec;
-    let at =
-        |needle: &str| locate::find(text, needle).map(|(l, c)| (l, c, locate::span_at(text, l, c)));
-    let located = |needle: &str, message: String, help: Option<String>| {
-        let (line, column, span) = at(needle).unwrap_or((0, 0, (0, 0).into()));
+    let error_at = |position: Option<(usize, usize)>, message: String, help: Option<String>| {
+        let (line, column) = position.unwrap_or((0, 0));
+        let span = locate::span_at(text, line, column);
         SuiteError::Invalid {
             origin: origin.to_string(),
             line,
@@ -165,11 +166,29 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             span,
         }
     };
+    let located = |needle: &str, message: String, help: Option<String>| {
+        error_at(locate::find(text, needle), message, help)
+    };
+    // In the task's own part of the file: each of `path` after the one before, from its `name:`.
+    let in_task = |task: &TaskSpec, path: &[&str], message: String, help: Option<String>| {
+        let from = locate::task_offset(text, &task.name).unwrap_or(0);
+        let position = locate::find_path(text, from, path)
+            .or_else(|| path.last().and_then(|needle| locate::find(text, needle)));
+        error_at(position, message, help)
+    };
     if spec.tasks.is_empty() {
         return Err(located(
             "tasks",
             "the suite has no tasks".into(),
             Some("add at least one task under `tasks:`".into()),
+        ));
+    }
+    if let Err((key, message, help)) = check_generate(&spec.generate) {
+        let from = locate::top_level_key(text, "generate").unwrap_or(0);
+        return Err(error_at(
+            locate::find_path(text, from, &[key]),
+            format!("suite `generate`: {message}"),
+            Some(help),
         ));
     }
     let profile = match &spec.profile {
@@ -203,15 +222,17 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             ));
         }
         if task.epochs == 0 {
-            return Err(located(
-                "epochs",
+            return Err(in_task(
+                task,
+                &["epochs"],
                 format!("task `{}` has epochs: 0", task.name),
                 Some("epochs must be 1 or more".into()),
             ));
         }
         if task.scorers.is_empty() {
-            return Err(located(
-                &format!("name: {}", task.name),
+            return Err(in_task(
+                task,
+                &[&format!("name: {}", task.name)],
                 format!("task `{}` has no scorers", task.name),
                 Some(format!(
                     "known scorers: {}",
@@ -221,16 +242,59 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
         }
         for scorer in &task.scorers {
             if let Err(e) = touchstone_scorers::check(scorer) {
-                return Err(located(
-                    &scorer.name,
+                return Err(in_task(
+                    task,
+                    &["scorers:", &scorer.name],
                     format!("task `{}`: {e}", task.name),
                     None,
                 ));
             }
         }
+        if let Err((key, message, help)) = check_generate(&task.generate) {
+            return Err(in_task(
+                task,
+                &["generate:", key],
+                format!("task `{}`: {message}", task.name),
+                Some(help),
+            ));
+        }
+        check_prompt(task).map_err(|(needle, message, help)| {
+            in_task(
+                task,
+                &["prompt:", &needle],
+                format!("task `{}`: {message}", task.name),
+                Some(help),
+            )
+        })?;
+        let zero_limit = |key: &str| {
+            in_task(
+                task,
+                &[key, "limit:"],
+                format!(
+                    "task `{}` has limit: 0, which runs no samples / limit 为 0 时不运行任何样本",
+                    task.name
+                ),
+                Some(
+                    "limit must be 1 or more; leave it out to use every sample / limit 至少为 1，省略则使用全部样本"
+                        .into(),
+                ),
+            )
+        };
+        if task.dataset.limit == Some(0) {
+            return Err(zero_limit("dataset:"));
+        }
+        if task
+            .prompt
+            .few_shot_from
+            .as_ref()
+            .is_some_and(|f| f.dataset.limit == Some(0))
+        {
+            return Err(zero_limit("few_shot_from:"));
+        }
         if !task.output.is_generate() && !task.attacks.is_empty() {
-            return Err(located(
-                "attacks",
+            return Err(in_task(
+                task,
+                &["attacks"],
                 format!(
                     "task `{}`: attacks apply to generated answers, not to log-likelihood multiple choice",
                     task.name
@@ -244,8 +308,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             .filter(|s| s.name == "acc" || s.name == "acc_norm")
         {
             if task.output.is_generate() {
-                return Err(located(
-                    &s.name,
+                return Err(in_task(
+                    task,
+                    &["scorers:", &s.name],
                     format!("task `{}`: scorer `{}` reads log-likelihoods", task.name, s.name),
                     Some("add `output: multiple_choice_letters` (or `multiple_choice_texts`), or score generated answers with `choice`".into()),
                 ));
@@ -256,8 +321,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 && !touchstone_attacks::DRIVER_NAMES.contains(&attack.as_str())
             {
                 let names = attacks.names();
-                return Err(located(
-                    attack,
+                return Err(in_task(
+                    task,
+                    &["attacks", attack],
                     format!("task `{}`: no attack `{attack}`", task.name),
                     Some(match locate::suggest(attack, names.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
@@ -268,8 +334,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
         }
         if !task.assess.is_empty() {
             let Some(profile) = &profile else {
-                return Err(located(
-                    "assess",
+                return Err(in_task(
+                    task,
+                    &["assess"],
                     format!(
                         "task `{}` assesses checks, but the suite names no `profile`",
                         task.name
@@ -284,8 +351,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             for id in &task.assess {
                 let Some(check) = profile.check(id) else {
                     let ids: Vec<&str> = profile.checks.iter().map(|c| c.id.as_str()).collect();
-                    return Err(located(
-                        id,
+                    return Err(in_task(
+                        task,
+                        &["assess", id],
                         format!(
                             "task `{}`: profile {} has no check `{id}`",
                             task.name, profile.id
@@ -294,8 +362,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                     ));
                 };
                 if *bank.get_or_insert(check.bank.as_str()) != check.bank {
-                    return Err(located(
-                        id,
+                    return Err(in_task(
+                        task,
+                        &["assess", id],
                         format!(
                             "task `{}` assesses checks on different banks ({} and {})",
                             task.name,
@@ -310,8 +379,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                     .iter()
                     .any(|m| m.name == check.metric)
                 {
-                    return Err(located(
-                        id,
+                    return Err(in_task(
+                        task,
+                        &["assess", id],
                         format!(
                             "task `{}`: check `{id}` needs metric `{}`, which the task does not report",
                             task.name, check.metric
@@ -326,8 +396,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 if touchstone_data::builtin_bytes(name).is_none() {
                     let names = touchstone_data::builtin_names();
                     let suggestion = locate::suggest(name, names.iter().copied());
-                    return Err(located(
-                        name,
+                    return Err(in_task(
+                        task,
+                        &["dataset:", name],
                         format!("task `{}`: no built-in bank `{name}`", task.name),
                         Some(match suggestion {
                             Some(s) => format!("did you mean `{s}`?"),
@@ -339,30 +410,57 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
             DatasetSource::Path(p) => {
                 let folder_ok =
                     task.dataset.format.is_some_and(|f| f.accepts_directory()) && p.is_dir();
-                if !p.is_file() && !folder_ok {
-                    let shown = p
-                        .file_name()
-                        .map(|f| f.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    return Err(located(
-                        &shown,
+                if p.is_dir() && !folder_ok {
+                    return Err(in_task(
+                        task,
+                        &["dataset:", "path:"],
                         format!(
-                            "task `{}`: dataset file {} does not exist",
+                            "task `{}`: dataset path {} is a folder, not a file / 数据集路径是文件夹而不是文件",
                             task.name,
                             p.display()
                         ),
-                        Some("paths are relative to the suite file".into()),
+                        Some(
+                            "name a data file (.jsonl, .csv, .parquet); only `format: mmlu`, `cmmlu` or `ceval` read a whole folder / 请指向数据文件；只有 mmlu、cmmlu、ceval 格式可读取整个文件夹"
+                                .into(),
+                        ),
+                    ));
+                }
+                if !p.is_file() && !folder_ok {
+                    return Err(in_task(
+                        task,
+                        &["dataset:", "path:"],
+                        format!(
+                            "task `{}`: dataset file {} does not exist / 数据集文件不存在",
+                            task.name,
+                            p.display()
+                        ),
+                        Some("paths are relative to the suite file / 路径相对于套件文件".into()),
                     ));
                 }
             }
         }
         let metrics = task.effective_metrics();
         for m in &metrics {
+            if m.name.trim().is_empty() {
+                return Err(in_task(
+                    task,
+                    &["metric"],
+                    format!(
+                        "task `{}` reports a metric with an empty name / 指标名为空",
+                        task.name
+                    ),
+                    Some(
+                        "give it a name, e.g. `metric: refusal_rate`, or leave `metric` out for `accuracy` / 请填写指标名，或省略（默认为 accuracy）"
+                            .into(),
+                    ),
+                ));
+            }
             if let Some(s) = &m.scorer
                 && !task.scorers.iter().any(|x| &x.name == s)
             {
-                return Err(located(
-                    s,
+                return Err(in_task(
+                    task,
+                    &["metrics:", s],
                     format!(
                         "task `{}`: metric `{}` uses scorer `{s}`, which the task does not have",
                         task.name, m.name
@@ -371,11 +469,27 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 ));
             }
         }
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
         for e in &task.expect {
+            if e.metric.trim().is_empty() {
+                return Err(in_task(
+                    task,
+                    &["expect:", "metric:"],
+                    format!(
+                        "task `{}`: an expectation has an empty `metric` / 期望的指标名为空",
+                        task.name
+                    ),
+                    Some(format!(
+                        "name a metric the task reports: {} / 请填写任务报告的指标名",
+                        names.join(", ")
+                    )),
+                ));
+            }
+            let here = format!("metric: {}", e.metric);
             if !metrics.iter().any(|m| m.name == e.metric) {
-                let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
-                return Err(located(
-                    &format!("metric: {}", e.metric),
+                return Err(in_task(
+                    task,
+                    &["expect:", &here],
                     format!(
                         "task `{}` expects metric `{}`, which it does not report",
                         task.name, e.metric
@@ -384,8 +498,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                 ));
             }
             if e.min.is_none() && e.max.is_none() {
-                return Err(located(
-                    &format!("metric: {}", e.metric),
+                return Err(in_task(
+                    task,
+                    &["expect:", &here],
                     format!(
                         "task `{}`: expectation on `{}` has neither min nor max",
                         task.name, e.metric
@@ -393,7 +508,150 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                     None,
                 ));
             }
+            for (key, bound) in [("min", e.min), ("max", e.max)] {
+                if let Some(b) = bound.filter(|b| !b.is_finite()) {
+                    return Err(in_task(
+                        task,
+                        &["expect:", &here, &format!("{key}:")],
+                        format!(
+                            "task `{}`: expectation on `{}` has {key}: {b}, which no value can be checked against / 界限不是有限数",
+                            task.name, e.metric
+                        ),
+                        Some(format!(
+                            "write a finite number, or leave `{key}` out for no bound / 请写有限数，或省略表示不设界限"
+                        )),
+                    ));
+                }
+            }
+            if let (Some(min), Some(max)) = (e.min, e.max)
+                && min > max
+            {
+                return Err(in_task(
+                    task,
+                    &["expect:", &here],
+                    format!(
+                        "task `{}`: expectation on `{}` has min {min} above max {max}, so no value can pass / min 大于 max，任何值都无法通过",
+                        task.name, e.metric
+                    ),
+                    Some(
+                        "swap them, or fix the one that is wrong / 请交换或改正 min 与 max".into(),
+                    ),
+                ));
+            }
         }
+    }
+    Ok(())
+}
+
+/// A generation setting out of range: (its key to point at, what is wrong, what to do).
+fn check_generate(g: &GenerateParams) -> Result<(), (&'static str, String, String)> {
+    if g.max_tokens == Some(0) {
+        return Err((
+            "max_tokens:",
+            "`max_tokens: 0` leaves no room for an answer / max_tokens 为 0 时模型无法作答".into(),
+            "max_tokens must be 1 or more / max_tokens 至少为 1".into(),
+        ));
+    }
+    if let Some(t) = g.temperature
+        && !(t.is_finite() && (0.0..=2.0).contains(&t))
+    {
+        return Err((
+            "temperature:",
+            format!("`temperature: {t}` is out of range / temperature 超出范围"),
+            "temperature must be between 0 and 2 (0 is greedy), the range OpenAI-style APIs and `touchstone serve` accept / temperature 须在 0 到 2 之间".into(),
+        ));
+    }
+    if let Some(p) = g.top_p
+        && !(p > 0.0 && p <= 1.0)
+    {
+        return Err((
+            "top_p:",
+            format!("`top_p: {p}` is out of range / top_p 超出范围"),
+            "top_p must be above 0 and at most 1 (1 keeps every token) / top_p 须大于 0 且不大于 1"
+                .into(),
+        ));
+    }
+    if g.stop.iter().any(String::is_empty) {
+        return Err((
+            "stop:",
+            "`stop` has an empty sequence / stop 中有空字符串".into(),
+            "remove the empty string from `stop` / 请删除 stop 中的空字符串".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A bad placeholder in a prompt text: (the text to point at, what is wrong, what to do).
+fn check_prompt(task: &TaskSpec) -> Result<(), (String, String, String)> {
+    let texts = [
+        (
+            "template",
+            task.prompt.template.as_deref(),
+            placeholders::TEMPLATE,
+            ("description", placeholders::DESCRIPTION),
+        ),
+        (
+            "description",
+            task.prompt.description.as_deref(),
+            placeholders::DESCRIPTION,
+            ("template", placeholders::TEMPLATE),
+        ),
+    ];
+    let listed = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("`{{{n}}}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (field, text, known, (other_field, other)) in texts {
+        let Some(problem) = text.and_then(|t| placeholders::check(t, known)) else {
+            continue;
+        };
+        let written = problem.written();
+        let fills = format!("`prompt.{field}` fills only {}", listed(known));
+        let fills_zh = format!("prompt.{field} 只填充 {}", listed(known));
+        return Err(match problem {
+            placeholders::Problem::Unknown(word) if other.contains(&word) => (
+                written.clone(),
+                format!(
+                    "`{written}` is filled only in `prompt.{other_field}`, not in `prompt.{field}` / 该占位符只在 prompt.{other_field} 中填充"
+                ),
+                format!("{fills} / {fills_zh}"),
+            ),
+            placeholders::Problem::Unknown(word) => (
+                written.clone(),
+                format!(
+                    "`prompt.{field}` has an unknown placeholder `{written}`, which would be sent to the model as written / 未知占位符，会原样发给模型"
+                ),
+                format!(
+                    "{}{fills}; for literal braces around a word, put a space inside (`{{ {word} }}`) / {fills_zh}；花括号要原样保留时，请在括号内加空格",
+                    match locate::suggest(word, known.iter().copied()) {
+                        Some(s) => format!("did you mean `{{{s}}}`? "),
+                        None => String::new(),
+                    }
+                ),
+            ),
+            placeholders::Problem::Unclosed(word) | placeholders::Problem::Unopened(word) => {
+                let meant = if known.contains(&word) {
+                    word.to_string()
+                } else {
+                    locate::suggest(word, known.iter().copied()).unwrap_or(word.to_string())
+                };
+                let missing = if matches!(problem, placeholders::Problem::Unclosed(_)) {
+                    "`}`"
+                } else {
+                    "`{`"
+                };
+                (
+                    written.clone(),
+                    format!(
+                        "placeholder `{written}` in `prompt.{field}` lacks its {missing} / 占位符缺少 {missing}"
+                    ),
+                    format!("write `{{{meant}}}`; {fills} / 请写作 `{{{meant}}}`"),
+                )
+            }
+        });
     }
     Ok(())
 }
@@ -401,6 +659,13 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_suite_is_valid() {
+        for (name, _) in BUILTIN {
+            load(name).unwrap_or_else(|e| panic!("built-in suite {name}: {e}"));
+        }
+    }
 
     #[test]
     fn quick_suite_is_valid() {
