@@ -319,7 +319,8 @@ pub struct EvalArgs {
     /// Evaluate one file of samples (JSONL, CSV or Parquet with Inspect's fields) instead of a suite.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
-    /// Scorer(s) for --dataset: exact, includes, regex, choice, numeric.
+    /// Scorer(s) for --dataset (default exact): exact, includes, regex, choice, numeric, code,
+    /// refusal, keywords, judge, safety (see the README).
     #[arg(long = "scorer", requires = "dataset")]
     pub scorers: Vec<String>,
     /// Model under test, repeatable: openai:NAME@BASE_URL, local:PATH.gguf, local:smollm2.

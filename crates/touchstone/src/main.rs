@@ -329,7 +329,14 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         .await
     } else {
         let mut suite = match (&args.dataset, &args.benchmark) {
-            (Some(path), _) => adhoc_suite(path, &args.scorers)?,
+            (Some(path), _) => {
+                if args.scorers.is_empty() && !quiet {
+                    errln!(
+                        "· no --scorer given: answers are scored with `exact` (normalised equality) / 未指定评分器，使用 exact"
+                    );
+                }
+                adhoc_suite(path, &args.scorers)?
+            }
             (None, Some(name)) => {
                 let method = match args.mc_method {
                     McMethodArg::Generate => touchstone_suite::benchmarks::McMethod::Generate,
@@ -473,6 +480,14 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
     };
     for s in &scorers {
         touchstone_scorers::build(s).map_err(|e| miette::miette!("--scorer {}: {e}", s.name))?;
+        // A --dataset run generates answers; these two read log-likelihoods instead, and every
+        // item would fail after its request was paid for.
+        if s.name == "acc" || s.name == "acc_norm" {
+            return Err(miette::miette!(
+                "--scorer {}: it reads log-likelihoods, and a --dataset run generates answers; score them with `--scorer choice`, or write a suite whose task has `output: multiple_choice_letters` / 该评分器需要对数似然，请改用 choice 或在套件中设置 output",
+                s.name
+            ));
+        }
     }
     if !path.is_file() {
         return Err(miette::miette!("dataset {} does not exist", path.display()));

@@ -174,3 +174,17 @@ fn resume_with_nothing_to_resume() {
     let o = run(&["eval", "--resume", "--db", db(dir.path()).to_str().unwrap()]);
     assert_clean_failure(&o, &["no unfinished run"]);
 }
+
+#[test]
+fn a_log_likelihood_scorer_on_a_dataset_is_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mc.jsonl");
+    write_choice_dataset(&data, 2, |_| true);
+    for scorer in ["acc", "acc_norm"] {
+        let o = eval_dataset(dir.path(), &data, scorer);
+        assert_clean_failure(
+            &o,
+            &[&format!("--scorer {scorer}"), "log-likelihoods", "choice"],
+        );
+    }
+}
