@@ -180,14 +180,14 @@ fn dataset(format: DatasetFormat, path: PathBuf) -> DatasetSpec {
 /// The suite that evaluates one benchmark.
 pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> {
     let name = request.name;
-    let not_found = |message: String| SuiteError::Io {
+    let not_found = |message: String| SuiteError::BenchmarkData {
         path: request.data.to_path_buf(),
         message,
     };
     let Some(layout) = layout(name) else {
-        return Err(SuiteError::NotFound {
+        return Err(SuiteError::UnknownBenchmark {
             name: name.to_string(),
-            builtins: BENCHMARKS.join(", "),
+            known: BENCHMARKS.join(", "),
             suggestion: crate::locate::suggest(name, BENCHMARKS.iter().copied()),
         });
     };
@@ -205,8 +205,14 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         (Some(dev), n) => {
             let dev_dir = data.join(dev);
             if !dev_dir.is_dir() {
+                let asked = match request.shots {
+                    Some(_) => format!("--shots {n} needs"),
+                    None => format!(
+                        "{name} asks {n} worked examples by default (--shots 0: none), drawn from"
+                    ),
+                };
                 return Err(not_found(format!(
-                    "--shots {n} needs the `{dev}` split folder beside the evaluation split"
+                    "{asked} the `{dev}` split folder, which is not in this folder; give the root of the benchmark's files (`touchstone benchmarks list` shows the layout)"
                 )));
             }
             Some(FewShotFrom {
@@ -312,4 +318,52 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
         spec,
         origin: SuiteOrigin::Adhoc,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(name: &'a str, data: &'a Path, shots: Option<usize>) -> BenchmarkRequest<'a> {
+        BenchmarkRequest {
+            name,
+            data,
+            shots,
+            method: McMethod::Generate,
+            circular: false,
+            pass_at_k: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_benchmark_and_the_data_folder() {
+        let missing = Path::new("/nonexistent/mmlu");
+        let e = benchmark(&request("mmlu", missing, None)).unwrap_err();
+        assert!(matches!(e, SuiteError::BenchmarkData { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("--data-dir /nonexistent/mmlu: no such file or folder")
+        );
+
+        let e = benchmark(&request("mmluu", missing, None)).unwrap_err();
+        assert_eq!(e.to_string(), "no benchmark `mmluu`");
+        let help = miette::Diagnostic::help(&e).unwrap().to_string();
+        assert!(help.contains("did you mean `mmlu`?"), "{help}");
+
+        // An empty folder: the default worked examples are what is missing, and the message
+        // does not blame a --shots the user never gave.
+        let empty = tempfile::tempdir().unwrap();
+        let e = benchmark(&request("mmlu", empty.path(), None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mmlu asks 5 worked examples by default (--shots 0: none)"),
+            "{e}"
+        );
+        assert!(!e.contains("--shots 5"), "{e}");
+        let e = benchmark(&request("mmlu", empty.path(), Some(3)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--shots 3 needs the `dev` split folder"), "{e}");
+    }
 }

@@ -18,6 +18,17 @@ pub enum SuiteError {
     #[error("cannot read suite file {}: {message}", path.display())]
     Io { path: PathBuf, message: String },
 
+    #[error("no benchmark `{name}`")]
+    #[diagnostic(help("benchmarks: {known}{}; `touchstone benchmarks list` says where to get each", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()))]
+    UnknownBenchmark {
+        name: String,
+        known: String,
+        suggestion: Option<String>,
+    },
+
+    #[error("--data-dir {}: {message}", path.display())]
+    BenchmarkData { path: PathBuf, message: String },
+
     #[error("suite file {} is not UTF-8 (first bad byte at offset {offset})", path.display())]
     #[diagnostic(help("save the file as UTF-8"))]
     NotUtf8 { path: PathBuf, offset: usize },

@@ -489,8 +489,17 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
             ));
         }
     }
+    if path.is_dir() {
+        return Err(miette::miette!(
+            "--dataset {} is a folder; give one JSONL, CSV or Parquet file (a benchmark's folder goes to --benchmark NAME --data-dir) / 请给出单个数据文件",
+            path.display()
+        ));
+    }
     if !path.is_file() {
-        return Err(miette::miette!("dataset {} does not exist", path.display()));
+        return Err(miette::miette!(
+            "--dataset {} does not exist / 数据文件不存在",
+            path.display()
+        ));
     }
     let absolute = std::fs::canonicalize(path).into_diagnostic()?;
     let name = path
