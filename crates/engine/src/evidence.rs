@@ -13,8 +13,16 @@ use crate::EngineError;
 use crate::config::RunConfig;
 
 /// The subjects of a run, in a stable order: suite, datasets (by task, then few-shot sources),
-/// models, judge, build.
-pub fn subjects(config: &RunConfig) -> Result<Vec<Subject>, EngineError> {
+/// models, judge, build. Dataset paths are written relative to `files_root` (the folder a
+/// verifier passes as `--files-root`), so that a certificate names no folder of the issuer's
+/// machine above it; a file outside it keeps its absolute path.
+pub fn subjects(config: &RunConfig, files_root: &Path) -> Result<Vec<Subject>, EngineError> {
+    let root = std::fs::canonicalize(files_root).map_err(|e| {
+        EngineError::Config(format!(
+            "the files root {} cannot be used: {e} / 文件根目录不可用",
+            files_root.display()
+        ))
+    })?;
     let mut out = Vec::new();
     let suite = touchstone_trust::canonical::of(&config.suite)
         .map_err(|e| EngineError::Internal(format!("the suite does not serialize: {e}")))?;
@@ -28,11 +36,12 @@ pub fn subjects(config: &RunConfig) -> Result<Vec<Subject>, EngineError> {
     let mut seen = BTreeSet::new();
     for task in &config.suite.tasks {
         check_unchanged(config, task)?;
-        dataset_subjects(&task.name, &task.dataset, &mut seen, &mut out)?;
+        dataset_subjects(&task.name, &task.dataset, &root, &mut seen, &mut out)?;
         if let Some(from) = &task.prompt.few_shot_from {
             dataset_subjects(
                 &format!("{} (few-shot)", task.name),
                 &from.dataset,
+                &root,
                 &mut seen,
                 &mut out,
             )?;
@@ -88,6 +97,7 @@ fn check_unchanged(config: &RunConfig, task: &TaskSpec) -> Result<(), EngineErro
 fn dataset_subjects(
     name: &str,
     spec: &DatasetSpec,
+    root: &Path,
     seen: &mut BTreeSet<String>,
     out: &mut Vec<Subject>,
 ) -> Result<(), EngineError> {
@@ -108,7 +118,7 @@ fn dataset_subjects(
             let mut files = touchstone_data::dataset_files(path, spec.format)?;
             files.extend(touchstone_data::companion_files(path, spec.format));
             for file in files {
-                let shown = file.display().to_string();
+                let shown = shown_path(&file, root);
                 if seen.insert(shown.clone()) {
                     out.push(file_subject(name, &shown, &file)?);
                 }
@@ -116,6 +126,19 @@ fn dataset_subjects(
         }
     }
     Ok(())
+}
+
+/// `file` relative to `root` with `/` separators when it lies below it, else as it is.
+fn shown_path(file: &Path, root: &Path) -> String {
+    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    match absolute.strip_prefix(root) {
+        Ok(relative) => relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => file.display().to_string(),
+    }
 }
 
 fn file_subject(name: &str, shown: &str, file: &Path) -> Result<Subject, EngineError> {

@@ -81,8 +81,8 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     }
     let results =
         touchstone_engine::summarize(store.as_ref(), &run.id).map_err(crate::engine_report)?;
-    let subjects =
-        touchstone_engine::evidence::subjects(&results.config).map_err(crate::engine_report)?;
+    let subjects = touchstone_engine::evidence::subjects(&results.config, &args.files_root)
+        .map_err(crate::engine_report)?;
     refuse_overwrite(&args.out, args.force)?;
     let passphrase = passphrase(false)?;
     // Refuse an unwritable destination before anything is appended to the log.

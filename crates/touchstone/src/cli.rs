@@ -188,6 +188,10 @@ pub struct CertifyArgs {
     /// Replace `--out` if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Dataset paths in the certificate are written relative to this folder (default: the
+    /// current one), the folder a verifier then gives `verify --check-files --files-root`.
+    #[arg(long, default_value = ".")]
+    pub files_root: PathBuf,
     /// The issuing center's name.
     #[arg(
         long,
@@ -208,6 +212,7 @@ pub struct VerifyArgs {
     /// relative to the current directory, or to --files-root).
     #[arg(long)]
     pub check_files: bool,
+    /// The folder the certificate's dataset paths are relative to (`certify --files-root`).
     #[arg(long, requires = "check_files")]
     pub files_root: Option<PathBuf>,
     /// A published signed tree head (from `touchstone log head`) to check the certificate's

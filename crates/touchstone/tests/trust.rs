@@ -390,8 +390,11 @@ fn without_a_terminal_or_the_variable_there_is_no_passphrase() {
 #[test]
 fn a_benchmark_folder_is_certified_file_by_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mmlu =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/mmlu");
+    let shared = std::fs::canonicalize(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    )
+    .unwrap();
+    let mmlu = shared.join("mmlu");
     let mock = spawn_background(MockConfig::default()).unwrap();
     let dbp = db(dir.path());
     let out = dir.path().join("out");
@@ -438,6 +441,8 @@ fn a_benchmark_folder_is_certified_file_by_file() {
             cert.to_str().unwrap(),
             "--db",
             dbp.to_str().unwrap(),
+            "--files-root",
+            shared.to_str().unwrap(),
         ],
         PASSPHRASE,
     );
@@ -449,24 +454,38 @@ fn a_benchmark_folder_is_certified_file_by_file() {
         .iter()
         .filter_map(|s| s["path"].as_str())
         .collect();
+    // Relative to --files-root: no folder of the issuer's machine above it is named.
     assert!(
-        paths
-            .iter()
-            .any(|p| p.ends_with("test/abstract_algebra_test.csv")),
+        paths.contains(&"mmlu/test/abstract_algebra_test.csv"),
         "{paths:?}"
     );
     assert!(
-        paths
-            .iter()
-            .any(|p| p.ends_with("dev/abstract_algebra_dev.csv")),
+        paths.contains(&"mmlu/dev/abstract_algebra_dev.csv"),
         "the worked examples' files too: {paths:?}"
     );
-    let o = run(&[
-        "verify",
-        cert.to_str().unwrap(),
-        "--pubkey",
-        keys.join("public.json").to_str().unwrap(),
-        "--check-files",
-    ]);
+    assert!(paths.iter().all(|p| !p.starts_with('/')), "{paths:?}");
+    let verify = |root: &Path| {
+        run(&[
+            "verify",
+            cert.to_str().unwrap(),
+            "--pubkey",
+            keys.join("public.json").to_str().unwrap(),
+            "--check-files",
+            "--files-root",
+            root.to_str().unwrap(),
+        ])
+    };
+    let o = verify(&shared);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // Another copy of the files, elsewhere, verifies the same; without them it does not.
+    let copy = dir.path().join("copy");
+    for p in &paths {
+        let to = copy.join(p);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(shared.join(p), &to).unwrap();
+    }
+    let o = verify(&copy);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = verify(dir.path());
+    assert!(!o.status.success(), "{}", stdout(&o));
 }
