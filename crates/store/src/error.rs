@@ -20,6 +20,18 @@ pub enum StoreError {
     },
 
     #[error(
+        "cannot write to the store at {path}: the file or its folder is read-only, and Touchstone \
+         opens its database for writing (write-ahead log, schema upgrades); copy it to a writable \
+         folder to read it"
+    )]
+    ReadOnly { path: PathBuf },
+
+    #[error(
+        "the store at {path} is a folder; --db names the database file (e.g. {path}/touchstone.db)"
+    )]
+    IsADirectory { path: PathBuf },
+
+    #[error(
         "the store at {path} has schema version {found}, newer than the {supported} this build of \
          Touchstone understands; upgrade Touchstone or use another database path"
     )]
@@ -37,7 +49,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
-    #[error("no run '{0}' in the store")]
+    #[error("no run '{0}' in the store; `touchstone runs list` shows the recorded runs")]
     NotFound(String),
 
     #[error("run id prefix '{0}' is ambiguous: it matches {list}; give more characters", list = .1.join(", "))]

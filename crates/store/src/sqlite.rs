@@ -158,6 +158,24 @@ impl SqliteStore {
     /// Opens (creating if needed, with parent directories) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if path.is_dir() {
+            return Err(StoreError::IsADirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open_file(path).map_err(|e| match &e {
+            StoreError::Open { source, .. } | StoreError::Migrate { source, .. }
+                if is_read_only(source) =>
+            {
+                StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                }
+            }
+            _ => e,
+        })
+    }
+
+    fn open_file(path: &Path) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: parent.to_path_buf(),
@@ -891,4 +909,9 @@ mod tests {
         );
         assert!(msg.contains("item abc"), "{msg}");
     }
+}
+
+/// SQLite's "attempt to write a readonly database" (and its sub-codes).
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly)
 }

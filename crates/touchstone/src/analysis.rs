@@ -9,7 +9,7 @@ use miette::IntoDiagnostic;
 use crate::cli::{CompareArgs, PlanArgs};
 
 pub fn compare(db: &Path, args: &CompareArgs) -> miette::Result<ExitCode> {
-    let store = crate::open_store(db)?;
+    let store = crate::open_recorded_store(db)?;
     let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &args.runs)
         .map_err(crate::engine_report)?;
     let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, args.seed)
@@ -179,7 +179,7 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
 pub fn report(db: &Path, args: &crate::cli::ReportArgs) -> miette::Result<ExitCode> {
     use crate::cli::ReportFormatArg;
     use touchstone_report::Format;
-    let store = crate::open_store(db)?;
+    let store = crate::open_recorded_store(db)?;
     let data = touchstone_report::ReportData::from_store(store.as_ref(), &args.run)
         .map_err(|e| miette::miette!("{e}"))?;
     let format = match args.format {

@@ -69,7 +69,7 @@ fn leaves(store: &dyn Store) -> miette::Result<Vec<Hash>> {
 }
 
 pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
-    let store = crate::open_store(db)?;
+    let store = crate::open_recorded_store(db)?;
     let run = store.resolve_run(&args.run).map_err(trust_error)?;
     if run.status != RunStatus::Completed {
         return Err(miette::miette!(
@@ -280,7 +280,7 @@ pub fn log_head(
     force: bool,
     center: &str,
 ) -> miette::Result<ExitCode> {
-    let store = crate::open_store(db)?;
+    let store = crate::open_recorded_store(db)?;
     let leaves = leaves(store.as_ref())?;
     if leaves.is_empty() {
         return Err(miette::miette!(

@@ -237,7 +237,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         Command::Compare(args) => analysis::compare(&cli.db, &args),
         Command::Plan(args) => analysis::plan(&args),
         Command::Runs(RunsCommand::List) => {
-            let store = open_store(&cli.db)?;
+            let store = open_recorded_store(&cli.db)?;
             outln!(
                 "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  models",
                 "run",
@@ -267,7 +267,7 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Runs(RunsCommand::Show { run, json, out }) => {
-            let store = open_store(&cli.db)?;
+            let store = open_recorded_store(&cli.db)?;
             let results =
                 touchstone_engine::summarize(store.as_ref(), &run).map_err(engine_report)?;
             if let Some(dir) = &out {
@@ -290,6 +290,18 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
 fn open_store(db: &Path) -> miette::Result<Arc<dyn Store>> {
     let store = SqliteStore::open(db).map_err(|e| miette::miette!("{e}"))?;
     Ok(Arc::new(store))
+}
+
+/// The store of commands that read what `eval` recorded: a database that is not there is a
+/// wrong path, not an empty history, so it is not created.
+fn open_recorded_store(db: &Path) -> miette::Result<Arc<dyn Store>> {
+    if !db.exists() {
+        return Err(miette::miette!(
+            "no run database at {}: `touchstone eval` records runs there; name the database with --db or TOUCHSTONE_DB / 运行数据库不存在",
+            db.display()
+        ));
+    }
+    open_store(db)
 }
 
 /// Suite errors carry source spans; show them as such.

@@ -188,3 +188,23 @@ fn a_log_likelihood_scorer_on_a_dataset_is_refused_before_any_request() {
         );
     }
 }
+
+#[test]
+fn reading_commands_do_not_create_a_database_at_a_wrong_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("typo/x/t.db");
+    for args in [
+        vec!["runs", "list"],
+        vec!["runs", "show", "abc"],
+        vec!["report", "abc"],
+    ] {
+        let mut all = args.clone();
+        all.extend(["--db", wrong.to_str().unwrap()]);
+        let o = run(&all);
+        assert_clean_failure(&o, &["no run database at", "--db"]);
+    }
+    assert!(!dir.path().join("typo").exists(), "nothing is created");
+    // A folder is not a database file.
+    let o = run(&["runs", "list", "--db", dir.path().to_str().unwrap()]);
+    assert_clean_failure(&o, &["is a folder", "--db names the database file"]);
+}
