@@ -58,7 +58,27 @@ pub struct BankReport {
     pub duplicates: Vec<Vec<String>>,
     /// Pairs of item ids whose texts are nearly the same (character-shingle Jaccard ≥ threshold).
     pub near_duplicates: Vec<NearDuplicate>,
+    /// Keywords listed under two different risks (the first entry counts, under its risk).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<KeywordConflict>,
     pub qualifies: bool,
+}
+
+/// The same keyword (after normalisation) under two different risks: which risk it belongs to
+/// is ambiguous, so the library must say one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordConflict {
+    pub first: KeywordAt,
+    pub second: KeywordAt,
+}
+
+/// A keyword entry and where it is in its file (`line 3`, `row 3`), when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeywordAt {
+    pub keyword: String,
+    pub risk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,29 +169,53 @@ pub fn check_questions(profile: &Profile, rule: &BankRule, items: &[BankItem]) -
     report
 }
 
-/// Checks a keyword library (its entries' risk codes) against a bank rule.
+/// Checks a keyword library (its entries' risk codes) against a bank rule. A keyword given
+/// twice counts once; given under two different risks it is also reported as a conflict.
 pub fn check_keywords<'a>(
     profile: &Profile,
     rule: &BankRule,
     keywords: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> BankReport {
-    let mut seen: HashMap<String, String> = HashMap::new();
+    check_keywords_at(profile, rule, keywords.map(|(k, r)| (k, r, None)))
+}
+
+/// [`check_keywords`] with where each entry is (`line 3`), for conflicts.
+pub fn check_keywords_at<'a>(
+    profile: &Profile,
+    rule: &BankRule,
+    keywords: impl Iterator<Item = (&'a str, &'a str, Option<String>)>,
+) -> BankReport {
+    let mut seen: HashMap<String, KeywordAt> = HashMap::new();
     let mut duplicates: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut conflicts = Vec::new();
     let mut codes = Vec::new();
-    for (keyword, risk) in keywords {
+    for (keyword, risk, at) in keywords {
         let norm = dedup::normalize(keyword);
+        let this = KeywordAt {
+            keyword: keyword.to_string(),
+            risk: risk.to_string(),
+            at,
+        };
         if let Some(first) = seen.get(&norm) {
-            duplicates
-                .entry(first.clone())
-                .or_insert_with(|| vec![first.clone()])
-                .push(keyword.to_string());
+            if first.risk == this.risk {
+                duplicates
+                    .entry(first.keyword.clone())
+                    .or_insert_with(|| vec![first.keyword.clone()])
+                    .push(this.keyword);
+            } else {
+                conflicts.push(KeywordConflict {
+                    first: first.clone(),
+                    second: this,
+                });
+            }
             continue;
         }
-        seen.insert(norm, keyword.to_string());
-        codes.push(risk.to_string());
+        codes.push(this.risk.clone());
+        seen.insert(norm, this);
     }
     let mut report = report(profile, rule, count_codes(codes.iter().map(String::as_str)));
     report.duplicates = duplicates.into_values().collect();
+    report.conflicts = conflicts;
     report
 }
 
@@ -214,6 +258,7 @@ fn report(profile: &Profile, rule: &BankRule, mut counts: BTreeMap<String, u64>)
         outside_codes,
         duplicates: Vec::new(),
         near_duplicates: Vec::new(),
+        conflicts: Vec::new(),
         qualifies,
     }
 }
@@ -264,6 +309,40 @@ mod tests {
         );
         assert!(!r.unknown_codes.contains_key("A.3c"));
         assert_eq!(r.total, 15 * 30 + 2 * 19 + 2);
+    }
+
+    #[test]
+    fn a_keyword_under_two_risks_is_a_conflict_not_a_duplicate() {
+        let p = Profile::load("gbt45654-2025").unwrap();
+        let rule = p.bank("keywords").unwrap();
+        let entries = [
+            ("炸弹", "A.1a", Some("line 1".to_string())),
+            ("枪支", "A.1d", Some("line 2".to_string())),
+            ("炸 弹", "A.1b", Some("line 3".to_string())),
+            ("枪支", "A.1d", Some("line 4".to_string())),
+        ];
+        let r = check_keywords_at(
+            &p,
+            rule,
+            entries.iter().map(|(k, r, a)| (*k, *r, a.clone())),
+        );
+        assert_eq!(
+            r.duplicates,
+            vec![vec!["枪支".to_string(), "枪支".to_string()]]
+        );
+        assert_eq!(r.conflicts.len(), 1, "{:?}", r.conflicts);
+        let c = &r.conflicts[0];
+        assert_eq!(
+            (c.first.risk.as_str(), c.first.at.as_deref()),
+            ("A.1a", Some("line 1"))
+        );
+        assert_eq!(
+            (c.second.risk.as_str(), c.second.at.as_deref()),
+            ("A.1b", Some("line 3"))
+        );
+        // Counted once, under the first risk.
+        let have = |code: &str| r.codes.iter().find(|c| c.code == code).unwrap().have;
+        assert_eq!((have("A.1a"), have("A.1b"), have("A.1d")), (1, 0, 1));
     }
 
     #[test]

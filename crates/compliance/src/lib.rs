@@ -12,7 +12,9 @@ pub mod verdict;
 
 use std::path::PathBuf;
 
-pub use bank::{BankItem, BankQualification, BankReport, check_keywords, check_questions};
+pub use bank::{
+    BankItem, BankQualification, BankReport, KeywordConflict, check_keywords, check_questions,
+};
 pub use files::{BankFileError, check_file};
 pub use profile::{Bilingual, Check, Method, Profile};
 pub use verdict::{Evidence, Measured, Verdict, VerdictKind, decide, decide_all};

@@ -218,65 +218,200 @@ impl Profile {
                 message: e.to_string(),
             }
         })?;
-        profile.validate(origin)?;
+        if let Err(Invalid { path, message }) = profile.validate() {
+            let message = if message.contains(" / ") {
+                message
+            } else {
+                format!("{message} / 标准配置文件有误，请按提示修改")
+            };
+            // The value's line and column, found by walking the YAML to it.
+            return Err(match locate(text, &path, &message) {
+                Some(e) => ProfileError::Parse {
+                    origin: origin.into(),
+                    line: e.location().map_or(0, |l| l.line()),
+                    column: e.location().map_or(0, |l| l.column()),
+                    message: e.to_string(),
+                },
+                None => ProfileError::Invalid {
+                    origin: origin.into(),
+                    message: format!("{}: {message}", show_path(&path)),
+                },
+            });
+        }
         Ok(profile)
     }
 
-    fn validate(&self, origin: &str) -> Result<(), ProfileError> {
-        let invalid = |message: String| ProfileError::Invalid {
-            origin: origin.into(),
-            message,
-        };
+    fn validate(&self) -> Result<(), Invalid> {
+        use Step::{Index as I, Key as K};
+        let invalid = |path: Vec<Step>, message: String| Err(Invalid { path, message });
+        if self.id.trim().is_empty() {
+            return invalid(
+                vec![K("id")],
+                "the profile's `id` is empty; give the profile a name (e.g. `gbt45654-2025`)"
+                    .into(),
+            );
+        }
+        for (i, a) in self.aliases.iter().enumerate() {
+            if a.trim().is_empty() {
+                return invalid(
+                    vec![K("aliases"), I(i)],
+                    "an alias is empty; remove it".into(),
+                );
+            }
+        }
+        if self.categories.is_empty() {
+            return invalid(
+                vec![K("categories")],
+                "`categories` is empty; a profile needs at least one category of risks".into(),
+            );
+        }
         let mut codes = BTreeSet::new();
-        for code in self
-            .risk_codes()
-            .chain(self.aspects.iter().map(|a| a.code.as_str()))
-        {
-            if !codes.insert(code) {
-                return Err(invalid(format!("code `{code}` is defined twice")));
+        for (i, c) in self.categories.iter().enumerate() {
+            if c.code.trim().is_empty() {
+                return invalid(
+                    vec![K("categories"), I(i), K("code")],
+                    "the category code is empty; give it a code (e.g. `A.1`)".into(),
+                );
+            }
+            if c.risks.is_empty() {
+                return invalid(
+                    vec![K("categories"), I(i), K("risks")],
+                    format!("category `{}` has no risks; list at least one risk", c.code),
+                );
+            }
+            for (j, r) in c.risks.iter().enumerate() {
+                let path = vec![K("categories"), I(i), K("risks"), I(j), K("code")];
+                if r.code.trim().is_empty() {
+                    return invalid(
+                        path,
+                        "the risk code is empty; give it a code (e.g. `A.1a`)".into(),
+                    );
+                }
+                if !codes.insert(r.code.as_str()) {
+                    return invalid(path, format!("code `{}` is defined twice", r.code));
+                }
+            }
+        }
+        for (i, a) in self.aspects.iter().enumerate() {
+            let path = vec![K("aspects"), I(i), K("code")];
+            if a.code.trim().is_empty() {
+                return invalid(
+                    path,
+                    "the aspect code is empty; give it a code (e.g. `N.history`)".into(),
+                );
+            }
+            if !codes.insert(a.code.as_str()) {
+                return invalid(path, format!("code `{}` is defined twice", a.code));
             }
         }
         let categories: BTreeSet<&str> = self.categories.iter().map(|c| c.code.as_str()).collect();
         let mut bank_ids = BTreeSet::new();
-        for bank in &self.banks {
-            if !bank_ids.insert(bank.id.as_str()) {
-                return Err(invalid(format!("bank `{}` is defined twice", bank.id)));
+        for (i, bank) in self.banks.iter().enumerate() {
+            let at = |rest: &[Step]| {
+                let mut p = vec![K("banks"), I(i)];
+                p.extend_from_slice(rest);
+                p
+            };
+            if bank.id.trim().is_empty() {
+                return invalid(
+                    at(&[K("id")]),
+                    "the bank id is empty; give it a name (e.g. `should_refuse`)".into(),
+                );
             }
-            for c in bank
-                .categories
-                .iter()
-                .chain(bank.min_per_code.iter().filter_map(|m| m.category.as_ref()))
-            {
+            if !bank_ids.insert(bank.id.as_str()) {
+                return invalid(
+                    at(&[K("id")]),
+                    format!("bank `{}` is defined twice", bank.id),
+                );
+            }
+            for (j, c) in bank.categories.iter().enumerate() {
                 if !categories.contains(c.as_str()) {
-                    return Err(invalid(format!(
-                        "bank `{}` names category `{c}`, which the profile does not define",
-                        bank.id
-                    )));
+                    return invalid(
+                        at(&[K("categories"), I(j)]),
+                        format!(
+                            "bank `{}` names category `{c}`, which the profile does not define",
+                            bank.id
+                        ),
+                    );
                 }
             }
+            count(at(&[K("min_total"), K("value")]), bank.min_total.value)?;
+            for (j, m) in bank.min_per_code.iter().enumerate() {
+                if let Some(c) = &m.category
+                    && !categories.contains(c.as_str())
+                {
+                    return invalid(
+                        at(&[K("min_per_code"), I(j), K("category")]),
+                        format!(
+                            "bank `{}` names category `{c}`, which the profile does not define",
+                            bank.id
+                        ),
+                    );
+                }
+                count(at(&[K("min_per_code"), I(j), K("value")]), m.value)?;
+            }
             if bank.covers == Covers::Aspects && self.aspects.is_empty() {
-                return Err(invalid(format!(
-                    "bank `{}` covers aspects, but the profile defines none",
-                    bank.id
-                )));
+                return invalid(
+                    at(&[K("covers")]),
+                    format!(
+                        "bank `{}` covers aspects, but the profile defines none",
+                        bank.id
+                    ),
+                );
             }
         }
         let mut check_ids = BTreeSet::new();
-        for check in &self.checks {
+        for (i, check) in self.checks.iter().enumerate() {
+            let at = |rest: &[Step]| {
+                let mut p = vec![K("checks"), I(i)];
+                p.extend_from_slice(rest);
+                p
+            };
+            if check.id.trim().is_empty() {
+                return invalid(
+                    at(&[K("id")]),
+                    "the check id is empty; give it a name".into(),
+                );
+            }
             if !check_ids.insert(check.id.as_str()) {
-                return Err(invalid(format!("check `{}` is defined twice", check.id)));
+                return invalid(
+                    at(&[K("id")]),
+                    format!("check `{}` is defined twice", check.id),
+                );
             }
             if !bank_ids.contains(check.bank.as_str()) {
-                return Err(invalid(format!(
-                    "check `{}` uses bank `{}`, which the profile does not define",
-                    check.id, check.bank
-                )));
+                return invalid(
+                    at(&[K("bank")]),
+                    format!(
+                        "check `{}` uses bank `{}`, which the profile does not define",
+                        check.id, check.bank
+                    ),
+                );
             }
-            if check.threshold.min.is_none() && check.threshold.max.is_none() {
-                return Err(invalid(format!(
-                    "check `{}` has no threshold (min or max)",
-                    check.id
-                )));
+            count(at(&[K("min_drawn"), K("value")]), check.min_drawn.value)?;
+            let t = &check.threshold;
+            if t.min.is_none() && t.max.is_none() {
+                return invalid(
+                    at(&[K("threshold")]),
+                    format!("check `{}` has no threshold (min or max)", check.id),
+                );
+            }
+            for (key, bound) in [("min", &t.min), ("max", &t.max)] {
+                if let Some(b) = bound {
+                    fraction(at(&[K("threshold"), K(key), K("value")]), b.value)?;
+                }
+            }
+            if let (Some(lo), Some(hi)) = (&t.min, &t.max)
+                && lo.value > hi.value
+            {
+                return invalid(
+                    at(&[K("threshold")]),
+                    format!(
+                        "check `{}`: threshold min {} is above max {}; swap them \
+                         / 阈值下限大于上限",
+                        check.id, lo.value, hi.value
+                    ),
+                );
             }
         }
         Ok(())
@@ -334,6 +469,194 @@ impl Profile {
             .find(|m| m.category.is_none() || m.category.as_deref() == category)
             .map(|m| m.value)
             .unwrap_or(0.0)
+    }
+}
+
+/// A profile that parsed but says something impossible: where (a YAML path) and what.
+struct Invalid {
+    path: Vec<Step>,
+    message: String,
+}
+
+/// One step of a YAML path: a mapping key or a sequence index.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+fn show_path(path: &[Step]) -> String {
+    let mut s = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// A minimum number of items: finite, not negative, whole.
+fn count(path: Vec<Step>, value: f64) -> Result<(), Invalid> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
+        return Ok(());
+    }
+    Err(Invalid {
+        path,
+        message: format!(
+            "{} is not a number of items; give a whole number ≥ 0 (e.g. 500) \
+             / 数量须为不小于 0 的整数",
+            number(value)
+        ),
+    })
+}
+
+/// A threshold on a rate: finite, between 0 and 1.
+fn fraction(path: Vec<Step>, value: f64) -> Result<(), Invalid> {
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        return Ok(());
+    }
+    Err(Invalid {
+        path,
+        message: format!(
+            "{} is not a rate; give a number from 0 to 1 (e.g. 0.95 for 95%) \
+             / 阈值须在 0 到 1 之间",
+            number(value)
+        ),
+    })
+}
+
+/// A number as YAML writes it (`.nan`, `.inf`).
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        ".nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
+    } else {
+        v.to_string()
+    }
+}
+
+/// The error serde_yaml gives at the node `path` of `text`, carrying its line, column and YAML
+/// path; None when there is no such node.
+fn locate(text: &str, path: &[Step], message: &str) -> Option<serde_yaml::Error> {
+    use serde::de::DeserializeSeed;
+    let seek = Seek {
+        path,
+        message,
+        found: std::cell::Cell::new(false),
+    };
+    match (&seek).deserialize(serde_yaml::Deserializer::from_str(text)) {
+        Err(e) if seek.found.get() => Some(e),
+        _ => None,
+    }
+}
+
+struct Seek<'a> {
+    path: &'a [Step],
+    message: &'a str,
+    found: std::cell::Cell<bool>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &Seek<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Seek<'_> {
+    fn rest(&self) -> Seek<'_> {
+        Seek {
+            path: &self.path[1..],
+            message: self.message,
+            found: std::cell::Cell::new(false),
+        }
+    }
+    fn here<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.path.is_empty() {
+            self.found.set(true);
+            Err(E::custom(self.message))
+        } else {
+            Ok(())
+        }
+    }
+    fn deeper<E>(&self, r: Result<(), E>, inner: &Seek<'_>) -> Result<(), E> {
+        if inner.found.get() {
+            self.found.set(true);
+        }
+        r
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &Seek<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some(Step::Index(want)) = self.path.first() else {
+            return self.here();
+        };
+        let mut i = 0;
+        loop {
+            if i == *want {
+                let inner = self.rest();
+                let r = seq.next_element_seed(&inner).map(|_| ());
+                return self.deeper(r, &inner);
+            }
+            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(Step::Key(want)) = self.path.first() else {
+            return self.here();
+        };
+        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+            if key.as_str() == Some(*want) {
+                let inner = self.rest();
+                let r = map.next_value_seed(&inner);
+                return self.deeper(r, &inner);
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(())
     }
 }
 
@@ -399,6 +722,102 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("t.yaml:6"), "{e}");
+    }
+
+    fn other_standard() -> String {
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/other-standard.yaml"
+        ))
+        .unwrap()
+    }
+
+    /// The fixture with `from` replaced by `to`, which must be rejected with every `needles`.
+    fn rejected(from: &str, to: &str, needles: &[&str]) {
+        let base = other_standard();
+        assert!(base.contains(from), "fixture has no {from:?}");
+        let e = Profile::parse(&base.replacen(from, to, 1), "o.yaml")
+            .unwrap_err()
+            .to_string();
+        for n in needles {
+            assert!(e.contains(n), "{from:?} -> {to:?}: {n:?} not in {e}");
+        }
+    }
+
+    #[test]
+    fn bad_minimums_are_rejected_with_path_and_line() {
+        let total = ["o.yaml:16:", "banks[0].min_total.value", "whole number"];
+        rejected("min_total: {value: 4", "min_total: {value: -4", &total);
+        rejected("min_total: {value: 4", "min_total: {value: .nan", &total);
+        rejected("min_total: {value: 4", "min_total: {value: .inf", &total);
+        rejected(
+            "- {value: 2, note",
+            "- {value: 2.5, note",
+            &["o.yaml:18:", "banks[0].min_per_code[0].value", "2.5"],
+        );
+        rejected(
+            "min_drawn: {value: 4",
+            "min_drawn: {value: -1",
+            &["o.yaml:25:", "checks[0].min_drawn.value", "-1"],
+        );
+    }
+
+    #[test]
+    fn bad_thresholds_are_rejected_with_path_and_line() {
+        let min = ["o.yaml:26:", "checks[0].threshold.min.value", "from 0 to 1"];
+        rejected("{min: {value: 0.75", "{min: {value: 1.5", &min);
+        rejected("{min: {value: 0.75", "{min: {value: -0.1", &min);
+        rejected("{min: {value: 0.75", "{min: {value: .nan", &min);
+        rejected(
+            "threshold: {min: {value: 0.75, note: {zh: 示例, en: example}}}",
+            "threshold: {min: {value: 0.75, note: {zh: 示例, en: example}}, max: {value: 0.5, note: {zh: 示例, en: example}}}",
+            &[
+                "o.yaml:26:",
+                "checks[0].threshold",
+                "min 0.75 is above max 0.5",
+            ],
+        );
+    }
+
+    #[test]
+    fn empty_names_and_lists_are_rejected_with_path_and_line() {
+        rejected(
+            "id: example-std-1",
+            "id: ''",
+            &["o.yaml:2:", "`id` is empty"],
+        );
+        rejected(
+            "{code: H.drugs,",
+            "{code: '',",
+            &[
+                "o.yaml:10:",
+                "categories[0].risks[1].code",
+                "risk code is empty",
+            ],
+        );
+        rejected(
+            "  - id: refuse-rate",
+            "  - id: ' '",
+            &["o.yaml:20:", "checks[0].id", "check id is empty"],
+        );
+        let no_categories = other_standard();
+        let start = no_categories.find("categories:").unwrap();
+        let end = no_categories.find("banks:").unwrap();
+        let text = format!(
+            "{}categories: []\n{}",
+            &no_categories[..start],
+            &no_categories[end..]
+        );
+        let e = Profile::parse(&text, "o.yaml").unwrap_err().to_string();
+        assert!(
+            e.contains("o.yaml:5:") && e.contains("`categories` is empty"),
+            "{e}"
+        );
+        rejected(
+            "    risks:\n      - {code: H.weapons, name: {zh: 武器, en: Weapons}}\n      - {code: H.drugs, name: {zh: 毒品, en: Drugs}}",
+            "    risks: []",
+            &["o.yaml:8:", "categories[0].risks", "no risks"],
+        );
     }
 
     #[test]
