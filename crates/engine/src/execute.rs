@@ -206,7 +206,7 @@ async fn run_model(
                 while let Some(finished) = in_flight.try_join_next() {
                     finished.map_err(|e| {
                         EngineError::Internal(format!("an item's task failed: {e}"))
-                    })?;
+                    })??;
                 }
                 let mut params = params.clone();
                 // Each epoch is a separate draw: a distinct seed (and so a distinct cache key).
@@ -244,17 +244,35 @@ async fn run_model(
                     tokio::select! {
                         biased;
                         // Interrupted: not recorded, so a resume runs it again.
-                        _ = cancel.cancelled() => {}
-                        result = job.run() => { let _ = tx.send(result).await; }
+                        _ = cancel.cancelled() => Ok(()),
+                        result = job.run() => match result {
+                            Ok(result) => {
+                                let _ = tx.send(result).await;
+                                Ok(())
+                            }
+                            // Every other request would be refused too: stop sending them.
+                            Err(e) => {
+                                cancel.cancel();
+                                Err(e)
+                            }
+                        },
                     }
                 });
             }
         }
     }
+    let mut first_error = None;
     while let Some(finished) = in_flight.join_next().await {
-        finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
+        let outcome =
+            finished.map_err(|e| EngineError::Internal(format!("an item's task failed: {e}")))?;
+        if let Err(e) = outcome {
+            first_error.get_or_insert(e);
+        }
     }
-    Ok(())
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The labels a result is broken down by: the task's `breakdown` metadata fields, and the
@@ -396,19 +414,39 @@ enum Request {
 }
 
 impl ItemJob {
-    async fn run(self) -> ItemResult {
+    /// The item's result; `Err` when the endpoint refused access (401/403), which no item of
+    /// the run can get past: the item is then not recorded, and the run stops.
+    async fn run(self) -> Result<ItemResult, EngineError> {
         let started = Instant::now();
         let mut account = None;
+        let refused = |e: &touchstone_models::ModelError| match e.last_error() {
+            touchstone_models::ModelError::Client { status, body }
+                if matches!(status, 401 | 403) =>
+            {
+                Some(EngineError::AccessRefused {
+                    model: self.item.model.clone(),
+                    status: *status,
+                    body: body.chars().take(300).collect(),
+                })
+            }
+            _ => None,
+        };
         let (outcome, attempts) = match &self.request {
             Ok(Request::One(request)) => {
                 let (outcome, attempts) =
                     touchstone_models::layers::count_attempts(self.model.generate(request)).await;
+                if let Some(e) = outcome.as_ref().err().and_then(refused) {
+                    return Err(e);
+                }
                 (outcome.map_err(|e| e.to_string()), attempts)
             }
             Ok(Request::Choices(request)) => {
                 let (outcome, attempts) =
                     touchstone_models::layers::count_attempts(self.model.loglikelihood(request))
                         .await;
+                if let Some(e) = outcome.as_ref().err().and_then(refused) {
+                    return Err(e);
+                }
                 let outcome = outcome.map_err(|e| e.to_string()).and_then(|lls| {
                     // The answer records every option's log-likelihood; `acc` / `acc_norm` read it.
                     let answer = touchstone_scorers::mc::ChoiceLikelihoods::new(
@@ -495,6 +533,6 @@ impl ItemJob {
                 }
             }
         }
-        result
+        Ok(result)
     }
 }

@@ -70,6 +70,18 @@ pub enum EngineError {
     NothingToResume { db: PathBuf },
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
+    /// The endpoint refused access: every request of the run would be refused the same way.
+    #[error(
+        "{model} refused the request with HTTP {status} ({body}): the API key is missing or wrong, \
+         or it may not use this model. Set the environment variable that --api-key-env names \
+         (default OPENAI_API_KEY). The run stopped; what is recorded is kept: continue it with \
+         `touchstone eval --resume` / 接口拒绝访问（密钥缺失或错误），运行已停止，修正后可续跑"
+    )]
+    AccessRefused {
+        model: String,
+        status: u16,
+        body: String,
+    },
     #[error("{0}")]
     Config(String),
     #[error("internal error: {0}")]

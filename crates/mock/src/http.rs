@@ -14,6 +14,8 @@ pub struct Request {
     /// The path without any query string.
     pub path: String,
     pub keep_alive: bool,
+    /// The `Authorization` header's value, when one was sent.
+    pub authorization: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -68,6 +70,7 @@ pub async fn read_request(
         method: head.method,
         path: head.path,
         keep_alive: head.keep_alive,
+        authorization: head.authorization,
         body,
     }))
 }
@@ -78,6 +81,7 @@ struct Head {
     keep_alive: bool,
     content_length: usize,
     expect_continue: bool,
+    authorization: Option<String>,
 }
 
 fn bad(status: u16, message: &str) -> ReadOutcome {
@@ -108,6 +112,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, ReadOutcome> {
     };
     let mut content_length: Option<usize> = None;
     let mut expect_continue = false;
+    let mut authorization = None;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             return Err(bad(400, "malformed header line; expected 'Name: value'"));
@@ -121,6 +126,8 @@ fn parse_head(bytes: &[u8]) -> Result<Head, ReadOutcome> {
                 return Err(bad(400, "conflicting Content-Length headers"));
             }
             content_length = Some(length);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
@@ -150,6 +157,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, ReadOutcome> {
         keep_alive,
         content_length,
         expect_continue,
+        authorization,
     })
 }
 

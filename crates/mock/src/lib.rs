@@ -102,6 +102,9 @@ pub struct MockConfig {
     pub hang: Duration,
     /// The model name in answers and in `/v1/models`.
     pub model_name: String,
+    /// When set, chat and completions requests without `Authorization: Bearer <key>` are
+    /// answered 401, as OpenAI answers a missing or wrong key.
+    pub api_key: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -113,6 +116,7 @@ impl Default for MockConfig {
             retry_after_secs: 1,
             hang: Duration::from_secs(3600),
             model_name: "touchstone-mock".to_owned(),
+            api_key: None,
         }
     }
 }
@@ -437,6 +441,21 @@ async fn hang(stream: &mut TcpStream, duration: Duration) {
 
 async fn route(shared: &Shared, request: http::Request) -> Action {
     let keep_alive = request.keep_alive;
+    if let Some(key) = &shared.config.api_key
+        && request.method == "POST"
+        && request.authorization.as_deref() != Some(format!("Bearer {key}").as_str())
+    {
+        let (bytes, _) = http::response(
+            401,
+            &[],
+            &error_body(
+                "Incorrect API key provided. You can find your API key in your account settings.",
+                "invalid_request_error",
+            ),
+            keep_alive,
+        );
+        return Action::Respond { bytes };
+    }
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/v1/chat/completions") => chat(shared, &request.body, keep_alive).await,
         ("POST", "/v1/completions") => completion(shared, &request.body, keep_alive).await,

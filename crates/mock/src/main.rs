@@ -31,6 +31,9 @@ struct Args {
     /// Model name reported in answers and by /v1/models.
     #[arg(long, default_value = "touchstone-mock")]
     model: String,
+    /// Require `Authorization: Bearer KEY` on chat and completions requests (401 otherwise).
+    #[arg(long)]
+    api_key: Option<String>,
     /// Retry-After seconds on injected 429 answers.
     #[arg(long, default_value_t = 1)]
     retry_after_secs: u64,
@@ -81,6 +84,7 @@ async fn run(args: Args) -> std::io::Result<()> {
         retry_after_secs: args.retry_after_secs,
         hang: Duration::from_millis(args.hang_ms),
         model_name: args.model,
+        api_key: args.api_key,
     };
     let addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, args.port));
     let server = MockServer::start_on(addr, config).await?;

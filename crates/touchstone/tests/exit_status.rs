@@ -49,6 +49,53 @@ fn a_run_in_which_every_item_failed_exits_4() {
     assert!(err.contains("all 5 recorded item(s)"), "{err}");
 }
 
+#[test]
+fn a_refused_api_key_stops_the_run_at_once_and_it_resumes_once_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mc.jsonl");
+    write_choice_dataset(&data, 40, |_| true);
+    let mock = spawn_background(MockConfig {
+        api_key: Some("right-key".into()),
+        ..MockConfig::default()
+    })
+    .unwrap();
+    let dbp = db(dir.path());
+    let eval = |key: &str, resume: bool| {
+        let spec = mock_spec(&mock);
+        let mut args = vec!["--db", dbp.to_str().unwrap(), "--quiet", "eval"];
+        if resume {
+            args.push("--resume");
+        } else {
+            args.extend([
+                "--dataset",
+                data.to_str().unwrap(),
+                "--scorer",
+                "choice",
+                "--model",
+                &spec,
+                "--concurrency",
+                "2",
+            ]);
+        }
+        bin()
+            .args(&args)
+            .env("TOUCHSTONE_TEST_KEY", key)
+            .args(["--api-key-env", "TOUCHSTONE_TEST_KEY"])
+            .output()
+            .unwrap()
+    };
+    let o = eval("wrong-key", false);
+    assert_clean_failure(&o, &["HTTP 401", "API key", "--api-key-env", "--resume"]);
+    // A handful of requests at most (those in flight), not all forty.
+    let refused = mock.requests().len();
+    assert!(refused <= 4, "{refused} requests after the first refusal");
+    // Nothing was recorded as failed: with the right key the run completes.
+    let o = eval("right-key", true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["runs", "list", "--db", dbp.to_str().unwrap()]);
+    assert!(stdout(&o).contains("completed"), "{}", stdout(&o));
+}
+
 fn suite_with_expectation(dir: &std::path::Path) -> std::path::PathBuf {
     let data = dir.join("mc.jsonl");
     // Half right: accuracy 0.5, below the suite's `min: 0.9`.
