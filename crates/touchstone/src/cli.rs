@@ -308,10 +308,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Worked examples from the dev split (default 5 where there is one, else 0).
-    #[arg(long)]
+    #[arg(long, requires = "benchmark")]
     pub shots: Option<usize>,
     /// How multiple-choice benchmarks are answered.
-    #[arg(long, value_enum, default_value = "generate")]
+    #[arg(long, value_enum, default_value = "generate", requires = "benchmark")]
     pub mc_method: McMethodArg,
     /// Circular evaluation of a multiple-choice benchmark: every rotation of the options is
     /// asked too, and `circular_accuracy` counts a question only if all are right.

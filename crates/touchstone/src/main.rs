@@ -103,6 +103,8 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Models(ModelsCommand::Pull { name }) => {
+            // `models list` shows the spec (`local:smollm2`); the catalogue name is what follows.
+            let name = name.strip_prefix("local:").unwrap_or(&name).to_string();
             let path =
                 tokio::task::spawn_blocking(move || touchstone_local::catalogue::pull(&name))
                     .await
@@ -172,21 +174,12 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Benchmarks(BenchmarksCommand::List) => {
-            outln!(
-                "{:<14} {:<14} {:<34} description / 说明",
-                "benchmark",
-                "licence",
-                "where to get it / 获取"
-            );
+            // One block per benchmark: licences and sources are too long for table columns.
             for b in touchstone_data::benchmarks::list() {
-                outln!(
-                    "{:<14} {:<14} {:<34} {} / {}",
-                    b.name,
-                    b.licence,
-                    b.source_url_hint,
-                    b.description_en,
-                    b.description_zh
-                );
+                outln!("{}", b.name);
+                outln!("  {} / {}", b.description_en, b.description_zh);
+                outln!("  licence / 许可: {}", b.licence);
+                outln!("  get it / 获取: {}", b.source_url_hint);
             }
             outln!(
                 "\nNone is bundled: point --data-dir at the files as their authors publish them. 均未随附，请用 --data-dir 指向原始文件。"

@@ -208,3 +208,27 @@ fn reading_commands_do_not_create_a_database_at_a_wrong_path() {
     let o = run(&["runs", "list", "--db", dir.path().to_str().unwrap()]);
     assert_clean_failure(&o, &["is a folder", "--db names the database file"]);
 }
+
+#[test]
+fn benchmark_flags_without_a_benchmark_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("mc.jsonl");
+    write_choice_dataset(&data, 2, |_| true);
+    for flag in [["--shots", "3"], ["--mc-method", "cot"]] {
+        let o = run(&[
+            "eval",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--scorer",
+            "choice",
+            "--model",
+            "openai:m@http://127.0.0.1:9/v1",
+            "--db",
+            db(dir.path()).to_str().unwrap(),
+            flag[0],
+            flag[1],
+        ]);
+        assert_clean_failure(&o, &["--benchmark"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    }
+}
