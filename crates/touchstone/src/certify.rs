@@ -60,12 +60,25 @@ pub fn keys_generate(out: &Path) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The log's leaf hashes, parsed.
+/// The log's leaf hashes, parsed, each checked against its entry.
 fn leaves(store: &dyn Store) -> miette::Result<Vec<Hash>> {
     let hex = store.log_leaf_hashes().map_err(trust_error)?;
-    merkle::parse_hashes(&hex).map_err(|e| {
+    let leaves = merkle::parse_hashes(&hex).map_err(|e| {
         miette::miette!("the transparency log in the store is corrupt: {e} / 透明日志已损坏")
-    })
+    })?;
+    let mut read_error = None;
+    let checked = transparency::check_entries(&leaves, |i| {
+        store
+            .log_entry(i)
+            .map_err(|e| read_error.get_or_insert(e.to_string()).clone())
+            .ok()
+            .flatten()
+    });
+    if let Some(e) = read_error {
+        return Err(miette::miette!("cannot read the transparency log: {e}"));
+    }
+    checked.map_err(trust_error)?;
+    Ok(leaves)
 }
 
 pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {

@@ -23,6 +23,27 @@ pub enum TransparencyError {
     IndexOutOfRange { index: u64, size: u64 },
     #[error("log leaf {index} is not this certificate (leaf hash differs)")]
     LeafMismatch { index: u64 },
+    #[error(
+        "log entry {index} does not hash to its recorded leaf hash: the entry was altered after it \
+         was logged; nothing is signed over an altered log / 透明日志第 {index} 条已被改动"
+    )]
+    EntryAltered { index: u64 },
+}
+
+/// Checks that every logged entry still hashes to its leaf hash, so that no tree head is
+/// signed over entries that were edited in the store; `entry(i)` reads the i-th entry.
+pub fn check_entries(
+    leaves: &[Hash],
+    mut entry: impl FnMut(u64) -> Option<String>,
+) -> Result<(), TransparencyError> {
+    for (index, leaf) in leaves.iter().enumerate() {
+        let index = index as u64;
+        match entry(index) {
+            Some(text) if merkle::leaf_hash(text.as_bytes()) == *leaf => {}
+            _ => return Err(TransparencyError::EntryAltered { index }),
+        }
+    }
+    Ok(())
 }
 
 /// The log entry text: the RFC 8785 form of the certificate without its `log` field.
@@ -71,4 +92,33 @@ pub fn attach_proof(
         inclusion_proof,
     });
     Ok(cert)
+}
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    #[test]
+    fn an_altered_entry_is_named_and_an_intact_log_passes() {
+        let entries = ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"].map(String::from);
+        let leaves: Vec<Hash> = entries
+            .iter()
+            .map(|e| merkle::leaf_hash(e.as_bytes()))
+            .collect();
+        assert_eq!(
+            check_entries(&leaves, |i| entries.get(i as usize).cloned()),
+            Ok(())
+        );
+        let mut altered = entries.clone();
+        altered[1] = "{\"b\":3}".into();
+        assert_eq!(
+            check_entries(&leaves, |i| altered.get(i as usize).cloned()),
+            Err(TransparencyError::EntryAltered { index: 1 })
+        );
+        // A missing entry is no better than an altered one.
+        assert_eq!(
+            check_entries(&leaves, |i| (i < 2).then(|| entries[i as usize].clone())),
+            Err(TransparencyError::EntryAltered { index: 2 })
+        );
+    }
 }
