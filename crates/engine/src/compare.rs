@@ -139,8 +139,17 @@ fn collect(store: &dyn Store, contestants: &[Contestant]) -> Result<Vec<Collecte
 /// The contestants of the given runs: every model of each run, in the runs' order.
 pub fn contestants_of(store: &dyn Store, runs: &[String]) -> Result<Vec<Contestant>, EngineError> {
     let mut out = Vec::new();
+    let mut given: Vec<(String, &String)> = Vec::new();
     for id in runs {
         let run = store.resolve_run(id)?;
+        // The same run twice (perhaps by two prefixes) would compare a model with itself.
+        if let Some((_, first)) = given.iter().find(|(seen, _)| *seen == run.id) {
+            return Err(EngineError::Config(format!(
+                "`{first}` and `{id}` are the same run {}: name each run once / 同一运行被重复给出",
+                run.id
+            )));
+        }
+        given.push((run.id.clone(), id));
         for model in &run.models {
             out.push(Contestant {
                 run_id: run.id.clone(),

@@ -97,13 +97,12 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     let subjects = touchstone_engine::evidence::subjects(&results.config, &args.files_root)
         .map_err(crate::engine_report)?;
     refuse_overwrite(&args.out, args.force)?;
-    let passphrase = passphrase(false)?;
+    let keys = load_keys(&args.key, || passphrase(false))?;
     // Refuse an unwritable destination before anything is appended to the log.
     let tmp = TempFile(temp_path(&args.out));
     std::fs::write(&tmp.0, b"")
         .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", args.out.display()))?;
 
-    let keys = KeyPair::load_dir(&args.key, &passphrase).map_err(trust_error)?;
     let now = touchstone_store::now_rfc3339();
     let results = serde_json::to_value(&results).into_diagnostic()?;
     let body = CertificateBody::new(
@@ -143,6 +142,22 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
         log.tree_head.root_hash
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The center's key pair, asking for its passphrase only when there is one; a folder without
+/// one is told how to make it.
+fn load_keys(
+    dir: &Path,
+    passphrase: impl FnOnce() -> miette::Result<String>,
+) -> miette::Result<KeyPair> {
+    if !dir.join("private.json").exists() {
+        return Err(miette::miette!(
+            "no key pair in {}: make one with `touchstone keys generate --out {}` (or name the folder that holds private.json with --key) / 该目录中没有密钥",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    KeyPair::load_dir(dir, &passphrase()?).map_err(trust_error)
 }
 
 /// A certificate or a tree head is a published artefact: writing over one that exists needs
@@ -310,7 +325,7 @@ pub fn log_head(
     if let Some(path) = out {
         refuse_overwrite(path, force)?;
     }
-    let keys = KeyPair::load_dir(key, &passphrase(false)?).map_err(trust_error)?;
+    let keys = load_keys(key, || passphrase(false))?;
     let head = PublishedTreeHead::publish(
         &leaves,
         &keys,

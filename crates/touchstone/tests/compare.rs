@@ -151,6 +151,15 @@ fn compare_needs_two_models() {
     let o = run(&["compare", &only, "--db", db(dir.path()).to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least two models"), "{}", stderr(&o));
+    // The same run twice, once by a prefix: not two models.
+    let o = run(&[
+        "compare",
+        &only,
+        &only[..12],
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, &["are the same run", "name each run once"]);
 }
 
 #[test]

@@ -94,6 +94,22 @@ fn certify_then_verify_and_catch_tampering() {
         !dir.path().join("cert.json.partial").exists(),
         "no half-written file is left behind"
     );
+    let nokeys = dir.path().join("nokeys");
+    let o = run_with_passphrase(
+        &[
+            "certify",
+            &run_id,
+            "--key",
+            nokeys.to_str().unwrap(),
+            "--out",
+            cert.to_str().unwrap(),
+            "--db",
+            db,
+        ],
+        PASSPHRASE,
+    );
+    assert_clean_failure(&o, &["no key pair in", "make one with", "private.json"]);
+    assert!(!cert.exists());
 
     let o = run_with_passphrase(
         &[
