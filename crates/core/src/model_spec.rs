@@ -39,7 +39,9 @@ pub enum ModelSpecError {
         "model spec `{0}` needs a model name and a base URL: `openai:NAME@http://HOST:PORT/v1`"
     )]
     OpenAiShape(String),
-    #[error("base URL `{url}` in model spec `{spec}` must start with http:// or https://")]
+    #[error(
+        "base URL `{url}` in model spec `{spec}` must be http:// or https:// and a host, e.g. http://127.0.0.1:8000/v1"
+    )]
     BadUrl { spec: String, url: String },
     #[error("model spec `{0}` names no local model; write `local:PATH.gguf` or `local:smollm2`")]
     EmptyLocal(String),
@@ -64,7 +66,11 @@ impl ModelSpec {
                 if model.is_empty() || url.is_empty() {
                     return Err(ModelSpecError::OpenAiShape(s.into()));
                 }
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                // A scheme with no host (`http://`) is no address either.
+                let host = url
+                    .strip_prefix("http://")
+                    .or_else(|| url.strip_prefix("https://"));
+                if host.is_none_or(|h| h.trim_matches('/').is_empty()) {
                     return Err(ModelSpecError::BadUrl {
                         spec: s.into(),
                         url: url.into(),
@@ -164,6 +170,10 @@ mod tests {
         assert!(matches!(
             "openai:x".parse::<ModelSpec>(),
             Err(ModelSpecError::OpenAiShape(_))
+        ));
+        assert!(matches!(
+            "openai:x@http://".parse::<ModelSpec>(),
+            Err(ModelSpecError::BadUrl { .. })
         ));
         assert!(matches!(
             "openai:x@ftp://h".parse::<ModelSpec>(),
