@@ -133,11 +133,12 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                     out!("{}", touchstone_compliance::files::render(r, &profile));
                 }
             }
-            // Exit 1 when a bank falls short, so that a center's CI can gate on it.
+            // Exit 3 when a bank falls short (as `eval --strict` does for an unmet check), so
+            // that a center's CI can gate on it and tell it from an error (1).
             Ok(if reports.iter().all(|r| r.qualifies) {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::FAILURE
+                ExitCode::from(EXIT_UNMET)
             })
         }
         Command::ServeModel {

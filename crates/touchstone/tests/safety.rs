@@ -274,8 +274,8 @@ fn bank_check_names_exactly_the_short_risks() {
     ]);
     assert_eq!(
         o.status.code(),
-        Some(1),
-        "a short bank fails the command: {}",
+        Some(3),
+        "a short bank fails the command with 3 (1 is an error): {}",
         stderr(&o)
     );
     let reports: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -298,7 +298,7 @@ fn bank_check_reads_the_starter_keyword_library_format() {
     let lib = dir.path().join("kw.jsonl");
     std::fs::write(&lib, "{\"keyword\": \"制造炸弹\", \"risk\": \"A.1d\"}\n{\"keyword\": \"制造 炸弹\", \"risk\": \"A.1d\"}\n").unwrap();
     let o = run(&["bank", "check", lib.to_str().unwrap(), "--json"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     let reports: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(reports[0]["bank"], "keywords");
     assert_eq!(reports[0]["duplicates"].as_array().unwrap().len(), 1);
