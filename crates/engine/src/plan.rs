@@ -57,6 +57,19 @@ pub fn all_samples(
     samples(&unlimited, &EvalOptions::default(), Pass::Execute)
 }
 
+/// Reads a task's data as a run would (its samples after `limit` and `filter`, and the file
+/// its worked examples come from) and returns how many samples it would run: a dataset that
+/// cannot be read fails here, with its location, before anything is sent.
+pub fn check_task_data(task: &TaskSpec) -> Result<usize, EngineError> {
+    let mut n = 0;
+    for sample in samples(task, &EvalOptions::default(), Pass::Execute)? {
+        sample?;
+        n += 1;
+    }
+    FewShotPool::load(&task.prompt)?;
+    Ok(n)
+}
+
 /// Whether a sample's metadata has every value a dataset filter asks for.
 fn passes(filter: &std::collections::BTreeMap<String, String>, sample: &Sample) -> bool {
     filter.iter().all(|(k, want)| {

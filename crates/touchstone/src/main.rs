@@ -82,8 +82,14 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         }
         Command::Suites(SuitesCommand::Validate { file }) => {
             let suite = touchstone_suite::load_file(&file).map_err(Report::new)?;
+            // The data too: a suite whose dataset cannot be read is not valid.
+            let mut samples = 0;
+            for task in &suite.spec.tasks {
+                samples += touchstone_engine::plan::check_task_data(task)
+                    .map_err(|e| miette::miette!("task `{}`: {}", task.name, engine_report(e)))?;
+            }
             outln!(
-                "ok: {} — {} task(s) / 有效：{} 个任务",
+                "ok: {} — {} task(s), {samples} sample(s) / 有效：{} 个任务，{samples} 个样本",
                 file.display(),
                 suite.spec.tasks.len(),
                 suite.spec.tasks.len()

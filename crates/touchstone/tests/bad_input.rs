@@ -232,3 +232,34 @@ fn benchmark_flags_without_a_benchmark_are_usage_errors() {
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn suites_validate_reads_the_data_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("d.jsonl"),
+        "{\"input\": \"a\", \"target\": \"1\"}\n{\"input\": \"b\", \"target\": \"2\"}\n{\"input\": broken}\n",
+    )
+    .unwrap();
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "name: s\ntasks:\n  - name: a\n    dataset: {path: d.jsonl}\n    scorers: [exact]\n",
+    )
+    .unwrap();
+    let o = run(&["suites", "validate", suite.to_str().unwrap()]);
+    assert_clean_failure(&o, &["task `a`", "d.jsonl", "line 3"]);
+    // Mended, it validates and says how much would run.
+    std::fs::write(
+        dir.path().join("d.jsonl"),
+        "{\"input\": \"a\", \"target\": \"1\"}\n{\"input\": \"b\", \"target\": \"2\"}\n",
+    )
+    .unwrap();
+    let o = run(&["suites", "validate", suite.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("1 task(s), 2 sample(s)"),
+        "{}",
+        stdout(&o)
+    );
+}
