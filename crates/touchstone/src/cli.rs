@@ -147,20 +147,20 @@ pub struct CompareArgs {
 #[derive(Args, Debug)]
 pub struct PlanArgs {
     /// The rate you expect (e.g. a refusal rate or an accuracy), between 0 and 1.
-    #[arg(long, value_parser = share(false, false))]
+    #[arg(long, value_parser = share(false))]
     pub baseline: f64,
     /// The smallest difference worth detecting, e.g. 0.03 for three points (negative for a drop).
     #[arg(long, allow_negative_numbers = true, value_parser = effect)]
     pub effect: f64,
     /// Significance level (two-sided).
-    #[arg(long, default_value_t = 0.05, value_parser = share(false, false))]
+    #[arg(long, default_value_t = 0.05, value_parser = share(false))]
     pub alpha: f64,
     /// Probability of detecting the effect when it is there.
-    #[arg(long, default_value_t = 0.8, value_parser = share(false, false))]
+    #[arg(long, default_value_t = 0.8, value_parser = share(false))]
     pub power: f64,
     /// For two models on the same items: the share of items on which they disagree (default:
     /// as if their errors were independent).
-    #[arg(long, value_parser = share(false, true))]
+    #[arg(long, value_parser = share(true))]
     pub discordant: Option<f64>,
     #[arg(long)]
     pub json: bool,
@@ -430,12 +430,16 @@ fn whole_number(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Cl
     }
 }
 
+/// A decimal number as a flag gives it.
+fn number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number / 不是数字"))
+}
+
 /// A duration in seconds: finite, more than 0, at most a day.
 fn seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds / 不是秒数"))?;
+    let v = number(s)?;
     if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
         return Err(format!(
             "{s} seconds: give more than 0 and at most 86400 (a day) / 须大于 0 且不超过 86400"
@@ -444,21 +448,14 @@ fn seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// A share strictly between 0 and 1 (1 itself allowed when `one_ok`; 0 when `zero_ok`).
-fn share(zero_ok: bool, one_ok: bool) -> impl Fn(&str) -> Result<f64, String> + Clone {
+/// A share strictly between 0 and 1, or up to 1 itself when `one_ok`.
+fn share(one_ok: bool) -> impl Fn(&str) -> Result<f64, String> + Clone {
     move |s: &str| {
-        let v: f64 = s
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}` is not a number / 不是数字"))?;
-        let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+        let v = number(s)?;
         let high_ok = if one_ok { v <= 1.0 } else { v < 1.0 };
-        if !(v.is_finite() && low_ok && high_ok) {
-            let (lo, hi) = (
-                if zero_ok { "[0" } else { "(0" },
-                if one_ok { "1]" } else { "1)" },
-            );
-            return Err(format!("{s} is outside {lo}, {hi} / 须在 0 与 1 之间"));
+        if !(v.is_finite() && v > 0.0 && high_ok) {
+            let hi = if one_ok { "1]" } else { "1)" };
+            return Err(format!("{s} is outside (0, {hi} / 须在 0 与 1 之间"));
         }
         Ok(v)
     }
@@ -466,10 +463,7 @@ fn share(zero_ok: bool, one_ok: bool) -> impl Fn(&str) -> Result<f64, String> + 
 
 /// An effect size: a non-zero difference of two rates, so strictly between -1 and 1.
 fn effect(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number / 不是数字"))?;
+    let v = number(s)?;
     if !(v.is_finite() && v != 0.0 && v.abs() < 1.0) {
         return Err(format!(
             "{s}: give a non-zero difference between -1 and 1, e.g. 0.03 / 效应量须非零且在 -1 与 1 之间"

@@ -183,3 +183,34 @@ fn plan_sizes_a_three_point_difference() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("outside (0, 1)"), "{}", stderr(&o));
 }
+
+#[test]
+fn plan_names_the_flag_it_rejects() {
+    for (args, says, code) in [
+        (
+            vec!["--baseline", "1.5", "--effect", "0.1"],
+            "--baseline",
+            2,
+        ),
+        (vec!["--baseline=-0.5", "--effect", "0.6"], "--baseline", 2),
+        (vec!["--baseline", "0.5", "--effect", "0"], "--effect", 2),
+        (vec!["--baseline", "0.5", "--effect", "NaN"], "--effect", 2),
+        (
+            vec!["--baseline", "0.5", "--effect", "0.1", "--discordant", "2"],
+            "--discordant",
+            2,
+        ),
+        (
+            vec!["--baseline", "0.5", "--effect", "0.1", "--power", "0.01"],
+            "--alpha",
+            1,
+        ),
+        (vec!["--baseline", "0.95", "--effect", "0.1"], "--effect", 1),
+    ] {
+        let mut all = vec!["plan"];
+        all.extend(args.iter().copied());
+        let o = run(&all);
+        assert_clean_failure(&o, &[says]);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+    }
+}
