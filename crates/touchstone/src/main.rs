@@ -445,6 +445,13 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         return Ok(ExitCode::from(EXIT_NOTHING_SCORED));
     }
     let unmet = results.unmet();
+    if !args.strict && !unmet.is_empty() && !quiet {
+        errln!(
+            "· {} expectation(s) and {} compliance check(s) not met; with --strict that fails the command (exit 3) / 未达预期；加 --strict 时以状态 3 退出",
+            unmet.expectations.len(),
+            unmet.verdicts.len()
+        );
+    }
     if args.strict && !unmet.is_empty() {
         for what in &unmet.expectations {
             errln!("expectation not met / 未达预期: {what}");

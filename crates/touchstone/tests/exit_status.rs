@@ -117,7 +117,7 @@ fn strict_fails_an_unmet_expectation_and_plain_eval_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let suite = suite_with_expectation(dir.path());
     let mock = spawn_background(MockConfig::default()).unwrap();
-    let eval = |strict: bool, db_name: &str| {
+    let eval = |strict: bool, quiet: bool, db_name: &str| {
         let db = dir.path().join(db_name);
         let mut args = vec![
             "eval",
@@ -125,18 +125,30 @@ fn strict_fails_an_unmet_expectation_and_plain_eval_does_not() {
             suite.to_str().unwrap(),
             "--db",
             db.to_str().unwrap(),
-            "--quiet",
         ];
         let spec = mock_spec(&mock);
         args.extend(["--model", &spec]);
         if strict {
             args.push("--strict");
         }
+        if quiet {
+            args.push("--quiet");
+        }
         run(&args)
     };
-    let plain = eval(false, "plain.db");
+    let plain = eval(false, false, "plain.db");
     assert!(plain.status.success(), "{}", stderr(&plain));
-    let strict = eval(true, "strict.db");
+    assert!(
+        stderr(&plain)
+            .contains("1 expectation(s) and 0 compliance check(s) not met; with --strict"),
+        "{}",
+        stderr(&plain)
+    );
+    // Quiet: results and errors only, so no hint.
+    let quiet = eval(false, true, "quiet.db");
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("--strict"), "{}", stderr(&quiet));
+    let strict = eval(true, true, "strict.db");
     let err = stderr(&strict);
     assert_eq!(strict.status.code(), Some(3), "{err}");
     assert!(err.contains("expectation not met"), "{err}");
