@@ -2,7 +2,8 @@
 //!
 //! Order: the task's system prompt, the few-shot examples as earlier user/assistant turns, then
 //! the sample. Templates substitute `{input}`, `{choices}` (one lettered option per line) and
-//! `{letters}` ("A, B, C, D"); other braces are left as written.
+//! `{letters}` ("A, B, C, D") in one pass (so a question that itself contains `{choices}` stays as
+//! written); `{{` and `}}` are literal braces; other braces are left as written.
 
 use touchstone_core::{FewShot, Input, Message, PromptSpec, Role, Sample, choice_letter};
 
@@ -23,12 +24,41 @@ fn letters(n: usize) -> String {
         .join(", ")
 }
 
+/// `text` with each `{name}` that `value` knows replaced, in one pass over the template only,
+/// and `{{` / `}}` as literal braces.
+fn substitute(text: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if let Some(end) = tail.find('}').filter(|_| tail.starts_with('{'))
+            && let Some(v) = value(&tail[1..end])
+        {
+            out.push_str(&v);
+            rest = &tail[end + 1..];
+            continue;
+        }
+        out.push_str(&tail[..1]);
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn fill(template: Option<&str>, input: &str, choices: &[String]) -> String {
     match template {
-        Some(t) => t
-            .replace("{choices}", &format_choices(choices))
-            .replace("{letters}", &letters(choices.len()))
-            .replace("{input}", input),
+        Some(t) => substitute(t, |name| match name {
+            "input" => Some(input.to_string()),
+            "choices" => Some(format_choices(choices)),
+            "letters" => Some(letters(choices.len())),
+            _ => None,
+        }),
         None if choices.is_empty() => input.to_string(),
         None => format!("{input}\n\n{}", format_choices(choices)),
     }
@@ -59,8 +89,11 @@ fn description(prompt: &PromptSpec, sample: &Sample) -> Option<String> {
     };
     let subject = field("subject").replace('_', " ");
     prompt.description.as_ref().map(|d| {
-        d.replace("{subject_zh}", &field("subject_zh"))
-            .replace("{subject}", &subject)
+        substitute(d, |name| match name {
+            "subject" => Some(subject.clone()),
+            "subject_zh" => Some(field("subject_zh")),
+            _ => None,
+        })
     })
 }
 
@@ -145,6 +178,28 @@ pub fn as_shot(sample: &Sample) -> FewShot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_once_and_double_braces_are_literal() {
+        let choices = vec!["{input}".to_string(), "b".to_string()];
+        // A question or an option that contains a placeholder's text is sent as written.
+        assert_eq!(
+            fill(
+                Some("Q: {input}\n{choices}\n({letters})"),
+                "why {letters}?",
+                &choices
+            ),
+            "Q: why {letters}?\nA. {input}\nB. b\n(A, B)"
+        );
+        assert_eq!(
+            fill(Some("{{input}} is {input}; {{x}} {x} {y"), "q", &[]),
+            "{input} is q; {x} {x} {y"
+        );
+        assert_eq!(
+            fill(Some("JSON {\"a\": 1} }} {input}"), "q", &[]),
+            "JSON {\"a\": 1} } q"
+        );
+    }
 
     #[test]
     fn plain_text_layout_matches_lm_evaluation_harness_mmlu() {

@@ -1,8 +1,8 @@
 //! Placeholders in prompt texts: the engine fills `{input}`, `{choices}` and `{letters}` in a
-//! template and `{subject}`, `{subject_zh}` in a description, and sends every other brace as
-//! written (there is no escape such as `{{`). So a `{word}` that is not one of those is a typo
-//! sent to the model verbatim; braces around anything else (`{"answer": "A"}`, `{ x }`, `\d{3}`)
-//! are literal text.
+//! template and `{subject}`, `{subject_zh}` in a description, turns `{{` and `}}` into literal
+//! braces, and sends every other brace as written. So a `{word}` that is not one of those is a
+//! typo sent to the model verbatim (write `{{word}}` to mean it); braces around anything else
+//! (`{"answer": "A"}`, `{ x }`, `\d{3}`) are literal text.
 
 use crate::locate;
 
@@ -50,7 +50,13 @@ fn word_at_start(s: &str) -> &str {
 pub fn check<'a>(text: &'a str, known: &[&str]) -> Option<Problem<'a>> {
     let near_known =
         |w: &str| known.contains(&w) || locate::suggest(w, known.iter().copied()).is_some();
-    for (i, c) in text.char_indices() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        // `{{` and `}}` are escapes for a literal brace: no placeholder starts or ends there.
+        if (c == '{' || c == '}') && chars.peek().is_some_and(|&(_, next)| next == c) {
+            chars.next();
+            continue;
+        }
         if c == '{' {
             let rest = &text[i + 1..];
             let word = word_at_start(rest);
@@ -124,6 +130,7 @@ mod tests {
             "{ \"answer\": 1 }",
             "{ word } and {letter: A} and \\d{3} and {2,4}",
             "{{input}}",
+            "{{answer}} is written literally, and so is }}",
             "Answer with a letter.",
             "以下是关于{subject_zh}的单项选择题",
             "",
