@@ -166,7 +166,107 @@ fn field_to_json(field: &Field) -> Value {
                 })
                 .collect(),
         ),
-        // Decimals, dates, times and timestamps as Parquet writes them.
-        other => Value::String(other.to_string()),
+        // Converted here rather than by parquet's `Display`, which panics on legal values
+        // (a DECIMAL whose scale equals its precision, a DATE or TIMESTAMP far from today) and
+        // writes timestamps in the local time zone.
+        Field::Decimal(d) => Value::String(decimal_text(d.data(), d.scale())),
+        Field::Date(days) => Value::String(date_text(i64::from(*days))),
+        Field::TimeMillis(ms) => Value::String(time_text(i64::from(*ms), 1_000)),
+        Field::TimeMicros(us) => Value::String(time_text(*us, 1_000_000)),
+        Field::TimestampMillis(ms) => Value::String(timestamp_text(*ms, 1_000)),
+        Field::TimestampMicros(us) => Value::String(timestamp_text(*us, 1_000_000)),
+    }
+}
+
+/// A DECIMAL's unscaled value (big-endian two's complement) with the point `scale` digits from
+/// the right; a scale outside 0..=38 is written in exponent form rather than padded out.
+fn decimal_text(bytes: &[u8], scale: i32) -> String {
+    if bytes.is_empty() || bytes.len() > 16 {
+        return format!("0x{}", hex::encode(bytes));
+    }
+    let fill = if bytes[0] & 0x80 != 0 { 0xff } else { 0 };
+    let mut wide = [fill; 16];
+    wide[16 - bytes.len()..].copy_from_slice(bytes);
+    let value = i128::from_be_bytes(wide);
+    let sign = if value < 0 { "-" } else { "" };
+    let digits = value.unsigned_abs().to_string();
+    match usize::try_from(scale) {
+        Ok(0) => format!("{sign}{digits}"),
+        Ok(scale) if scale <= 38 => {
+            let padded = format!("{digits:0>width$}", width = scale + 1);
+            let (whole, fraction) = padded.split_at(padded.len() - scale);
+            format!("{sign}{whole}.{fraction}")
+        }
+        _ => format!("{sign}{digits}E{}", -i64::from(scale)),
+    }
+}
+
+/// Days since 1970-01-01 as a proleptic Gregorian `YYYY-MM-DD` (H. Hinnant's civil_from_days;
+/// exact for every i64 day count that a Parquet value can give).
+fn date_text(days: i64) -> String {
+    let z = i128::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i128::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A time of day from units since midnight (`per_second` units a second), `HH:MM:SS.fff…`.
+fn time_text(units: i64, per_second: i64) -> String {
+    let seconds = units.div_euclid(per_second);
+    let fraction = units.rem_euclid(per_second);
+    let width = if per_second == 1_000 { 3 } else { 6 };
+    format!(
+        "{:02}:{:02}:{:02}.{fraction:0width$}",
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// An instant from units since the Unix epoch, in UTC: `YYYY-MM-DDTHH:MM:SS.fff…Z`.
+fn timestamp_text(units: i64, per_second: i64) -> String {
+    let per_day = per_second * 86_400;
+    let date = date_text(units.div_euclid(per_day));
+    let time = time_text(units.rem_euclid(per_day), per_second);
+    format!("{date}T{time}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_dates_and_times_convert_without_panicking() {
+        // DECIMAL(2,2) 0.42: parquet's own Display asserts precision > scale.
+        assert_eq!(decimal_text(&42i32.to_be_bytes(), 2), "0.42");
+        assert_eq!(decimal_text(&(-5i32).to_be_bytes(), 3), "-0.005");
+        assert_eq!(decimal_text(&12345i64.to_be_bytes(), 2), "123.45");
+        assert_eq!(decimal_text(&[0x01, 0x00], 0), "256");
+        assert_eq!(decimal_text(&7i32.to_be_bytes(), -3), "7E3");
+        assert_eq!(decimal_text(&7i32.to_be_bytes(), i32::MAX), "7E-2147483647");
+        assert_eq!(decimal_text(&[], 2), "0x");
+
+        assert_eq!(date_text(0), "1970-01-01");
+        assert_eq!(date_text(19_000), "2022-01-08");
+        assert_eq!(date_text(-1), "1969-12-31");
+        assert_eq!(date_text(i64::from(i32::MAX)), "5881580-07-11");
+        assert_eq!(date_text(i64::from(i32::MIN)), "-5877641-06-23");
+
+        assert_eq!(time_text(3_723_004, 1_000), "01:02:03.004");
+        assert_eq!(time_text(1, 1_000_000), "00:00:00.000001");
+        assert_eq!(
+            timestamp_text(1_700_000_000_123, 1_000),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(timestamp_text(-1, 1_000), "1969-12-31T23:59:59.999Z");
+        // The extremes that panicked in parquet's Display.
+        assert!(timestamp_text(i64::MAX, 1_000).ends_with('Z'));
+        assert!(timestamp_text(i64::MIN, 1_000_000).ends_with('Z'));
     }
 }

@@ -186,3 +186,71 @@ mod mutated {
         }
     }
 }
+
+/// Columns whose values parquet's own `Display` panics on: a DECIMAL whose scale equals its
+/// precision, and a DATE and a TIMESTAMP at the ends of their ranges.
+#[test]
+fn decimal_date_and_timestamp_columns_are_read_without_panicking() {
+    use parquet::data_type::Int32Type;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typed.parquet");
+    let schema = Arc::new(
+        parse_message_type(
+            "message m {
+               required binary input (UTF8);
+               required int32 share (DECIMAL(2,2));
+               required int32 day (DATE);
+               required int64 at (TIMESTAMP_MILLIS);
+             }",
+        )
+        .unwrap(),
+    );
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer =
+        SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build()))
+            .unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut index = 0;
+    while let Some(mut col) = group.next_column().unwrap() {
+        match index {
+            0 => col
+                .typed::<ByteArrayType>()
+                .write_batch(&bytes(&["q1", "q2"]), None, None)
+                .map(drop),
+            1 => col
+                .typed::<Int32Type>()
+                .write_batch(&[42, -5], None, None)
+                .map(drop),
+            2 => col
+                .typed::<Int32Type>()
+                .write_batch(&[19_000, i32::MAX], None, None)
+                .map(drop),
+            _ => col
+                .typed::<Int64Type>()
+                .write_batch(&[1_700_000_000_123, i64::MAX], None, None)
+                .map(drop),
+        }
+        .unwrap();
+        col.close().unwrap();
+        index += 1;
+    }
+    group.close().unwrap();
+    writer.close().unwrap();
+
+    let fields = FieldMap {
+        metadata: vec!["share".into(), "day".into(), "at".into()],
+        ..FieldMap::default()
+    };
+    let samples: Vec<_> = open_file(&path, None, &fields)
+        .unwrap()
+        .collect::<Result<_, DataError>>()
+        .unwrap();
+    assert_eq!(samples.len(), 2);
+    let meta = |i: usize, k: &str| samples[i].metadata[k].as_str().unwrap().to_string();
+    assert_eq!(meta(0, "share"), "0.42");
+    assert_eq!(meta(1, "share"), "-0.05");
+    assert_eq!(meta(0, "day"), "2022-01-08");
+    assert_eq!(meta(1, "day"), "5881580-07-11");
+    assert_eq!(meta(0, "at"), "2023-11-14T22:13:20.123Z");
+    assert!(meta(1, "at").ends_with('Z'));
+}

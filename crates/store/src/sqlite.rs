@@ -602,7 +602,13 @@ impl Store for SqliteStore {
                         if !exists {
                             return Err(StoreError::NotFound(r.run_id.clone()));
                         }
-                        v.insert(max + 1)
+                        // A hand-edited row could hold the largest integer.
+                        v.insert(max.checked_add(1).ok_or_else(|| StoreError::Corrupt {
+                            table: "items",
+                            key: format!("run {}", r.run_id),
+                            field: "recorded_seq",
+                            detail: format!("{max} leaves no room for another item"),
+                        })?)
                     }
                 };
                 let scores_json =
@@ -637,7 +643,7 @@ impl Store for SqliteStore {
                     labels_json,
                 ])?;
                 if inserted > 0 {
-                    *seq += 1;
+                    *seq = seq.saturating_add(1);
                     new_rows += 1;
                 }
             }
@@ -779,6 +785,11 @@ impl Store for SqliteStore {
     }
 }
 
+/// SQLite's "attempt to write a readonly database" (and its sub-codes).
+fn is_read_only(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -909,9 +920,4 @@ mod tests {
         );
         assert!(msg.contains("item abc"), "{msg}");
     }
-}
-
-/// SQLite's "attempt to write a readonly database" (and its sub-codes).
-fn is_read_only(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ReadOnly)
 }
