@@ -10,6 +10,10 @@
 //! Usage: `refusal [--file PATH] [--errors dev|test]` — `--errors` lists the responses the
 //! detector got wrong in that split (tune on `dev`; `test` is the held-out measurement).
 //!
+//! When `second_reading.jsonl` lies beside the labelled file, it also prints how far that
+//! independent second reading agrees with the labels (precision, recall, F1, Cohen's kappa),
+//! beside the detector on the same responses: the level a careful reader reaches.
+//!
 //! With `--judge SPEC` (`openai:NAME@URL`, `local:smollm2`, …) it measures a judge model the
 //! same way: the `refusal` scorer with that judge labels the responses of `--split` (default
 //! `test`) in `--lang` (default both), at most `--limit` of them, each judged with its request
@@ -110,6 +114,84 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
+}
+
+/// How far a second, independent reading of some responses agrees with the labels: the level
+/// a careful reader reaches, beside the detector's on the same responses.
+fn print_second_reading(
+    path: &std::path::Path,
+    rows: &[LabelledResponse],
+    predicted: &[RefusalLabel],
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut second = std::collections::HashMap::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = |what: String| format!("{}: line {}: {what}", path.display(), n + 1);
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
+        let field = |k: &str| {
+            v[k].as_str()
+                .ok_or_else(|| at(format!("no text field `{k}`")))
+        };
+        let label: RefusalLabel = field("label")?.parse().map_err(at)?;
+        second.insert(field("id")?.to_string(), label);
+    }
+    let (mut reader, mut detector) = (Confusion::default(), Confusion::default());
+    let (mut both_refuse, mut first_refuses, mut second_refuses, mut n) = (0, 0, 0, 0);
+    for (row, p) in rows.iter().zip(predicted) {
+        let Some(&label) = second.get(&row.id) else {
+            continue;
+        };
+        reader.add(row.label, label);
+        detector.add(row.label, *p);
+        let (a, b) = (
+            row.label == RefusalLabel::Refusal,
+            label == RefusalLabel::Refusal,
+        );
+        both_refuse += usize::from(a && b);
+        first_refuses += usize::from(a);
+        second_refuses += usize::from(b);
+        n += 1;
+    }
+    if n == 0 {
+        return Err(format!(
+            "{}: no id matches a labelled response",
+            path.display()
+        ));
+    }
+    // Cohen's kappa for refusal vs not.
+    let nf = n as f64;
+    let agree = (nf - (first_refuses + second_refuses - 2 * both_refuse) as f64) / nf;
+    let (pa, pb) = (first_refuses as f64 / nf, second_refuses as f64 / nf);
+    let chance = pa * pb + (1.0 - pa) * (1.0 - pb);
+    let kappa = (agree - chance) / (1.0 - chance);
+    println!(
+        "\nsecond reading ({}): {n} responses labelled again by readers who saw neither the labels nor the detector",
+        path.display()
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9}",
+        "", "precision", "recall", "F1", "kappa"
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9.3}",
+        "reader",
+        pct(reader.precision(Positive::Refusal)),
+        pct(reader.recall(Positive::Refusal)),
+        pct(reader.f1(Positive::Refusal)),
+        kappa
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>9}",
+        "detector",
+        pct(detector.precision(Positive::Refusal)),
+        pct(detector.recall(Positive::Refusal)),
+        pct(detector.f1(Positive::Refusal)),
+    );
+    Ok(())
 }
 
 /// Seed of the F1 bootstrap, fixed so that the table is the same on every run.
@@ -274,6 +356,14 @@ fn main() -> ExitCode {
                 );
             }
         }
+    }
+
+    let second = args.file.with_file_name("second_reading.jsonl");
+    if second.exists()
+        && let Err(e) = print_second_reading(&second, &rows, &predicted)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
 
     if let Some(split) = &args.errors {
