@@ -37,6 +37,12 @@ pub enum EngineError {
     Suite(#[from] touchstone_suite::SuiteError),
     #[error(transparent)]
     Data(#[from] touchstone_data::DataError),
+    /// A dataset error while planning one task of a suite: which task, then where in the file.
+    #[error("task `{task}`: {source}")]
+    TaskData {
+        task: String,
+        source: touchstone_data::DataError,
+    },
     #[error(transparent)]
     Store(#[from] touchstone_store::StoreError),
     #[error(transparent)]
@@ -295,8 +301,15 @@ fn plan_all(
     let mut datasets = Vec::new();
     let mut per_model = 0u64;
     for task in &suite.tasks {
-        datasets.push(plan::digest(task)?);
-        per_model += plan::count_items(task, options, &attacks)?;
+        let in_task = |e: EngineError| match e {
+            EngineError::Data(source) => EngineError::TaskData {
+                task: task.name.clone(),
+                source,
+            },
+            other => other,
+        };
+        datasets.push(plan::digest(task).map_err(in_task)?);
+        per_model += plan::count_items(task, options, &attacks).map_err(in_task)?;
     }
     Ok((datasets, per_model))
 }

@@ -263,3 +263,30 @@ fn suites_validate_reads_the_data_too() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_dataset_error_in_a_suite_names_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("d.jsonl"),
+        "{\"input\": \"a\", \"target\": \"1\"}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
+    let suite = dir.path().join("s.yaml");
+    std::fs::write(
+        &suite,
+        "name: s\ntasks:\n  - name: first\n    dataset: {path: d.jsonl}\n    scorers: [exact]\n  - name: second\n    dataset: {path: empty.jsonl}\n    scorers: [exact]\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "eval",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--model",
+        "openai:m@http://127.0.0.1:9/v1",
+        "--db",
+        db(dir.path()).to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, &["task `second`", "empty.jsonl", "no samples"]);
+}
