@@ -439,7 +439,7 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
     }
     if results.nothing_scored() {
         errln!(
-            "nothing was scored: all {} recorded item(s) of run {run_id} failed; see why with `touchstone runs show {run_id} --out DIR` (samples.jsonl) — a wrong API key (--api-key-env) or an unreachable endpoint fails every item / 所有条目均失败，未得到任何评分",
+            "nothing was scored: all {} recorded item(s) of run {run_id} failed; see why with `touchstone runs show {run_id} --out DIR` (samples.jsonl) — an endpoint that answers only errors, or a model name it does not serve, fails every item / 所有条目均失败，未得到任何评分",
             results.counts.failed
         );
         return Ok(ExitCode::from(EXIT_NOTHING_SCORED));
