@@ -466,8 +466,7 @@ pub fn check_file(
 }
 
 /// A keyword library: read and checked by the keyword scanner's own reader, then read again
-/// for the place of each entry (conflicts) and for what that reader lets pass in CSV (an
-/// empty variant between `|`s).
+/// for the place of each entry (conflicts).
 fn check_keyword_file(
     path: &Path,
     profile: &Profile,
@@ -501,15 +500,9 @@ fn check_keyword_file(
     }
     let library = touchstone_keywords::KeywordLibrary::from_path(path)?;
     let risk = resolve(fields, "risk").unwrap_or_else(|| "risk".into());
-    let variants = resolve(fields, "variants");
-    let is_csv = touchstone_data::infer_format(path) == Some(DatasetFormat::Csv);
-    let mut metadata = vec![format!("{risk}?")];
-    if let Some(v) = &variants {
-        metadata.push(format!("{v}?"));
-    }
     let map = FieldMap {
         input: keyword.to_string(),
-        metadata,
+        metadata: vec![format!("{risk}?")],
         ..probe_map()
     };
     let mut locator = Locator::new(path)?;
@@ -519,22 +512,6 @@ fn check_keyword_file(
         let at = locator.next();
         if sample.input.text().trim().is_empty() {
             continue; // a blank CSV row, which the library skips too
-        }
-        if is_csv
-            && let Some(Value::String(list)) =
-                variants.as_ref().and_then(|v| sample.metadata.get(v))
-            && !list.trim().is_empty()
-            && list.split('|').any(|v| v.trim().is_empty())
-        {
-            return Err(BankFileError::Field {
-                path: path.to_path_buf(),
-                at,
-                field: "variants".into(),
-                message: format!(
-                    "{list:?} has an empty variant (`||`, or a `|` at an end); separate \
-                     variants with one `|` / 变体列表中有空项，请删除多余的 `|`"
-                ),
-            });
         }
         places.push(at.to_string());
     }

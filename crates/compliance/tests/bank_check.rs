@@ -263,13 +263,14 @@ fn an_unknown_extension_names_the_formats_bank_check_takes() {
 fn an_empty_variant_in_a_csv_keyword_library_is_refused() {
     let csv = "keyword,risk,variants\n炸弹,A.1d,zhadan\n仇恨,A.1e,a||b\n";
     let p = file("csv-variant", "k.csv", csv.as_bytes());
+    // The keyword library's own reader refuses it, by physical line.
     has_all(
         &err(&p, &gbt(), None),
-        &["row 3", "field `variants`", "empty variant"],
+        &["k.csv:3", "field `variants`", "a variant is empty"],
     );
     let csv = "keyword,risk,variants\n炸弹,A.1d,zhadan|\n";
     let p = file("csv-variant-end", "k.csv", csv.as_bytes());
-    has_all(&err(&p, &gbt(), None), &["row 2", "empty variant"]);
+    has_all(&err(&p, &gbt(), None), &["k.csv:2", "a variant is empty"]);
     // A cell with no variants at all is fine.
     let csv = "keyword,risk,variants\n炸弹,A.1d,\n";
     let p = file("csv-variant-none", "k.csv", csv.as_bytes());

@@ -189,10 +189,12 @@ impl KeywordLibrary {
             let keyword = at.required_str(field(keyword_col)?, "keyword")?;
             let risk = at.required_str(field(risk_col)?, "risk")?;
             let mut variants = Vec::new();
+            // An empty cell is no variants; inside a list an empty part (`a||b`, `a|`) is a
+            // mistake, refused as JSONL refuses `""` in its array.
             if let Some(col) = variants_col
-                && let Some(list) = field(col)?
+                && let Some(list) = field(col)?.filter(|l| !l.trim().is_empty())
             {
-                for v in list.split('|').filter(|v| !v.trim().is_empty()) {
+                for v in list.split('|') {
                     variants.push(at.variant(v)?);
                 }
             }

@@ -108,6 +108,25 @@ fn csv_errors_name_line_and_field() {
     assert!(m.contains("d.csv:3") && m.contains("UTF-8"), "{m}");
     let m = err("e.csv", b"keyword,risk,variants\nx,A.1d,a||...\n");
     assert!(m.contains("e.csv:2") && m.contains("`variants`"), "{m}");
+    // An empty part of a variant list is a mistake, as `""` is in JSONL; an empty cell is none.
+    for (name, list) in [("f.csv", "a||b"), ("g.csv", "a|"), ("h.csv", "|a")] {
+        let m = err(
+            name,
+            format!("keyword,risk,variants\nx,A.1d,{list}\n").as_bytes(),
+        );
+        assert!(
+            m.contains(&format!("{name}:2")) && m.contains("a variant is empty"),
+            "{m}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write(
+        dir.path(),
+        "ok.csv",
+        b"keyword,risk,variants\nx,A.1d,\ny,A.1d, \n",
+    );
+    let lib = KeywordLibrary::from_path(&ok).unwrap();
+    assert!(lib.entries().iter().all(|e| e.variants.is_empty()));
 }
 
 #[test]
