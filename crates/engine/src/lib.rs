@@ -10,6 +10,7 @@ pub mod config;
 pub mod evidence;
 mod execute;
 pub mod output;
+pub mod owner;
 pub mod plan;
 pub mod prompt;
 pub mod providers;
@@ -74,6 +75,11 @@ pub enum EngineError {
     },
     #[error("no unfinished run to resume in {}; start one with `touchstone eval`", db.display())]
     NothingToResume { db: PathBuf },
+    #[error(
+        "run {run} is being executed by process {pid} on this machine; resuming it too would send \
+         its requests twice. Wait for it, or stop it (Ctrl-C), then resume / 该运行正由另一进程执行"
+    )]
+    RunInUse { run: String, pid: String },
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
     /// The endpoint refused access: every request of the run would be refused the same way.
@@ -243,6 +249,15 @@ pub async fn resume(
             .latest_unfinished()?
             .ok_or(EngineError::NothingToResume { db: db_path })?,
     };
+    if let Some(o) = store.run_owner(&record.id)?
+        && Some(&o) != owner::this_process().as_ref()
+        && owner::liveness(&o) == owner::Liveness::Alive
+    {
+        return Err(EngineError::RunInUse {
+            run: record.id.clone(),
+            pid: o.split('/').nth(2).unwrap_or("?").to_string(),
+        });
+    }
     let mut config: RunConfig = serde_json::from_value(record.config.clone()).map_err(|e| {
         EngineError::Internal(format!(
             "run {} has an unreadable configuration: {e}",
@@ -438,6 +453,49 @@ fn check_banks(
 
 #[allow(clippy::too_many_arguments)]
 async fn run_to_end(
+    store: Arc<dyn Store>,
+    run_id: String,
+    config: Arc<RunConfig>,
+    opened: Vec<providers::OpenedModel>,
+    helpers: Option<Helpers>,
+    done: HashSet<touchstone_core::WorkItemId>,
+    planned: u64,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
+    // This process executes the run until it returns, however it returns.
+    if let Some(me) = owner::this_process() {
+        store.set_run_owner(&run_id, Some(&me))?;
+    }
+    let outcome = execute_to_end(
+        store.clone(),
+        run_id.clone(),
+        config,
+        opened,
+        helpers,
+        done,
+        planned,
+        events,
+        cancel,
+    )
+    .await;
+    let _ = store.set_run_owner(&run_id, None);
+    outcome
+}
+
+/// Whether a run recorded as `running` was stopped without finishing: the process that
+/// executed it has ended (killed, or the machine restarted). `--resume` continues it.
+pub fn stopped_without_finishing(store: &dyn Store, run: &RunRecord) -> bool {
+    run.status == RunStatus::Running
+        && store
+            .run_owner(&run.id)
+            .ok()
+            .flatten()
+            .is_some_and(|o| owner::liveness(&o) == owner::Liveness::Gone)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute_to_end(
     store: Arc<dyn Store>,
     run_id: String,
     config: Arc<RunConfig>,

@@ -159,6 +159,11 @@ pub trait Store: Send + Sync {
     /// Stores or replaces the cached value for `key`.
     fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Records (`Some`) or clears (`None`) the process executing a run, as the engine names it.
+    fn set_run_owner(&self, run_id: &str, owner: Option<&str>) -> Result<(), StoreError>;
+    /// The process recorded as executing a run, if any.
+    fn run_owner(&self, run_id: &str) -> Result<Option<String>, StoreError>;
+
     /// Appends one entry to the transparency log and returns its leaf index: 0 for the first
     /// entry, then 1, 2, … with no gaps, also under concurrent appenders (one transaction).
     /// Entries are never updated or deleted. `leaf_hash` is stored as given (lowercase hex of

@@ -75,6 +75,12 @@ const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;
     CREATE TRIGGER transparency_log_no_delete BEFORE DELETE ON transparency_log
     BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;",
+    // 4: the process executing a run, while it does: a `running` run whose process is gone
+    // was stopped without finishing, and a live one is not resumed a second time.
+    "CREATE TABLE run_owners (
+        run_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build creates and understands.
@@ -434,6 +440,30 @@ fn query_runs(
 }
 
 impl Store for SqliteStore {
+    fn set_run_owner(&self, run_id: &str, owner: Option<&str>) -> Result<(), StoreError> {
+        let conn = self.conn();
+        match owner {
+            Some(owner) => conn.execute(
+                "INSERT INTO run_owners (run_id, owner) VALUES (?1, ?2)
+                 ON CONFLICT(run_id) DO UPDATE SET owner = excluded.owner",
+                params![run_id, owner],
+            )?,
+            None => conn.execute("DELETE FROM run_owners WHERE run_id = ?1", [run_id])?,
+        };
+        Ok(())
+    }
+
+    fn run_owner(&self, run_id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT owner FROM run_owners WHERE run_id = ?1",
+                [run_id],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
     fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let models_json =
             serde_json::to_string(&run.models).map_err(|source| StoreError::Json {

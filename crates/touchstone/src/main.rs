@@ -248,12 +248,21 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                 "scored",
                 "failed"
             );
+            let mut stopped = 0;
             for s in store.runs().map_err(|e| miette::miette!("{e}"))? {
+                // `running`, but its process has ended: killed, or the machine restarted.
+                let status = if touchstone_engine::stopped_without_finishing(store.as_ref(), &s.run)
+                {
+                    stopped += 1;
+                    "stopped".to_string()
+                } else {
+                    format!("{:?}", s.run.status).to_lowercase()
+                };
                 outln!(
                     "{:<24} {:<20} {:<11} {:<10} {:>8} {:>8} {:>8}  {}",
                     s.run.id,
                     s.run.created_at,
-                    format!("{:?}", s.run.status).to_lowercase(),
+                    status,
                     s.run.suite,
                     s.run
                         .planned
@@ -262,6 +271,11 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
                     s.counts.scored,
                     s.counts.failed,
                     s.run.models.join(", ")
+                );
+            }
+            if stopped > 0 {
+                outln!(
+                    "\nstopped: the process running it ended before it finished; continue with `touchstone eval --resume RUN` / 已停止：执行进程已结束，可用 --resume 继续"
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -66,8 +66,32 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
             break s.run.id.clone();
         }
     };
+    // While it runs, a second process may not resume it: its requests would be sent twice.
+    let o = run(&[
+        "eval",
+        "--resume",
+        &run_id,
+        "--db",
+        db_path.to_str().unwrap(),
+    ]);
+    assert_clean_failure(
+        &o,
+        &["is being executed by process", &child.id().to_string()],
+    );
+
     child.kill().unwrap(); // SIGKILL on Unix: no chance to clean up.
     child.wait().unwrap();
+
+    // Still `running` in the store, but its process is gone: listed as stopped.
+    let o = run(&["runs", "list", "--db", db_path.to_str().unwrap()]);
+    let listed = stdout(&o);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(run_id.as_str()) && l.contains("stopped")),
+        "{listed}"
+    );
+    assert!(listed.contains("--resume"), "{listed}");
 
     let store = SqliteStore::open(&db_path).unwrap();
     let recorded_before: HashSet<String> = store
