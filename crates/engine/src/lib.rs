@@ -42,7 +42,8 @@ pub enum EngineError {
     #[error("task `{task}`: {source}")]
     TaskData {
         task: String,
-        source: touchstone_data::DataError,
+        // Boxed: a DataError is large, and every engine result carries this enum.
+        source: Box<touchstone_data::DataError>,
     },
     #[error(transparent)]
     Store(#[from] touchstone_store::StoreError),
@@ -319,7 +320,7 @@ fn plan_all(
         let in_task = |e: EngineError| match e {
             EngineError::Data(source) => EngineError::TaskData {
                 task: task.name.clone(),
-                source,
+                source: Box::new(source),
             },
             other => other,
         };
