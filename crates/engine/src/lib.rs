@@ -30,6 +30,7 @@ pub use output::{
     prepare_output_dir, render_breakdowns, render_comparison, render_table, render_tradeoff,
     render_verdicts, write_outputs,
 };
+pub use owner::stopped_without_finishing;
 pub use summary::{RunResults, Unmet, summarize};
 
 #[derive(Debug, thiserror::Error)]
@@ -250,13 +251,10 @@ pub async fn resume(
             .latest_unfinished()?
             .ok_or(EngineError::NothingToResume { db: db_path })?,
     };
-    if let Some(o) = store.run_owner(&record.id)?
-        && Some(&o) != owner::this_process().as_ref()
-        && owner::liveness(&o) == owner::Liveness::Alive
-    {
+    if let Some(pid) = owner::executed_elsewhere(store.as_ref(), &record.id)? {
         return Err(EngineError::RunInUse {
             run: record.id.clone(),
-            pid: o.split('/').nth(2).unwrap_or("?").to_string(),
+            pid,
         });
     }
     let mut config: RunConfig = serde_json::from_value(record.config.clone()).map_err(|e| {
@@ -465,48 +463,7 @@ async fn run_to_end(
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
     // This process executes the run until it returns, however it returns.
-    if let Some(me) = owner::this_process() {
-        store.set_run_owner(&run_id, Some(&me))?;
-    }
-    let outcome = execute_to_end(
-        store.clone(),
-        run_id.clone(),
-        config,
-        opened,
-        helpers,
-        done,
-        planned,
-        events,
-        cancel,
-    )
-    .await;
-    let _ = store.set_run_owner(&run_id, None);
-    outcome
-}
-
-/// Whether a run recorded as `running` was stopped without finishing: the process that
-/// executed it has ended (killed, or the machine restarted). `--resume` continues it.
-pub fn stopped_without_finishing(store: &dyn Store, run: &RunRecord) -> bool {
-    run.status == RunStatus::Running
-        && store
-            .run_owner(&run.id)
-            .ok()
-            .flatten()
-            .is_some_and(|o| owner::liveness(&o) == owner::Liveness::Gone)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn execute_to_end(
-    store: Arc<dyn Store>,
-    run_id: String,
-    config: Arc<RunConfig>,
-    opened: Vec<providers::OpenedModel>,
-    helpers: Option<Helpers>,
-    done: HashSet<touchstone_core::WorkItemId>,
-    planned: u64,
-    events: Arc<dyn Events>,
-    cancel: CancellationToken,
-) -> Result<RunOutcome, EngineError> {
+    let _owner = owner::Claim::new(store.clone(), &run_id)?;
     events.started(&run_id, planned, done.len() as u64);
     if let (false, Some(helpers)) = (opened.is_empty(), helpers) {
         let exec = execute::Execution {

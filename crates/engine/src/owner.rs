@@ -7,6 +7,56 @@
 //! none (not Linux) or the owner is on another host, it is unknown and nothing is blocked.
 
 use std::fs;
+use std::sync::Arc;
+
+use touchstone_store::{RunRecord, RunStatus, Store, StoreError};
+
+/// This process recorded as executing a run, until the claim is dropped (however the run
+/// ends short of a kill, which is what [`stopped_without_finishing`] then tells).
+pub(crate) struct Claim {
+    store: Arc<dyn Store>,
+    run_id: String,
+}
+
+impl Claim {
+    pub(crate) fn new(store: Arc<dyn Store>, run_id: &str) -> Result<Claim, StoreError> {
+        if let Some(me) = this_process() {
+            store.set_run_owner(run_id, Some(&me))?;
+        }
+        Ok(Claim {
+            store,
+            run_id: run_id.to_string(),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let _ = self.store.set_run_owner(&self.run_id, None);
+    }
+}
+
+/// The pid of another live process on this machine that executes `run_id`, if there is one.
+pub(crate) fn executed_elsewhere(
+    store: &dyn Store,
+    run_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(store.run_owner(run_id)?.and_then(|o| {
+        (Some(&o) != this_process().as_ref() && liveness(&o) == Liveness::Alive)
+            .then(|| o.split('/').nth(2).unwrap_or("?").to_string())
+    }))
+}
+
+/// Whether a run recorded as `running` was stopped without finishing: the process that
+/// executed it has ended (killed, or the machine restarted). `--resume` continues it.
+pub fn stopped_without_finishing(store: &dyn Store, run: &RunRecord) -> bool {
+    run.status == RunStatus::Running
+        && store
+            .run_owner(&run.id)
+            .ok()
+            .flatten()
+            .is_some_and(|o| liveness(&o) == Liveness::Gone)
+}
 
 /// What can be said of a recorded owner from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,6 +37,12 @@ pub const SCORER_NAMES: &[&str] = &[
     "acc_norm", "code",
 ];
 
+/// Whether scorer `name` reads the options' log-likelihoods (a task with a multiple-choice
+/// `output`) rather than a generated answer.
+pub fn reads_loglikelihoods(name: &str) -> bool {
+    matches!(name, "acc" | "acc_norm")
+}
+
 /// Scorers that need a model from the [`ScorerContext`]: [`build_with`] builds them, [`check`]
 /// checks their options without one.
 pub const MODEL_SCORER_NAMES: &[&str] = &["judge"];

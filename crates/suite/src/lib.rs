@@ -305,7 +305,7 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
         for s in task
             .scorers
             .iter()
-            .filter(|s| s.name == "acc" || s.name == "acc_norm")
+            .filter(|s| touchstone_scorers::reads_loglikelihoods(&s.name))
         {
             if task.output.is_generate() {
                 return Err(in_task(

@@ -89,21 +89,14 @@ pub fn plan(args: &PlanArgs) -> miette::Result<ExitCode> {
             args.effect
         ));
     }
-    // Independent errors: the models disagree when one is right and the other wrong.
+    // Independent errors: the models disagree when one is right and the other wrong. That share
+    // is never below |q - p|, so only a given --discordant can be.
     let discordant = args.discordant.unwrap_or(p * (1.0 - q) + q * (1.0 - p));
     if discordant < args.effect.abs() {
-        return Err(match args.discordant {
-            Some(given) => miette::miette!(
-                "--discordant {given} is below the effect {}: two models cannot differ by more than the share of items they disagree on / 分歧率不能小于效应量",
-                args.effect.abs()
-            ),
-            None => miette::miette!(
-                "with --baseline {} and --effect {}, independent errors would disagree on {discordant:.3} of items, less than the effect; give --discordant (at least {}) / 请用 --discordant 指定分歧率",
-                args.baseline,
-                args.effect,
-                args.effect.abs()
-            ),
-        });
+        return Err(miette::miette!(
+            "--discordant {discordant} is below the effect {}: two models cannot differ by more than the share of items they disagree on / 分歧率不能小于效应量",
+            args.effect.abs()
+        ));
     }
     let plan = Plan {
         baseline: p,

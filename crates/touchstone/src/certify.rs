@@ -66,18 +66,11 @@ fn leaves(store: &dyn Store) -> miette::Result<Vec<Hash>> {
     let leaves = merkle::parse_hashes(&hex).map_err(|e| {
         miette::miette!("the transparency log in the store is corrupt: {e} / 透明日志已损坏")
     })?;
-    let mut read_error = None;
-    let checked = transparency::check_entries(&leaves, |i| {
-        store
-            .log_entry(i)
-            .map_err(|e| read_error.get_or_insert(e.to_string()).clone())
-            .ok()
-            .flatten()
-    });
-    if let Some(e) = read_error {
-        return Err(miette::miette!("cannot read the transparency log: {e}"));
-    }
-    checked.map_err(trust_error)?;
+    let entries = (0..leaves.len() as u64)
+        .map(|i| store.log_entry(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| miette::miette!("cannot read the transparency log: {e}"))?;
+    transparency::check_entries(&leaves, &entries).map_err(trust_error)?;
     Ok(leaves)
 }
 

@@ -515,7 +515,7 @@ fn adhoc_suite(path: &Path, scorers: &[String]) -> miette::Result<LoadedSuite> {
         touchstone_scorers::build(s).map_err(|e| miette::miette!("--scorer {}: {e}", s.name))?;
         // A --dataset run generates answers; these two read log-likelihoods instead, and every
         // item would fail after its request was paid for.
-        if s.name == "acc" || s.name == "acc_norm" {
+        if touchstone_scorers::reads_loglikelihoods(&s.name) {
             return Err(miette::miette!(
                 "--scorer {}: it reads log-likelihoods, and a --dataset run generates answers; score them with `--scorer choice`, or write a suite whose task has `output: multiple_choice_letters` / 该评分器需要对数似然，请改用 choice 或在套件中设置 output",
                 s.name

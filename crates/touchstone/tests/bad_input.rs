@@ -215,19 +215,7 @@ fn benchmark_flags_without_a_benchmark_are_usage_errors() {
     let data = dir.path().join("mc.jsonl");
     write_choice_dataset(&data, 2, |_| true);
     for flag in [["--shots", "3"], ["--mc-method", "cot"]] {
-        let o = run(&[
-            "eval",
-            "--dataset",
-            data.to_str().unwrap(),
-            "--scorer",
-            "choice",
-            "--model",
-            "openai:m@http://127.0.0.1:9/v1",
-            "--db",
-            db(dir.path()).to_str().unwrap(),
-            flag[0],
-            flag[1],
-        ]);
+        let o = eval_choice(dir.path(), &data, "openai:m@http://127.0.0.1:9/v1", &flag);
         assert_clean_failure(&o, &["--benchmark"]);
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     }

@@ -87,6 +87,25 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read json")).expect("valid json")
 }
 
+/// `touchstone eval` of a `choice`-scored dataset against `model`, recording into `db(dir)`,
+/// with `extra` flags after.
+pub fn eval_choice(dir: &Path, data: &Path, model: &str, extra: &[&str]) -> Output {
+    let db = db(dir);
+    let mut args = vec![
+        "eval",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--scorer",
+        "choice",
+        "--model",
+        model,
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 pub fn db(dir: &Path) -> PathBuf {
     dir.join("t.db")
 }

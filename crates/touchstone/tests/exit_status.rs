@@ -28,21 +28,12 @@ fn a_run_in_which_every_item_failed_exits_4() {
         ..MockConfig::default()
     })
     .unwrap();
-    let o = run(&[
-        "eval",
-        "--dataset",
-        data.to_str().unwrap(),
-        "--scorer",
-        "choice",
-        "--model",
+    let o = eval_choice(
+        dir.path(),
+        &data,
         &mock_spec(&mock),
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--max-retries",
-        "0",
-        "--no-cache",
-        "--quiet",
-    ]);
+        &["--max-retries", "0", "--no-cache", "--quiet"],
+    );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("nothing was scored"), "{err}");
@@ -168,19 +159,12 @@ fn an_out_path_that_is_a_file_is_refused_before_any_request() {
     let file = dir.path().join("results");
     std::fs::write(&file, "not a directory").unwrap();
     let mock = spawn_background(MockConfig::default()).unwrap();
-    let o = run(&[
-        "eval",
-        "--dataset",
-        data.to_str().unwrap(),
-        "--scorer",
-        "choice",
-        "--model",
+    let o = eval_choice(
+        dir.path(),
+        &data,
         &mock_spec(&mock),
-        "--db",
-        db(dir.path()).to_str().unwrap(),
-        "--out",
-        file.to_str().unwrap(),
-    ]);
+        &["--out", file.to_str().unwrap()],
+    );
     assert_clean_failure(&o, &["it is a file", "--out"]);
     assert!(
         mock.requests().is_empty(),
@@ -211,18 +195,7 @@ fn out_of_range_flags_are_usage_errors_not_panics() {
     ] {
         // `--flag=value`, so that a negative number is read as the flag's value.
         let arg = format!("{flag}={value}");
-        let o = run(&[
-            "eval",
-            "--dataset",
-            data.to_str().unwrap(),
-            "--scorer",
-            "choice",
-            "--model",
-            "openai:m@http://127.0.0.1:9/v1",
-            "--db",
-            db(dir.path()).to_str().unwrap(),
-            &arg,
-        ]);
+        let o = eval_choice(dir.path(), &data, "openai:m@http://127.0.0.1:9/v1", &[&arg]);
         assert_clean_failure(&o, &[flag, says]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {}", stderr(&o));
     }
