@@ -36,7 +36,7 @@ pub async fn open_judge(spec: &str, concurrency: usize) -> Result<SharedModel, S
         concurrency: Some(concurrency.max(1)),
         ..ExecOptions::default()
     };
-    let opened = providers::open(&spec, &exec, store)
+    let opened = providers::open(&touchstone_providers::Standard, &spec, &exec, store)
         .await
         .map_err(|e| e.to_string())?;
     Ok(opened.model)

@@ -5,6 +5,7 @@
 //! recorded item; [`summarize`] computes results from the store alone.
 
 mod attack;
+pub mod certify;
 pub mod compare;
 pub mod config;
 pub mod evidence;
@@ -14,6 +15,7 @@ pub mod owner;
 pub mod plan;
 pub mod prompt;
 pub mod providers;
+mod store_io;
 pub mod summary;
 
 use std::collections::HashSet;
@@ -31,6 +33,8 @@ pub use output::{
     render_verdicts, write_outputs,
 };
 pub use owner::stopped_without_finishing;
+pub use providers::Providers;
+pub use store_io::blocking;
 pub use summary::{RunResults, Unmet, summarize};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +54,10 @@ pub enum EngineError {
     Store(#[from] touchstone_store::StoreError),
     #[error(transparent)]
     Scorer(#[from] touchstone_scorers::ScorerError),
-    #[error(transparent)]
-    Local(#[from] touchstone_local::LocalError),
+    /// A provider could not open a model (a local file that is not there, a provider this
+    /// build lacks): the provider's own words.
+    #[error("{0}")]
+    Provider(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Profile(#[from] touchstone_compliance::ProfileError),
     #[error("model {model}: {error}")]
@@ -78,10 +84,10 @@ pub enum EngineError {
     #[error("no unfinished run to resume in {}; start one with `touchstone eval`", db.display())]
     NothingToResume { db: PathBuf },
     #[error(
-        "run {run} is being executed by process {pid} on this machine; resuming it too would send \
-         its requests twice. Wait for it, or stop it (Ctrl-C), then resume / 该运行正由另一进程执行"
+        "run {run} is being executed by {owner}; resuming it too would send its requests twice. \
+         Wait for it, or stop it (Ctrl-C), then resume / 该运行正由另一进程执行"
     )]
-    RunInUse { run: String, pid: String },
+    RunInUse { run: String, owner: String },
     #[error("cannot write {}: {message}", path.display())]
     Output { path: PathBuf, message: String },
     /// The endpoint refused access: every request of the run would be refused the same way.
@@ -98,17 +104,11 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Config(String),
+    /// Signing, the transparency log or its proofs.
+    #[error("{0}")]
+    Trust(String),
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl EngineError {
-    pub(crate) fn model(spec: &ModelSpec, error: touchstone_models::ModelError) -> Self {
-        EngineError::Model {
-            model: spec.label(),
-            error,
-        }
-    }
 }
 
 /// What a run reports as it goes (progress bars, logs). All methods default to doing nothing.
@@ -136,6 +136,7 @@ pub struct RunOutcome {
 /// Start a new run of `suite` against `models`.
 pub async fn start(
     store: Arc<dyn Store>,
+    providers: Arc<dyn Providers>,
     suite: LoadedSuite,
     models: Vec<ModelSpec>,
     options: EvalOptions,
@@ -201,9 +202,9 @@ pub async fn start(
         touchstone_version: config::TOUCHSTONE_VERSION.into(),
         git_revision: config::GIT_REVISION.into(),
     };
-    let opened = open_models(&config, store.clone(), events.as_ref()).await?;
+    let opened = open_models(&config, providers.as_ref(), store.clone(), events.as_ref()).await?;
     config.model_identities = opened.iter().map(|m| m.model.identity().clone()).collect();
-    let helpers = open_helpers(&config, store.clone(), events.as_ref()).await?;
+    let helpers = open_helpers(&config, providers.as_ref(), store.clone(), events.as_ref()).await?;
     config.judge_identity = helpers
         .scorer_context
         .judge
@@ -220,10 +221,13 @@ pub async fn start(
         planned: Some(planned),
         config: serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
     };
-    store.create_run(&run)?;
+    let run_id = run.id.clone();
+    blocking(&store, move |s| s.create_run(&run)).await?;
+    let claim = owner::Claim::take(store.clone(), &run_id, cancel.clone()).await?;
     run_to_end(
         store,
-        run.id,
+        claim,
+        run_id,
         Arc::new(config),
         opened,
         Some(helpers),
@@ -239,24 +243,23 @@ pub async fn start(
 /// may not.
 pub async fn resume(
     store: Arc<dyn Store>,
+    providers: Arc<dyn Providers>,
     db_path: PathBuf,
     run: Option<&str>,
     exec: Option<ExecOptions>,
     events: Arc<dyn Events>,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
-    let record = match run {
-        Some(id) => store.resolve_run(id)?,
-        None => store
+    let wanted = run.map(str::to_string);
+    let record = blocking(&store, move |s| match wanted {
+        Some(id) => s.resolve_run(&id).map_err(EngineError::from),
+        None => s
             .latest_unfinished()?
-            .ok_or(EngineError::NothingToResume { db: db_path })?,
-    };
-    if let Some(pid) = owner::executed_elsewhere(store.as_ref(), &record.id)? {
-        return Err(EngineError::RunInUse {
-            run: record.id.clone(),
-            pid,
-        });
-    }
+            .ok_or(EngineError::NothingToResume { db: db_path }),
+    })
+    .await?;
+    // Held from here on: two resumes at once, on any machine, do not both execute the run.
+    let claim = owner::Claim::take(store.clone(), &record.id, cancel.clone()).await?;
     let mut config: RunConfig = serde_json::from_value(record.config.clone()).map_err(|e| {
         EngineError::Internal(format!(
             "run {} has an unreadable configuration: {e}",
@@ -265,10 +268,10 @@ pub async fn resume(
     })?;
     if let Some(exec) = exec {
         config.options.exec = exec;
-        store.update_run_config(
-            &record.id,
-            &serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?,
-        )?;
+        let value =
+            serde_json::to_value(&config).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let id = record.id.clone();
+        blocking(&store, move |s| s.update_run_config(&id, &value)).await?;
     }
     events.note(&format!("resuming run {}", record.id));
     let (datasets, per_model) = plan_all(&config.suite, &config.options)?;
@@ -282,18 +285,24 @@ pub async fn resume(
         }
     }
     let planned = per_model * config.models.len() as u64;
-    let done = store.recorded_ids(&record.id)?;
+    let id = record.id.clone();
+    let done = blocking(&store, move |s| s.recorded_ids(&id)).await?;
     let (opened, helpers) = if done.len() as u64 >= planned {
         (Vec::new(), None)
     } else {
         (
-            open_models(&config, store.clone(), events.as_ref()).await?,
-            Some(open_helpers(&config, store.clone(), events.as_ref()).await?),
+            open_models(&config, providers.as_ref(), store.clone(), events.as_ref()).await?,
+            Some(open_helpers(&config, providers.as_ref(), store.clone(), events.as_ref()).await?),
         )
     };
-    store.set_run_status(&record.id, RunStatus::Running, Some(planned))?;
+    let id = record.id.clone();
+    blocking(&store, move |s| {
+        s.set_run_status(&id, RunStatus::Running, Some(planned))
+    })
+    .await?;
     run_to_end(
         store,
+        claim,
         record.id,
         Arc::new(config),
         opened,
@@ -330,13 +339,14 @@ fn plan_all(
 
 async fn open_models(
     config: &RunConfig,
+    providers: &dyn Providers,
     store: Arc<dyn Store>,
     events: &dyn Events,
 ) -> Result<Vec<providers::OpenedModel>, EngineError> {
     let mut opened = Vec::new();
     for spec in &config.models {
         events.note(&format!("opening model {spec}"));
-        opened.push(providers::open(spec, &config.options.exec, store.clone()).await?);
+        opened.push(providers::open(providers, spec, &config.options.exec, store.clone()).await?);
     }
     Ok(opened)
 }
@@ -390,6 +400,7 @@ struct Helpers {
 /// are cached, so a resumed run re-judges nothing).
 async fn open_helpers(
     config: &RunConfig,
+    providers: &dyn Providers,
     store: Arc<dyn Store>,
     events: &dyn Events,
 ) -> Result<Helpers, EngineError> {
@@ -400,7 +411,7 @@ async fn open_helpers(
             Some(spec) => {
                 events.note(&format!("opening {role} model {spec}"));
                 Ok(Some(
-                    providers::open(spec, &config.options.exec, store.clone())
+                    providers::open(providers, spec, &config.options.exec, store.clone())
                         .await?
                         .model,
                 ))
@@ -453,6 +464,7 @@ fn check_banks(
 #[allow(clippy::too_many_arguments)]
 async fn run_to_end(
     store: Arc<dyn Store>,
+    claim: owner::Claim,
     run_id: String,
     config: Arc<RunConfig>,
     opened: Vec<providers::OpenedModel>,
@@ -463,7 +475,26 @@ async fn run_to_end(
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
     // This process executes the run until it returns, however it returns.
-    let _owner = owner::Claim::new(store.clone(), &run_id)?;
+    let outcome = execute_and_summarize(
+        store, run_id, config, opened, helpers, done, planned, events, cancel,
+    )
+    .await;
+    claim.release().await;
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute_and_summarize(
+    store: Arc<dyn Store>,
+    run_id: String,
+    config: Arc<RunConfig>,
+    opened: Vec<providers::OpenedModel>,
+    helpers: Option<Helpers>,
+    done: HashSet<touchstone_core::WorkItemId>,
+    planned: u64,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
     events.started(&run_id, planned, done.len() as u64);
     if let (false, Some(helpers)) = (opened.is_empty(), helpers) {
         let exec = execute::Execution {
@@ -480,19 +511,26 @@ async fn run_to_end(
         };
         if let Err(e) = execute::execute(exec).await {
             // What was recorded stays recorded; the run can be resumed once the cause is fixed.
-            let _ = store.set_run_status(&run_id, RunStatus::Interrupted, None);
+            let id = run_id.clone();
+            let _ = blocking(&store, move |s| {
+                s.set_run_status(&id, RunStatus::Interrupted, None)
+            })
+            .await;
             return Err(e);
         }
     }
-    let counts = store.counts(&run_id)?;
-    let complete = counts.scored + counts.failed >= planned;
-    let status = if complete {
-        RunStatus::Completed
-    } else {
-        RunStatus::Interrupted
-    };
-    store.set_run_status(&run_id, status, Some(planned))?;
-    let results = summarize(store.as_ref(), &run_id)?;
+    let id = run_id.clone();
+    let (status, results) = blocking(&store, move |s| {
+        let counts = s.counts(&id)?;
+        let status = if counts.scored + counts.failed >= planned {
+            RunStatus::Completed
+        } else {
+            RunStatus::Interrupted
+        };
+        s.set_run_status(&id, status, Some(planned))?;
+        Ok::<_, EngineError>((status, summarize(s, &id)?))
+    })
+    .await?;
     Ok(RunOutcome {
         run_id,
         status,

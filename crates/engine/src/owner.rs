@@ -1,61 +1,169 @@
-//! Which process executes a run, so that a `running` run whose process is gone reads as
-//! stopped, and a run is not resumed while its process still executes it.
+//! Which process executes a run: a lease in the store that the executing process renews while
+//! it lives, so that workers on any machine can tell a live owner (lease in the future) from one
+//! that stopped (lease expired), a run is not executed twice at once, and a `running` run whose
+//! process is gone reads as stopped.
 //!
 //! An owner is `host/boot/pid/start`: the host name, the kernel's boot id, the process id and
 //! the process's start time (clock ticks after boot), so that a pid reused after the owner
-//! ended, or after a reboot, is not taken for it. Liveness is read from `/proc`; where there is
-//! none (not Linux) or the owner is on another host, it is unknown and nothing is blocked.
+//! ended, or after a reboot, is not taken for it. On the owner's own machine its death is seen
+//! at once through `/proc`, without waiting for the lease to run out.
 
 use std::fs;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use touchstone_store::{RunRecord, RunStatus, Store, StoreError};
+use tokio_util::sync::CancellationToken;
+use touchstone_store::{LeaseClaim, RunLease, RunRecord, RunStatus, Store};
 
-/// This process recorded as executing a run, until the claim is dropped (however the run
-/// ends short of a kill, which is what [`stopped_without_finishing`] then tells).
+use crate::{EngineError, blocking};
+
+/// How long a lease lasts without renewal: long against clock skew between workers and a
+/// slow store, short enough that a run whose worker died is free again within a minute.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often the owner renews: three chances before the lease ends.
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// Milliseconds since the Unix epoch, as leases count time.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// This process holding the lease on a run, renewed in the background until released (or
+/// dropped, however the run ends short of a kill, which the lease's expiry then tells).
 pub(crate) struct Claim {
     store: Arc<dyn Store>,
     run_id: String,
+    owner: String,
+    renewer: tokio::task::JoinHandle<()>,
 }
 
 impl Claim {
-    pub(crate) fn new(store: Arc<dyn Store>, run_id: &str) -> Result<Claim, StoreError> {
-        if let Some(me) = this_process() {
-            store.set_run_owner(run_id, Some(&me))?;
+    /// Takes the lease on `run_id`, or says who holds it. A holder on this machine whose
+    /// process has ended is replaced at once. Should the lease be lost later (renewal failed
+    /// for longer than the lease, and another worker took the run), `cancel` stops this
+    /// execution, so that no item is sent by two workers.
+    pub(crate) async fn take(
+        store: Arc<dyn Store>,
+        run_id: &str,
+        cancel: CancellationToken,
+    ) -> Result<Claim, EngineError> {
+        let owner = this_process();
+        let (id, me) = (run_id.to_string(), owner.clone());
+        let claim = blocking(&store, move |s| {
+            let now = now_ms();
+            let dead = s
+                .run_lease(&id)?
+                .filter(|l| liveness(&l.owner) == Liveness::Gone)
+                .map(|l| l.owner);
+            s.claim_run(
+                &id,
+                &me,
+                now,
+                now + LEASE.as_millis() as i64,
+                dead.as_deref(),
+            )
+        })
+        .await?;
+        if let LeaseClaim::HeldBy(lease) = claim {
+            return Err(EngineError::RunInUse {
+                run: run_id.to_string(),
+                owner: describe(&lease),
+            });
         }
+        let renewer = tokio::spawn(renew(
+            store.clone(),
+            run_id.to_string(),
+            owner.clone(),
+            cancel,
+        ));
         Ok(Claim {
             store,
             run_id: run_id.to_string(),
+            owner,
+            renewer,
         })
+    }
+
+    /// Gives the lease up: the run is free for another worker at once.
+    pub(crate) async fn release(self) {
+        self.renewer.abort();
+        let (id, owner) = (self.run_id.clone(), self.owner.clone());
+        if let Err(e) = blocking(&self.store, move |s| s.release_run(&id, &owner)).await {
+            tracing::warn!("releasing run {}: {e}", self.run_id);
+        }
+        // Released: nothing left for Drop to do.
+        std::mem::forget(self);
     }
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let _ = self.store.set_run_owner(&self.run_id, None);
+        // An early return or a panic: stop renewing and give the lease up without waiting.
+        self.renewer.abort();
+        let (store, id, owner) = (self.store.clone(), self.run_id.clone(), self.owner.clone());
+        let release = move || {
+            let _ = store.release_run(&id, &owner);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(release)),
+            Err(_) => release(),
+        }
     }
 }
 
-/// The pid of another live process on this machine that executes `run_id`, if there is one.
-pub(crate) fn executed_elsewhere(
-    store: &dyn Store,
-    run_id: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(store.run_owner(run_id)?.and_then(|o| {
-        (Some(&o) != this_process().as_ref() && liveness(&o) == Liveness::Alive)
-            .then(|| o.split('/').nth(2).unwrap_or("?").to_string())
-    }))
+/// Renews the lease every [`RENEW_EVERY`] until aborted. A store error is retried at the next
+/// tick (the lease outlasts two failures); a lease found in other hands cancels the run.
+async fn renew(store: Arc<dyn Store>, run_id: String, owner: String, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(RENEW_EVERY);
+    tick.tick().await; // the first tick is immediate: the lease was just taken
+    loop {
+        tick.tick().await;
+        let (id, me) = (run_id.clone(), owner.clone());
+        let renewed = blocking(&store, move |s| {
+            let now = now_ms();
+            s.claim_run(&id, &me, now, now + LEASE.as_millis() as i64, None)
+        })
+        .await;
+        match renewed {
+            Ok(LeaseClaim::Granted) => {}
+            Ok(LeaseClaim::HeldBy(lease)) => {
+                tracing::error!(
+                    "run {run_id}: the lease was lost to {} while renewing failed; stopping so \
+                     that no item is sent twice",
+                    describe(&lease)
+                );
+                cancel.cancel();
+                return;
+            }
+            Err(e) => tracing::warn!("run {run_id}: renewing the lease failed: {e}"),
+        }
+    }
+}
+
+/// A lease holder for a person: the process and host, and until when it holds the run.
+fn describe(lease: &RunLease) -> String {
+    let parts: Vec<&str> = lease.owner.split('/').collect();
+    let who = match parts[..] {
+        [host, _, pid, _] => format!("process {pid} on {host}"),
+        _ => lease.owner.clone(),
+    };
+    let left = (lease.expires_at_ms - now_ms()).max(0) / 1000;
+    format!("{who} (its lease runs {left} s more unless renewed)")
 }
 
 /// Whether a run recorded as `running` was stopped without finishing: the process that
-/// executed it has ended (killed, or the machine restarted). `--resume` continues it.
+/// executed it has ended (killed, or the machine restarted), or stopped renewing its lease.
+/// `--resume` continues it.
 pub fn stopped_without_finishing(store: &dyn Store, run: &RunRecord) -> bool {
     run.status == RunStatus::Running
         && store
-            .run_owner(&run.id)
+            .run_lease(&run.id)
             .ok()
             .flatten()
-            .is_some_and(|o| liveness(&o) == Liveness::Gone)
+            .is_some_and(|l| liveness(&l.owner) == Liveness::Gone || l.expired(now_ms()))
 }
 
 /// What can be said of a recorded owner from here.
@@ -81,15 +189,37 @@ fn start_time(pid: &str) -> Option<String> {
     after_name.split_whitespace().nth(19).map(str::to_string)
 }
 
-/// This process as an owner, or `None` where `/proc` cannot say who it is.
-pub fn this_process() -> Option<String> {
+/// This process as an owner. Where `/proc` cannot say who it is, a name that is unique all
+/// the same (a random boot id) but whose liveness is unknown: only its lease tells.
+pub fn this_process() -> String {
     let pid = std::process::id().to_string();
-    Some(format!(
-        "{}/{}/{pid}/{}",
-        read_trimmed("/proc/sys/kernel/hostname")?,
-        read_trimmed("/proc/sys/kernel/random/boot_id")?,
-        start_time(&pid)?
-    ))
+    let proc_name = || {
+        Some(format!(
+            "{}/{}/{pid}/{}",
+            read_trimmed("/proc/sys/kernel/hostname")?,
+            read_trimmed("/proc/sys/kernel/random/boot_id")?,
+            start_time(&pid)?
+        ))
+    };
+    proc_name().unwrap_or_else(|| {
+        let nonce: u64 = rand_nonce();
+        format!("unknown-host/{nonce:016x}/{pid}/0")
+    })
+}
+
+/// A value unlikely to repeat between processes, without a random-number dependency: the
+/// clock's nanoseconds mixed with the pid through the standard library's hasher.
+fn rand_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// Whether the process `owner` names still runs.
@@ -119,9 +249,10 @@ mod tests {
 
     #[test]
     fn this_process_is_alive_and_an_ended_one_is_gone() {
-        let Some(me) = this_process() else {
+        if !std::path::Path::new("/proc/self/stat").exists() {
             return; // no /proc here: nothing to check
-        };
+        }
+        let me = this_process();
         assert_eq!(liveness(&me), Liveness::Alive);
         // The same pid with another start time: a reused pid, not the owner.
         let mut parts: Vec<&str> = me.split('/').collect();

@@ -63,6 +63,7 @@ async fn two_models_in_one_run() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("r.db")).unwrap());
     let outcome = touchstone_engine::start(
         store.clone(),
+        touchstone_providers::Standard::shared(),
         suite_for(dir.path(), &data, 1),
         vec![model(&a), model(&b)],
         options(true),
@@ -102,6 +103,7 @@ async fn summaries_are_a_pure_function_of_the_store() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
     let outcome = touchstone_engine::start(
         store.clone(),
+        touchstone_providers::Standard::shared(),
         suite_for(dir.path(), &data, 2),
         vec![model(&mock)],
         options(true),
@@ -157,6 +159,7 @@ async fn cancel_leaves_a_resumable_run() {
     });
     let outcome = touchstone_engine::start(
         store.clone(),
+        touchstone_providers::Standard::shared(),
         suite_for(dir.path(), &data, 1),
         vec![model(&mock)],
         options(true),
@@ -177,6 +180,7 @@ async fn cancel_leaves_a_resumable_run() {
     let before = mock.request_count();
     let resumed = touchstone_engine::resume(
         store.clone(),
+        touchstone_providers::Standard::shared(),
         db,
         None,
         None,
@@ -208,6 +212,7 @@ async fn the_cache_answers_a_repeated_run() {
         async move {
             touchstone_engine::start(
                 store,
+                touchstone_providers::Standard::shared(),
                 suite,
                 vec![spec],
                 options(false),
@@ -261,6 +266,7 @@ async fn a_changed_dataset_refuses_to_resume() {
     });
     let outcome = touchstone_engine::start(
         store.clone(),
+        touchstone_providers::Standard::shared(),
         suite_for(dir.path(), &data, 1),
         vec![model(&mock)],
         options(true),
@@ -273,6 +279,7 @@ async fn a_changed_dataset_refuses_to_resume() {
     write_items(dir.path(), 51);
     let err = touchstone_engine::resume(
         store,
+        touchstone_providers::Standard::shared(),
         db,
         Some(&outcome.run_id),
         None,

@@ -1,5 +1,9 @@
 use std::path::PathBuf;
 
+/// What a backend's driver reported, boxed so that this type names no driver (SQLite today,
+/// PostgreSQL next): callers match on the variants, never on a driver's error.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the directory {path} for the store: {source}")]
@@ -10,13 +14,14 @@ pub enum StoreError {
     },
 
     #[error(
-        "cannot open the store at {path}: {source} (is it a Touchstone SQLite database? \
+        "cannot open the store at {location}: {source} (is it a Touchstone database? \
          use another database path or move this file away)"
     )]
     Open {
-        path: PathBuf,
+        /// The file, or the database URL without its password.
+        location: String,
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
 
     #[error(
@@ -32,21 +37,21 @@ pub enum StoreError {
     IsADirectory { path: PathBuf },
 
     #[error(
-        "the store at {path} has schema version {found}, newer than the {supported} this build of \
-         Touchstone understands; upgrade Touchstone or use another database path"
+        "the store at {location} has schema version {found}, newer than the {supported} this build \
+         of Touchstone understands; upgrade Touchstone or use another database path"
     )]
     SchemaTooNew {
-        path: PathBuf,
+        location: String,
         found: i64,
         supported: i64,
     },
 
-    #[error("cannot migrate the store at {path} to schema version {version}: {source}")]
+    #[error("cannot migrate the store at {location} to schema version {version}: {source}")]
     Migrate {
-        path: PathBuf,
+        location: String,
         version: i64,
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
 
     #[error("no run '{0}' in the store; `touchstone runs list` shows the recorded runs")]
@@ -78,6 +83,7 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 
+    /// Any other failure of the database itself (locked, full, connection lost).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] BackendError),
 }

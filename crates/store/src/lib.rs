@@ -9,6 +9,7 @@
 //! Invariant 3 lives here: [`Store::record`] is idempotent by `(run_id, item_id)`, so a crash, a
 //! retry or a second worker never duplicates a result.
 
+pub mod conformance;
 mod error;
 mod sqlite;
 mod time;
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
 
-pub use error::StoreError;
+pub use error::{BackendError, StoreError};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use time::{new_run_id, now_rfc3339};
 
@@ -116,7 +117,43 @@ pub struct RunSummary {
     pub counts: Counts,
 }
 
+/// Who executes a run, and until when they have promised to renew that (see
+/// [`Store::claim_run`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunLease {
+    /// The engine's name for the executing process (`host/boot id/pid/start time`).
+    pub owner: String,
+    /// Milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+}
+
+impl RunLease {
+    /// Whether `now_ms` is at or past the lease's end: its owner stopped renewing it.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_at_ms <= now_ms
+    }
+
+    /// Whether this lease lets `claimant` take the run over (the rule of
+    /// [`Store::claim_run`], shared by every backend).
+    pub fn grants(&self, claimant: &str, now_ms: i64, replacing: Option<&str>) -> bool {
+        self.owner == claimant || self.expired(now_ms) || replacing == Some(self.owner.as_str())
+    }
+}
+
+/// The answer to [`Store::claim_run`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseClaim {
+    Granted,
+    /// Someone else holds a lease that has not expired.
+    HeldBy(RunLease),
+}
+
 /// Durable storage for runs, results and the response cache.
+///
+/// **The methods block** (disk or network IO). Async code calls them through
+/// [`blocking`](crate::blocking) or from a thread of its own (the engine's writer), never
+/// directly on a runtime worker: a networked backend may take milliseconds per call, and a
+/// runtime thread held that long stalls every request in flight.
 pub trait Store: Send + Sync {
     /// Errors with [`StoreError::RunExists`] if a run with this id is already stored.
     fn create_run(&self, run: &RunRecord) -> Result<(), StoreError>;
@@ -159,10 +196,24 @@ pub trait Store: Send + Sync {
     /// Stores or replaces the cached value for `key`.
     fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
-    /// Records (`Some`) or clears (`None`) the process executing a run, as the engine names it.
-    fn set_run_owner(&self, run_id: &str, owner: Option<&str>) -> Result<(), StoreError>;
-    /// The process recorded as executing a run, if any.
-    fn run_owner(&self, run_id: &str) -> Result<Option<String>, StoreError>;
+    /// Claims the execution of `run_id` for `owner` until `expires_at_ms`, atomically: of two
+    /// claimants at once, at most one is granted. Granted when no lease is held, when the held
+    /// lease expired at or before `now_ms`, when `owner` holds it already (a renewal), or when
+    /// its holder is `replacing` (one the caller knows to be dead); otherwise nothing changes
+    /// and the holder is returned. Times are the caller's clock (milliseconds since the Unix
+    /// epoch), so a lease must be long against the clock skew between workers.
+    fn claim_run(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+        replacing: Option<&str>,
+    ) -> Result<LeaseClaim, StoreError>;
+    /// Ends `owner`'s lease on `run_id`; a lease that someone else holds is left alone.
+    fn release_run(&self, run_id: &str, owner: &str) -> Result<(), StoreError>;
+    /// The lease on executing `run_id`, if one is recorded (it may have expired).
+    fn run_lease(&self, run_id: &str) -> Result<Option<RunLease>, StoreError>;
 
     /// Appends one entry to the transparency log and returns its leaf index: 0 for the first
     /// entry, then 1, 2, … with no gaps, also under concurrent appenders (one transaction).

@@ -26,6 +26,10 @@ pub enum SuiteError {
         suggestion: Option<String>,
     },
 
+    /// `eval --dataset`: a request that cannot make a suite (what and what to do instead).
+    #[error("{message}")]
+    Adhoc { message: String },
+
     #[error("--data-dir {}: {message}", path.display())]
     BenchmarkData { path: PathBuf, message: String },
 

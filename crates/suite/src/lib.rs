@@ -4,6 +4,7 @@
 //! A suite names tasks; each task has a dataset (a built-in bank or a file), a prompt, generation
 //! parameters, scorers, metrics, epochs and thresholds. See the README's suite reference.
 
+pub mod adhoc;
 pub mod benchmarks;
 mod error;
 mod locate;

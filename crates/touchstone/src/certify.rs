@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use miette::IntoDiagnostic;
-use touchstone_store::{RunStatus, Store};
-use touchstone_trust::merkle::{self, Hash};
-use touchstone_trust::{
-    CertificateBody, KeyPair, PublicKeys, PublishedTreeHead, VerifyOptions, transparency,
-};
+use touchstone_trust::{KeyPair, PublicKeys, PublishedTreeHead, VerifyOptions};
 
 use crate::cli::{CertifyArgs, VerifyArgs};
 
@@ -60,34 +56,9 @@ pub fn keys_generate(out: &Path) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The log's leaf hashes, parsed, each checked against its entry.
-fn leaves(store: &dyn Store) -> miette::Result<Vec<Hash>> {
-    let hex = store.log_leaf_hashes().map_err(trust_error)?;
-    let leaves = merkle::parse_hashes(&hex).map_err(|e| {
-        miette::miette!("the transparency log in the store is corrupt: {e} / 透明日志已损坏")
-    })?;
-    let entries = (0..leaves.len() as u64)
-        .map(|i| store.log_entry(i))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| miette::miette!("cannot read the transparency log: {e}"))?;
-    transparency::check_entries(&leaves, &entries).map_err(trust_error)?;
-    Ok(leaves)
-}
-
 pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     let store = crate::open_recorded_store(db)?;
-    let run = store.resolve_run(&args.run).map_err(trust_error)?;
-    if run.status != RunStatus::Completed {
-        return Err(miette::miette!(
-            "run {} is {}: finish it with `touchstone eval --resume {}` before certifying / 运行尚未完成，不能签发证书",
-            run.id,
-            run.status.as_str(),
-            run.id
-        ));
-    }
-    let results =
-        touchstone_engine::summarize(store.as_ref(), &run.id).map_err(crate::engine_report)?;
-    let subjects = touchstone_engine::evidence::subjects(&results.config, &args.files_root)
+    let draft = touchstone_engine::certify::draft(store.as_ref(), &args.run, &args.files_root)
         .map_err(crate::engine_report)?;
     refuse_overwrite(&args.out, args.force)?;
     let keys = load_keys(&args.key, || passphrase(false))?;
@@ -97,33 +68,19 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
         .map_err(|e| miette::miette!("cannot write {}: {e} / 无法写入", args.out.display()))?;
 
     let now = touchstone_store::now_rfc3339();
-    let results = serde_json::to_value(&results).into_diagnostic()?;
-    let body = CertificateBody::new(
-        &args.center,
-        &now,
-        &run.id,
-        results,
-        subjects,
-        keys.public().clone(),
-    );
-    let cert = touchstone_trust::issue(body, &keys);
-    let index = store
-        .log_append(
-            &transparency::entry(&cert),
-            &transparency::leaf_hash_hex(&cert),
-        )
-        .map_err(trust_error)?;
-    let cert = transparency::attach_proof(cert, index, &leaves(store.as_ref())?, &keys, &now)
-        .map_err(trust_error)?;
+    let run_id = draft.run_id.clone();
+    let (cert, index) =
+        touchstone_engine::certify::issue(store.as_ref(), draft, &args.center, &keys, &now)
+            .map_err(crate::engine_report)?;
     std::fs::write(&tmp.0, cert.to_bytes()).and_then(|()| std::fs::rename(&tmp.0, &args.out)).map_err(|e| {
         miette::miette!(
             "cannot write {}: {e}; the certificate is in the transparency log at index {index} / 无法写入证书文件（已记入透明日志）",
             args.out.display()
         )
     })?;
-    let log = cert.log.as_ref().expect("attached above");
+    let log = cert.log.as_ref().expect("issue attaches the log proof");
     outln!("已签发证书 Certificate issued: {}", args.out.display());
-    outln!("  运行 run: {} · 签发方 center: {}", run.id, args.center);
+    outln!("  运行 run: {} · 签发方 center: {}", run_id, args.center);
     outln!(
         "  签名 signatures: SM2-with-SM3 + ML-DSA-65 · 指纹 key fingerprint: {}",
         keys.fingerprint()
@@ -302,30 +259,20 @@ pub fn log_head(
     center: &str,
 ) -> miette::Result<ExitCode> {
     let store = crate::open_recorded_store(db)?;
-    let leaves = leaves(store.as_ref())?;
-    if leaves.is_empty() {
-        return Err(miette::miette!(
-            "the transparency log is empty: nothing has been certified yet / 透明日志为空"
-        ));
-    }
-    let size = leaves.len() as u64;
-    if let Some(bad) = since.iter().find(|&&s| s == 0 || s > size) {
-        return Err(miette::miette!(
-            "--since {bad}: the log has {size} entr{}; give a tree size from 1 to {size}, as a certificate's `log.tree_head.tree_size` says / 树规模须在 1 与 {size} 之间",
-            if size == 1 { "y" } else { "ies" }
-        ));
-    }
+    // The log and the sizes are checked before the passphrase is asked for.
+    touchstone_engine::certify::check_since(store.as_ref(), since).map_err(crate::engine_report)?;
     if let Some(path) = out {
         refuse_overwrite(path, force)?;
     }
     let keys = load_keys(key, || passphrase(false))?;
-    let head = PublishedTreeHead::publish(
-        &leaves,
+    let head = touchstone_engine::certify::tree_head(
+        store.as_ref(),
         &keys,
         center,
         &touchstone_store::now_rfc3339(),
         since,
-    );
+    )
+    .map_err(crate::engine_report)?;
     match out {
         Some(path) => {
             std::fs::write(path, head.to_bytes())

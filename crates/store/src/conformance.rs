@@ -1,13 +1,48 @@
+//! The conformance suite every [`Store`] backend passes: the contract of the trait, written
+//! against the trait alone. A backend's test file runs all of it with one line:
+//!
+//! ```ignore
+//! touchstone_store::conformance_tests!(MyBackend::fresh_database());
+//! ```
+//!
+//! where the expression gives a [`Database`]: a new, empty database of that backend, from
+//! which each test opens as many handles (connections, as separate workers would) as it needs.
+//! The SQLite backend runs it in `tests/sqlite_conformance.rs`.
+
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
 use touchstone_core::{ItemStatus, Score, Usage, WorkItem, WorkItemId};
-use touchstone_store::{
-    Counts, ItemResult, RunRecord, RunStatus, SCHEMA_VERSION, SqliteStore, Store, StoreError,
-    new_run_id, now_rfc3339,
+
+use crate::{
+    Counts, ItemResult, LeaseClaim, RunLease, RunRecord, RunStatus, Store, StoreError, new_run_id,
+    now_rfc3339,
 };
+
+/// A new, empty database of the backend under test.
+pub trait Database {
+    /// A new handle on this database: its own connection, as another worker would open.
+    fn handle(&self) -> Arc<dyn Store>;
+}
+
+/// Runs the whole suite against a backend: one `#[test]` per contract test, each on a fresh
+/// database made by `$fresh` (an expression giving a [`Database`]).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense);
+    };
+    (@each $fresh:expr; $($name:ident),*) => {
+        $(
+            #[test]
+            fn $name() {
+                let db = $fresh;
+                $crate::conformance::$name(&db);
+            }
+        )*
+    };
+}
 
 fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
     RunRecord {
@@ -87,17 +122,16 @@ fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
     out
 }
 
-fn memory_store_with_run(id: &str) -> SqliteStore {
-    let store = SqliteStore::open_in_memory().unwrap();
+fn with_run(db: &dyn Database, id: &str) -> Arc<dyn Store> {
+    let store = db.handle();
     store
         .create_run(&run_record(id, "2026-11-29T05:29:06Z", RunStatus::Running))
         .unwrap();
     store
 }
 
-#[test]
-fn create_and_read_back_a_run() {
-    let store = memory_store_with_run("20261129-052906-3f9a1c");
+pub fn create_and_read_back_a_run(db: &dyn Database) {
+    let store = with_run(db, "20261129-052906-3f9a1c");
     let got = store.run("20261129-052906-3f9a1c").unwrap().unwrap();
     assert_eq!(
         got,
@@ -108,12 +142,10 @@ fn create_and_read_back_a_run() {
         )
     );
     assert_eq!(store.run("nope").unwrap(), None);
-    assert!(store.path().is_none());
 }
 
-#[test]
-fn creating_the_same_run_twice_is_an_error() {
-    let store = memory_store_with_run("r1");
+pub fn creating_the_same_run_twice_is_an_error(db: &dyn Database) {
+    let store = with_run(db, "r1");
     let err = store
         .create_run(&run_record(
             "r1",
@@ -127,9 +159,8 @@ fn creating_the_same_run_twice_is_an_error() {
     );
 }
 
-#[test]
-fn resolve_by_full_id_prefix_ambiguous_and_missing() {
-    let store = SqliteStore::open_in_memory().unwrap();
+pub fn resolve_by_full_id_prefix_ambiguous_and_missing(db: &dyn Database) {
+    let store = db.handle();
     for id in [
         "20261129-052906-3f9a1c",
         "20261129-052906-3f00aa",
@@ -189,9 +220,8 @@ fn resolve_by_full_id_prefix_ambiguous_and_missing() {
     ));
 }
 
-#[test]
-fn record_is_idempotent_by_run_and_item() {
-    let store = memory_store_with_run("r1");
+pub fn record_is_idempotent_by_run_and_item(db: &dyn Database) {
+    let store = with_run(db, "r1");
     let batch = items("r1", 0..50);
     assert_eq!(store.record(&batch).unwrap(), 50);
     assert_eq!(store.record(&batch).unwrap(), 0);
@@ -207,16 +237,15 @@ fn record_is_idempotent_by_run_and_item() {
     assert_eq!(store.record(&dup).unwrap(), 1);
     assert_eq!(store.record(&[]).unwrap(), 0);
 
-    let all = collect(&store, "r1");
+    let all = collect(&*store, "r1");
     assert_eq!(all.len(), 61);
     assert_eq!(all[40], batch[40], "the first write wins");
     let c = store.counts("r1").unwrap();
     assert_eq!(c.total(), 61);
 }
 
-#[test]
-fn the_same_item_id_in_two_runs_is_two_rows() {
-    let store = memory_store_with_run("r1");
+pub fn the_same_item_id_in_two_runs_is_two_rows(db: &dyn Database) {
+    let store = with_run(db, "r1");
     store
         .create_run(&run_record(
             "r2",
@@ -229,12 +258,11 @@ fn the_same_item_id_in_two_runs_is_two_rows() {
     assert_eq!(store.record(&batch).unwrap(), 10);
     assert_eq!(store.counts("r1").unwrap().total(), 5);
     assert_eq!(store.counts("r2").unwrap().total(), 5);
-    assert_eq!(collect(&store, "r2"), items("r2", 0..5));
+    assert_eq!(collect(&*store, "r2"), items("r2", 0..5));
 }
 
-#[test]
-fn recording_into_an_unknown_run_is_not_found_and_writes_nothing() {
-    let store = memory_store_with_run("r1");
+pub fn recording_into_an_unknown_run_is_not_found_and_writes_nothing(db: &dyn Database) {
+    let store = with_run(db, "r1");
     let mut batch = items("r1", 0..3);
     batch.push(item("ghost", 9, ItemStatus::Scored));
     let err = store.record(&batch).unwrap_err();
@@ -246,9 +274,8 @@ fn recording_into_an_unknown_run_is_not_found_and_writes_nothing() {
     assert_eq!(store.counts("r1").unwrap(), Counts::default());
 }
 
-#[test]
-fn recorded_ids_are_exactly_the_written_items() {
-    let store = memory_store_with_run("r1");
+pub fn recorded_ids_are_exactly_the_written_items(db: &dyn Database) {
+    let store = with_run(db, "r1");
     assert!(store.recorded_ids("r1").unwrap().is_empty());
     let batch = items("r1", 0..20);
     store.record(&batch).unwrap();
@@ -261,9 +288,8 @@ fn recorded_ids_are_exactly_the_written_items() {
     ));
 }
 
-#[test]
-fn for_each_result_streams_in_insertion_order_across_pages() {
-    let store = memory_store_with_run("r1");
+pub fn for_each_result_streams_in_insertion_order_across_pages(db: &dyn Database) {
+    let store = with_run(db, "r1");
     // Item ids are hashes, so insertion order differs from id order; 1,300 rows span several pages.
     let mut written = Vec::new();
     for chunk in [900..1300, 0..450, 450..900] {
@@ -273,7 +299,7 @@ fn for_each_result_streams_in_insertion_order_across_pages() {
     }
     // Rewriting old items must not move them.
     store.record(&items("r1", 0..10)).unwrap();
-    let got = collect(&store, "r1");
+    let got = collect(&*store, "r1");
     assert_eq!(got.len(), 1300);
     assert_eq!(got, written);
     let mut sorted_ids: Vec<_> = written.iter().map(|r| r.item_id.clone()).collect();
@@ -284,9 +310,8 @@ fn for_each_result_streams_in_insertion_order_across_pages() {
     );
 }
 
-#[test]
-fn for_each_result_by_item_streams_in_id_order_across_pages() {
-    let store = memory_store_with_run("r1");
+pub fn for_each_result_by_item_streams_in_id_order_across_pages(db: &dyn Database) {
+    let store = with_run(db, "r1");
     for chunk in [900..1300, 0..450, 450..900] {
         store.record(&items("r1", chunk)).unwrap();
     }
@@ -311,9 +336,8 @@ fn for_each_result_by_item_streams_in_id_order_across_pages() {
     ));
 }
 
-#[test]
-fn the_visitor_may_use_the_store_and_its_error_stops_the_walk() {
-    let store = memory_store_with_run("r1");
+pub fn the_visitor_may_use_the_store_and_its_error_stops_the_walk(db: &dyn Database) {
+    let store = with_run(db, "r1");
     store.record(&items("r1", 0..600)).unwrap();
     let mut seen = 0;
     let err = store
@@ -339,9 +363,8 @@ fn the_visitor_may_use_the_store_and_its_error_stops_the_walk() {
     ));
 }
 
-#[test]
-fn counts_split_scored_and_failed() {
-    let store = memory_store_with_run("r1");
+pub fn counts_split_scored_and_failed(db: &dyn Database) {
+    let store = with_run(db, "r1");
     assert_eq!(
         store.counts("r1").unwrap(),
         Counts {
@@ -366,9 +389,8 @@ fn counts_split_scored_and_failed() {
     assert!(matches!(store.counts("nope"), Err(StoreError::NotFound(_))));
 }
 
-#[test]
-fn runs_are_listed_newest_first_with_counts() {
-    let store = SqliteStore::open_in_memory().unwrap();
+pub fn runs_are_listed_newest_first_with_counts(db: &dyn Database) {
+    let store = db.handle();
     store
         .create_run(&run_record(
             "b",
@@ -401,9 +423,8 @@ fn runs_are_listed_newest_first_with_counts() {
     assert_eq!(runs[0].counts, Counts::default());
 }
 
-#[test]
-fn latest_unfinished_skips_finished_runs() {
-    let store = SqliteStore::open_in_memory().unwrap();
+pub fn latest_unfinished_skips_finished_runs(db: &dyn Database) {
+    let store = db.handle();
     assert_eq!(store.latest_unfinished().unwrap(), None);
     store
         .create_run(&run_record(
@@ -437,9 +458,8 @@ fn latest_unfinished_skips_finished_runs() {
     assert_eq!(store.latest_unfinished().unwrap(), None);
 }
 
-#[test]
-fn set_run_status_manages_finished_at_and_planned() {
-    let store = memory_store_with_run("r1");
+pub fn set_run_status_manages_finished_at_and_planned(db: &dyn Database) {
+    let store = with_run(db, "r1");
     store
         .set_run_status("r1", RunStatus::Running, Some(120))
         .unwrap();
@@ -495,9 +515,8 @@ fn set_run_status_manages_finished_at_and_planned() {
     );
 }
 
-#[test]
-fn update_run_config_replaces_the_config() {
-    let store = memory_store_with_run("r1");
+pub fn update_run_config_replaces_the_config(db: &dyn Database) {
+    let store = with_run(db, "r1");
     let config =
         json!({"models": [{"spec": "mock:a", "sha256": "ab"}], "datasets": {"x.jsonl": "cd"}});
     store.update_run_config("r1", &config).unwrap();
@@ -508,9 +527,8 @@ fn update_run_config_replaces_the_config() {
     ));
 }
 
-#[test]
-fn cache_roundtrip_and_overwrite() {
-    let store = SqliteStore::open_in_memory().unwrap();
+pub fn cache_roundtrip_and_overwrite(db: &dyn Database) {
+    let store = db.handle();
     assert_eq!(store.cache_get("k").unwrap(), None);
     store.cache_put("k", r#"{"text":"答案是B"}"#).unwrap();
     assert_eq!(
@@ -522,153 +540,8 @@ fn cache_roundtrip_and_overwrite() {
     assert_eq!(store.cache_get("K").unwrap(), None);
 }
 
-#[test]
-fn reopening_a_file_keeps_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested/deeper/touchstone.db");
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.path(), Some(path.as_path()));
-        store
-            .create_run(&run_record(
-                "r1",
-                "2026-11-29T05:29:06Z",
-                RunStatus::Running,
-            ))
-            .unwrap();
-        store.record(&items("r1", 0..30)).unwrap();
-        store.cache_put("key", "value").unwrap();
-        store
-            .set_run_status("r1", RunStatus::Interrupted, Some(30))
-            .unwrap();
-    }
-    assert!(path.is_file());
-    let store = SqliteStore::open(&path).unwrap();
-    let run = store.run("r1").unwrap().unwrap();
-    assert_eq!(
-        (run.status, run.planned),
-        (RunStatus::Interrupted, Some(30))
-    );
-    assert_eq!(collect(&store, "r1"), items("r1", 0..30));
-    assert_eq!(store.cache_get("key").unwrap().as_deref(), Some("value"));
-    assert_eq!(store.record(&items("r1", 0..30)).unwrap(), 0);
-}
-
-#[test]
-fn the_file_is_in_wal_mode() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let _store = SqliteStore::open(&path).unwrap();
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-}
-
-#[test]
-fn two_handles_on_one_file_write_concurrently() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shared.db");
-    let a = Arc::new(SqliteStore::open(&path).unwrap());
-    let b = Arc::new(SqliteStore::open(&path).unwrap());
-    a.create_run(&run_record(
-        "r1",
-        "2026-11-29T05:29:06Z",
-        RunStatus::Running,
-    ))
-    .unwrap();
-    b.create_run(&run_record(
-        "r2",
-        "2026-11-29T05:29:07Z",
-        RunStatus::Running,
-    ))
-    .unwrap();
-
-    // Two writers, each interleaving its own run with a shared range of the other's, plus reads.
-    let spawn = |store: Arc<SqliteStore>, offset: usize| {
-        std::thread::spawn(move || {
-            let mut new = 0;
-            for chunk in 0..20 {
-                let start = offset + chunk * 50;
-                let mut batch = items("r1", start..start + 50);
-                batch.extend(items("r2", chunk * 50..chunk * 50 + 50));
-                new += store.record(&batch).unwrap();
-                store.counts("r1").unwrap();
-                store.cache_put(&format!("{offset}-{chunk}"), "v").unwrap();
-            }
-            new
-        })
-    };
-    let ta = spawn(a.clone(), 0);
-    let tb = spawn(b.clone(), 500);
-    let new = ta.join().unwrap() + tb.join().unwrap();
-
-    // r1: 0..1000 and 500..1500 -> 1500 distinct; r2: 0..1000 written by both -> 1000.
-    assert_eq!(new, 2500);
-    assert_eq!(a.counts("r1").unwrap().total(), 1500);
-    assert_eq!(b.counts("r2").unwrap().total(), 1000);
-    let seqs: Vec<String> = collect(b.as_ref(), "r1")
-        .into_iter()
-        .map(|r| r.sample_id)
-        .collect();
-    assert_eq!(seqs.len(), 1500);
-    assert_eq!(seqs.iter().collect::<HashSet<_>>().len(), 1500);
-    assert_eq!(a.cache_get("500-19").unwrap().as_deref(), Some("v"));
-}
-
-#[test]
-fn a_file_that_is_not_a_database_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.db");
-    std::fs::write(&path, "this is a text file, not SQLite\n".repeat(200)).unwrap();
-    let err = SqliteStore::open(&path).unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, StoreError::Open { .. }), "{msg}");
-    assert!(msg.contains(&path.display().to_string()), "{msg}");
-    assert!(msg.contains("not a database"), "{msg}");
-}
-
-#[test]
-fn a_directory_in_place_of_the_file_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = SqliteStore::open(dir.path()).unwrap_err();
-    assert!(
-        err.to_string().contains(&dir.path().display().to_string()),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("future.db");
-    drop(SqliteStore::open(&path).unwrap());
-    let future = SCHEMA_VERSION + 3;
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", future)
-        .unwrap();
-    let err = SqliteStore::open(&path).unwrap_err();
-    let msg = err.to_string();
-    match err {
-        StoreError::SchemaTooNew {
-            found, supported, ..
-        } => {
-            assert_eq!((found, supported), (future, SCHEMA_VERSION));
-        }
-        other => panic!("expected SchemaTooNew, got {other:?}"),
-    }
-    assert!(
-        msg.contains(&path.display().to_string()) && msg.contains("upgrade Touchstone"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn ten_thousand_items_in_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("big.db")).unwrap();
+pub fn ten_thousand_items_in_batches(db: &dyn Database) {
+    let store = db.handle();
     let run = run_record(&new_run_id(), &now_rfc3339(), RunStatus::Running);
     store.create_run(&run).unwrap();
     let mut new = 0;
@@ -701,36 +574,245 @@ fn ten_thousand_items_in_batches() {
     assert_eq!((n, last_sample.as_deref()), (10_000, Some("s9999")));
 }
 
-#[test]
-fn open_error_names_an_unwritable_parent() {
-    let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("file");
-    std::fs::write(&blocker, "x").unwrap();
-    let path = blocker.join("sub/touchstone.db");
-    let err = SqliteStore::open(Path::new(&path)).unwrap_err();
-    assert!(matches!(err, StoreError::CreateDir { .. }), "{err}");
-    assert!(
-        err.to_string().contains(&blocker.display().to_string()),
-        "{err}"
+pub fn reopening_keeps_everything(db: &dyn Database) {
+    {
+        let store = db.handle();
+        store
+            .create_run(&run_record(
+                "r1",
+                "2026-11-29T05:29:06Z",
+                RunStatus::Running,
+            ))
+            .unwrap();
+        store.record(&items("r1", 0..30)).unwrap();
+        store.cache_put("key", "value").unwrap();
+        store
+            .set_run_status("r1", RunStatus::Interrupted, Some(30))
+            .unwrap();
+        store.log_append("entry", "00").unwrap();
+    }
+    let store = db.handle();
+    let run = store.run("r1").unwrap().unwrap();
+    assert_eq!(
+        (run.status, run.planned),
+        (RunStatus::Interrupted, Some(30))
+    );
+    assert_eq!(collect(&*store, "r1"), items("r1", 0..30));
+    assert_eq!(store.cache_get("key").unwrap().as_deref(), Some("value"));
+    assert_eq!(store.record(&items("r1", 0..30)).unwrap(), 0);
+    assert_eq!(store.log_leaf_hashes().unwrap(), vec!["00"]);
+}
+
+/// Two handles (two workers) write overlapping batches at once: nothing is lost or doubled.
+pub fn two_handles_write_concurrently(db: &dyn Database) {
+    let a = db.handle();
+    let b = db.handle();
+    a.create_run(&run_record(
+        "r1",
+        "2026-11-29T05:29:06Z",
+        RunStatus::Running,
+    ))
+    .unwrap();
+    b.create_run(&run_record(
+        "r2",
+        "2026-11-29T05:29:07Z",
+        RunStatus::Running,
+    ))
+    .unwrap();
+
+    // Two writers, each interleaving its own run with a shared range of the other's, plus reads.
+    let spawn = |store: Arc<dyn Store>, offset: usize| {
+        std::thread::spawn(move || {
+            let mut new = 0;
+            for chunk in 0..20 {
+                let start = offset + chunk * 50;
+                let mut batch = items("r1", start..start + 50);
+                batch.extend(items("r2", chunk * 50..chunk * 50 + 50));
+                new += store.record(&batch).unwrap();
+                store.counts("r1").unwrap();
+                store.cache_put(&format!("{offset}-{chunk}"), "v").unwrap();
+            }
+            new
+        })
+    };
+    let ta = spawn(a.clone(), 0);
+    let tb = spawn(b.clone(), 500);
+    let new = ta.join().unwrap() + tb.join().unwrap();
+
+    // r1: 0..1000 and 500..1500 -> 1500 distinct; r2: 0..1000 written by both -> 1000.
+    assert_eq!(new, 2500);
+    assert_eq!(a.counts("r1").unwrap().total(), 1500);
+    assert_eq!(b.counts("r2").unwrap().total(), 1000);
+    let seqs: Vec<String> = collect(&*b, "r1")
+        .into_iter()
+        .map(|r| r.sample_id)
+        .collect();
+    assert_eq!(seqs.len(), 1500);
+    assert_eq!(seqs.iter().collect::<HashSet<_>>().len(), 1500);
+    assert_eq!(a.cache_get("500-19").unwrap().as_deref(), Some("v"));
+}
+
+pub fn a_lease_is_exclusive_until_it_expires(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    assert_eq!(store.run_lease("r1").unwrap(), None);
+    assert_eq!(
+        store
+            .claim_run("r1", "host-a/1", 1_000, 61_000, None)
+            .unwrap(),
+        LeaseClaim::Granted
+    );
+    let held = RunLease {
+        owner: "host-a/1".into(),
+        expires_at_ms: 61_000,
+    };
+    assert_eq!(store.run_lease("r1").unwrap(), Some(held.clone()));
+    // Another worker, before the lease ends: refused, and nothing changes.
+    assert_eq!(
+        store
+            .claim_run("r1", "host-b/2", 60_999, 120_000, None)
+            .unwrap(),
+        LeaseClaim::HeldBy(held.clone())
+    );
+    assert_eq!(store.run_lease("r1").unwrap(), Some(held));
+    // At the end of the lease the owner has stopped renewing it: the run is free.
+    assert_eq!(
+        store
+            .claim_run("r1", "host-b/2", 61_000, 121_000, None)
+            .unwrap(),
+        LeaseClaim::Granted
+    );
+    assert_eq!(
+        store.run_lease("r1").unwrap().map(|l| l.owner).as_deref(),
+        Some("host-b/2")
+    );
+    // Leases are per run.
+    store
+        .create_run(&run_record(
+            "r2",
+            "2026-11-29T05:29:07Z",
+            RunStatus::Running,
+        ))
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_run("r2", "host-a/1", 61_000, 99_000, None)
+            .unwrap(),
+        LeaseClaim::Granted
     );
 }
 
-#[test]
-fn error_messages_read_well() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notes.db");
-    std::fs::write(&path, "plain text\n".repeat(500)).unwrap();
-    let open = SqliteStore::open(&path).unwrap_err();
-    let ambiguous = StoreError::Ambiguous(
-        "2026".into(),
-        vec!["20261129-a".into(), "20261130-b".into()],
-    );
-    println!(
-        "{open}\n{ambiguous}\n{}",
-        StoreError::NotFound("abc".into())
+pub fn a_lease_is_renewed_and_released_only_by_its_owner(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    store.claim_run("r1", "a", 0, 10_000, None).unwrap();
+    // Renewal: the owner claims again, later, before the end.
+    assert_eq!(
+        store.claim_run("r1", "a", 9_000, 19_000, None).unwrap(),
+        LeaseClaim::Granted
     );
     assert_eq!(
-        ambiguous.to_string(),
-        "run id prefix '2026' is ambiguous: it matches 20261129-a, 20261130-b; give more characters"
+        store.run_lease("r1").unwrap().unwrap().expires_at_ms,
+        19_000
     );
+    assert!(matches!(
+        store.claim_run("r1", "b", 15_000, 30_000, None).unwrap(),
+        LeaseClaim::HeldBy(_)
+    ));
+    // Someone else's release leaves the lease alone.
+    store.release_run("r1", "b").unwrap();
+    assert_eq!(store.run_lease("r1").unwrap().unwrap().owner, "a");
+    store.release_run("r1", "a").unwrap();
+    assert_eq!(store.run_lease("r1").unwrap(), None);
+    assert_eq!(
+        store.claim_run("r1", "b", 15_000, 30_000, None).unwrap(),
+        LeaseClaim::Granted
+    );
+}
+
+pub fn a_dead_owner_can_be_replaced(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    store.claim_run("r1", "a", 0, 60_000, None).unwrap();
+    // Naming another owner as dead takes nothing from the real one.
+    assert!(matches!(
+        store
+            .claim_run("r1", "b", 1_000, 61_000, Some("c"))
+            .unwrap(),
+        LeaseClaim::HeldBy(_)
+    ));
+    assert_eq!(
+        store
+            .claim_run("r1", "b", 1_000, 61_000, Some("a"))
+            .unwrap(),
+        LeaseClaim::Granted
+    );
+    assert_eq!(store.run_lease("r1").unwrap().unwrap().owner, "b");
+}
+
+pub fn of_concurrent_claimants_one_wins(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    drop(store);
+    for round in 0..10i64 {
+        let now = round * 100_000;
+        let winners: usize = std::thread::scope(|s| {
+            let claims: Vec<_> = (0..4)
+                .map(|w| {
+                    let store = db.handle();
+                    s.spawn(move || {
+                        store
+                            .claim_run(
+                                "r1",
+                                &format!("worker-{round}-{w}"),
+                                now,
+                                now + 50_000,
+                                None,
+                            )
+                            .unwrap()
+                            == LeaseClaim::Granted
+                    })
+                })
+                .collect();
+            claims.into_iter().map(|c| c.join().unwrap() as usize).sum()
+        });
+        assert_eq!(winners, 1, "round {round}: exactly one claimant wins");
+    }
+}
+
+pub fn the_log_appends_with_dense_indexes(db: &dyn Database) {
+    let store = db.handle();
+    assert_eq!(store.log_size().unwrap(), 0);
+    assert!(store.log_leaf_hashes().unwrap().is_empty());
+    assert_eq!(store.log_entry(0).unwrap(), None);
+    for i in 0..5u64 {
+        let index = store
+            .log_append(&format!("{{\"n\":{i}}}"), &format!("{i:064x}"))
+            .unwrap();
+        assert_eq!(index, i);
+    }
+    assert_eq!(store.log_size().unwrap(), 5);
+    assert_eq!(
+        store.log_leaf_hashes().unwrap(),
+        (0..5u64).map(|i| format!("{i:064x}")).collect::<Vec<_>>()
+    );
+    assert_eq!(store.log_entry(3).unwrap().as_deref(), Some("{\"n\":3}"));
+    assert_eq!(store.log_entry(5).unwrap(), None);
+}
+
+pub fn concurrent_log_appends_stay_dense(db: &dyn Database) {
+    let (a, b) = (db.handle(), db.handle());
+    let indexes: Vec<u64> = std::thread::scope(|s| {
+        let runs: Vec<_> = [a, b]
+            .into_iter()
+            .map(|store| {
+                s.spawn(move || {
+                    (0..20)
+                        .map(|i| store.log_append(&format!("e{i}"), "ab").unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        runs.into_iter().flat_map(|r| r.join().unwrap()).collect()
+    });
+    let mut sorted = indexes;
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..40).collect::<Vec<u64>>());
+    assert_eq!(db.handle().log_leaf_hashes().unwrap().len(), 40);
 }
