@@ -42,7 +42,7 @@ use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
 use crate::error::{DataError, Location};
 use crate::mapping::{Adapter, Mapper, Record, kind};
-use crate::public::{JsonDoc, Layout, Native, common, record};
+use crate::native::{JsonDoc, Layout, Native, common, letter, record};
 use crate::{ReadOptions, SampleStream};
 
 /// A supported benchmark: what it is and where to get it.
@@ -346,10 +346,6 @@ pub(crate) fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
         }),
         _ => return None,
     })
-}
-
-fn letter(index: usize) -> String {
-    char::from(b'A' + (index % 26) as u8).to_string()
 }
 
 /// A checked answer letter among `n` options; `None` when the cell is empty and `optional`.

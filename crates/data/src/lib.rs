@@ -54,6 +54,7 @@ mod csv_reader;
 mod error;
 mod jsonl;
 mod mapping;
+mod native;
 mod parquet_reader;
 pub mod public;
 
@@ -67,7 +68,7 @@ use touchstone_core::{DatasetFormat, FieldMap, Sample};
 pub use benchmarks::dataset_files;
 pub use error::{DataError, Location};
 pub use mapping::content_id;
-pub use public::MAX_DOCUMENT_BYTES;
+pub use native::MAX_DOCUMENT_BYTES;
 
 /// The longest line (JSONL) or CSV line accepted: 16 MiB.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -167,7 +168,7 @@ fn read_text<R: Read + Send + 'static>(
 ) -> Result<SampleStream, DataError> {
     if format == DatasetFormat::TruthfulqaMc {
         // One JSON document, walked question by question.
-        let bytes = public::read_document(reader, &path, MAX_DOCUMENT_BYTES)?;
+        let bytes = native::read_document(reader, &path, MAX_DOCUMENT_BYTES)?;
         return Ok(Box::new(benchmarks::TruthfulqaStream::new(
             path, bytes, options,
         )));
@@ -187,7 +188,7 @@ fn read_text<R: Read + Send + 'static>(
         None => (None, None),
     };
     Ok(match (format, layout) {
-        (DatasetFormat::Jsonl, _) | (_, Some(public::Layout::Jsonl)) => {
+        (DatasetFormat::Jsonl, _) | (_, Some(native::Layout::Jsonl)) => {
             let mut s = match mapper {
                 Some(m) => jsonl::JsonlStream::with_mapper(decoded, m, limit),
                 None => jsonl::JsonlStream::new(decoded, path, fields, limit),
@@ -195,7 +196,7 @@ fn read_text<R: Read + Send + 'static>(
             s.set_check_given_ids(options.check_duplicate_ids);
             Box::new(s)
         }
-        (DatasetFormat::Csv, _) | (_, Some(public::Layout::Csv)) => {
+        (DatasetFormat::Csv, _) | (_, Some(native::Layout::Csv)) => {
             let mut s = match mapper {
                 Some(m) => csv_reader::CsvStream::with_mapper(
                     decoded,
@@ -229,8 +230,8 @@ fn read_text<R: Read + Send + 'static>(
 
 fn first_place(format: DatasetFormat) -> Location {
     match public::layout(format) {
-        Some(public::Layout::Csv) => Location::Row(1),
-        Some(public::Layout::Jsonl | public::Layout::JsonDocument) => Location::Line(1),
+        Some(native::Layout::Csv) => Location::Row(1),
+        Some(native::Layout::Jsonl | native::Layout::JsonDocument) => Location::Line(1),
         None if format == DatasetFormat::Jsonl => Location::Line(1),
         None => Location::Row(1),
     }
@@ -256,8 +257,8 @@ pub fn open_safetybench(
         key: key_path.clone(),
         source,
     })?;
-    let key = public::read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
-    let bytes = public::read_document(file, questions, MAX_DOCUMENT_BYTES)?;
+    let key = native::read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = native::read_document(file, questions, MAX_DOCUMENT_BYTES)?;
     let stream = public::SafetybenchStream::new(
         questions.to_path_buf(),
         bytes,
@@ -276,8 +277,8 @@ pub fn read_safetybench_bytes(
     source: &Path,
 ) -> Result<SampleStream, DataError> {
     let key_path = safetybench_answers_path(source);
-    let key = public::read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
-    let bytes = public::read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
+    let key = native::read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = native::read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
     let stream = public::SafetybenchStream::new(source.to_path_buf(), bytes, key_path, key, true)?;
     Ok(Box::new(stream))
 }
@@ -400,7 +401,7 @@ pub fn open_builtin_with(
     fields: &FieldMap,
 ) -> Result<SampleStream, DataError> {
     let format = format.unwrap_or(DatasetFormat::Jsonl);
-    if format != DatasetFormat::Jsonl && public::layout(format) != Some(public::Layout::Jsonl) {
+    if format != DatasetFormat::Jsonl && public::layout(format) != Some(native::Layout::Jsonl) {
         return Err(DataError::FormatNotSupported {
             name: format!("builtin:{name}"),
             format,
