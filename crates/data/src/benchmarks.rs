@@ -1,7 +1,9 @@
-//! Capability benchmarks read in the layouts their authors publish. A suite names the format
-//! (`format: mmlu`); it is never inferred from an extension, and the task's `FieldMap` is
-//! ignored, as for the public safety sets ([`crate::public`]). [`list`] says which benchmarks
-//! are supported and where to get them: none is bundled.
+//! Capability benchmarks: the registry ([`list`], [`info`]) and the readers of each benchmark's
+//! files as its authors publish them (below).
+//!
+//! A suite names the format (`format: mmlu`); it is never inferred from an extension, and the
+//! task's `FieldMap` is ignored, as for the public safety sets ([`public`](super::public)).
+//! [`list`] says which benchmarks are supported and where to get them: none is bundled.
 //!
 //! Every sample gets `metadata.source` (the format name) and `metadata.lang`; multiple-choice
 //! sets give `choices` in order and `target` as the letter of the right one (`A`, `B`, …).
@@ -40,10 +42,10 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
+use crate::ReadOptions;
 use crate::error::{DataError, Location};
 use crate::mapping::{Adapter, Mapper, Record, kind};
-use crate::native::{JsonDoc, Layout, Native, common, letter, record};
-use crate::{ReadOptions, SampleStream};
+use crate::native::{JsonDoc, Native, common, file_stem, letter, record};
 
 /// A supported benchmark: what it is and where to get it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,36 +218,6 @@ fn cmmlu_table() -> &'static Table {
     T.get_or_init(|| parse_table(include_str!("../benchmarks/cmmlu_categories.tsv")))
 }
 
-/// How each benchmark is stored.
-pub(crate) fn layout(format: DatasetFormat) -> Layout {
-    match format {
-        DatasetFormat::Gsm8k
-        | DatasetFormat::Humaneval
-        | DatasetFormat::Arc
-        | DatasetFormat::Hellaswag => Layout::Jsonl,
-        DatasetFormat::TruthfulqaMc => Layout::JsonDocument,
-        _ => Layout::Csv,
-    }
-}
-
-/// MMLU's CSVs have no header row.
-pub(crate) fn headerless(format: DatasetFormat) -> bool {
-    format == DatasetFormat::Mmlu
-}
-
-const MMLU_FIELDS: &str = "6 columns without a header: question, A, B, C, D, answer";
-const CMMLU_FIELDS: &str = "header `,Question,A,B,C,D,Answer`";
-const CEVAL_FIELDS: &str = "header `id,question,A,B,C,D,answer,explanation` (test: no answer)";
-const GSM8K_FIELDS: &str = "one JSON object per line: {\"question\", \"answer\"}";
-const HUMANEVAL_FIELDS: &str = "one JSON object per line: {\"task_id\", \"prompt\", \"canonical_solution\", \"test\", \"entry_point\"}";
-const ARC_FIELDS: &str =
-    "one JSON object per line: {\"id\", \"question\": {\"stem\", \"choices\"}, \"answerKey\"}";
-const HELLASWAG_FIELDS: &str =
-    "one JSON object per line: {\"ind\", \"ctx\", \"endings\", \"label\", \"activity_label\"}";
-const TRUTHFULQA_FIELDS: &str =
-    "a JSON array of {\"question\", \"mc1_targets\": {answer: 0/1}, \"mc2_targets\"}";
-const MMLU_COLUMNS: [&str; 6] = ["question", "A", "B", "C", "D", "answer"];
-
 /// Subject and split of one file (see the module documentation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileCtx {
@@ -256,14 +228,7 @@ struct FileCtx {
 const SPLITS: [&str; 4] = ["dev", "val", "test", "train"];
 
 fn file_ctx(path: &Path) -> FileCtx {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = match name.find('.') {
-        Some(i) if i > 0 => &name[..i],
-        _ => name.as_str(),
-    };
+    let stem = file_stem(path);
     for split in SPLITS {
         if let Some(subject) = stem.strip_suffix(split).and_then(|s| s.strip_suffix('_'))
             && !subject.is_empty()
@@ -280,7 +245,7 @@ fn file_ctx(path: &Path) -> FileCtx {
         .map(|n| n.to_string_lossy().into_owned())
         .filter(|p| SPLITS.contains(&p.as_str()));
     FileCtx {
-        subject: stem.to_string(),
+        subject: stem,
         split: parent,
     }
 }
@@ -296,56 +261,95 @@ fn split_from_name(path: &Path) -> Option<String> {
     SPLITS.contains(&last.as_str()).then_some(last)
 }
 
-/// The record rewriter of a CSV or JSONL benchmark; each keeps a count of the records it has
-/// seen, which numbers the samples of sets without ids of their own.
-pub(crate) fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
-    let path = path.to_path_buf();
+/// The files a dataset path stands for: the path itself, or for a directory given to `mmlu`,
+/// `cmmlu` or `ceval` its subject CSVs in sorted order (see the module documentation).
+pub fn dataset_files(
+    path: &Path,
+    format: Option<DatasetFormat>,
+) -> Result<Vec<PathBuf>, DataError> {
+    let Some(format) = format.filter(|f| f.accepts_directory() && path.is_dir()) else {
+        return Ok(vec![path.to_path_buf()]);
+    };
+    let csvs = csv_files(path)?;
+    if !csvs.is_empty() {
+        return Ok(csvs);
+    }
+    let split = if format == DatasetFormat::Ceval {
+        "val"
+    } else {
+        "test"
+    };
+    let folder = path.join(split);
+    if folder.is_dir() {
+        let csvs = csv_files(&folder)?;
+        if csvs.is_empty() {
+            return Err(DataError::Empty { path: folder });
+        }
+        return Ok(csvs);
+    }
+    Err(DataError::Open {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "a `{format}` directory holds subject CSV files or a `{split}/` folder of them; \
+                 this one has neither"
+            ),
+        ),
+    })
+}
+
+fn csv_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let open_err = |source| DataError::Open {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(open_err)? {
+        let p = entry.map_err(open_err)?.path();
+        if p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+const MMLU_FIELDS: &str = "6 columns without a header: question, A, B, C, D, answer";
+const CMMLU_FIELDS: &str = "header `,Question,A,B,C,D,Answer`";
+const CEVAL_FIELDS: &str = "header `id,question,A,B,C,D,answer,explanation` (test: no answer)";
+const MMLU_COLUMNS: [&str; 6] = ["question", "A", "B", "C", "D", "answer"];
+
+/// MMLU's header-less rows, numbered from 0 in the file for their ids.
+pub(crate) fn mmlu_adapter(path: PathBuf) -> Adapter {
     let ctx = file_ctx(&path);
     let mut n: u64 = 0;
-    Some(match format {
-        DatasetFormat::Mmlu => Box::new(move |rec, at| {
-            n += 1;
-            mmlu(rec, at, &path, &ctx, n - 1)
-        }),
-        DatasetFormat::Cmmlu => Box::new(move |rec, at| {
-            n += 1;
-            cmmlu(
-                Native::new(rec, at, &path, format, CMMLU_FIELDS),
-                &ctx,
-                n - 1,
-            )
-        }),
-        DatasetFormat::Ceval => {
-            Box::new(move |rec, at| ceval(Native::new(rec, at, &path, format, CEVAL_FIELDS), &ctx))
-        }
-        DatasetFormat::Gsm8k => {
-            let split = split_from_name(&path);
-            Box::new(move |rec, at| {
-                n += 1;
-                gsm8k(
-                    Native::new(rec, at, &path, format, GSM8K_FIELDS),
-                    split.as_deref(),
-                    n - 1,
-                )
-            })
-        }
-        DatasetFormat::Humaneval => Box::new(move |rec, at| {
-            humaneval(Native::new(rec, at, &path, format, HUMANEVAL_FIELDS))
-        }),
-        DatasetFormat::Arc => {
-            let split = split_from_name(&path);
-            Box::new(move |rec, at| {
-                arc(
-                    Native::new(rec, at, &path, format, ARC_FIELDS),
-                    split.as_deref(),
-                )
-            })
-        }
-        DatasetFormat::Hellaswag => Box::new(move |rec, at| {
-            hellaswag(Native::new(rec, at, &path, format, HELLASWAG_FIELDS))
-        }),
-        _ => return None,
+    Box::new(move |rec, at| {
+        n += 1;
+        mmlu(rec, at, &path, &ctx, n - 1)
     })
+}
+
+/// CMMLU's rows; the count numbers a row without its index column.
+pub(crate) fn cmmlu_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Cmmlu;
+    let ctx = file_ctx(&path);
+    let mut n: u64 = 0;
+    Box::new(move |rec, at| {
+        n += 1;
+        cmmlu(
+            Native::new(rec, at, &path, format, CMMLU_FIELDS),
+            &ctx,
+            n - 1,
+        )
+    })
+}
+
+/// C-Eval's rows.
+pub(crate) fn ceval_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Ceval;
+    let ctx = file_ctx(&path);
+    Box::new(move |rec, at| ceval(Native::new(rec, at, &path, format, CEVAL_FIELDS), &ctx))
 }
 
 /// A checked answer letter among `n` options; `None` when the cell is empty and `optional`.
@@ -479,6 +483,23 @@ fn ceval(mut row: Native<'_>, ctx: &FileCtx) -> Result<Record, DataError> {
     Ok(record(Some(id), question, target, Some(options), meta))
 }
 
+const GSM8K_FIELDS: &str = "one JSON object per line: {\"question\", \"answer\"}";
+
+/// GSM8K's records, numbered from 0 in the file for their ids.
+pub(crate) fn gsm8k_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Gsm8k;
+    let split = split_from_name(&path);
+    let mut n: u64 = 0;
+    Box::new(move |rec, at| {
+        n += 1;
+        gsm8k(
+            Native::new(rec, at, &path, format, GSM8K_FIELDS),
+            split.as_deref(),
+            n - 1,
+        )
+    })
+}
+
 fn gsm8k(mut row: Native<'_>, split: Option<&str>, n: u64) -> Result<Record, DataError> {
     let question = row.prompt("question")?;
     let solution = row.text("answer")?;
@@ -504,6 +525,14 @@ fn gsm8k(mut row: Native<'_>, split: Option<&str>, n: u64) -> Result<Record, Dat
     ))
 }
 
+const HUMANEVAL_FIELDS: &str = "one JSON object per line: {\"task_id\", \"prompt\", \"canonical_solution\", \"test\", \"entry_point\"}";
+
+/// HumanEval's records.
+pub(crate) fn humaneval_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Humaneval;
+    Box::new(move |rec, at| humaneval(Native::new(rec, at, &path, format, HUMANEVAL_FIELDS)))
+}
+
 fn humaneval(mut row: Native<'_>) -> Result<Record, DataError> {
     let id = row.text("task_id")?;
     let id = row.nonempty("task_id", id)?;
@@ -520,6 +549,29 @@ fn humaneval(mut row: Native<'_>) -> Result<Record, DataError> {
     }
     // Graded by running the tests, so there is no target text.
     Ok(record(Some(id), prompt, None, None, meta))
+}
+
+const ARC_FIELDS: &str =
+    "one JSON object per line: {\"id\", \"question\": {\"stem\", \"choices\"}, \"answerKey\"}";
+const HELLASWAG_FIELDS: &str =
+    "one JSON object per line: {\"ind\", \"ctx\", \"endings\", \"label\", \"activity_label\"}";
+
+/// ARC's records.
+pub(crate) fn arc_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Arc;
+    let split = split_from_name(&path);
+    Box::new(move |rec, at| {
+        arc(
+            Native::new(rec, at, &path, format, ARC_FIELDS),
+            split.as_deref(),
+        )
+    })
+}
+
+/// HellaSwag's records.
+pub(crate) fn hellaswag_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Hellaswag;
+    Box::new(move |rec, at| hellaswag(Native::new(rec, at, &path, format, HELLASWAG_FIELDS)))
 }
 
 fn arc(mut row: Native<'_>, split: Option<&str>) -> Result<Record, DataError> {
@@ -691,6 +743,9 @@ fn hellaswag_text(text: &str) -> String {
     out.replace("  ", " ")
 }
 
+const TRUTHFULQA_FIELDS: &str =
+    "a JSON array of {\"question\", \"mc1_targets\": {answer: 0/1}, \"mc2_targets\"}";
+
 /// TruthfulQA's `mc_task.json`, walked one question at a time.
 pub(crate) struct TruthfulqaStream {
     doc: JsonDoc,
@@ -847,121 +902,37 @@ fn truthfulqa(mut row: Native<'_>, n: u64) -> Result<Record, DataError> {
     ))
 }
 
-/// The files a dataset path stands for: the path itself, or for a directory given to `mmlu`,
-/// `cmmlu` or `ceval` its subject CSVs in sorted order (see the module documentation).
-pub fn dataset_files(
-    path: &Path,
-    format: Option<DatasetFormat>,
-) -> Result<Vec<PathBuf>, DataError> {
-    let Some(format) = format.filter(|f| f.accepts_directory() && path.is_dir()) else {
-        return Ok(vec![path.to_path_buf()]);
-    };
-    let csvs = csv_files(path)?;
-    if !csvs.is_empty() {
-        return Ok(csvs);
-    }
-    let split = if format == DatasetFormat::Ceval {
-        "val"
-    } else {
-        "test"
-    };
-    let folder = path.join(split);
-    if folder.is_dir() {
-        let csvs = csv_files(&folder)?;
-        if csvs.is_empty() {
-            return Err(DataError::Empty { path: folder });
-        }
-        return Ok(csvs);
-    }
-    Err(DataError::Open {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!(
-                "a `{format}` directory holds subject CSV files or a `{split}/` folder of them; \
-                 this one has neither"
-            ),
-        ),
-    })
-}
-
-fn csv_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let open_err = |source| DataError::Open {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(open_err)? {
-        let p = entry.map_err(open_err)?.path();
-        if p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-            files.push(p);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// Several files read one after another, as one stream that ends at the first error.
-pub(crate) struct FilesStream {
-    files: std::vec::IntoIter<PathBuf>,
-    current: Option<SampleStream>,
-    format: DatasetFormat,
-    options: ReadOptions,
-    done: bool,
-}
-
-impl FilesStream {
-    pub(crate) fn new(files: Vec<PathBuf>, format: DatasetFormat, options: ReadOptions) -> Self {
-        FilesStream {
-            files: files.into_iter(),
-            current: None,
-            format,
-            options,
-            done: false,
-        }
-    }
-}
-
-impl Iterator for FilesStream {
-    type Item = Result<Sample, DataError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            if let Some(stream) = self.current.as_mut() {
-                match stream.next() {
-                    Some(Ok(s)) => return Some(Ok(s)),
-                    Some(Err(e)) => {
-                        self.done = true;
-                        return Some(Err(e));
-                    }
-                    None => self.current = None,
-                }
-            }
-            // Files are opened one at a time, so only one is held open.
-            let Some(file) = self.files.next() else {
-                self.done = true;
-                return None;
-            };
-            match crate::open_file_with(
-                &file,
-                Some(self.format),
-                &FieldMap::default(),
-                self.options,
-            ) {
-                Ok(s) => self.current = Some(s),
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn category_tables_are_complete() {
+        assert_eq!(mmlu_table().len(), 57);
+        assert_eq!(mmlu_category("abstract_algebra"), Some(("math", "STEM")));
+        assert_eq!(ceval_table().len(), 52, "C-Eval has 52 subjects");
+        assert_eq!(
+            ceval_category("advanced_mathematics"),
+            Some(("高等数学", "STEM"))
+        );
+        assert_eq!(ceval_category("physician"), Some(("医师资格", "Other")));
+        for category in ["STEM", "Social Science", "Humanities", "Other"] {
+            assert!(
+                ceval_table().values().any(|c| c[1] == category),
+                "{category}"
+            );
+        }
+        assert_eq!(
+            mmlu_category("world_religions"),
+            Some(("philosophy", "humanities"))
+        );
+        assert_eq!(cmmlu_table().len(), 67);
+        let c = cmmlu_category("chinese_history").unwrap();
+        assert_eq!(
+            (c.name_zh, c.category, c.china_specific),
+            ("中国历史", "Humanities", true)
+        );
+    }
 
     #[test]
     fn subject_and_split_from_names() {
@@ -996,33 +967,5 @@ mod tests {
         assert_eq!(hellaswag_text("a [b\nc] d"), "a [b\nc] d");
         assert_eq!(hellaswag_text("a [x [y] z] b"), "a z] b");
         assert_eq!(hellaswag_text("a   b"), "a  b");
-    }
-
-    #[test]
-    fn category_tables_are_complete() {
-        assert_eq!(mmlu_table().len(), 57);
-        assert_eq!(mmlu_category("abstract_algebra"), Some(("math", "STEM")));
-        assert_eq!(ceval_table().len(), 52, "C-Eval has 52 subjects");
-        assert_eq!(
-            ceval_category("advanced_mathematics"),
-            Some(("高等数学", "STEM"))
-        );
-        assert_eq!(ceval_category("physician"), Some(("医师资格", "Other")));
-        for category in ["STEM", "Social Science", "Humanities", "Other"] {
-            assert!(
-                ceval_table().values().any(|c| c[1] == category),
-                "{category}"
-            );
-        }
-        assert_eq!(
-            mmlu_category("world_religions"),
-            Some(("philosophy", "humanities"))
-        );
-        assert_eq!(cmmlu_table().len(), 67);
-        let c = cmmlu_category("chinese_history").unwrap();
-        assert_eq!(
-            (c.name_zh, c.category, c.china_specific),
-            ("中国历史", "Humanities", true)
-        );
     }
 }

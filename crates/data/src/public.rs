@@ -1,7 +1,9 @@
-//! Public safety sets read in their native layouts: a suite says `format: xstest` (never
-//! inferred from the extension) and the rows become [`Sample`](touchstone_core::Sample)s with
-//! labels normalised to common metadata keys. The task's `FieldMap` is ignored for these
-//! formats; `limit` applies as for any dataset.
+//! Public safety sets in their native layouts: what each set's files become (below), and the
+//! record rewriters of the CSV and JSONL sets (SafetyBench's reader is in `safetybench`).
+//!
+//! A suite says `format: xstest` (never inferred from the extension) and the rows become
+//! [`Sample`](touchstone_core::Sample)s with labels normalised to common metadata keys. The
+//! task's `FieldMap` is ignored for these formats; `limit` applies as for any dataset.
 //!
 //! Common metadata keys: `source` (the set: `xstest`, `do_not_answer`, …), `lang` (`en`/`zh`),
 //! `category` (the set's own category, as written), `expect` (`answer` when a good model
@@ -26,39 +28,18 @@
 //! `{"<id>": {"category": …, "answer": 0-3}}` (0 = A); a question whose id the key lacks is an
 //! error naming the id.
 
-mod safetybench;
+pub(crate) mod safetybench;
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde_json::Value;
 use touchstone_core::DatasetFormat;
 
 use crate::error::DataError;
 use crate::mapping::{Adapter, Record};
-use crate::native::{Layout, Native, common, file_stem, record};
+use crate::native::{Native, common, file_stem, record};
 
 pub use crate::native::MAX_DOCUMENT_BYTES;
-pub(crate) use safetybench::{SafetybenchStream, answers_path};
-
-/// The storage of a public-set format; `None` for the generic formats.
-pub(crate) fn layout(format: DatasetFormat) -> Option<Layout> {
-    match format {
-        DatasetFormat::Jsonl | DatasetFormat::Csv | DatasetFormat::Parquet => None,
-        DatasetFormat::Xstest | DatasetFormat::Advbench | DatasetFormat::Harmbench => {
-            Some(Layout::Csv)
-        }
-        DatasetFormat::DoNotAnswer | DatasetFormat::Cvalues => Some(Layout::Jsonl),
-        DatasetFormat::Safetybench => Some(Layout::JsonDocument),
-        DatasetFormat::Mmlu
-        | DatasetFormat::Cmmlu
-        | DatasetFormat::Ceval
-        | DatasetFormat::Gsm8k
-        | DatasetFormat::Humaneval
-        | DatasetFormat::TruthfulqaMc
-        | DatasetFormat::Arc
-        | DatasetFormat::Hellaswag => Some(crate::benchmarks::layout(format)),
-    }
-}
 
 const XSTEST_FIELDS: &str = "columns id, prompt, type, label, focus, note";
 const DNA_FIELDS: &str = "one JSON object per line: {\"prompt\", \"intents\"}";
@@ -68,45 +49,36 @@ const HARMBENCH_FIELDS: &str =
     "columns Behavior, FunctionalCategory, SemanticCategory, Tags, ContextString, BehaviorID";
 const CVALUES_FIELDS: &str =
     "one JSON object per line: {\"id_\", \"prompt\", \"domain_en\", \"domain_zh\"}";
-pub(crate) const SAFETYBENCH_FIELDS: &str =
-    "a JSON array of {\"id\", \"category\", \"question\", \"options\"}";
 
-/// The record rewriter of a CSV or JSONL public set; `None` for the other formats.
-pub(crate) fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
-    let path = path.to_path_buf();
-    Some(match format {
-        DatasetFormat::Xstest => {
-            Box::new(move |rec, at| xstest(Native::new(rec, at, &path, format, XSTEST_FIELDS)))
-        }
-        DatasetFormat::DoNotAnswer => {
-            let stem = file_stem(&path);
-            Box::new(move |rec, at| {
-                do_not_answer(Native::new(rec, at, &path, format, DNA_FIELDS), &stem)
-            })
-        }
-        DatasetFormat::Advbench => {
-            Box::new(move |rec, at| advbench(Native::new(rec, at, &path, format, ADVBENCH_FIELDS)))
-        }
-        DatasetFormat::Harmbench => Box::new(move |rec, at| {
-            harmbench(Native::new(rec, at, &path, format, HARMBENCH_FIELDS))
-        }),
-        DatasetFormat::Cvalues => {
-            Box::new(move |rec, at| cvalues(Native::new(rec, at, &path, format, CVALUES_FIELDS)))
-        }
-        DatasetFormat::Jsonl
-        | DatasetFormat::Csv
-        | DatasetFormat::Parquet
-        | DatasetFormat::Safetybench => return None,
-        // Capability benchmarks have their own rewriters.
-        DatasetFormat::Mmlu
-        | DatasetFormat::Cmmlu
-        | DatasetFormat::Ceval
-        | DatasetFormat::Gsm8k
-        | DatasetFormat::Humaneval
-        | DatasetFormat::TruthfulqaMc
-        | DatasetFormat::Arc
-        | DatasetFormat::Hellaswag => return crate::benchmarks::adapter(format, &path),
-    })
+/// XSTest's rows.
+pub(crate) fn xstest_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Xstest;
+    Box::new(move |rec, at| xstest(Native::new(rec, at, &path, format, XSTEST_FIELDS)))
+}
+
+/// Do-Not-Answer's records; the file stem names the risk area.
+pub(crate) fn do_not_answer_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::DoNotAnswer;
+    let stem = file_stem(&path);
+    Box::new(move |rec, at| do_not_answer(Native::new(rec, at, &path, format, DNA_FIELDS), &stem))
+}
+
+/// AdvBench's rows (harmful behaviours or harmful strings).
+pub(crate) fn advbench_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Advbench;
+    Box::new(move |rec, at| advbench(Native::new(rec, at, &path, format, ADVBENCH_FIELDS)))
+}
+
+/// HarmBench's rows.
+pub(crate) fn harmbench_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Harmbench;
+    Box::new(move |rec, at| harmbench(Native::new(rec, at, &path, format, HARMBENCH_FIELDS)))
+}
+
+/// CValues' records.
+pub(crate) fn cvalues_adapter(path: PathBuf) -> Adapter {
+    let format = DatasetFormat::Cvalues;
+    Box::new(move |rec, at| cvalues(Native::new(rec, at, &path, format, CVALUES_FIELDS)))
 }
 
 fn xstest(mut row: Native<'_>) -> Result<Record, DataError> {
@@ -246,7 +218,8 @@ fn cvalues(mut row: Native<'_>) -> Result<Record, DataError> {
     Ok(record(id, prompt, None, None, meta))
 }
 
-/// `\r\n` → `\n` (see the module documentation).
+/// `\r\n` → `\n`, as HarmBench's own (Python, text-mode) reader sees its cells (see the
+/// module documentation).
 fn crlf(s: String) -> String {
     if s.contains('\r') {
         s.replace("\r\n", "\n")

@@ -14,15 +14,6 @@ use crate::mapping::{Record, kind};
 pub use document::MAX_DOCUMENT_BYTES;
 pub(crate) use document::{JsonDoc, read_document};
 
-/// How a native format is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Layout {
-    Csv,
-    Jsonl,
-    /// One JSON document read whole (TruthfulQA), or plus a companion file (SafetyBench).
-    JsonDocument,
-}
-
 /// The common metadata of a native sample: `source` (the format's name) and `lang`.
 pub(crate) fn common(source: &str, lang: &str) -> Map<String, Value> {
     let mut m = Map::new();

@@ -1,16 +1,21 @@
-//! SafetyBench: questions in one JSON array, answers in a separate key. Both are whole JSON
-//! documents (pretty-printed upstream), read with [`JsonDoc`] so that every error has its line.
+//! SafetyBench: questions in one JSON array joined with the answer key of a separate file,
+//! both whole JSON documents ([`crate::native::JsonDoc`]), walked question by question.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use touchstone_core::{DatasetFormat, Sample};
 
-use super::SAFETYBENCH_FIELDS;
 use crate::error::{DataError, Location};
-use crate::mapping::{Mapper, kind};
-use crate::native::{JsonDoc, Native, common, letter, record};
+use crate::mapping::{Mapper, Record, kind};
+use crate::native::{JsonDoc, MAX_DOCUMENT_BYTES, Native, common, letter, read_document, record};
+use crate::{ReadOptions, SampleStream};
+
+const SAFETYBENCH_FIELDS: &str =
+    "a JSON array of {\"id\", \"category\", \"question\", \"options\"}";
 
 /// The answer key that belongs to a question file: the folder is the same, and the name is
 /// `<first>_answers_<rest>` where the question file's name is `<first>_<rest>` (the name is
@@ -31,6 +36,49 @@ pub(crate) fn answers_path(questions: &Path) -> PathBuf {
         None => format!("{stem}_answers{ext}"),
     };
     questions.with_file_name(key)
+}
+
+/// Questions in `questions` joined with the key in `answers`, or when None the key
+/// [`answers_path`] names (see [`crate::open_safetybench`]).
+pub(crate) fn open(
+    questions: &Path,
+    answers: Option<&Path>,
+    options: ReadOptions,
+) -> Result<SampleStream, DataError> {
+    let key_path = answers.map_or_else(|| answers_path(questions), Path::to_path_buf);
+    let file = File::open(questions).map_err(|source| DataError::Open {
+        path: questions.to_path_buf(),
+        source,
+    })?;
+    let key_file = File::open(&key_path).map_err(|source| DataError::NoAnswerKey {
+        path: questions.to_path_buf(),
+        key: key_path.clone(),
+        source,
+    })?;
+    let key = read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = read_document(file, questions, MAX_DOCUMENT_BYTES)?;
+    let stream = SafetybenchStream::new(
+        questions.to_path_buf(),
+        bytes,
+        key_path,
+        key,
+        options.check_duplicate_ids,
+    )?;
+    Ok(Box::new(stream))
+}
+
+/// Questions and answer key from memory; `source` names the questions in errors and the key
+/// is named after it (see [`crate::read_safetybench_bytes`]).
+pub(crate) fn from_bytes(
+    questions: Vec<u8>,
+    answers: Vec<u8>,
+    source: &Path,
+) -> Result<SampleStream, DataError> {
+    let key_path = answers_path(source);
+    let key = read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
+    let stream = SafetybenchStream::new(source.to_path_buf(), bytes, key_path, key, true)?;
+    Ok(Box::new(stream))
 }
 
 struct Answer {
@@ -147,7 +195,7 @@ enum State {
     Done,
 }
 
-pub(crate) struct SafetybenchStream {
+struct SafetybenchStream {
     doc: JsonDoc,
     key: AnswerKey,
     mapper: Mapper,
@@ -158,7 +206,7 @@ pub(crate) struct SafetybenchStream {
 impl SafetybenchStream {
     /// Parses the answer key now (its errors come first); questions are read as the stream
     /// is drained.
-    pub(crate) fn new(
+    fn new(
         path: PathBuf,
         questions: Vec<u8>,
         key_path: PathBuf,
@@ -207,7 +255,7 @@ impl SafetybenchStream {
     }
 
     /// A question object as a record with the default field names, joined with its answer.
-    fn question(&self, value: Value, at: Location) -> Result<crate::mapping::Record, DataError> {
+    fn question(&self, value: Value, at: Location) -> Result<Record, DataError> {
         let path = &self.doc.path;
         let Value::Object(rec) = value else {
             return Err(DataError::BadRecord {
