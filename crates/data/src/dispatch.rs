@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
-use crate::benchmarks::{self, TruthfulqaStream};
+use crate::benchmarks::{self, TruthfulqaStream, choice, code, knowledge, math};
 use crate::csv_reader::CsvStream;
 use crate::error::{DataError, Location};
 use crate::jsonl::JsonlStream;
@@ -62,13 +62,13 @@ fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
         F::Advbench => public::advbench_adapter(path),
         F::Harmbench => public::harmbench_adapter(path),
         F::Cvalues => public::cvalues_adapter(path),
-        F::Mmlu => benchmarks::mmlu_adapter(path),
-        F::Cmmlu => benchmarks::cmmlu_adapter(path),
-        F::Ceval => benchmarks::ceval_adapter(path),
-        F::Gsm8k => benchmarks::gsm8k_adapter(path),
-        F::Humaneval => benchmarks::humaneval_adapter(path),
-        F::Arc => benchmarks::arc_adapter(path),
-        F::Hellaswag => benchmarks::hellaswag_adapter(path),
+        F::Mmlu => knowledge::mmlu_adapter(path),
+        F::Cmmlu => knowledge::cmmlu_adapter(path),
+        F::Ceval => knowledge::ceval_adapter(path),
+        F::Gsm8k => math::gsm8k_adapter(path),
+        F::Humaneval => code::humaneval_adapter(path),
+        F::Arc => choice::arc_adapter(path),
+        F::Hellaswag => choice::hellaswag_adapter(path),
         F::Jsonl | F::Csv | F::Parquet | F::TruthfulqaMc | F::Safetybench => return None,
     })
 }
