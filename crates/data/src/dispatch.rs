@@ -14,7 +14,7 @@ use crate::jsonl::JsonlStream;
 use crate::mapping::{Adapter, Mapper};
 use crate::native::{MAX_DOCUMENT_BYTES, read_document};
 use crate::parquet_reader::ParquetStream;
-use crate::public::{self, safetybench};
+use crate::public::{prompts, safetybench};
 use crate::{MAX_LINE_BYTES, ReadOptions, SampleStream, bounded};
 
 /// How a format is stored, which decides the reader that opens it.
@@ -57,11 +57,11 @@ fn adapter(format: DatasetFormat, path: &Path) -> Option<Adapter> {
     use DatasetFormat as F;
     let path = path.to_path_buf();
     Some(match format {
-        F::Xstest => public::xstest_adapter(path),
-        F::DoNotAnswer => public::do_not_answer_adapter(path),
-        F::Advbench => public::advbench_adapter(path),
-        F::Harmbench => public::harmbench_adapter(path),
-        F::Cvalues => public::cvalues_adapter(path),
+        F::Xstest => prompts::xstest_adapter(path),
+        F::DoNotAnswer => prompts::do_not_answer_adapter(path),
+        F::Advbench => prompts::advbench_adapter(path),
+        F::Harmbench => prompts::harmbench_adapter(path),
+        F::Cvalues => prompts::cvalues_adapter(path),
         F::Mmlu => knowledge::mmlu_adapter(path),
         F::Cmmlu => knowledge::cmmlu_adapter(path),
         F::Ceval => knowledge::ceval_adapter(path),
