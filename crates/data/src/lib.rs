@@ -47,6 +47,12 @@
 //! [`benchmarks::list`] names every supported benchmark). For `mmlu`, `cmmlu` and `ceval` the
 //! path may be a directory: a split folder, or the benchmark root (its evaluation split);
 //! every subject file in it is read in sorted order ([`dataset_files`]).
+//!
+//! # Code layout
+//! This file holds the entry points, the built-in banks and hashing. `dispatch` decides which
+//! reader opens each format; `jsonl`, `csv_reader` and `parquet_reader` read records and
+//! `mapping` turns them into samples; `native` holds what the native-format readers of
+//! [`public`] and [`benchmarks`] share.
 
 pub mod benchmarks;
 mod bounded;

@@ -1,13 +1,13 @@
-//! Capability benchmarks: the registry ([`list`], [`info`]) and what each benchmark's files, as
-//! its authors publish them, become (below); the readers are in one file per family.
+//! Capability benchmarks: the registry of supported benchmarks ([`list`], [`info`]) and what
+//! each one's files, as its authors publish them, become (below).
 //!
 //! A suite names the format (`format: mmlu`); it is never inferred from an extension, and the
 //! task's `FieldMap` is ignored, as for the public safety sets ([`public`](super::public)).
 //! [`list`] says which benchmarks are supported and where to get them: none is bundled.
 //!
-//! Readers: `knowledge` (MMLU, CMMLU, C-Eval), `math` (GSM8K), `code` (HumanEval), `choice`
-//! (ARC, HellaSwag), `truthfulqa` (TruthfulQA MC1); `subjects` holds the subject category
-//! tables and `files` the subject, split and directory rules.
+//! The readers are one file per family: `knowledge` (MMLU, CMMLU, C-Eval), `math` (GSM8K),
+//! `code` (HumanEval), `choice` (ARC, HellaSwag) and `truthfulqa` (TruthfulQA MC1); `subjects`
+//! holds the subject category tables and `files` the subject, split and directory rules.
 //!
 //! Every sample gets `metadata.source` (the format name) and `metadata.lang`; multiple-choice
 //! sets give `choices` in order and `target` as the letter of the right one (`A`, `B`, …).
