@@ -47,13 +47,21 @@
 //! [`benchmarks::list`] names every supported benchmark). For `mmlu`, `cmmlu` and `ceval` the
 //! path may be a directory: a split folder, or the benchmark root (its evaluation split);
 //! every subject file in it is read in sorted order ([`dataset_files`]).
+//!
+//! # Code layout
+//! This file holds the entry points, the built-in banks and hashing. `dispatch` decides which
+//! reader opens each format; `jsonl`, `csv_reader` and `parquet_reader` read records and
+//! `mapping` turns them into samples; `native` holds what the native-format readers of
+//! [`public`] and [`benchmarks`] share.
 
 pub mod benchmarks;
 mod bounded;
 mod csv_reader;
+mod dispatch;
 mod error;
 mod jsonl;
 mod mapping;
+mod native;
 mod parquet_reader;
 pub mod public;
 
@@ -64,10 +72,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use touchstone_core::{DatasetFormat, FieldMap, Sample};
 
+use dispatch::{Layout, layout, read_text};
+use public::safetybench;
+
 pub use benchmarks::dataset_files;
+pub use dispatch::{companion_files, infer_format};
 pub use error::{DataError, Location};
 pub use mapping::content_id;
-pub use public::MAX_DOCUMENT_BYTES;
+pub use native::MAX_DOCUMENT_BYTES;
 
 /// The longest line (JSONL) or CSV line accepted: 16 MiB.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -76,16 +88,6 @@ pub type SampleStream = Box<dyn Iterator<Item = Result<Sample, DataError>> + Sen
 
 mod banks {
     include!(concat!(env!("OUT_DIR"), "/banks.rs"));
-}
-
-/// The format of `path` from its extension; a trailing `.gz` is looked through.
-pub fn infer_format(path: &Path) -> Option<DatasetFormat> {
-    let ext = path.extension()?.to_str()?;
-    if ext.eq_ignore_ascii_case("gz") {
-        let inner = Path::new(path.file_stem()?).extension()?.to_str()?;
-        return DatasetFormat::from_extension(inner).filter(|f| *f != DatasetFormat::Parquet);
-    }
-    DatasetFormat::from_extension(ext)
 }
 
 /// Open a dataset file. `format` None = infer from the extension (.jsonl/.ndjson/.csv/.parquet,
@@ -121,119 +123,7 @@ pub fn open_file_with(
     fields: &FieldMap,
     options: ReadOptions,
 ) -> Result<SampleStream, DataError> {
-    let format = match format.or_else(|| infer_format(path)) {
-        Some(f) => f,
-        None => {
-            return Err(DataError::UnknownFormat {
-                path: path.to_path_buf(),
-            });
-        }
-    };
-    if format == DatasetFormat::Safetybench {
-        return open_safetybench(path, None, options);
-    }
-    if format.accepts_directory() && path.is_dir() {
-        let files = dataset_files(path, Some(format))?;
-        return Ok(Box::new(benchmarks::FilesStream::new(
-            files, format, options,
-        )));
-    }
-    let file = File::open(path).map_err(|source| DataError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if format == DatasetFormat::Parquet {
-        let mut stream = parquet_reader::ParquetStream::open(file, path.to_path_buf(), fields)?;
-        stream.set_check_given_ids(options.check_duplicate_ids);
-        return Ok(Box::new(stream));
-    }
-    read_text(
-        file,
-        format,
-        path.to_path_buf(),
-        fields,
-        MAX_LINE_BYTES,
-        options,
-    )
-}
-
-fn read_text<R: Read + Send + 'static>(
-    reader: R,
-    format: DatasetFormat,
-    path: PathBuf,
-    fields: &FieldMap,
-    limit: usize,
-    options: ReadOptions,
-) -> Result<SampleStream, DataError> {
-    if format == DatasetFormat::TruthfulqaMc {
-        // One JSON document, walked question by question.
-        let bytes = public::read_document(reader, &path, MAX_DOCUMENT_BYTES)?;
-        return Ok(Box::new(benchmarks::TruthfulqaStream::new(
-            path, bytes, options,
-        )));
-    }
-    let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
-        path: path.clone(),
-        at: first_place(format),
-        source,
-    })?;
-    // A public set goes through the JSONL or CSV reader with a mapper that rewrites its
-    // native records first.
-    let (layout, mapper) = match public::adapter(format, &path) {
-        Some(adapter) => (
-            public::layout(format),
-            Some(mapping::Mapper::with_adapter(path.clone(), adapter)),
-        ),
-        None => (None, None),
-    };
-    Ok(match (format, layout) {
-        (DatasetFormat::Jsonl, _) | (_, Some(public::Layout::Jsonl)) => {
-            let mut s = match mapper {
-                Some(m) => jsonl::JsonlStream::with_mapper(decoded, m, limit),
-                None => jsonl::JsonlStream::new(decoded, path, fields, limit),
-            };
-            s.set_check_given_ids(options.check_duplicate_ids);
-            Box::new(s)
-        }
-        (DatasetFormat::Csv, _) | (_, Some(public::Layout::Csv)) => {
-            let mut s = match mapper {
-                Some(m) => csv_reader::CsvStream::with_mapper(
-                    decoded,
-                    m,
-                    limit,
-                    benchmarks::headerless(format),
-                ),
-                None => csv_reader::CsvStream::new(decoded, path, fields, limit),
-            };
-            s.set_check_given_ids(options.check_duplicate_ids);
-            Box::new(s)
-        }
-        (DatasetFormat::Safetybench, _) => {
-            return Err(DataError::FormatNotSupported {
-                name: path.display().to_string(),
-                format,
-                reason: "SafetyBench questions need their answer key; use open_file (which \
-                         finds the key next to the questions), open_safetybench or \
-                         read_safetybench_bytes",
-            });
-        }
-        _ => {
-            return Err(DataError::Parquet {
-                path,
-                at: None,
-                message: "Parquet is not a text format".into(),
-            });
-        }
-    })
-}
-
-fn first_place(format: DatasetFormat) -> Location {
-    match public::layout(format) {
-        Some(public::Layout::Csv) => Location::Row(1),
-        Some(public::Layout::Jsonl | public::Layout::JsonDocument) => Location::Line(1),
-        None if format == DatasetFormat::Jsonl => Location::Line(1),
-        None => Location::Row(1),
-    }
+    dispatch::open_path(path, format, fields, options)
 }
 
 /// Open SafetyBench questions (a JSON array `[{id, category, question, options}]`) joined with
@@ -246,26 +136,7 @@ pub fn open_safetybench(
     answers: Option<&Path>,
     options: ReadOptions,
 ) -> Result<SampleStream, DataError> {
-    let key_path = answers.map_or_else(|| safetybench_answers_path(questions), Path::to_path_buf);
-    let file = File::open(questions).map_err(|source| DataError::Open {
-        path: questions.to_path_buf(),
-        source,
-    })?;
-    let key_file = File::open(&key_path).map_err(|source| DataError::NoAnswerKey {
-        path: questions.to_path_buf(),
-        key: key_path.clone(),
-        source,
-    })?;
-    let key = public::read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
-    let bytes = public::read_document(file, questions, MAX_DOCUMENT_BYTES)?;
-    let stream = public::SafetybenchStream::new(
-        questions.to_path_buf(),
-        bytes,
-        key_path,
-        key,
-        options.check_duplicate_ids,
-    )?;
-    Ok(Box::new(stream))
+    safetybench::open(questions, answers, options)
 }
 
 /// SafetyBench from memory (fuzzing, embedded data). `source` names the questions in errors,
@@ -275,11 +146,7 @@ pub fn read_safetybench_bytes(
     answers: Vec<u8>,
     source: &Path,
 ) -> Result<SampleStream, DataError> {
-    let key_path = safetybench_answers_path(source);
-    let key = public::read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
-    let bytes = public::read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
-    let stream = public::SafetybenchStream::new(source.to_path_buf(), bytes, key_path, key, true)?;
-    Ok(Box::new(stream))
+    safetybench::from_bytes(questions, answers, source)
 }
 
 /// The SafetyBench answer key that belongs to a question file: same folder, name
@@ -287,16 +154,7 @@ pub fn read_safetybench_bytes(
 /// `test_zh_subset.json` → `test_answers_zh_subset.json` and `test_en.json` →
 /// `test_answers_en.json`; `questions.json` → `questions_answers.json`.
 pub fn safetybench_answers_path(questions: &Path) -> PathBuf {
-    public::answers_path(questions)
-}
-
-/// Files besides `path` that a dataset's samples depend on (SafetyBench's answer key), so that a
-/// run record can hash them too. Empty for every other format.
-pub fn companion_files(path: &Path, format: Option<DatasetFormat>) -> Vec<PathBuf> {
-    match format {
-        Some(DatasetFormat::Safetybench) => vec![safetybench_answers_path(path)],
-        _ => Vec::new(),
-    }
+    safetybench::answers_path(questions)
 }
 
 /// Read JSONL from any reader (plain or gzip). `source` names it in errors.
@@ -340,29 +198,7 @@ pub fn read_bytes(
     source: &Path,
     fields: &FieldMap,
 ) -> Result<SampleStream, DataError> {
-    match format {
-        DatasetFormat::Parquet => {
-            let stream = parquet_reader::ParquetStream::open(
-                bytes::Bytes::from(bytes),
-                source.to_path_buf(),
-                fields,
-            )?;
-            Ok(Box::new(stream))
-        }
-        DatasetFormat::Safetybench => Err(DataError::FormatNotSupported {
-            name: source.display().to_string(),
-            format,
-            reason: "SafetyBench questions need their answer key; use read_safetybench_bytes",
-        }),
-        text => read_text(
-            Cursor::new(bytes),
-            text,
-            source.to_path_buf(),
-            fields,
-            MAX_LINE_BYTES,
-            ReadOptions::default(),
-        ),
-    }
+    dispatch::read_bytes(bytes, format, source, fields)
 }
 
 /// JSONL from bytes, named `fuzz.jsonl` in errors (the fuzz entry point).
@@ -400,7 +236,7 @@ pub fn open_builtin_with(
     fields: &FieldMap,
 ) -> Result<SampleStream, DataError> {
     let format = format.unwrap_or(DatasetFormat::Jsonl);
-    if format != DatasetFormat::Jsonl && public::layout(format) != Some(public::Layout::Jsonl) {
+    if layout(format) != Layout::Jsonl {
         return Err(DataError::FormatNotSupported {
             name: format!("builtin:{name}"),
             format,
@@ -505,61 +341,6 @@ mod tests {
 
     fn drain(stream: SampleStream) -> Result<Vec<Sample>, DataError> {
         stream.collect()
-    }
-
-    #[test]
-    fn infers_formats() {
-        assert_eq!(
-            infer_format(Path::new("a/b.JSONL")),
-            Some(DatasetFormat::Jsonl)
-        );
-        assert_eq!(
-            infer_format(Path::new("b.ndjson")),
-            Some(DatasetFormat::Jsonl)
-        );
-        assert_eq!(
-            infer_format(Path::new("b.csv.gz")),
-            Some(DatasetFormat::Csv)
-        );
-        assert_eq!(
-            infer_format(Path::new("b.parquet")),
-            Some(DatasetFormat::Parquet)
-        );
-        assert_eq!(infer_format(Path::new("b.parquet.gz")), None);
-        assert_eq!(infer_format(Path::new("b.txt")), None);
-        assert_eq!(infer_format(Path::new("b")), None);
-    }
-
-    #[test]
-    fn small_limit_reports_long_jsonl_line() {
-        let data = b"{\"input\": \"a\"}\n{\"input\": \"0123456789\"}\n".to_vec();
-        let stream = read_text(
-            Cursor::new(data),
-            DatasetFormat::Jsonl,
-            "x.jsonl".into(),
-            &FieldMap::default(),
-            20,
-            ReadOptions::default(),
-        )
-        .unwrap();
-        let err = drain(stream).unwrap_err().to_string();
-        assert_eq!(err, "x.jsonl: line 2 is 23 bytes, over the 20 bytes limit");
-    }
-
-    #[test]
-    fn small_limit_reports_long_csv_line() {
-        let data = b"input,target\nab,c\n0123456789012345678901234,x\n".to_vec();
-        let stream = read_text(
-            Cursor::new(data),
-            DatasetFormat::Csv,
-            "x.csv".into(),
-            &FieldMap::default(),
-            20,
-            ReadOptions::default(),
-        )
-        .unwrap();
-        let err = drain(stream).unwrap_err().to_string();
-        assert_eq!(err, "x.csv: line 3 is 27 bytes, over the 20 bytes limit");
     }
 
     #[test]

@@ -1,22 +1,21 @@
-//! SafetyBench: questions in one JSON array, answers in a separate key. Both are whole JSON
-//! documents (pretty-printed upstream), so they are read into memory, capped at
-//! [`MAX_DOCUMENT_BYTES`], and walked element by element to give every error its line.
+//! SafetyBench: questions in one JSON array joined with the answer key of a separate file,
+//! both whole JSON documents ([`crate::native::JsonDoc`]), walked question by question.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::fs::File;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use touchstone_core::{DatasetFormat, Sample};
 
-use super::{Native, SAFETYBENCH_FIELDS, common, record};
-use crate::bounded;
 use crate::error::{DataError, Location};
-use crate::jsonl::json_message;
-use crate::mapping::{Mapper, kind};
+use crate::mapping::{Mapper, Record, kind};
+use crate::native::{JsonDoc, MAX_DOCUMENT_BYTES, Native, common, letter, read_document, record};
+use crate::{ReadOptions, SampleStream};
 
-/// The largest question file or answer key read (they are held in memory whole).
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
+const SAFETYBENCH_FIELDS: &str =
+    "a JSON array of {\"id\", \"category\", \"question\", \"options\"}";
 
 /// The answer key that belongs to a question file: the folder is the same, and the name is
 /// `<first>_answers_<rest>` where the question file's name is `<first>_<rest>` (the name is
@@ -39,164 +38,47 @@ pub(crate) fn answers_path(questions: &Path) -> PathBuf {
     questions.with_file_name(key)
 }
 
-/// A whole document (plain or gzip), up to `limit` bytes.
-pub(crate) fn read_document<R: Read + Send + 'static>(
-    reader: R,
-    path: &Path,
-    limit: usize,
-) -> Result<Vec<u8>, DataError> {
-    let decoded = bounded::decode(reader).map_err(|source| DataError::Read {
-        path: path.to_path_buf(),
-        at: Location::Line(1),
+/// Questions in `questions` joined with the key in `answers`, or when None the key
+/// [`answers_path`] names (see [`crate::open_safetybench`]).
+pub(crate) fn open(
+    questions: &Path,
+    answers: Option<&Path>,
+    options: ReadOptions,
+) -> Result<SampleStream, DataError> {
+    let key_path = answers.map_or_else(|| answers_path(questions), Path::to_path_buf);
+    let file = File::open(questions).map_err(|source| DataError::Open {
+        path: questions.to_path_buf(),
         source,
     })?;
-    let mut bytes = Vec::new();
-    if let Err(source) = decoded.take(limit as u64 + 1).read_to_end(&mut bytes) {
-        // What was read before the failure is in `bytes`: the failure is on the line after.
-        let line = 1 + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        return Err(DataError::Read {
-            path: path.to_path_buf(),
-            at: Location::Line(line),
-            source,
-        });
-    }
-    if bytes.len() > limit {
-        return Err(DataError::DocumentTooLarge {
-            path: path.to_path_buf(),
-            limit: limit as u64,
-        });
-    }
-    Ok(bytes)
+    let key_file = File::open(&key_path).map_err(|source| DataError::NoAnswerKey {
+        path: questions.to_path_buf(),
+        key: key_path.clone(),
+        source,
+    })?;
+    let key = read_document(key_file, &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = read_document(file, questions, MAX_DOCUMENT_BYTES)?;
+    let stream = SafetybenchStream::new(
+        questions.to_path_buf(),
+        bytes,
+        key_path,
+        key,
+        options.check_duplicate_ids,
+    )?;
+    Ok(Box::new(stream))
 }
 
-/// A JSON document walked one value at a time, keeping the line of the current position.
-pub(crate) struct JsonDoc {
-    pub(crate) path: PathBuf,
-    pub(crate) bytes: Vec<u8>,
-    pos: usize,
-    line: u64,
-    line_start: usize,
-}
-
-impl JsonDoc {
-    pub(crate) fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
-        let pos = if bytes.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        JsonDoc {
-            path,
-            bytes,
-            pos,
-            line: 1,
-            line_start: 0,
-        }
-    }
-
-    pub(crate) fn at(&self) -> Location {
-        Location::Line(self.line)
-    }
-
-    pub(crate) fn skip_ws(&mut self) {
-        while let Some(&b) = self.bytes.get(self.pos) {
-            match b {
-                b'\n' => {
-                    self.pos += 1;
-                    self.line += 1;
-                    self.line_start = self.pos;
-                }
-                b' ' | b'\t' | b'\r' => self.pos += 1,
-                _ => break,
-            }
-        }
-    }
-
-    fn syntax(&self, message: String) -> DataError {
-        DataError::Json {
-            path: self.path.clone(),
-            line: self.line,
-            column: self.pos - self.line_start + 1,
-            message,
-        }
-    }
-
-    /// Consumes `b` (after whitespace) if it comes next.
-    pub(crate) fn eat(&mut self, b: u8) -> bool {
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    pub(crate) fn expect(&mut self, b: u8, what: &str) -> Result<(), DataError> {
-        if self.eat(b) {
-            return Ok(());
-        }
-        let found = match self.bytes.get(self.pos) {
-            None => "the end of the file".to_string(),
-            Some(&c) if c.is_ascii_graphic() => format!("`{}`", c as char),
-            Some(&c) => format!("byte 0x{c:02x}"),
-        };
-        Err(self.syntax(format!("expected {what}, found {found}")))
-    }
-
-    /// Parses one JSON value at the current position.
-    pub(crate) fn value(&mut self) -> Result<Value, DataError> {
-        self.skip_ws();
-        if self.pos >= self.bytes.len() {
-            return Err(self.syntax("expected a value, found the end of the file".into()));
-        }
-        let parsed = {
-            let mut values =
-                serde_json::Deserializer::from_slice(&self.bytes[self.pos..]).into_iter::<Value>();
-            match values.next() {
-                Some(Ok(v)) => Ok((v, values.byte_offset())),
-                Some(Err(e)) => Err(e),
-                None => return Err(self.syntax("expected a value".into())),
-            }
-        };
-        match parsed {
-            Ok((v, len)) => {
-                let end = self.pos + len;
-                for i in self.pos..end {
-                    if self.bytes[i] == b'\n' {
-                        self.line += 1;
-                        self.line_start = i + 1;
-                    }
-                }
-                self.pos = end;
-                Ok(v)
-            }
-            Err(e) => {
-                // serde_json counts from the start of the slice, i.e. from the current position.
-                let rel_line = e.line().max(1) as u64;
-                let column = if rel_line == 1 {
-                    self.pos - self.line_start + e.column()
-                } else {
-                    e.column()
-                };
-                Err(DataError::Json {
-                    path: self.path.clone(),
-                    line: self.line + rel_line - 1,
-                    column,
-                    message: json_message(&e),
-                })
-            }
-        }
-    }
-
-    /// Only whitespace may follow the document.
-    pub(crate) fn end(&mut self) -> Result<(), DataError> {
-        self.skip_ws();
-        if self.pos < self.bytes.len() {
-            return Err(self.syntax("unexpected text after the end of the JSON document".into()));
-        }
-        Ok(())
-    }
+/// Questions and answer key from memory; `source` names the questions in errors and the key
+/// is named after it (see [`crate::read_safetybench_bytes`]).
+pub(crate) fn from_bytes(
+    questions: Vec<u8>,
+    answers: Vec<u8>,
+    source: &Path,
+) -> Result<SampleStream, DataError> {
+    let key_path = answers_path(source);
+    let key = read_document(Cursor::new(answers), &key_path, MAX_DOCUMENT_BYTES)?;
+    let bytes = read_document(Cursor::new(questions), source, MAX_DOCUMENT_BYTES)?;
+    let stream = SafetybenchStream::new(source.to_path_buf(), bytes, key_path, key, true)?;
+    Ok(Box::new(stream))
 }
 
 struct Answer {
@@ -313,7 +195,7 @@ enum State {
     Done,
 }
 
-pub(crate) struct SafetybenchStream {
+struct SafetybenchStream {
     doc: JsonDoc,
     key: AnswerKey,
     mapper: Mapper,
@@ -324,7 +206,7 @@ pub(crate) struct SafetybenchStream {
 impl SafetybenchStream {
     /// Parses the answer key now (its errors come first); questions are read as the stream
     /// is drained.
-    pub(crate) fn new(
+    fn new(
         path: PathBuf,
         questions: Vec<u8>,
         key_path: PathBuf,
@@ -373,7 +255,7 @@ impl SafetybenchStream {
     }
 
     /// A question object as a record with the default field names, joined with its answer.
-    fn question(&self, value: Value, at: Location) -> Result<crate::mapping::Record, DataError> {
+    fn question(&self, value: Value, at: Location) -> Result<Record, DataError> {
         let path = &self.doc.path;
         let Value::Object(rec) = value else {
             return Err(DataError::BadRecord {
@@ -447,10 +329,6 @@ impl SafetybenchStream {
             meta,
         ))
     }
-}
-
-fn letter(index: usize) -> String {
-    char::from(b'A' + index as u8).to_string()
 }
 
 impl Iterator for SafetybenchStream {
