@@ -47,7 +47,7 @@ pub struct Profile {
     pub title: Bilingual,
     /// Named notes that numbers refer to (YAML anchors); kept so that the file documents itself.
     #[serde(default)]
-    pub notes: serde_yaml::Mapping,
+    pub notes: serde_json::Map<String, serde_json::Value>,
     pub categories: Vec<Category>,
     #[serde(default)]
     pub aspects: Vec<Aspect>,
@@ -206,18 +206,13 @@ impl Profile {
 
     /// Parses and validates a profile; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        let profile: Profile = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            ProfileError::Parse {
+        let profile: Profile =
+            touchstone_yaml::from_str(text).map_err(|e| ProfileError::Parse {
                 origin: origin.into(),
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })?;
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })?;
         if let Err(Invalid { path, message }) = profile.validate() {
             let message = if message.contains(" / ") {
                 message
@@ -226,11 +221,11 @@ impl Profile {
             };
             // The value's line and column, found by walking the YAML to it.
             return Err(match locate(text, &path, &message) {
-                Some(e) => ProfileError::Parse {
+                Some((line, column)) => ProfileError::Parse {
                     origin: origin.into(),
-                    line: e.location().map_or(0, |l| l.line()),
-                    column: e.location().map_or(0, |l| l.column()),
-                    message: e.to_string(),
+                    line,
+                    column,
+                    message: format!("{}: {message}", show_path(&path)),
                 },
                 None => ProfileError::Invalid {
                     origin: origin.into(),
@@ -546,17 +541,16 @@ fn number(v: f64) -> String {
     }
 }
 
-/// The error serde_yaml gives at the node `path` of `text`, carrying its line, column and YAML
-/// path; None when there is no such node.
-fn locate(text: &str, path: &[Step], message: &str) -> Option<serde_yaml::Error> {
-    use serde::de::DeserializeSeed;
+/// The 1-based line and column of the node at `path` in `text`: the location of the error
+/// raised there while walking the YAML; None when there is no such node.
+fn locate(text: &str, path: &[Step], message: &str) -> Option<(usize, usize)> {
     let seek = Seek {
         path,
         message,
         found: std::cell::Cell::new(false),
     };
-    match (&seek).deserialize(serde_yaml::Deserializer::from_str(text)) {
-        Err(e) if seek.found.get() => Some(e),
+    match touchstone_yaml::from_str_seed(text, &seek) {
+        Err(e) if seek.found.get() && e.line > 0 => Some((e.line, e.column)),
         _ => None,
     }
 }
@@ -648,7 +642,7 @@ impl<'de> serde::de::Visitor<'de> for &Seek<'_> {
         let Some(Step::Key(want)) = self.path.first() else {
             return self.here();
         };
-        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+        while let Some(key) = map.next_key::<serde_json::Value>()? {
             if key.as_str() == Some(*want) {
                 let inner = self.rest();
                 let r = map.next_value_seed(&inner);

@@ -245,7 +245,7 @@ impl Rubric {
             rubric: origin.to_string(),
             message,
         };
-        let file: RubricFile = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let file: RubricFile = touchstone_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut modes = file.modes;
         let mut take_mode = |ask: Ask| -> Result<Mode, ScorerError> {
             let m = modes.remove(ask.as_str()).ok_or_else(|| {
