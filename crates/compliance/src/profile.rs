@@ -220,7 +220,7 @@ impl Profile {
                 format!("{message} / 标准配置文件有误，请按提示修改")
             };
             // The value's line and column, found by walking the YAML to it.
-            return Err(match locate(text, &path, &message) {
+            return Err(match locate(text, &path) {
                 Some((line, column)) => ProfileError::Parse {
                     origin: origin.into(),
                     line,
@@ -541,117 +541,16 @@ fn number(v: f64) -> String {
     }
 }
 
-/// The 1-based line and column of the node at `path` in `text`: the location of the error
-/// raised there while walking the YAML; None when there is no such node.
-fn locate(text: &str, path: &[Step], message: &str) -> Option<(usize, usize)> {
-    let seek = Seek {
-        path,
-        message,
-        found: std::cell::Cell::new(false),
-    };
-    match touchstone_yaml::from_str_seed(text, &seek) {
-        Err(e) if seek.found.get() && e.line > 0 => Some((e.line, e.column)),
-        _ => None,
-    }
-}
-
-struct Seek<'a> {
-    path: &'a [Step],
-    message: &'a str,
-    found: std::cell::Cell<bool>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for &Seek<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl Seek<'_> {
-    fn rest(&self) -> Seek<'_> {
-        Seek {
-            path: &self.path[1..],
-            message: self.message,
-            found: std::cell::Cell::new(false),
-        }
-    }
-    fn here<E: serde::de::Error>(&self) -> Result<(), E> {
-        if self.path.is_empty() {
-            self.found.set(true);
-            Err(E::custom(self.message))
-        } else {
-            Ok(())
-        }
-    }
-    fn deeper<E>(&self, r: Result<(), E>, inner: &Seek<'_>) -> Result<(), E> {
-        if inner.found.get() {
-            self.found.set(true);
-        }
-        r
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for &Seek<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Some(Step::Index(want)) = self.path.first() else {
-            return self.here();
-        };
-        let mut i = 0;
-        loop {
-            if i == *want {
-                let inner = self.rest();
-                let r = seq.next_element_seed(&inner).map(|_| ());
-                return self.deeper(r, &inner);
-            }
-            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
-                return Ok(());
-            }
-            i += 1;
-        }
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some(Step::Key(want)) = self.path.first() else {
-            return self.here();
-        };
-        while let Some(key) = map.next_key::<serde_json::Value>()? {
-            if key.as_str() == Some(*want) {
-                let inner = self.rest();
-                let r = map.next_value_seed(&inner);
-                return self.deeper(r, &inner);
-            }
-            map.next_value::<serde::de::IgnoredAny>()?;
-        }
-        Ok(())
-    }
+/// The 1-based line and column of the node at `path` in `text`; None when there is no such node.
+fn locate(text: &str, path: &[Step]) -> Option<(usize, usize)> {
+    let steps: Vec<touchstone_yaml::Step<'_>> = path
+        .iter()
+        .map(|step| match *step {
+            Step::Key(k) => touchstone_yaml::Step::Key(k),
+            Step::Index(i) => touchstone_yaml::Step::Index(i),
+        })
+        .collect();
+    touchstone_yaml::locate(text, &steps)
 }
 
 #[cfg(test)]

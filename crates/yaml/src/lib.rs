@@ -8,9 +8,10 @@
 //!
 //! - text over [`MAX_BYTES`];
 //! - alias expansion past [`MAX_REPLAYED_EVENTS`] replayed events (a "billion laughs" bomb:
-//!   a few lines that expand to gigabytes) or nested deeper than [`MAX_DEPTH`];
-//! - more than [`MAX_ALIASES`] aliases or [`MAX_ANCHORS`] anchors, nesting deeper than
-//!   [`MAX_DEPTH`], and the parser's own limits on events, nodes and scalar bytes.
+//!   a few lines that expand to gigabytes), or aliases within aliases deeper than [`MAX_DEPTH`];
+//! - more than [`MAX_ALIASES`] aliases or [`MAX_ANCHORS`] anchors, mappings and sequences
+//!   nested deeper than [`MAX_DEPTH`], and the parser's own limits on events (1 000 000), nodes
+//!   (250 000) and scalar bytes (64 MiB).
 //!
 //! Values are typed as Touchstone's files were always read (YAML 1.2, as `serde_yaml` 0.9 read
 //! them): only `true`/`false` are booleans (`yes` and `on` are text); where the type is open
@@ -18,11 +19,17 @@
 //! field is that text; `<<` is an ordinary key (no merging); a key given twice goes to the type
 //! (a struct refuses it, a map keeps the last); `.nan` and `.inf` are numbers.
 //!
-//! Errors carry the 1-based line and column of the offending node ([`Error`]).
+//! Errors carry the 1-based line and column of the offending node and, before the message, the
+//! path to it (`tasks[0].scorers[0]: …`), as serde_yaml gave them ([`Error`]). serde-saphyr
+//! locates its own errors and serde's structured ones (unknown field, wrong type, …); an error a
+//! type raises with `serde::de::Error::custom` (an untagged enum's, a flattened struct's unknown
+//! field, a hand-written visitor's) has no location of its own, and is located at the node its
+//! path leads to ([`locate`]).
 
+use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{DeserializeOwned, DeserializeSeed};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, Unexpected};
 use serde_saphyr::{DuplicateKeyPolicy, MergeKeyPolicy, MessageFormatter, NonFiniteFloatPolicy};
 
 /// The largest YAML text read, in bytes. Touchstone's own files are a few KB.
@@ -44,7 +51,8 @@ pub struct Error {
     pub line: usize,
     /// 1-based column (in characters) of the offending node; 0 when unknown.
     pub column: usize,
-    /// What is wrong, without the location.
+    /// What is wrong, after the path to the node (`tasks[0].name: …`) when it is not the
+    /// document itself; without the location.
     pub message: String,
     /// Whether a limit refused the text (size, alias expansion, nesting), rather than a
     /// mistake in it.
@@ -66,22 +74,206 @@ impl std::error::Error for Error {}
 
 /// Reads `text` as one YAML document of type `T`.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    check_size(text)?;
-    serde_saphyr::from_str_with_options(text, options()).map_err(convert)
+    from_str_seed(text, std::marker::PhantomData::<T>)
 }
 
 /// Reads `text` as one YAML document through `seed`: for a walk over the document that is not
-/// a plain type (e.g. finding the node at a path to report an error there). An error the seed
-/// raises carries the location of the node it was raised at.
+/// a plain type.
 pub fn from_str_seed<'de, S: DeserializeSeed<'de>>(
     text: &'de str,
     seed: S,
 ) -> Result<S::Value, Error> {
     check_size(text)?;
+    let mut failed_at = None;
     serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
-        seed.deserialize(de)
+        let mut track = serde_path_to_error::Track::new();
+        let result = seed.deserialize(serde_path_to_error::Deserializer::new(de, &mut track));
+        if result.is_err() {
+            failed_at = Some(track.path());
+        }
+        result
     })
-    .map_err(convert)
+    .map_err(|e| convert(text, &e, failed_at.as_ref()))
+}
+
+/// One step of a path into a YAML document: a mapping key or a sequence index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The 1-based line and column of the node at `path` in `text` (for a mapping entry's value,
+/// where its key is), found by walking the document to it; None when there is no such node or
+/// the text does not parse.
+pub fn locate(text: &str, path: &[Step<'_>]) -> Option<(usize, usize)> {
+    if text.len() > MAX_BYTES {
+        return None;
+    }
+    let found = Cell::new(false);
+    let seek = Seek {
+        path,
+        found: &found,
+    };
+    let result = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        seek.deserialize(de)
+    });
+    match result {
+        Err(e) if found.get() => e
+            .location()
+            .map(|l| (to_usize(l.line()), to_usize(l.column()))),
+        _ => None,
+    }
+}
+
+/// Walks to the node at `path` and fails there, with an error of a kind that serde-saphyr
+/// locates (`invalid_value`, unlike `custom`).
+struct Seek<'p, 'a> {
+    path: &'p [Step<'a>],
+    found: &'p Cell<bool>,
+}
+
+impl Seek<'_, '_> {
+    fn here<E: de::Error>(&self) -> Result<(), E> {
+        if self.path.is_empty() {
+            self.found.set(true);
+            Err(E::invalid_value(
+                Unexpected::Other("the node looked for"),
+                &"any other",
+            ))
+        } else {
+            // A scalar where the path goes on: no such node.
+            Ok(())
+        }
+    }
+
+    fn rest(&self) -> Seek<'_, '_> {
+        Seek {
+            path: &self.path[1..],
+            found: self.found,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for Seek<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.here()
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some(&step) = self.path.first() else {
+            return self.here();
+        };
+        let Step::Index(want) = step else {
+            return Ok(());
+        };
+        for _ in 0..want {
+            if seq.next_element::<IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+        }
+        seq.next_element_seed(self.rest()).map(|_| ())
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(&step) = self.path.first() else {
+            return self.here();
+        };
+        let Step::Key(want) = step else {
+            return Ok(());
+        };
+        while let Some(key) = map.next_key::<KeyText>()? {
+            if key.0.as_deref() == Some(want) {
+                return map.next_value_seed(self.rest());
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// A mapping key as text (`1` and `true` as written); None for a key that is a collection.
+struct KeyText(Option<String>);
+
+impl<'de> de::Deserialize<'de> for KeyText {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<KeyText, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<KeyText, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(KeyText(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn check_size(text: &str) -> Result<(), Error> {
@@ -127,13 +319,17 @@ fn options() -> serde_saphyr::Options {
     }
 }
 
-fn convert(e: serde_saphyr::Error) -> Error {
+/// The error as Touchstone shows it: located (at the node of `path` when serde-saphyr has no
+/// location for it), the message after the path.
+fn convert(text: &str, e: &serde_saphyr::Error, path: Option<&serde_path_to_error::Path>) -> Error {
+    let steps: Vec<Step<'_>> = path.map(steps).unwrap_or_default();
     let (line, column) = e
         .location()
         .map(|l| (to_usize(l.line()), to_usize(l.column())))
+        .or_else(|| locate(text, &steps))
         .unwrap_or((0, 0));
     // The error itself, under the wrappers that add where an alias was used and a snippet.
-    let mut inner = &e;
+    let mut inner = e;
     while let serde_saphyr::Error::AliasError { error, .. }
     | serde_saphyr::Error::WithSnippet { error, .. } = inner
     {
@@ -149,7 +345,7 @@ fn convert(e: serde_saphyr::Error) -> Error {
     );
     // The message alone (the caller places the location); control characters escaped, as a
     // message may quote the offending text.
-    let text = serde_saphyr::DefaultMessageFormatter.format_message(inner);
+    let text = serde_saphyr::UserMessageFormatter.format_message(inner);
     let mut message = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
@@ -157,6 +353,9 @@ fn convert(e: serde_saphyr::Error) -> Error {
         } else {
             message.push(c);
         }
+    }
+    if let Some(path) = path.filter(|p| p.iter().next().is_some()) {
+        message = format!("{path}: {message}");
     }
     if over_limit {
         message = format!(
@@ -171,6 +370,19 @@ fn convert(e: serde_saphyr::Error) -> Error {
         message,
         over_limit,
     }
+}
+
+/// A serde_path_to_error path as steps, up to its first step that names no key or index.
+fn steps(path: &serde_path_to_error::Path) -> Vec<Step<'_>> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map_while(|segment| match segment {
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            Segment::Map { key } => Some(Step::Key(key.as_str())),
+            Segment::Enum { variant } => Some(Step::Key(variant.as_str())),
+            Segment::Unknown => None,
+        })
+        .collect()
 }
 
 fn to_usize(n: u64) -> usize {
