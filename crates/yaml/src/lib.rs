@@ -354,8 +354,8 @@ fn convert(text: &str, e: &serde_saphyr::Error, path: Option<&serde_path_to_erro
             message.push(c);
         }
     }
-    if let Some(path) = path.filter(|p| p.iter().next().is_some()) {
-        message = format!("{path}: {message}");
+    if !steps.is_empty() {
+        message = format!("{}: {message}", show(&steps));
     }
     if over_limit {
         message = format!(
@@ -383,6 +383,23 @@ fn steps(path: &serde_path_to_error::Path) -> Vec<Step<'_>> {
             Segment::Unknown => None,
         })
         .collect()
+}
+
+/// A path as serde_yaml wrote it: `tasks[0].scorers[1]`.
+fn show(steps: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in steps {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 fn to_usize(n: u64) -> usize {

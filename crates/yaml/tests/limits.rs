@@ -11,7 +11,7 @@ fn billion_laughs() -> String {
     let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for level in 1..=9 {
         let prev = format!("*a{}", level - 1);
-        let items = vec![prev.as_str(); 10].join(", ");
+        let items = [prev.as_str(); 10].join(", ");
         text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
     }
     text
@@ -52,8 +52,8 @@ fn a_billion_laughs_is_refused() {
 #[test]
 fn a_quadratic_blowup_is_refused() {
     // Fewer levels but many aliases of one big anchor: each alias replays the whole list.
-    let items = vec!["x"; 5000].join(", ");
-    let aliases = vec!["*big"; 5000].join(", ");
+    let items = ["x"; 5000].join(", ");
+    let aliases = ["*big"; 5000].join(", ");
     let text = format!("big: &big [{items}]\nuse: [{aliases}]\n");
     assert_refused_quickly::<serde_json::Value>(&text);
 }

@@ -91,6 +91,14 @@ fn serde_saphyr_errors_keep_their_location_and_gain_the_path() {
 }
 
 #[test]
+fn a_path_stops_before_a_step_it_cannot_name() {
+    // Malformed inside a flattened struct, which serde reads through a buffer without keys.
+    let e = error("name: s\ntasks:\n  - name: a\n    dataset: {builtin: x\n  - name: b\n");
+    assert!(e.line >= 4, "{e:?}");
+    assert!(!e.message.contains('?'), "{e:?}");
+}
+
+#[test]
 fn an_unknown_field_of_a_flattened_struct_is_located() {
     let e =
         error("name: s\ntasks:\n  - name: a\n  - name: b\n    dataset: {builtin: x, limt: 3}\n");
