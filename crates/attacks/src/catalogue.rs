@@ -381,7 +381,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 
 fn emoji_table(text: &str, origin: &str) -> Result<EmojiTable, AttackError> {
     let map: BTreeMap<String, String> =
-        serde_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
+        touchstone_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
     let mut table: EmojiTable = map
         .into_iter()
         .map(|(k, v)| (k.to_lowercase(), v))

@@ -13,7 +13,7 @@ pub enum AttackError {
         source: std::io::Error,
     },
 
-    /// Malformed YAML or a wrong field type, located by serde_yaml.
+    /// Malformed YAML or a wrong field type, located by the YAML reader.
     #[error("{origin}:{line}:{column}: {message}")]
     Yaml {
         origin: String,
@@ -87,17 +87,13 @@ impl AttackError {
         matches!(self, AttackError::NotApplicable { .. })
     }
 
-    /// A serde_yaml error in the file `origin`, at the line and column it names (0 when none).
-    pub(crate) fn yaml(origin: &str, e: serde_yaml::Error) -> Self {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+    /// A YAML error in the file `origin`, at the line and column it names (0 when none).
+    pub(crate) fn yaml(origin: &str, e: touchstone_yaml::Error) -> Self {
         AttackError::Yaml {
             origin: origin.to_string(),
-            line,
-            column,
-            message: e.to_string(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
         }
     }
 }

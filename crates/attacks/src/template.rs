@@ -84,7 +84,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<TemplateFile, AttackErro
         ));
     }
     let file: TemplateFile =
-        serde_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
+        touchstone_yaml::from_str(text).map_err(|e| AttackError::yaml(origin, e))?;
     if !is_kebab(&file.name) {
         return Err(invalid(
             origin,
@@ -176,7 +176,7 @@ fn invalid(origin: &str, text: &str, field: &str, message: String) -> AttackErro
     }
 }
 
-/// The 1-based line where a top-level `key:` starts; serde_yaml gives no spans for values
+/// The 1-based line where a top-level `key:` starts; the YAML reader gives no spans for values
 /// that parsed but failed our checks.
 fn key_line(text: &str, key: &str) -> Option<usize> {
     let prefix = format!("{key}:");

@@ -31,15 +31,10 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// CJK unified ideographs (with extension A, compatibility ideographs and extension B).
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2A6DF}')
-}
-
-/// Chinese when the text has any Chinese character: instructions around an encoded prompt
-/// are written in the prompt's language.
+/// Chinese when the text has any Chinese character ([`touchstone_zh::is_cjk`]): instructions
+/// around an encoded prompt are written in the prompt's language.
 pub(crate) fn is_chinese(text: &str) -> bool {
-    text.chars().any(is_cjk)
+    text.chars().any(touchstone_zh::is_cjk)
 }
 
 /// The first `max` characters, for error messages and attacker prompts.

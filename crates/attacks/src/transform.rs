@@ -7,8 +7,10 @@
 
 use base64::Engine as _;
 
+use touchstone_zh::is_cjk;
+
 use crate::rng::Rng;
-use crate::text::{is_chinese, is_cjk};
+use crate::text::is_chinese;
 
 /// What each code attack does, as the `Kind` of an [`Attack`](crate::Attack).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,7 +47,7 @@ pub struct Profile {
     pub title: Bilingual,
     /// Named notes that numbers refer to (YAML anchors); kept so that the file documents itself.
     #[serde(default)]
-    pub notes: serde_yaml::Mapping,
+    pub notes: serde_json::Map<String, serde_json::Value>,
     pub categories: Vec<Category>,
     #[serde(default)]
     pub aspects: Vec<Aspect>,
@@ -206,18 +206,13 @@ impl Profile {
 
     /// Parses and validates a profile; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
-        let profile: Profile = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
-            ProfileError::Parse {
+        let profile: Profile =
+            touchstone_yaml::from_str(text).map_err(|e| ProfileError::Parse {
                 origin: origin.into(),
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })?;
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })?;
         if let Err(Invalid { path, message }) = profile.validate() {
             let message = if message.contains(" / ") {
                 message
@@ -225,12 +220,12 @@ impl Profile {
                 format!("{message} / 标准配置文件有误，请按提示修改")
             };
             // The value's line and column, found by walking the YAML to it.
-            return Err(match locate(text, &path, &message) {
-                Some(e) => ProfileError::Parse {
+            return Err(match locate(text, &path) {
+                Some((line, column)) => ProfileError::Parse {
                     origin: origin.into(),
-                    line: e.location().map_or(0, |l| l.line()),
-                    column: e.location().map_or(0, |l| l.column()),
-                    message: e.to_string(),
+                    line,
+                    column,
+                    message: format!("{}: {message}", show_path(&path)),
                 },
                 None => ProfileError::Invalid {
                     origin: origin.into(),
@@ -546,118 +541,16 @@ fn number(v: f64) -> String {
     }
 }
 
-/// The error serde_yaml gives at the node `path` of `text`, carrying its line, column and YAML
-/// path; None when there is no such node.
-fn locate(text: &str, path: &[Step], message: &str) -> Option<serde_yaml::Error> {
-    use serde::de::DeserializeSeed;
-    let seek = Seek {
-        path,
-        message,
-        found: std::cell::Cell::new(false),
-    };
-    match (&seek).deserialize(serde_yaml::Deserializer::from_str(text)) {
-        Err(e) if seek.found.get() => Some(e),
-        _ => None,
-    }
-}
-
-struct Seek<'a> {
-    path: &'a [Step],
-    message: &'a str,
-    found: std::cell::Cell<bool>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for &Seek<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl Seek<'_> {
-    fn rest(&self) -> Seek<'_> {
-        Seek {
-            path: &self.path[1..],
-            message: self.message,
-            found: std::cell::Cell::new(false),
-        }
-    }
-    fn here<E: serde::de::Error>(&self) -> Result<(), E> {
-        if self.path.is_empty() {
-            self.found.set(true);
-            Err(E::custom(self.message))
-        } else {
-            Ok(())
-        }
-    }
-    fn deeper<E>(&self, r: Result<(), E>, inner: &Seek<'_>) -> Result<(), E> {
-        if inner.found.get() {
-            self.found.set(true);
-        }
-        r
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for &Seek<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
-        self.here()
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Some(Step::Index(want)) = self.path.first() else {
-            return self.here();
-        };
-        let mut i = 0;
-        loop {
-            if i == *want {
-                let inner = self.rest();
-                let r = seq.next_element_seed(&inner).map(|_| ());
-                return self.deeper(r, &inner);
-            }
-            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
-                return Ok(());
-            }
-            i += 1;
-        }
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some(Step::Key(want)) = self.path.first() else {
-            return self.here();
-        };
-        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
-            if key.as_str() == Some(*want) {
-                let inner = self.rest();
-                let r = map.next_value_seed(&inner);
-                return self.deeper(r, &inner);
-            }
-            map.next_value::<serde::de::IgnoredAny>()?;
-        }
-        Ok(())
-    }
+/// The 1-based line and column of the node at `path` in `text`; None when there is no such node.
+fn locate(text: &str, path: &[Step]) -> Option<(usize, usize)> {
+    let steps: Vec<touchstone_yaml::Step<'_>> = path
+        .iter()
+        .map(|step| match *step {
+            Step::Key(k) => touchstone_yaml::Step::Key(k),
+            Step::Index(i) => touchstone_yaml::Step::Index(i),
+        })
+        .collect();
+    touchstone_yaml::locate(text, &steps)
 }
 
 #[cfg(test)]

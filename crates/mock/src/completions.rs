@@ -52,29 +52,30 @@ pub(crate) fn parse_completion_request(body: &[u8]) -> Result<CompletionRequest,
     })
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3000..=0x303F     // CJK punctuation
-        | 0x3040..=0x30FF   // kana
-        | 0x3400..=0x4DBF   // ideographs, extension A
-        | 0x4E00..=0x9FFF   // ideographs
-        | 0xAC00..=0xD7AF   // hangul
-        | 0xF900..=0xFAFF   // compatibility ideographs
-        | 0xFF00..=0xFFEF   // full-width forms
-        | 0x20000..=0x2FA1F // ideographs, extensions B–F and supplement
-    )
+/// Whether `c` is a token of its own: a CJK ideograph ([`touchstone_zh::is_cjk`]), or CJK
+/// punctuation, kana, hangul or a full-width form, as CJK tokenizers split them.
+fn own_token(c: char) -> bool {
+    touchstone_zh::is_cjk(c)
+        || matches!(c as u32,
+            0x3000..=0x303F     // CJK punctuation
+            | 0x3040..=0x30FF   // kana
+            | 0xAC00..=0xD7AF   // hangul
+            | 0xFF00..=0xFFEF   // full-width forms
+        )
 }
 
 /// The fake tokenizer: a token starts at the first character, at every CJK character, after
 /// every CJK character, and at whitespace that follows non-whitespace. So a word keeps its
-/// leading whitespace (`"a  b"` → `"a"`, `"  b"`) and each CJK character is a token.
+/// leading whitespace (`"a  b"` → `"a"`, `"  b"`) and each CJK character (an ideograph, CJK
+/// punctuation, kana, hangul, a full-width form) is a token.
 pub fn tokenize(text: &str) -> Vec<&str> {
     let mut tokens = Vec::new();
     let mut start = 0;
     let mut prev: Option<char> = None;
     for (i, c) in text.char_indices() {
         if let Some(p) = prev {
-            let boundary = is_cjk(c) || is_cjk(p) || (c.is_whitespace() && !p.is_whitespace());
+            let boundary =
+                own_token(c) || own_token(p) || (c.is_whitespace() && !p.is_whitespace());
             if boundary {
                 tokens.push(&text[start..i]);
                 start = i;

@@ -131,16 +131,13 @@ pub fn parse_suite_str(text: &str, origin: &str) -> Result<SuiteSpec, SuiteError
             origin: origin.to_string(),
         });
     }
-    serde_yaml::from_str::<SuiteSpec>(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
+    touchstone_yaml::from_str::<SuiteSpec>(text).map_err(|e| {
+        let (line, column) = (e.line, e.column);
         SuiteError::Yaml {
             origin: origin.to_string(),
             line,
             column,
-            message: e.to_string(),
+            message: e.message,
             // Shared, so that the error stays small on the happy path (clippy::result_large_err).
             src: std::sync::Arc::new(miette::NamedSource::new(origin, text.to_string())),
             span: locate::span_at(text, line, column),

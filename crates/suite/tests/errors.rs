@@ -133,6 +133,28 @@ fn non_utf8_suite_file() {
     ));
 }
 
+#[test]
+fn a_yaml_bomb_is_refused_with_a_location() {
+    // "Billion laughs": nine levels of ten aliases, 10^9 strings once expanded, in a task's
+    // scorer options (an open type that would keep every one of them).
+    let mut text = String::from(
+        "name: bomb\ntasks:\n  - name: a\n    dataset: {builtin: quick/arithmetic}\n    scorers:\n      - name: includes\n        l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for level in 1..=9 {
+        let items = vec![format!("*l{}", level - 1); 10].join(", ");
+        text.push_str(&format!("        l{level}: &l{level} [{items}]\n"));
+    }
+    let start = std::time::Instant::now();
+    let err = parse_suite_str(&text, "bomb.yaml").unwrap_err();
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    let SuiteError::Yaml { line, message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(*line >= 8, "{err}");
+    assert!(message.contains("refused"), "{message}");
+    assert!(err.to_string().starts_with("bomb.yaml:"), "{err}");
+}
+
 proptest::proptest! {
     #[test]
     fn parser_never_panics(text in ".{0,400}") {

@@ -9,6 +9,37 @@ pub mod data;
 
 include!(concat!(env!("OUT_DIR"), "/tables.rs"));
 
+/// Whether `c` is a CJK ideograph (a Chinese character, also written in Japanese and Korean):
+/// a character of the CJK Unified Ideographs or CJK Compatibility Ideographs blocks, as of
+/// Unicode 17:
+///
+/// | range | block |
+/// |---|---|
+/// | U+3400–U+4DBF | Extension A |
+/// | U+4E00–U+9FFF | CJK Unified Ideographs |
+/// | U+F900–U+FAFF | CJK Compatibility Ideographs |
+/// | U+20000–U+2A6DF | Extension B |
+/// | U+2A700–U+2EE5F | Extensions C, D, E, F and I |
+/// | U+2F800–U+2FA1F | CJK Compatibility Ideographs Supplement |
+/// | U+30000–U+3347F | Extensions G, H and J |
+///
+/// Not CJK ideographs: kana, hangul, bopomofo, CJK punctuation (`。`, `、`, U+3000–U+303F),
+/// full-width forms (`，`, `Ａ`, U+FF00–U+FFEF), radicals and strokes (U+2E80–U+2FDF,
+/// U+31C0–U+31EF), and `〇` (U+3007, in the CJK Symbols and Punctuation block).
+#[inline]
+pub fn is_cjk(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xF900..=0xFAFF
+            | 0x2_0000..=0x2_A6DF
+            | 0x2_A700..=0x2_EE5F
+            | 0x2_F800..=0x2_FA1F
+            | 0x3_0000..=0x3_347F
+    )
+}
+
 /// The simplified form of a traditional character; any other character is returned unchanged.
 /// Idempotent: `to_simplified(to_simplified(c)) == to_simplified(c)`.
 #[inline]
@@ -107,6 +138,51 @@ pub fn homophone_chars() -> impl Iterator<Item = char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_cjk_is_the_ideograph_blocks() {
+        // Each block's first and last code point, and its neighbours outside it.
+        for (first, last) in [
+            (0x3400, 0x4DBF),
+            (0x4E00, 0x9FFF),
+            (0xF900, 0xFAFF),
+            (0x2_0000, 0x2_A6DF),
+            (0x2_A700, 0x2_EE5F),
+            (0x2_F800, 0x2_FA1F),
+            (0x3_0000, 0x3_347F),
+        ] {
+            for inside in [first, last] {
+                let c = char::from_u32(inside).unwrap();
+                assert!(is_cjk(c), "U+{inside:04X}");
+            }
+            for outside in [first - 1, last + 1] {
+                let c = char::from_u32(outside).unwrap();
+                assert!(!is_cjk(c), "U+{outside:04X}");
+            }
+        }
+        for c in ['中', '國', '㐀', '𠀀', '𪜀', '丽', '炸'] {
+            assert!(is_cjk(c), "{c}");
+        }
+        // Kana, hangul, bopomofo, CJK and full-width punctuation, full-width letters, radicals,
+        // strokes, the ideographic zero, Latin, digits, emoji.
+        for c in [
+            'あ', 'ア', '한', 'ㄅ', '。', '、', '「', '，', '！', 'Ａ', '⺀', '⼀', '㇀', '〇',
+            'a', '1', ' ', '😀', 'é',
+        ] {
+            assert!(!is_cjk(c), "{c} (U+{:04X})", c as u32);
+        }
+    }
+
+    #[test]
+    fn every_table_character_is_cjk() {
+        for c in split_chars().chain(homophone_chars()) {
+            assert!(is_cjk(c), "{c} (U+{:04X})", c as u32);
+            assert!(homophones(c).iter().all(|&h| is_cjk(h)), "{c}");
+        }
+        for c in all_chars().filter(|&c| to_simplified(c) != c) {
+            assert!(is_cjk(c) && is_cjk(to_simplified(c)), "{c}");
+        }
+    }
 
     fn all_chars() -> impl Iterator<Item = char> {
         (0..=0x3_FFFFu32).filter_map(char::from_u32)

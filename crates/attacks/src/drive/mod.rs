@@ -143,7 +143,7 @@ pub(crate) fn pick_lang<T>(goal: &str, en: T, zh: T) -> T {
 
 fn parse_data<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> T {
     // Embedded data, parsed by this crate's tests: a failure is a build defect, not user input.
-    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{origin} is invalid: {e}"))
+    touchstone_yaml::from_str(text).unwrap_or_else(|e| panic!("{origin} is invalid: {e}"))
 }
 
 /// Asks the target, with the whole conversation.
