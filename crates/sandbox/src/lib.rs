@@ -10,6 +10,7 @@
 //! (`setsid`) is killed by pid, so nothing outlives the run and no zombie is left behind.
 
 mod child;
+pub mod usage;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

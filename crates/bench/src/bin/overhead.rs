@@ -61,16 +61,10 @@ fn write_dataset(path: &Path, n: usize) {
 
 /// Wait for one child and return its own CPU time and peak RSS (KiB), via wait4.
 fn wait_with_usage(child: &Child) -> (bool, Duration, i64) {
-    let mut status = 0;
-    // SAFETY: wait4 writes only into the status and rusage we pass; the pid is our child's.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    let ok = r == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (ok, tv(usage.ru_utime) + tv(usage.ru_stime), usage.ru_maxrss)
+    match touchstone_sandbox::usage::wait_with_usage(child) {
+        Ok(u) => (u.success, u.cpu, u.max_rss_kib),
+        Err(_) => (false, Duration::ZERO, 0),
+    }
 }
 
 // `wait_with_usage` reaps the child with wait4, which clippy cannot see.

@@ -1,0 +1,52 @@
+//! What a finished child process cost: its own CPU time and peak memory, read by `wait4`.
+//! Benchmarks use it to charge a command for what it did, not for what the machine did.
+
+use std::process::Child;
+use std::time::Duration;
+
+/// A reaped child: whether it exited with status 0, its CPU time (user + system) and its peak
+/// resident set size in KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildUsage {
+    pub success: bool,
+    pub cpu: Duration,
+    pub max_rss_kib: i64,
+}
+
+/// Waits for `child` (reaping it, as `Child::wait` would) and returns what it used.
+pub fn wait_with_usage(child: &Child) -> std::io::Result<ChildUsage> {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 writes only into the status and rusage we pass; the pid is our child's.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid {
+        return Err(std::io::Error::last_os_error());
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Ok(ChildUsage {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    // wait_with_usage reaps the children with wait4, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    fn a_child_is_reaped_with_its_status() {
+        let ok = std::process::Command::new("true").spawn().unwrap();
+        assert!(wait_with_usage(&ok).unwrap().success);
+        let bad = std::process::Command::new("false").spawn().unwrap();
+        let used = wait_with_usage(&bad).unwrap();
+        assert!(!used.success);
+        assert!(used.max_rss_kib >= 0);
+    }
+}

@@ -1,0 +1,70 @@
+//! `scripts/system-deps` decides what to install by the files the build really loads. A tree
+//! that has only `libclang-cpp` (the C++ interface library Debian images ship, which clang-sys
+//! cannot use) must ask for `libclang-dev`; a tree with `libclang.so` or `libclang-N.so` must not.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/system-deps")
+}
+
+/// What the script would install, with the library search rooted at `root`.
+fn missing_under(root: &Path) -> Vec<String> {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("--check")
+        .env("TOUCHSTONE_SYSROOT", root)
+        .env_remove("LIBCLANG_PATH")
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "system-deps --check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn touch(root: &Path, file: &str) {
+    let path = root.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, b"").unwrap();
+}
+
+#[test]
+fn libclang_cpp_alone_asks_for_libclang_dev() {
+    let root = tempfile::tempdir().unwrap();
+    // What the fresh Debian 12 image has: the C++ interface library only.
+    touch(root.path(), "usr/lib/llvm-14/lib/libclang-cpp.so.14");
+    touch(root.path(), "usr/lib/x86_64-linux-gnu/libclang-cpp.so.14");
+    assert!(
+        missing_under(root.path()).contains(&"libclang-dev".to_string()),
+        "{:?}",
+        missing_under(root.path())
+    );
+    // An empty tree too.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(missing_under(empty.path()).contains(&"libclang-dev".to_string()));
+}
+
+#[test]
+fn the_library_clang_sys_loads_is_enough() {
+    for file in [
+        "usr/lib/llvm-14/lib/libclang.so",
+        "usr/lib/x86_64-linux-gnu/libclang-14.so",
+        "usr/lib/llvm-16/lib/libclang-16.so",
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        touch(root.path(), "usr/lib/llvm-14/lib/libclang-cpp.so.14");
+        touch(root.path(), file);
+        assert!(
+            !missing_under(root.path()).contains(&"libclang-dev".to_string()),
+            "{file} should satisfy the libclang check"
+        );
+    }
+}
