@@ -416,6 +416,7 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
             seed: args.seed,
             judge,
             attacker,
+            draws: Default::default(),
             exec,
         };
         touchstone_engine::start(
