@@ -84,8 +84,15 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
             let suite = touchstone_suite::load_file(&file).map_err(Report::new)?;
             // The data too: a suite whose dataset cannot be read is not valid.
             let mut samples = 0;
+            let profile = suite
+                .spec
+                .profile
+                .as_deref()
+                .map(touchstone_compliance::Profile::load)
+                .transpose()
+                .map_err(|e| miette::miette!("{e}"))?;
             for task in &suite.spec.tasks {
-                samples += touchstone_engine::plan::check_task_data(task)
+                samples += touchstone_engine::plan::check_task_data_with(task, profile.as_ref())
                     .map_err(|e| miette::miette!("task `{}`: {}", task.name, engine_report(e)))?;
             }
             outln!(
@@ -388,6 +395,12 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         if let Some(attacks) = &args.attacks {
             touchstone_engine::set_attacks(&mut suite.spec, attacks).map_err(engine_report)?;
         }
+        let sample = args.sample.map(|n| touchstone_core::SampleSpec {
+            n: n as usize,
+            stratify: args.stratify.clone(),
+            seed: None,
+        });
+        touchstone_engine::sample::set_sampling(&mut suite.spec, sample, args.seed);
         let other_model = |spec: &Option<String>| {
             spec.as_deref()
                 .map(|s| {
@@ -413,7 +426,7 @@ async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<ExitCode
         let options = EvalOptions {
             limit: args.limit.map(|n| n as usize),
             epochs: args.epochs.map(|n| n as u32),
-            seed: args.seed,
+            seed: args.seed.unwrap_or_default(),
             judge,
             attacker,
             draws: Default::default(),
