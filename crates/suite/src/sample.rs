@@ -106,7 +106,10 @@ fn read(task: &TaskSpec) -> Option<impl Iterator<Item = touchstone_core::Sample>
                 filter.iter().all(|(k, want)| {
                     s.metadata.get(k).is_some_and(|v| match v {
                         serde_json::Value::String(text) => text == want,
-                        other => other.to_string() == *want,
+                        other => {
+                            let text = other.to_string();
+                            text == *want
+                        }
                     })
                 })
             })
