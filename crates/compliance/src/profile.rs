@@ -143,6 +143,10 @@ pub struct Check {
     pub method: Method,
     pub metric: String,
     pub min_drawn: Sourced,
+    /// The fewest items a draw stratified by code (`sample: {stratify: risk}`) takes of each
+    /// risk or aspect; a draw too small to keep it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_drawn_per_code: Option<Sourced>,
     pub threshold: Threshold,
 }
 
@@ -384,6 +388,9 @@ impl Profile {
                 );
             }
             count(at(&[K("min_drawn"), K("value")]), check.min_drawn.value)?;
+            if let Some(m) = &check.min_drawn_per_code {
+                count(at(&[K("min_drawn_per_code"), K("value")]), m.value)?;
+            }
             let t = &check.threshold;
             if t.min.is_none() && t.max.is_none() {
                 return invalid(
@@ -594,6 +601,12 @@ mod tests {
         );
         // Every number says where it comes from.
         assert!(p.checks.iter().all(|c| !c.min_drawn.note.zh.is_empty()));
+        // A draw stratified by risk covers every risk: one item each, Touchstone's own number.
+        for c in &p.checks {
+            let m = c.min_drawn_per_code.as_ref().expect("a per-code minimum");
+            assert_eq!(m.value, 1.0, "{}", c.id);
+            assert!(m.note.en.contains("not a number of the standard"));
+        }
     }
 
     #[test]
@@ -652,6 +665,12 @@ mod tests {
             "min_drawn: {value: 4",
             "min_drawn: {value: -1",
             &["o.yaml:25:", "checks[0].min_drawn.value", "-1"],
+        );
+        // The optional per-code minimum of a draw, too.
+        rejected(
+            "    min_drawn: {value: 4, note: {zh: 示例, en: example}}\n",
+            "    min_drawn: {value: 4, note: {zh: 示例, en: example}}\n    min_drawn_per_code: {value: 1.5, note: {zh: 示例, en: example}}\n",
+            &["o.yaml:26:", "checks[0].min_drawn_per_code.value", "1.5"],
         );
     }
 

@@ -20,7 +20,7 @@ pub use sample::{Input, Sample, Target};
 pub use score::Score;
 pub use suite::{
     ChoicesField, DatasetFormat, DatasetSource, DatasetSpec, Expectation, FewShot, FewShotFrom,
-    FieldMap, MetricSpec, PromptSpec, ScorerSpec, SuiteSpec, TaskOutput, TaskSpec,
+    FieldMap, MetricSpec, PromptSpec, SampleSpec, ScorerSpec, SuiteSpec, TaskOutput, TaskSpec,
 };
 pub use work_item::{ItemStatus, WorkItem, WorkItemId};
 

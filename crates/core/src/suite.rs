@@ -75,6 +75,23 @@ pub struct TaskSpec {
     /// options is asked too, and `circular_accuracy` counts a sample only if all are right.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub circular: bool,
+    /// Run `n` samples drawn at random (seeded) from the task's data after its `filter` and
+    /// `limit`, optionally stratified by a metadata label (`sample: {n: 1000, stratify: risk}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<SampleSpec>,
+}
+
+/// How a task's samples are drawn: `n` at random, per value of `stratify` in proportion to its
+/// share (each value keeping a minimum where the suite's profile sets one), reproducibly from
+/// `seed` (default: the run's `--seed`, 0 unless given). See `touchstone_engine::sample`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSpec {
+    pub n: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stratify: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -504,6 +521,7 @@ impl TaskSpec {
             macro_over: None,
             pass_at_k: Vec::new(),
             circular: false,
+            sample: None,
         }
     }
 

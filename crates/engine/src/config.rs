@@ -23,6 +23,10 @@ pub struct EvalOptions {
     /// The model that writes attack prompts for attacker-driven attacks (`--attacker`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attacker: Option<ModelSpec>,
+    /// The items drawn for each task that samples (`sample:`, `--sample`), by task name: how
+    /// they were drawn and their sample ids. Drawn when the run starts; a resume reuses them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub draws: std::collections::BTreeMap<String, crate::sample::Draw>,
     #[serde(flatten)]
     pub exec: ExecOptions,
 }

@@ -15,6 +15,7 @@ pub mod owner;
 pub mod plan;
 pub mod prompt;
 pub mod providers;
+pub mod sample;
 mod store_io;
 pub mod summary;
 
@@ -169,15 +170,21 @@ pub async fn start(
     }
     let mut suite = suite;
     touchstone_scorers::pin_metric_names(&mut suite.spec);
-    events.note("planning: reading datasets");
-    let (datasets, per_model) = plan_all(&suite.spec, &options)?;
-    let planned = per_model * models.len() as u64;
     let profile = suite
         .spec
         .profile
         .as_deref()
         .map(touchstone_compliance::Profile::load)
         .transpose()?;
+    // Tasks that sample draw their items now; the run records the draw, and a resume uses it.
+    let mut options = options;
+    options.draws = sample::draw_all(&suite.spec, &options, profile.as_ref())?;
+    for (task, draw) in &options.draws {
+        events.note(&sample::describe(task, &draw.sampling));
+    }
+    events.note("planning: reading datasets");
+    let (datasets, per_model) = plan_all(&suite.spec, &options)?;
+    let planned = per_model * models.len() as u64;
     let banks = match &profile {
         Some(p) => {
             events.note("checking banks against the profile");

@@ -112,7 +112,7 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 /// Lays out rows under a header with columns padded to their display width (CJK-aware).
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| UnicodeWidthStr::width(*h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -435,6 +435,7 @@ pub fn render_table(results: &RunResults) -> String {
     out.push_str(&render_breakdowns(results));
     out.push_str(&render_tradeoff(results));
     out.push_str(&render_verdicts(results));
+    out.push_str(&crate::sample::render_sampling(results));
     let c = &results.counts;
     out.push_str(&format!(
         "运行 Run {}  ·  计划 planned {}  ·  已评分 scored {}  ·  失败 failed {}{}\n",

@@ -41,10 +41,20 @@ pub fn samples(
         (a, b) => a.or(b).unwrap_or(usize::MAX),
     };
     let filter = task.dataset.filter.clone();
+    // A task that samples runs only the items of the run's draw (`sample`), made from what
+    // the filter and the limit leave.
+    let drawn: Option<std::collections::HashSet<String>> = options
+        .draws
+        .get(&task.name)
+        .map(|d| d.ids.iter().cloned().collect());
     // The filter runs before the limit: `--limit 5` means five samples that pass it.
     Ok(stream
         .filter(move |r| r.as_ref().map_or(true, |s| passes(&filter, s)))
         .take(limit)
+        .filter(move |r| match (r, &drawn) {
+            (Ok(s), Some(drawn)) => drawn.contains(&s.id),
+            _ => true,
+        })
         .map(|r| r.map_err(EngineError::from)))
 }
 
@@ -61,8 +71,21 @@ pub fn all_samples(
 /// its worked examples come from) and returns how many samples it would run: a dataset that
 /// cannot be read fails here, with its location, before anything is sent.
 pub fn check_task_data(task: &TaskSpec) -> Result<usize, EngineError> {
+    check_task_data_with(task, None)
+}
+
+/// [`check_task_data`] with the suite's profile: a task that samples is drawn as a run would
+/// draw it (keeping the profile's minimum per stratum), and counts what it draws.
+pub fn check_task_data_with(
+    task: &TaskSpec,
+    profile: Option<&touchstone_compliance::Profile>,
+) -> Result<usize, EngineError> {
+    let mut options = EvalOptions::default();
+    if let Some(draw) = crate::sample::draw_task(task, &options, profile)? {
+        options.draws.insert(task.name.clone(), draw);
+    }
     let mut n = 0;
-    for sample in samples(task, &EvalOptions::default(), Pass::Execute)? {
+    for sample in samples(task, &options, Pass::Execute)? {
         sample?;
         n += 1;
     }

@@ -54,6 +54,9 @@ pub struct TaskResult {
     /// The metrics again, per value of each label the task is broken down by (risk, attack…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breakdowns: Vec<Breakdown>,
+    /// How the task's items were drawn, when it samples (`sample:`, `--sample`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<crate::sample::Sampling>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,6 +411,11 @@ pub fn summarize(store: &dyn Store, run_id: &str) -> Result<RunResults, EngineEr
                 metrics,
                 expectations,
                 breakdowns,
+                sampling: config
+                    .options
+                    .draws
+                    .get(&task.name)
+                    .map(|d| d.sampling.clone()),
             });
         }
     }

@@ -201,6 +201,7 @@ fn identity(r: &RunResults, lang: Lang) -> Markup {
                 thead { tr { th { (t(lang, "任务", "Task")) } th { (t(lang, "来源", "Source")) } th { "SHA-256" } } }
                 tbody { @for d in &r.datasets { tr { td { (x(&d.task)) } td { (x(&d.source)) } td.hash { (x(&d.sha256)) } } } }
             }
+            (crate::sampling::html(r, lang))
         }
     }
 }

@@ -15,6 +15,7 @@ mod collect;
 mod html;
 mod leaderboard;
 mod markdown;
+mod sampling;
 mod svg;
 mod text;
 

@@ -206,6 +206,7 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
         ],
         &rows,
     );
+    crate::sampling::markdown(&mut out, r, lang);
 
     // Summary.
     let c = &r.counts;

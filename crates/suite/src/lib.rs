@@ -9,6 +9,7 @@ pub mod benchmarks;
 mod error;
 mod locate;
 mod placeholders;
+mod sample;
 
 use std::path::{Path, PathBuf};
 
@@ -436,6 +437,9 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                     ));
                 }
             }
+        }
+        if let Err((keys, message, help)) = sample::check(task) {
+            return Err(in_task(task, keys, message, help));
         }
         let metrics = task.effective_metrics();
         for m in &metrics {

@@ -21,8 +21,15 @@ pub fn suites_validate(file: &Path) -> miette::Result<ExitCode> {
     let suite = touchstone_suite::load_file(file).map_err(Report::new)?;
     // The data too: a suite whose dataset cannot be read is not valid.
     let mut samples = 0;
+    let profile = suite
+        .spec
+        .profile
+        .as_deref()
+        .map(touchstone_compliance::Profile::load)
+        .transpose()
+        .map_err(|e| miette::miette!("{e}"))?;
     for task in &suite.spec.tasks {
-        samples += touchstone_engine::plan::check_task_data(task)
+        samples += touchstone_engine::plan::check_task_data_with(task, profile.as_ref())
             .map_err(|e| miette::miette!("task `{}`: {}", task.name, engine_report(e)))?;
     }
     outln!(

@@ -347,9 +347,17 @@ pub struct EvalArgs {
     /// Continue a run (the given one, or the newest unfinished one).
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["suite", "dataset"])]
     pub resume: Option<String>,
-    /// At most N samples per task (1 or more).
+    /// At most N samples per task (1 or more): the first N rows.
     #[arg(long, value_parser = whole_number(1, usize::MAX as u64))]
     pub limit: Option<u64>,
+    /// Draw N samples per task at random, seeded by --seed (replaces the suite's `sample:`); a
+    /// task with N or fewer runs all of them. --limit takes the first rows instead: give one.
+    #[arg(long, value_name = "N", value_parser = whole_number(1, usize::MAX as u64), conflicts_with_all = ["limit", "resume"])]
+    pub sample: Option<u64>,
+    /// With --sample: draw per value of this metadata label (e.g. `risk`), in proportion to its
+    /// share, keeping the profile's minimum per value.
+    #[arg(long, value_name = "LABEL", requires = "sample")]
+    pub stratify: Option<String>,
     /// Requests in flight per model (1 to 10,000).
     #[arg(long, env = "TOUCHSTONE_CONCURRENCY", value_parser = whole_number(1, MAX_CONCURRENCY))]
     pub concurrency: Option<u64>,
@@ -362,8 +370,10 @@ pub struct EvalArgs {
     /// Repeat every sample N times (overrides the suite; 1 to 1,000).
     #[arg(long, value_parser = whole_number(1, MAX_EPOCHS))]
     pub epochs: Option<u64>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of sampling (--sample, a suite's `sample:`), of providers and of the bootstrap
+    /// (default 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Do not read or write the response cache.
     #[arg(long)]
     pub no_cache: bool,

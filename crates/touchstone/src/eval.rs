@@ -79,6 +79,12 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
         if let Some(attacks) = &args.attacks {
             touchstone_engine::set_attacks(&mut suite.spec, attacks).map_err(engine_report)?;
         }
+        let sample = args.sample.map(|n| touchstone_core::SampleSpec {
+            n: n as usize,
+            stratify: args.stratify.clone(),
+            seed: None,
+        });
+        touchstone_engine::sample::set_sampling(&mut suite.spec, sample, args.seed);
         let other_model = |spec: &Option<String>| {
             spec.as_deref()
                 .map(|s| {
@@ -104,9 +110,10 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
         let options = EvalOptions {
             limit: args.limit.map(|n| n as usize),
             epochs: args.epochs.map(|n| n as u32),
-            seed: args.seed,
+            seed: args.seed.unwrap_or_default(),
             judge,
             attacker,
+            draws: Default::default(),
             exec,
         };
         touchstone_engine::start(
