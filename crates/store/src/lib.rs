@@ -150,8 +150,8 @@ pub enum LeaseClaim {
 
 /// Durable storage for runs, results and the response cache.
 ///
-/// **The methods block** (disk or network IO). Async code calls them through
-/// [`blocking`](crate::blocking) or from a thread of its own (the engine's writer), never
+/// **The methods block** (disk or network IO). Async code calls them through the engine's
+/// `blocking` (tokio's blocking pool) or from a thread of its own (the engine's writer), never
 /// directly on a runtime worker: a networked backend may take milliseconds per call, and a
 /// runtime thread held that long stalls every request in flight.
 pub trait Store: Send + Sync {
