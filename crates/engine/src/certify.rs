@@ -75,12 +75,11 @@ pub fn issue(
         keys.public().clone(),
     );
     let cert = touchstone_trust::issue(body, keys);
-    // Check the log before adding to it: an edited entry is named, not built upon.
-    log_leaves(store)?;
     let index = store.log_append(
         &transparency::entry(&cert),
         &transparency::leaf_hash_hex(&cert),
     )?;
+    // Every entry, the new one included, is checked against its leaf before the head is signed.
     let cert = transparency::attach_proof(cert, index, &log_leaves(store)?, keys, now)
         .map_err(|e| EngineError::Trust(e.to_string()))?;
     Ok((cert, index))

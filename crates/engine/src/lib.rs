@@ -481,66 +481,51 @@ async fn run_to_end(
     events: Arc<dyn Events>,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
-    // This process executes the run until it returns, however it returns.
-    let outcome = execute_and_summarize(
-        store, run_id, config, opened, helpers, done, planned, events, cancel,
-    )
+    // The lease is given back however the run ends (Drop covers a panic or a dropped future).
+    let outcome = async {
+        events.started(&run_id, planned, done.len() as u64);
+        if let (false, Some(helpers)) = (opened.is_empty(), helpers) {
+            let exec = execute::Execution {
+                run_id: run_id.clone(),
+                config: config.clone(),
+                concurrency: opened.iter().map(|m| m.concurrency).collect(),
+                models: opened.into_iter().map(|m| m.model).collect(),
+                scorer_context: helpers.scorer_context,
+                driver_models: helpers.driver_models,
+                store: store.clone(),
+                done: Arc::new(done),
+                events: events.clone(),
+                cancel: cancel.clone(),
+            };
+            if let Err(e) = execute::execute(exec).await {
+                // What was recorded stays recorded; the run can be resumed once the cause is fixed.
+                let id = run_id.clone();
+                let _ = blocking(&store, move |s| {
+                    s.set_run_status(&id, RunStatus::Interrupted, None)
+                })
+                .await;
+                return Err(e);
+            }
+        }
+        let id = run_id.clone();
+        let (status, results) = blocking(&store, move |s| {
+            let counts = s.counts(&id)?;
+            let status = if counts.scored + counts.failed >= planned {
+                RunStatus::Completed
+            } else {
+                RunStatus::Interrupted
+            };
+            s.set_run_status(&id, status, Some(planned))?;
+            Ok::<_, EngineError>((status, summarize(s, &id)?))
+        })
+        .await?;
+        Ok(RunOutcome {
+            run_id,
+            status,
+            results,
+        })
+    }
     .await;
     claim.release().await;
     outcome
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn execute_and_summarize(
-    store: Arc<dyn Store>,
-    run_id: String,
-    config: Arc<RunConfig>,
-    opened: Vec<providers::OpenedModel>,
-    helpers: Option<Helpers>,
-    done: HashSet<touchstone_core::WorkItemId>,
-    planned: u64,
-    events: Arc<dyn Events>,
-    cancel: CancellationToken,
-) -> Result<RunOutcome, EngineError> {
-    events.started(&run_id, planned, done.len() as u64);
-    if let (false, Some(helpers)) = (opened.is_empty(), helpers) {
-        let exec = execute::Execution {
-            run_id: run_id.clone(),
-            config: config.clone(),
-            concurrency: opened.iter().map(|m| m.concurrency).collect(),
-            models: opened.into_iter().map(|m| m.model).collect(),
-            scorer_context: helpers.scorer_context,
-            driver_models: helpers.driver_models,
-            store: store.clone(),
-            done: Arc::new(done),
-            events: events.clone(),
-            cancel: cancel.clone(),
-        };
-        if let Err(e) = execute::execute(exec).await {
-            // What was recorded stays recorded; the run can be resumed once the cause is fixed.
-            let id = run_id.clone();
-            let _ = blocking(&store, move |s| {
-                s.set_run_status(&id, RunStatus::Interrupted, None)
-            })
-            .await;
-            return Err(e);
-        }
-    }
-    let id = run_id.clone();
-    let (status, results) = blocking(&store, move |s| {
-        let counts = s.counts(&id)?;
-        let status = if counts.scored + counts.failed >= planned {
-            RunStatus::Completed
-        } else {
-            RunStatus::Interrupted
-        };
-        s.set_run_status(&id, status, Some(planned))?;
-        Ok::<_, EngineError>((status, summarize(s, &id)?))
-    })
-    .await?;
-    Ok(RunOutcome {
-        run_id,
-        status,
-        results,
-    })
 }

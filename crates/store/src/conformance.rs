@@ -44,7 +44,8 @@ macro_rules! conformance_tests {
     };
 }
 
-fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
+/// A run record as the tests write it (fixture shared with backend-specific tests).
+pub fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
     RunRecord {
         id: id.to_string(),
         created_at: created_at.to_string(),
@@ -57,7 +58,8 @@ fn run_record(id: &str, created_at: &str, status: RunStatus) -> RunRecord {
     }
 }
 
-fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
+/// One item result; scored items carry a score and an answer, failed ones an error.
+pub fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
     let sample_id = format!("s{sample}");
     let w = WorkItem::new("mock:a", "arith", &sample_id, "", 0);
     let scored = status == ItemStatus::Scored;
@@ -95,7 +97,8 @@ fn item(run_id: &str, sample: usize, status: ItemStatus) -> ItemResult {
     }
 }
 
-fn items(run_id: &str, range: std::ops::Range<usize>) -> Vec<ItemResult> {
+/// Items `range` of a run, every seventh (from 3) failed.
+pub fn items(run_id: &str, range: std::ops::Range<usize>) -> Vec<ItemResult> {
     range
         .map(|i| {
             item(
@@ -111,7 +114,8 @@ fn items(run_id: &str, range: std::ops::Range<usize>) -> Vec<ItemResult> {
         .collect()
 }
 
-fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
+/// A run's results in insertion order.
+pub fn collect(store: &dyn Store, run_id: &str) -> Vec<ItemResult> {
     let mut out = Vec::new();
     store
         .for_each_result(run_id, &mut |r| {

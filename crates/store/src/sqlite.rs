@@ -449,6 +449,19 @@ fn query_runs(
     Ok(out)
 }
 
+/// The lease recorded on `run_id`, if any.
+fn lease_of(conn: &Connection, run_id: &str) -> Result<Option<RunLease>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT owner, expires_at_ms FROM run_owners WHERE run_id = ?1")?
+        .query_row([run_id], |row| {
+            Ok(RunLease {
+                owner: row.get(0)?,
+                expires_at_ms: row.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
 impl Store for SqliteStore {
     fn claim_run(
         &self,
@@ -462,18 +475,7 @@ impl Store for SqliteStore {
         // IMMEDIATE: the write lock is taken before the holder is read, so two claimants
         // cannot both see the lease free.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let held: Option<RunLease> = tx
-            .query_row(
-                "SELECT owner, expires_at_ms FROM run_owners WHERE run_id = ?1",
-                [run_id],
-                |row| {
-                    Ok(RunLease {
-                        owner: row.get(0)?,
-                        expires_at_ms: row.get(1)?,
-                    })
-                },
-            )
-            .optional()?;
+        let held = lease_of(&tx, run_id)?;
         if let Some(lease) = held
             && !lease.grants(owner, now_ms, replacing)
         {
@@ -498,19 +500,7 @@ impl Store for SqliteStore {
     }
 
     fn run_lease(&self, run_id: &str) -> Result<Option<RunLease>, StoreError> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT owner, expires_at_ms FROM run_owners WHERE run_id = ?1",
-                [run_id],
-                |row| {
-                    Ok(RunLease {
-                        owner: row.get(0)?,
-                        expires_at_ms: row.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
+        lease_of(&self.conn(), run_id)
     }
 
     fn create_run(&self, run: &RunRecord) -> Result<(), StoreError> {
