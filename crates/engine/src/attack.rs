@@ -11,7 +11,7 @@ use touchstone_core::{GenerateParams, Message, Role, Sample};
 use touchstone_models::SharedModel;
 use touchstone_scorers::{JudgeScorer, RefusalLabel, Scorer};
 
-use crate::execute::Sent;
+use crate::sent::Sent;
 
 /// Each sample gets its own draw of an attack's randomness, the same on every resume.
 fn attack_seed(seed: u64, sample_id: &str, variant: &str) -> u64 {

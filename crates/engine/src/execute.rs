@@ -22,7 +22,9 @@ use touchstone_store::{ItemResult, Store};
 
 use crate::attack;
 use crate::config::RunConfig;
-use crate::{EngineError, Events, plan, prompt};
+use crate::item::prepare_item;
+use crate::sent::Sent;
+use crate::{EngineError, Events, plan};
 
 /// How many results the writer commits in one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -331,75 +333,6 @@ struct Shared {
     few_shot: Vec<plan::FewShotPool>,
     scorer_context: ScorerContext,
     driver_models: attack::DriverModels,
-}
-
-/// What one item sends to the model under test (before generation parameters are added).
-pub(crate) enum Sent {
-    Messages(Vec<touchstone_core::Message>),
-    /// Multiple choice by log-likelihood: the plain-text prompt, one continuation per option.
-    Choices(touchstone_models::LoglikelihoodRequest),
-    Driver {
-        name: String,
-        goal: String,
-    },
-}
-
-/// The sample an item's scorers see and what it sends, or why it cannot be made; `None` when
-/// the variant does not apply to the sample (not planned, see `plan::count_items`). A circular
-/// variant is the sample with its options rotated, for the model and the scorers alike.
-pub(crate) fn prepare_item(
-    task: &TaskSpec,
-    catalogue: &Catalogue,
-    sample: &Arc<Sample>,
-    drawn: &[touchstone_core::FewShot],
-    variant: &str,
-    seed: u64,
-) -> Option<(Arc<Sample>, Result<Sent, String>)> {
-    let rotation = plan::circular_rotation(variant);
-    let sample = match rotation {
-        Some(r) => Arc::new(plan::rotate(sample, r)?),
-        None => sample.clone(),
-    };
-    if !task.output.is_generate() {
-        let request = mc_request(task, &sample, drawn).map(Sent::Choices);
-        return Some((sample, request));
-    }
-    let base = prompt::render_with(&task.prompt, &sample, drawn);
-    let attack = if rotation.is_some() { "" } else { variant };
-    let sent = attack::prepare(catalogue, attack, &base, &sample.id, seed)?;
-    Some((sample, sent))
-}
-
-/// The log-likelihood request of a multiple-choice sample: its plain-text prompt and the options
-/// as continuations (`" A"`, `" B"`… or `" " + option text`).
-fn mc_request(
-    task: &TaskSpec,
-    sample: &Sample,
-    drawn: &[touchstone_core::FewShot],
-) -> Result<touchstone_models::LoglikelihoodRequest, String> {
-    let choices = sample
-        .choices
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            format!(
-                "sample `{}` has no options to score by log-likelihood",
-                sample.id
-            )
-        })?;
-    let delimiter = task.prompt.target_delimiter.as_deref().unwrap_or(" ");
-    let continuations = match task.output {
-        touchstone_core::TaskOutput::MultipleChoiceTexts => {
-            choices.iter().map(|c| format!("{delimiter}{c}")).collect()
-        }
-        _ => (0..choices.len())
-            .map(|i| format!("{delimiter}{}", touchstone_core::choice_letter(i)))
-            .collect(),
-    };
-    Ok(touchstone_models::LoglikelihoodRequest {
-        context: prompt::render_text(&task.prompt, sample, drawn),
-        continuations,
-    })
 }
 
 enum Request {

@@ -10,12 +10,14 @@ pub mod compare;
 pub mod config;
 pub mod evidence;
 mod execute;
+mod item;
 pub mod output;
 pub mod owner;
 pub mod plan;
 pub mod prompt;
 pub mod providers;
 pub mod sample;
+mod sent;
 mod store_io;
 pub mod summary;
 
@@ -178,7 +180,7 @@ pub async fn start(
         .transpose()?;
     // Tasks that sample draw their items now; the run records the draw, and a resume uses it.
     let mut options = options;
-    options.draws = sample::draw_all(&suite.spec, &options, profile.as_ref())?;
+    options.draws = plan::draw_all(&suite.spec, &options, profile.as_ref())?;
     for (task, draw) in &options.draws {
         events.note(&sample::describe(task, &draw.sampling));
     }

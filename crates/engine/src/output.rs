@@ -435,7 +435,7 @@ pub fn render_table(results: &RunResults) -> String {
     out.push_str(&render_breakdowns(results));
     out.push_str(&render_tradeoff(results));
     out.push_str(&render_verdicts(results));
-    out.push_str(&crate::sample::render_sampling(results));
+    out.push_str(&render_sampling(results));
     let c = &results.counts;
     out.push_str(&format!(
         "运行 Run {}  ·  计划 planned {}  ·  已评分 scored {}  ·  失败 failed {}{}\n",
@@ -534,5 +534,51 @@ pub fn render_comparison(c: &crate::compare::Comparison) -> String {
         ));
         out.push('\n');
     }
+    out
+}
+
+/// The console table of how each sampled task's items were drawn (empty when none was).
+pub fn render_sampling(results: &RunResults) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for t in &results.tasks {
+        let Some(s) = &t.sampling else { continue };
+        if !seen.insert(t.name.as_str()) {
+            continue;
+        }
+        rows.push(vec![
+            t.name.clone(),
+            match &s.by {
+                Some(by) => format!("{} ({by})", s.method.name()),
+                None => s.method.name().into(),
+            },
+            s.seed.to_string(),
+            if s.took_all() {
+                format!("{} (all 全部; asked {})", s.drawn, s.requested)
+            } else {
+                s.drawn.to_string()
+            },
+            s.from.to_string(),
+            s.min_per_stratum
+                .as_ref()
+                .map_or("-".into(), |m| m.value.to_string()),
+        ]);
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("抽样 Sampling\n");
+    out.push_str(&table(
+        &[
+            "任务 Task",
+            "方法 Method",
+            "种子 Seed",
+            "抽取 Drawn",
+            "题库 From",
+            "每层至少 Min/stratum",
+        ],
+        &rows,
+    ));
+    out.push('\n');
     out
 }

@@ -3,11 +3,15 @@
 //! Planning is deterministic: the same suite, options and data give the same work items in the
 //! same order, with the same ids (resume rests on this).
 
-use touchstone_core::{DatasetSource, Sample, TaskSpec};
+use std::collections::BTreeMap;
+
+use touchstone_compliance::Profile;
+use touchstone_core::{DatasetSource, Sample, SuiteSpec, TaskSpec};
 use touchstone_data::SampleStream;
 
 use crate::EngineError;
 use crate::config::{DatasetDigest, EvalOptions};
+use crate::sample::{Candidate, Draw, Recipe, minimum_for};
 
 /// Whether a reading of a dataset is the first (which validates it) or a later one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +85,7 @@ pub fn check_task_data_with(
     profile: Option<&touchstone_compliance::Profile>,
 ) -> Result<usize, EngineError> {
     let mut options = EvalOptions::default();
-    if let Some(draw) = crate::sample::draw_task(task, &options, profile)? {
+    if let Some(draw) = draw_task(task, &options, profile)? {
         options.draws.insert(task.name.clone(), draw);
     }
     let mut n = 0;
@@ -91,6 +95,88 @@ pub fn check_task_data_with(
     }
     FewShotPool::load(&task.prompt)?;
     Ok(n)
+}
+
+/// Draw a task's items as its `sample:` says (the seed defaulting to the run's), reading its
+/// data after `filter` and `limit`; `None` for a task that does not sample.
+pub fn draw_task(
+    task: &TaskSpec,
+    options: &EvalOptions,
+    profile: Option<&Profile>,
+) -> Result<Option<Draw>, EngineError> {
+    let Some(spec) = &task.sample else {
+        return Ok(None);
+    };
+    let in_task = |e: EngineError| match e {
+        EngineError::Data(source) => EngineError::TaskData {
+            task: task.name.clone(),
+            source: Box::new(source),
+        },
+        other => other,
+    };
+    // The bank the draw is made from: no earlier draw applies to it.
+    let reading = EvalOptions {
+        limit: options.limit,
+        ..EvalOptions::default()
+    };
+    let mut items = Vec::new();
+    for sample in samples(task, &reading, Pass::Validate).map_err(in_task)? {
+        let sample = sample.map_err(in_task)?;
+        let stratum = match &spec.stratify {
+            None => String::new(),
+            Some(by) => match sample.metadata.get(by) {
+                Some(v) => metadata_text(v),
+                None => {
+                    let mut carried: Vec<&str> =
+                        sample.metadata.keys().map(String::as_str).collect();
+                    carried.sort();
+                    return Err(EngineError::Config(format!(
+                        "task `{}`: sample `{}` has no `{by}` to stratify by (it carries: {}); \
+                         stratify by a label every sample has, or list it in the task's \
+                         `fields.metadata` / 样本缺少分层标签",
+                        task.name,
+                        sample.id,
+                        if carried.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            carried.join(", ")
+                        }
+                    )));
+                }
+            },
+        };
+        items.push(Candidate {
+            id: sample.id,
+            stratum,
+        });
+    }
+    let recipe = Recipe {
+        n: spec.n,
+        by: spec.stratify.clone(),
+        seed: spec.seed.unwrap_or(options.seed),
+        minimum: spec
+            .stratify
+            .as_deref()
+            .and_then(|by| minimum_for(task, by, profile)),
+    };
+    crate::sample::draw(items, &recipe)
+        .map(Some)
+        .map_err(|e| EngineError::Config(format!("task `{}`: {e}", task.name)))
+}
+
+/// The draw of every task that samples, by task name.
+pub fn draw_all(
+    suite: &SuiteSpec,
+    options: &EvalOptions,
+    profile: Option<&Profile>,
+) -> Result<BTreeMap<String, Draw>, EngineError> {
+    let mut out = BTreeMap::new();
+    for task in &suite.tasks {
+        if let Some(draw) = draw_task(task, options, profile)? {
+            out.insert(task.name.clone(), draw);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a sample's metadata has every value a dataset filter asks for.
@@ -113,54 +199,13 @@ pub fn metadata_text(v: &serde_json::Value) -> String {
 
 /// The variants each sample is run as: as written (""), then each attack.
 pub fn variants(task: &TaskSpec) -> Vec<String> {
-    let rotations = (1..MAX_ROTATIONS)
+    let rotations = (1..crate::item::MAX_ROTATIONS)
         .filter(|_| task.circular)
-        .map(|r| format!("{CIRCULAR}{r}"));
+        .map(|r| format!("{}{r}", crate::item::CIRCULAR));
     std::iter::once(String::new())
         .chain(task.attacks.iter().cloned())
         .chain(rotations)
         .collect()
-}
-
-/// Circular evaluation's variants are `circular-1`, `circular-2`…: the options rotated by that
-/// many places. A sample with n options has n − 1 of them.
-const CIRCULAR: &str = "circular-";
-const MAX_ROTATIONS: usize = 26;
-
-/// The rotation a variant stands for, if it is a circular one.
-pub fn circular_rotation(variant: &str) -> Option<usize> {
-    variant.strip_prefix(CIRCULAR).and_then(|r| r.parse().ok())
-}
-
-/// The sample with its options rotated `r` places (option i becomes option i − r) and its
-/// target letter following its option; `None` when it has no rotation `r`.
-pub fn rotate(sample: &Sample, r: usize) -> Option<Sample> {
-    let choices = sample.choices.as_ref()?;
-    let n = choices.len();
-    if r == 0 || r >= n {
-        return None;
-    }
-    let mut rotated = sample.clone();
-    rotated.choices = Some((0..n).map(|i| choices[(i + r) % n].clone()).collect());
-    rotated.target = touchstone_core::Target(
-        sample
-            .target
-            .0
-            .iter()
-            .map(
-                |t| match t.trim().chars().next().map(|c| c.to_ascii_uppercase()) {
-                    Some(c @ 'A'..='Z')
-                        if t.trim().len() == 1 && ((c as usize) - ('A' as usize)) < n =>
-                    {
-                        touchstone_core::choice_letter(((c as usize) - ('A' as usize) + n - r) % n)
-                            .to_string()
-                    }
-                    _ => t.clone(),
-                },
-            )
-            .collect(),
-    );
-    Some(rotated)
 }
 
 pub fn epochs(task: &TaskSpec, options: &EvalOptions) -> u32 {
@@ -188,7 +233,7 @@ pub fn count_items(
                 variants
                     .iter()
                     .filter(|v| {
-                        crate::execute::prepare_item(task, catalogue, &sample, &[], v, options.seed)
+                        crate::item::prepare_item(task, catalogue, &sample, &[], v, options.seed)
                             .is_some()
                     })
                     .count() as u64
@@ -281,25 +326,5 @@ impl FewShotPool {
             .map(metadata_text)
             .unwrap_or_default();
         self.shots.get(&key).map(Vec::as_slice).unwrap_or(&[])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotation_moves_options_and_target_together() {
-        let mut s = Sample::new("q", "Capital of France?", "B");
-        s.choices = Some(vec!["Rome".into(), "Paris".into(), "Oslo".into()]);
-        let r1 = rotate(&s, 1).unwrap();
-        assert_eq!(r1.choices.as_deref().unwrap(), ["Paris", "Oslo", "Rome"]);
-        assert_eq!(r1.target.0, ["A"]);
-        let r2 = rotate(&s, 2).unwrap();
-        assert_eq!(r2.choices.as_deref().unwrap(), ["Oslo", "Rome", "Paris"]);
-        assert_eq!(r2.target.0, ["C"]);
-        assert!(rotate(&s, 3).is_none());
-        assert_eq!(circular_rotation("circular-2"), Some(2));
-        assert_eq!(circular_rotation("base64"), None);
     }
 }

@@ -25,10 +25,6 @@ use serde::{Deserialize, Serialize};
 use touchstone_compliance::Profile;
 use touchstone_core::{SampleSpec, SuiteSpec, TaskSpec};
 
-use crate::config::EvalOptions;
-use crate::summary::RunResults;
-use crate::{EngineError, plan};
-
 /// The metadata field bank items carry their risk or aspect code in (as
 /// `touchstone_compliance::BankItem` reads it): a profile's per-code minimum applies to draws
 /// stratified by it.
@@ -309,88 +305,6 @@ pub fn minimum_for(task: &TaskSpec, by: &str, profile: Option<&Profile>) -> Opti
         })
 }
 
-/// Draw a task's items as its `sample:` says (the seed defaulting to the run's), reading its
-/// data after `filter` and `limit`; `None` for a task that does not sample.
-pub fn draw_task(
-    task: &TaskSpec,
-    options: &EvalOptions,
-    profile: Option<&Profile>,
-) -> Result<Option<Draw>, EngineError> {
-    let Some(spec) = &task.sample else {
-        return Ok(None);
-    };
-    let in_task = |e: EngineError| match e {
-        EngineError::Data(source) => EngineError::TaskData {
-            task: task.name.clone(),
-            source: Box::new(source),
-        },
-        other => other,
-    };
-    // The bank the draw is made from: no earlier draw applies to it.
-    let reading = EvalOptions {
-        limit: options.limit,
-        ..EvalOptions::default()
-    };
-    let mut items = Vec::new();
-    for sample in plan::samples(task, &reading, plan::Pass::Validate).map_err(in_task)? {
-        let sample = sample.map_err(in_task)?;
-        let stratum = match &spec.stratify {
-            None => String::new(),
-            Some(by) => match sample.metadata.get(by) {
-                Some(v) => plan::metadata_text(v),
-                None => {
-                    let mut carried: Vec<&str> =
-                        sample.metadata.keys().map(String::as_str).collect();
-                    carried.sort();
-                    return Err(EngineError::Config(format!(
-                        "task `{}`: sample `{}` has no `{by}` to stratify by (it carries: {}); \
-                         stratify by a label every sample has, or list it in the task's \
-                         `fields.metadata` / 样本缺少分层标签",
-                        task.name,
-                        sample.id,
-                        if carried.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            carried.join(", ")
-                        }
-                    )));
-                }
-            },
-        };
-        items.push(Candidate {
-            id: sample.id,
-            stratum,
-        });
-    }
-    let recipe = Recipe {
-        n: spec.n,
-        by: spec.stratify.clone(),
-        seed: spec.seed.unwrap_or(options.seed),
-        minimum: spec
-            .stratify
-            .as_deref()
-            .and_then(|by| minimum_for(task, by, profile)),
-    };
-    draw(items, &recipe)
-        .map(Some)
-        .map_err(|e| EngineError::Config(format!("task `{}`: {e}", task.name)))
-}
-
-/// The draw of every task that samples, by task name.
-pub fn draw_all(
-    suite: &SuiteSpec,
-    options: &EvalOptions,
-    profile: Option<&Profile>,
-) -> Result<BTreeMap<String, Draw>, EngineError> {
-    let mut out = BTreeMap::new();
-    for task in &suite.tasks {
-        if let Some(draw) = draw_task(task, options, profile)? {
-            out.insert(task.name.clone(), draw);
-        }
-    }
-    Ok(out)
-}
-
 /// One line on a draw: `content: 62 of 372 drawn at random, stratified by risk (seed 0)`.
 pub fn describe(task: &str, s: &Sampling) -> String {
     let how = match &s.by {
@@ -413,52 +327,6 @@ pub fn describe(task: &str, s: &Sampling) -> String {
             s.drawn, s.from, s.seed, s.drawn, s.from
         )
     }
-}
-
-/// The console table of how each sampled task's items were drawn (empty when none was).
-pub fn render_sampling(results: &RunResults) -> String {
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for t in &results.tasks {
-        let Some(s) = &t.sampling else { continue };
-        if !seen.insert(t.name.as_str()) {
-            continue;
-        }
-        rows.push(vec![
-            t.name.clone(),
-            match &s.by {
-                Some(by) => format!("{} ({by})", s.method.name()),
-                None => s.method.name().into(),
-            },
-            s.seed.to_string(),
-            if s.took_all() {
-                format!("{} (all 全部; asked {})", s.drawn, s.requested)
-            } else {
-                s.drawn.to_string()
-            },
-            s.from.to_string(),
-            s.min_per_stratum
-                .as_ref()
-                .map_or("-".into(), |m| m.value.to_string()),
-        ]);
-    }
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("抽样 Sampling\n");
-    out.push_str(&crate::output::table(
-        &[
-            "任务 Task",
-            "方法 Method",
-            "种子 Seed",
-            "抽取 Drawn",
-            "题库 From",
-            "每层至少 Min/stratum",
-        ],
-        &rows,
-    ));
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ fn gbt_content(n: usize) -> touchstone_core::TaskSpec {
 #[test]
 fn the_profile_minimum_per_risk_is_kept_or_the_draw_refused() {
     let profile = touchstone_compliance::Profile::load("gbt45654-2025").unwrap();
-    let draw = touchstone_engine::sample::draw_task(
+    let draw = touchstone_engine::plan::draw_task(
         &gbt_content(62),
         &EvalOptions::default(),
         Some(&profile),
@@ -304,7 +304,7 @@ fn the_profile_minimum_per_risk_is_kept_or_the_draw_refused() {
     assert_eq!(min.value, 1);
     assert!(min.source.contains("content-keyword"), "{}", min.source);
 
-    let e = touchstone_engine::sample::draw_task(
+    let e = touchstone_engine::plan::draw_task(
         &gbt_content(20),
         &EvalOptions::default(),
         Some(&profile),
@@ -317,10 +317,9 @@ fn the_profile_minimum_per_risk_is_kept_or_the_draw_refused() {
     );
     assert!(e.contains("content-keyword"), "{e}");
     // Without the profile there is no minimum: 20 are drawn over the largest remainders.
-    let draw =
-        touchstone_engine::sample::draw_task(&gbt_content(20), &EvalOptions::default(), None)
-            .unwrap()
-            .unwrap();
+    let draw = touchstone_engine::plan::draw_task(&gbt_content(20), &EvalOptions::default(), None)
+        .unwrap()
+        .unwrap();
     assert_eq!(draw.ids.len(), 20);
     // And `suites validate` counts what a run would draw.
     assert_eq!(
@@ -354,7 +353,7 @@ fn a_label_some_samples_lack_is_an_error_naming_one() {
         stratify: Some("risk".into()),
         seed: None,
     });
-    let e = touchstone_engine::sample::draw_task(&task, &EvalOptions::default(), None)
+    let e = touchstone_engine::plan::draw_task(&task, &EvalOptions::default(), None)
         .unwrap_err()
         .to_string();
     assert!(

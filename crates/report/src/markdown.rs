@@ -206,7 +206,7 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
         ],
         &rows,
     );
-    crate::sampling::markdown(&mut out, r, lang);
+    sampling(&mut out, r, lang);
 
     // Summary.
     let c = &r.counts;
@@ -571,6 +571,20 @@ pub(crate) fn render(data: &ReportData, lang: Lang) -> String {
         cell(&r.git_revision)
     );
     out
+}
+
+/// How the items of sampled tasks were drawn (nothing when no task sampled).
+fn sampling(out: &mut String, r: &RunResults, lang: Lang) {
+    let rows: Vec<Vec<String>> = crate::sampling::rows(r, lang)
+        .into_iter()
+        .map(|row| row.iter().map(|c| cell(c)).collect())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {}\n", t(lang, "抽样", "Sampling"));
+    table(out, &crate::sampling::header(lang), &rows);
+    let _ = writeln!(out, "{}\n", cell(crate::sampling::note(lang)));
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! How the items of sampled tasks were drawn (`sample:`, `eval --sample`): one row per task, in
 //! the run identity section of both documents.
 
-use std::fmt::Write;
-
 use maud::{Markup, html};
 use touchstone_engine::RunResults;
 use touchstone_engine::sample::{Method, Sampling};
@@ -65,7 +63,7 @@ fn strata(s: &Sampling) -> String {
         .join(", ")
 }
 
-fn header(lang: Lang) -> [&'static str; 6] {
+pub(crate) fn header(lang: Lang) -> [&'static str; 6] {
     [
         t(lang, "任务", "Task"),
         t(lang, "抽样方法", "Method"),
@@ -76,7 +74,7 @@ fn header(lang: Lang) -> [&'static str; 6] {
     ]
 }
 
-fn note(lang: Lang) -> &'static str {
+pub(crate) fn note(lang: Lang) -> &'static str {
     t(
         lang,
         "每题的键为 SHA-256(\"种子:样本 ID\") 的前 8 字节，每层取键最小的题目；各层按题量比例分配（最大余数法），同一种子与同一题库总是抽到相同的题目。",
@@ -84,8 +82,25 @@ fn note(lang: Lang) -> &'static str {
     )
 }
 
+/// One row per sampled task, as plain text: each document escapes it its own way.
+pub(crate) fn rows(r: &RunResults, lang: Lang) -> Vec<[String; 6]> {
+    sampled(r)
+        .into_iter()
+        .map(|(task, s)| {
+            [
+                task.to_string(),
+                how(lang, s),
+                s.seed.to_string(),
+                drawn(lang, s),
+                minimum(lang, s),
+                strata(s),
+            ]
+        })
+        .collect()
+}
+
 pub(crate) fn html(r: &RunResults, lang: Lang) -> Markup {
-    let rows = sampled(r);
+    let rows = rows(r, lang);
     if rows.is_empty() {
         return html! {};
     }
@@ -94,41 +109,18 @@ pub(crate) fn html(r: &RunResults, lang: Lang) -> Markup {
         table {
             thead { tr { @for h in header(lang) { th { (h) } } } }
             tbody {
-                @for (task, s) in &rows {
+                @for [task, how, seed, drawn, minimum, strata] in &rows {
                     tr {
                         td { (x(task)) }
-                        td { (x(&how(lang, s))) }
-                        td.num { (s.seed) }
-                        td.num { (x(&drawn(lang, s))) }
-                        td { (x(&minimum(lang, s))) }
-                        td { (x(&strata(s))) }
+                        td { (x(how)) }
+                        td.num { (x(seed)) }
+                        td.num { (x(drawn)) }
+                        td { (x(minimum)) }
+                        td { (x(strata)) }
                     }
                 }
             }
         }
         p.note { (note(lang)) }
     }
-}
-
-pub(crate) fn markdown(out: &mut String, r: &RunResults, lang: Lang) {
-    let rows: Vec<Vec<String>> = sampled(r)
-        .into_iter()
-        .map(|(task, s)| {
-            use crate::markdown::cell;
-            vec![
-                cell(task),
-                cell(&how(lang, s)),
-                s.seed.to_string(),
-                cell(&drawn(lang, s)),
-                cell(&minimum(lang, s)),
-                cell(&strata(s)),
-            ]
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "### {}\n", t(lang, "抽样", "Sampling"));
-    crate::markdown::table(out, &header(lang), &rows);
-    let _ = writeln!(out, "{}\n", crate::markdown::cell(note(lang)));
 }
