@@ -52,7 +52,10 @@ pub async fn judge_labels(
     settings: JudgeSettings,
 ) -> Result<Vec<Result<RefusalLabel, String>>, String> {
     let concurrency = settings.concurrency.max(1);
-    let ctx = ScorerContext { judge: Some(judge) };
+    let ctx = ScorerContext {
+        judge: Some(judge),
+        ..ScorerContext::default()
+    };
     let options = [
         ("k".to_string(), json!(settings.k)),
         ("max_tokens".to_string(), json!(settings.max_tokens)),

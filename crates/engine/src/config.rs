@@ -27,6 +27,10 @@ pub struct EvalOptions {
     /// they were drawn and their sample ids. Drawn when the run starts; a resume reuses them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub draws: std::collections::BTreeMap<String, crate::sample::Draw>,
+    /// Run generated code without the isolated sandbox where it cannot be built
+    /// (`--allow-unisolated-code`); every such score says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_unisolated_code: bool,
     #[serde(flatten)]
     pub exec: ExecOptions,
 }

@@ -433,6 +433,7 @@ async fn open_helpers(
     Ok(Helpers {
         scorer_context: touchstone_scorers::ScorerContext {
             judge: judge.clone(),
+            allow_unisolated_code: config.options.allow_unisolated_code,
         },
         driver_models: attack::DriverModels { attacker, judge },
     })

@@ -1,16 +1,22 @@
-//! Runs untrusted generated code (HumanEval-style Python) in a separate process with containment:
-//! rlimits on CPU time, address space, file size and process count; a wall-clock timeout that
-//! kills the program's whole process group; a fresh temporary directory as working directory
-//! (removed afterwards); an environment with `PATH` only; an unprivileged user when the host runs
-//! as root (RLIMIT_NPROC does not bind root); and no network through a new network namespace
-//! where the kernel allows it. Every [`Outcome`] says which isolation the run actually got.
+//! Runs untrusted generated code (HumanEval-style Python) so that a hostile program cannot
+//! reach anything outside its item: inside bubblewrap with every namespace, private bounded
+//! tmpfs mounts, no inherited descriptors, `no_new_privs`, a seccomp filter, a cgroup per item
+//! and a distinct unprivileged uid per item on a root host ([`jail`]). When the item ends, its
+//! PID namespace and cgroup end with it: nothing it started survives.
 //!
-//! The program runs under a small supervisor process that is a child subreaper: when the program
-//! ends or times out, its process group is killed, and any descendant that left the group
-//! (`setsid`) is killed by pid, so nothing outlives the run and no zombie is left behind.
+//! Where bubblewrap cannot build the sandbox (not installed, or user namespaces are off), code
+//! is refused ([`SandboxError::Unavailable`]) unless the caller explicitly allows the old,
+//! unisolated path ([`Sandbox::allow_unisolated`]): rlimits, a process group under a
+//! subreaper, a network namespace where the kernel allows one. Every [`Outcome`] says which
+//! isolation the run actually got.
 
+mod cgroup;
 mod child;
+mod jail;
+mod seccomp;
 pub mod usage;
+
+pub use jail::INNER_ID;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -44,6 +50,10 @@ pub struct Limits {
     pub network: bool,
     /// Bytes of stdout and of stderr kept; the rest is read and dropped.
     pub output_bytes: usize,
+    /// Size of each private tmpfs (`/work`, `/tmp`, `/dev/shm`) in bytes.
+    pub scratch_bytes: u64,
+    /// Memory of all the item's processes together, tmpfs pages included (its cgroup).
+    pub total_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -56,6 +66,8 @@ impl Default for Limits {
             wall: Duration::from_secs(15),
             network: false,
             output_bytes: 64 << 10,
+            scratch_bytes: 64 << 20,
+            total_memory_bytes: 1 << 30,
         }
     }
 }
@@ -107,11 +119,41 @@ pub enum UserIsolation {
     SameUser { uid: u32 },
 }
 
+/// What contained the program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Mechanism {
+    /// bubblewrap: user, PID, mount, network, IPC, UTS and cgroup namespaces, private tmpfs
+    /// mounts, no capabilities, a seccomp filter.
+    Bubblewrap,
+    /// The caller allowed running without it: rlimits and a process group only.
+    Unisolated { reason: String },
+}
+
+/// What bounded the item's processes together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Resources {
+    /// A cgroup of its own (v1 or v2) bounding total memory, processes and CPUs.
+    Cgroup {
+        version: u8,
+        memory_bytes: u64,
+        processes: u64,
+        cpus: u64,
+    },
+    /// No cgroup could be made (why); the per-process rlimits bound each process.
+    Rlimits { reason: String },
+}
+
 /// The containment a run actually got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Isolation {
+    pub mechanism: Mechanism,
     pub network: NetworkIsolation,
     pub user: UserIsolation,
+    pub resources: Resources,
+    /// The seccomp filter was installed.
+    pub seccomp: bool,
     /// The rlimits were applied (always, or the run fails to start).
     pub rlimits: bool,
     /// Descendants were reaped by the sandbox's own subreaper rather than left to init.
@@ -156,6 +198,12 @@ pub enum SandboxError {
     },
     #[error("the sandbox supervisor failed: {0}")]
     Supervisor(String),
+    #[error(
+        "untrusted code was not run: no isolated sandbox is available ({reason}). Install \
+         bubblewrap (scripts/system-deps) on a kernel with user namespaces, or allow unisolated \
+         runs explicitly / 无可用的隔离沙箱，未运行不可信代码"
+    )]
+    Unavailable { reason: String },
 }
 
 /// Unprivileged uid and gid runs use when the host is root ("nobody" on Debian).
@@ -167,6 +215,7 @@ pub struct Sandbox {
     limits: Limits,
     path: String,
     run_as: (u32, u32),
+    allow_unisolated: bool,
 }
 
 impl Sandbox {
@@ -175,7 +224,15 @@ impl Sandbox {
             limits,
             path: "/usr/local/bin:/usr/bin:/bin".into(),
             run_as: NOBODY,
+            allow_unisolated: false,
         }
+    }
+
+    /// Allows the unisolated path where bubblewrap cannot build the sandbox (default: refuse).
+    /// Its outcomes say [`Mechanism::Unisolated`] and why.
+    pub fn allow_unisolated(mut self, allow: bool) -> Self {
+        self.allow_unisolated = allow;
+        self
     }
 
     /// The `PATH` programs are looked up in and see (default `/usr/local/bin:/usr/bin:/bin`).
@@ -184,8 +241,8 @@ impl Sandbox {
         self
     }
 
-    /// The uid and gid used when the host is root (default [`NOBODY`]). Concurrent runs under
-    /// the same uid share its process-count limit.
+    /// The uid and gid the unisolated path uses when the host is root (default [`NOBODY`]);
+    /// the isolated path gives every item a uid of its own.
     pub fn with_run_as(mut self, uid: u32, gid: u32) -> Self {
         self.run_as = (uid, gid);
         self
@@ -208,6 +265,44 @@ impl Sandbox {
 
     /// Runs `program args…` in a fresh directory holding `files` (plain names), with `stdin`.
     pub fn run(
+        &self,
+        program: &str,
+        args: &[&str],
+        files: &[(&str, &[u8])],
+        stdin: &[u8],
+    ) -> Result<Outcome, SandboxError> {
+        for (name, _) in files {
+            if name.is_empty() || name.contains('/') || *name == "." || *name == ".." {
+                return Err(SandboxError::BadFileName((*name).to_string()));
+            }
+        }
+        let refusal = match jail::bwrap_path() {
+            Some(bwrap) => {
+                match jail::run(
+                    &bwrap,
+                    &self.limits,
+                    &self.path,
+                    program,
+                    args,
+                    files,
+                    stdin,
+                ) {
+                    Err(SandboxError::Unavailable { reason }) => reason,
+                    other => return other,
+                }
+            }
+            None => "bubblewrap (bwrap) is not installed".to_string(),
+        };
+        if !self.allow_unisolated {
+            return Err(SandboxError::Unavailable { reason: refusal });
+        }
+        let mut outcome = self.run_unisolated(program, args, files, stdin)?;
+        outcome.isolation.mechanism = Mechanism::Unisolated { reason: refusal };
+        Ok(outcome)
+    }
+
+    /// The fallback: a fresh host directory, rlimits, a supervisor that kills the group.
+    fn run_unisolated(
         &self,
         program: &str,
         args: &[&str],
@@ -367,8 +462,15 @@ impl Sandbox {
             truncated: t1 || t2,
             wall,
             isolation: Isolation {
+                mechanism: Mechanism::Unisolated {
+                    reason: String::new(),
+                },
                 network,
                 user,
+                resources: Resources::Rlimits {
+                    reason: "the unisolated path makes no cgroup".into(),
+                },
+                seccomp: false,
                 rlimits: true,
                 reaper,
             },
@@ -378,7 +480,7 @@ impl Sandbox {
     }
 }
 
-fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn cloexec_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills the two-element array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -405,12 +507,12 @@ fn chown_tree(dir: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
 }
 
 /// A pipe drained on its own thread, keeping the first `cap` bytes.
-struct Capture {
+pub(crate) struct Capture {
     buf: Arc<Mutex<(Vec<u8>, bool)>>,
     done: Option<std::sync::mpsc::Receiver<()>>,
 }
 
-fn capture(pipe: Option<impl Read + Send + 'static>, cap: usize) -> Capture {
+pub(crate) fn capture(pipe: Option<impl Read + Send + 'static>, cap: usize) -> Capture {
     let buf = Arc::new(Mutex::new((Vec::new(), false)));
     let Some(mut pipe) = pipe else {
         return Capture { buf, done: None };
@@ -440,7 +542,7 @@ fn capture(pipe: Option<impl Read + Send + 'static>, cap: usize) -> Capture {
 
 impl Capture {
     /// The text read so far (lossy UTF-8) and whether it was cut, after waiting up to `wait`.
-    fn finish(self, wait: Duration) -> (String, bool) {
+    pub(crate) fn finish(self, wait: Duration) -> (String, bool) {
         if let Some(rx) = self.done {
             let _ = rx.recv_timeout(wait);
         }

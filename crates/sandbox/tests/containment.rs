@@ -1,11 +1,15 @@
 //! Containment: an infinite loop, a fork bomb, a huge allocation, a socket, an oversized file
-//! are all contained, and a good program passes.
+//! are all contained, and a good program passes. The hostile programs of issue 13 (daemons,
+//! killing the supervisor, writing outside, filling tmpfs, inherited descriptors, host sockets,
+//! namespaces, other processes, shared memory) follow: each must leave nothing behind.
 
 use std::net::TcpListener;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use touchstone_sandbox::{Limits, NetworkIsolation, Outcome, Sandbox, Status, UserIsolation};
+use touchstone_sandbox::{
+    INNER_ID, Limits, Mechanism, NetworkIsolation, Outcome, Resources, Sandbox, Status,
+};
 
 /// Runs share the sandbox uid and so its process-count limit; one at a time keeps the fork bomb
 /// from starving the other tests.
@@ -52,23 +56,20 @@ fn passing_program_returns_its_output_and_cleans_up() {
     assert_eq!(out.status, Status::Passed, "stderr: {}", out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "hello 45");
-    let cwd = lines[1];
-    assert!(cwd.contains("touchstone-sandbox-"), "cwd {cwd}");
-    assert!(
-        !std::path::Path::new(cwd).exists(),
-        "temp dir {cwd} was left behind"
-    );
-    assert!(out.cleanup_error.is_none());
-    // Only PATH (and the LC_CTYPE Python adds itself when it coerces the C locale).
+    // The program's directory is a private tmpfs: nothing of it exists on the host.
+    assert_eq!(lines[1], "/work");
+    assert!(out.cleanup_error.is_none(), "{:?}", out.cleanup_error);
+    // Only PATH, the sandbox's HOME, TMPDIR and PWD (and the LC_CTYPE Python adds itself when it
+    // coerces the C locale).
     for var in lines[2].trim_matches(['[', ']']).split(", ") {
         assert!(
-            var == "'PATH'" || var == "'LC_CTYPE'",
+            ["'PATH'", "'LC_CTYPE'", "'HOME'", "'TMPDIR'", "'PWD'"].contains(&var),
             "leaked variable {var}"
         );
     }
-    if let UserIsolation::Dropped { uid, .. } = out.isolation.user {
-        assert_eq!(lines[3], uid.to_string());
-    }
+    assert_eq!(lines[3], INNER_ID.to_string());
+    assert_eq!(out.isolation.mechanism, Mechanism::Bubblewrap);
+    assert!(out.isolation.seccomp);
     assert!(out.isolation.rlimits);
     assert!(group_is_gone(out.process_group));
 }
@@ -274,20 +275,209 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(err.to_string().contains("no-such-program-xyz"), "{err}");
 }
 
+/// Host processes whose command line contains `marker` (the hostile programs below put one
+/// in theirs), other than this test process.
+fn survivors(marker: &str) -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == me || !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(marker)
+        {
+            found.push(format!("{name}: {}", String::from_utf8_lossy(&cmd)));
+        }
+    }
+    found
+}
+
+/// A program that starts `body` as a detached process (double fork and `setsid`) whose command
+/// line carries `marker`, then exits at once.
+fn daemon(marker: &str, body: &str) -> String {
+    format!(
+        "import os, sys\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        \
+         os.execv(sys.executable, [sys.executable, '-c', {body:?}, '{marker}'])\n    os._exit(0)\n\
+         print('started', flush=True)\n"
+    )
+}
+
 #[test]
-fn a_process_that_leaves_the_group_is_killed_too() {
+fn a_daemon_does_not_outlive_its_item() {
     if !python_present() {
         return;
     }
-    let code = "import os, sys, time\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    time.sleep(60)\n    os._exit(0)\nprint(pid, flush=True)\n";
-    let out = run(quick(), code);
+    let marker = format!("touchstone-daemon-{}", std::process::id());
+    let out = run(quick(), &daemon(&marker, "import time\ntime.sleep(60)"));
     assert_eq!(out.status, Status::Passed, "{out:?}");
-    let pid: i32 = out.stdout.trim().parse().unwrap();
-    // SAFETY: signal 0 only checks for existence.
-    let r = unsafe { libc::kill(pid, 0) };
-    assert!(
-        r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH),
-        "escaped process {pid} survived"
-    );
     assert!(out.wall < Duration::from_secs(3), "{:?}", out.wall);
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn a_regrowing_fork_chain_leaves_nothing_and_later_items_are_unaffected() {
+    if !python_present() {
+        return;
+    }
+    let marker = format!("touchstone-chain-{}", std::process::id());
+    // Each process forks a successor and exits, forever: there is never a stable set of
+    // children to kill one layer at a time.
+    let chain = "import os\nwhile True:\n    try:\n        if os.fork() != 0: os._exit(0)\n    except OSError: pass";
+    let out = run(quick(), &daemon(&marker, chain));
+    assert_eq!(out.status, Status::Passed, "{out:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(survivors(&marker), Vec::<String>::new());
+    let out = run(quick(), "print('fine')\n");
+    assert_eq!(out.status, Status::Passed, "{out:?}");
+}
+
+#[test]
+fn killing_the_parent_or_init_neither_escapes_nor_hurts_the_host() {
+    if !python_present() {
+        return;
+    }
+    let code = "import os, signal, time\nfor pid in (os.getppid(), 1):\n    try: os.kill(pid, signal.SIGKILL)\n    except OSError as e: print('refused', pid, e.errno)\ntime.sleep(30)\n";
+    let out = run(quick(), code);
+    // Whatever the program managed inside its namespace, the item ends within its time and
+    // this process (the host) is alive to see it.
+    assert!(out.wall < Duration::from_secs(5), "{out:?}");
+}
+
+#[test]
+fn files_written_outside_the_item_do_not_reach_the_host() {
+    if !python_present() {
+        return;
+    }
+    let marker = format!("touchstone-escape-{}", std::process::id());
+    let code = format!(
+        "import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/etc', '/usr', '/work'):\n    \
+         try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n        print('wrote', d)\n    \
+         except OSError as e:\n        print('refused', d, e.errno)\n"
+    );
+    let out = run(quick(), &code);
+    assert_eq!(out.status, Status::Passed, "{out:?}");
+    assert!(out.stdout.contains("refused /etc"), "{}", out.stdout);
+    assert!(out.stdout.contains("refused /usr"), "{}", out.stdout);
+    for d in ["/tmp", "/var/tmp", "/dev/shm", "/etc", "/usr"] {
+        let p = std::path::Path::new(d).join(&marker);
+        assert!(!p.exists(), "{} reached the host", p.display());
+    }
+}
+
+#[test]
+fn scratch_space_is_bounded() {
+    if !python_present() {
+        return;
+    }
+    let limits = Limits {
+        scratch_bytes: 8 << 20,
+        file_size_bytes: 64 << 20,
+        ..quick()
+    };
+    let code = "import errno\nfor d in ('/tmp', '/dev/shm', '/work'):\n    try:\n        with open(d + '/fill', 'wb') as f:\n            for _ in range(32): f.write(b'x' * (1 << 20))\n        print('filled', d)\n    except OSError as e:\n        print('full', d, e.errno == errno.ENOSPC)\n";
+    let out = run(limits, code);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["full /tmp True", "full /dev/shm True", "full /work True"],
+        "{out:?}"
+    );
+}
+
+#[test]
+fn no_descriptor_of_the_host_is_inherited() {
+    if !python_present() {
+        return;
+    }
+    // A descriptor this process holds open without close-on-exec, as a careless host might.
+    let path = std::ffi::CString::new("/proc/self/status").unwrap();
+    // SAFETY: opens a file read-only; closed at the end of the test.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+    assert!(fd > 2);
+    let out = run(
+        quick(),
+        "import os\nprint(sorted(int(f) for f in os.listdir('/proc/self/fd')))\n",
+    );
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+    let fds: Vec<i32> = out
+        .stdout
+        .trim()
+        .trim_matches(['[', ']'])
+        .split(", ")
+        .map(|f| f.parse().unwrap())
+        .collect();
+    // stdin, stdout, stderr, and the one listdir itself opened.
+    assert!(fds.len() <= 4 && fds[..3] == [0, 1, 2], "{out:?}");
+}
+
+#[test]
+fn a_host_unix_socket_is_unreachable() {
+    if !python_present() {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("touchstone-sock-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let code = format!(
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect({:?})\n    print('connected')\nexcept OSError as e:\n    print('refused', e.errno)\n",
+        path.display().to_string()
+    );
+    let out = run(quick(), &code);
+    let arrived = listener.accept().is_ok();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.stdout.starts_with("refused"), "{out:?}");
+    assert!(!arrived);
+}
+
+#[test]
+fn privileges_cannot_be_regained() {
+    if !python_present() {
+        return;
+    }
+    // no_new_privs and the seccomp filter are on, and namespaces cannot be made inside.
+    let code = "import ctypes, os\nstatus = open('/proc/self/status').read()\nprint([l.split()[1] for l in status.splitlines() if l.startswith(('NoNewPrivs', 'Seccomp:'))])\nlibc = ctypes.CDLL(None, use_errno=True)\nprint(libc.unshare(0x10000000), ctypes.get_errno() == 1)\nprint(libc.ptrace(0, 0, 0, 0), ctypes.get_errno() == 1)\n";
+    let out = run(quick(), code);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        ["['1', '2']", "-1 True", "-1 True"],
+        "{out:?}"
+    );
+}
+
+#[test]
+fn other_processes_are_invisible() {
+    if !python_present() {
+        return;
+    }
+    let code = "import os\nprint(len([p for p in os.listdir('/proc') if p.isdigit()]))\nprint(os.path.exists('/proc/%d' % os.getppid()))\n";
+    let out = run(quick(), code);
+    let seen: usize = out.stdout.lines().next().unwrap().parse().unwrap();
+    // bubblewrap's init and the program itself.
+    assert!(seen <= 3, "the program saw {seen} processes: {out:?}");
+}
+
+#[test]
+fn the_items_processes_share_one_memory_bound() {
+    if !python_present() {
+        return;
+    }
+    let limits = Limits {
+        total_memory_bytes: 256 << 20,
+        memory_bytes: 512 << 20,
+        ..quick()
+    };
+    // Four processes of 120 MB each: each is within its own address-space limit, together
+    // they are over the item's bound.
+    let code = "import os, time\npids = []\nfor _ in range(4):\n    pid = os.fork()\n    if pid == 0:\n        b = bytearray(120 << 20)\n        for i in range(0, len(b), 4096): b[i] = 1\n        time.sleep(1)\n        os._exit(0)\n    pids.append(pid)\nok = sum(os.waitpid(p, 0)[1] == 0 for p in pids)\nprint(ok)\n";
+    let out = run(limits, code);
+    match &out.isolation.resources {
+        Resources::Cgroup { .. } => {
+            let ok: usize = out.stdout.trim().parse().unwrap_or(0);
+            assert!(ok < 4, "all four got their memory: {out:?}");
+        }
+        Resources::Rlimits { reason } => eprintln!("no cgroup here ({reason})"),
+    }
 }

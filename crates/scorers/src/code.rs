@@ -10,7 +10,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use touchstone_core::{Sample, Score};
 use touchstone_sandbox::{
-    Isolation, Limits, NOBODY, NetworkIsolation, Outcome, Sandbox, Status, UserIsolation,
+    Isolation, Limits, Mechanism, NOBODY, NetworkIsolation, Outcome, Resources, Sandbox, Status,
+    UserIsolation,
 };
 
 use crate::normalize::strip_reasoning;
@@ -26,10 +27,10 @@ pub const DEFAULT_MEMORY_MB: f64 = 512.0;
 
 const NAME: &str = "code";
 
-/// The sandbox runs every program as the same uid (`nobody` on a root host), and RLIMIT_NPROC
-/// counts the processes and threads of that uid across all runs. Many concurrent runs would
-/// make each other's forks and thread starts fail, turning correct answers into failures; two
-/// at a time keeps the shared count small while still overlapping the Python start-up time.
+/// Programs that run at once. On a root host each has a uid, a cgroup and namespaces of its own;
+/// run by an ordinary user, they share that user's RLIMIT_NPROC, and many at once would make
+/// each other's forks fail, turning correct answers into failures. Two at a time overlaps the
+/// interpreter's start-up on the 2 cores the center's machines have.
 static RUNS: Semaphore = Semaphore::const_new(2);
 
 /// A fenced block: its info string (language) and its body; the closing fence may be missing
@@ -46,6 +47,7 @@ static FENCE: LazyLock<Regex> = LazyLock::new(|| {
 pub struct CodeScorer {
     timeout: Duration,
     memory_mb: f64,
+    allow_unisolated: bool,
 }
 
 impl Default for CodeScorer {
@@ -53,6 +55,7 @@ impl Default for CodeScorer {
         CodeScorer {
             timeout: Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS),
             memory_mb: DEFAULT_MEMORY_MB,
+            allow_unisolated: false,
         }
     }
 }
@@ -79,7 +82,15 @@ impl CodeScorer {
         Ok(CodeScorer {
             timeout: Duration::from_secs_f64(timeout),
             memory_mb,
+            allow_unisolated: false,
         })
+    }
+
+    /// Whether programs may run unisolated where the sandbox cannot be built (the user's
+    /// explicit `--allow-unisolated-code`); otherwise such items fail with the reason.
+    pub fn allow_unisolated(mut self, allow: bool) -> Self {
+        self.allow_unisolated = allow;
+        self
     }
 
     fn limits(&self) -> Limits {
@@ -149,7 +160,7 @@ impl Scorer for CodeScorer {
             ));
         }
         let program = build_program(sample.input.text(), answer, test, entry);
-        let sandbox = Sandbox::new(self.limits());
+        let sandbox = Sandbox::new(self.limits()).allow_unisolated(self.allow_unisolated);
         let outcome = {
             let _permit = RUNS
                 .acquire()
@@ -327,8 +338,19 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-/// E.g. `network: namespace, user: nobody`.
+/// E.g. `sandbox: bubblewrap, seccomp, cgroup v1, network: user namespace, user: uid 1900000123`.
 pub fn describe(isolation: &Isolation) -> String {
+    let mechanism = match &isolation.mechanism {
+        Mechanism::Bubblewrap => "sandbox: bubblewrap".to_string(),
+        Mechanism::Unisolated { reason } => {
+            format!("UNISOLATED / 未隔离 (allowed by --allow-unisolated-code; {reason})")
+        }
+    };
+    let seccomp = if isolation.seccomp { ", seccomp" } else { "" };
+    let resources = match &isolation.resources {
+        Resources::Cgroup { version, .. } => format!("cgroup v{version}"),
+        Resources::Rlimits { .. } => "per-process rlimits".to_string(),
+    };
     let network = match &isolation.network {
         NetworkIsolation::Namespace => "namespace".to_string(),
         NetworkIsolation::UserNamespace => "user namespace".to_string(),
@@ -340,7 +362,7 @@ pub fn describe(isolation: &Isolation) -> String {
         UserIsolation::Dropped { uid, .. } => format!("uid {uid}"),
         UserIsolation::SameUser { uid } => format!("same user (uid {uid})"),
     };
-    format!("network: {network}, user: {user}")
+    format!("{mechanism}{seccomp}, {resources}, network: {network}, user: {user}")
 }
 
 #[cfg(test)]
@@ -399,6 +421,14 @@ mod tests {
         );
         assert_eq!(last_error(""), None);
         let iso = Isolation {
+            mechanism: Mechanism::Bubblewrap,
+            resources: Resources::Cgroup {
+                version: 1,
+                memory_bytes: 1 << 30,
+                processes: 32,
+                cpus: 1,
+            },
+            seccomp: true,
             network: NetworkIsolation::Namespace,
             user: UserIsolation::Dropped {
                 uid: NOBODY.0,
@@ -407,7 +437,10 @@ mod tests {
             rlimits: true,
             reaper: true,
         };
-        assert_eq!(describe(&iso), "network: namespace, user: nobody");
+        assert_eq!(
+            describe(&iso),
+            "sandbox: bubblewrap, seccomp, cgroup v1, network: namespace, user: nobody"
+        );
     }
 
     #[test]

@@ -58,10 +58,13 @@ pub trait Scorer: Send + Sync {
 }
 
 /// What scorers that need more than the answer get: the judge model (`--judge SPEC`), already
-/// wrapped in the engine's layers (cache, retry, …). The default has no judge.
+/// wrapped in the engine's layers (cache, retry, …), and whether the user allowed running
+/// generated code without the isolated sandbox (`--allow-unisolated-code`). The default has no
+/// judge and refuses unisolated code.
 #[derive(Clone, Default)]
 pub struct ScorerContext {
     pub judge: Option<touchstone_models::SharedModel>,
+    pub allow_unisolated_code: bool,
 }
 
 impl std::fmt::Debug for ScorerContext {
@@ -69,6 +72,7 @@ impl std::fmt::Debug for ScorerContext {
         let judge = self.judge.as_ref().map(|m| m.identity().label.clone());
         f.debug_struct("ScorerContext")
             .field("judge", &judge)
+            .field("allow_unisolated_code", &self.allow_unisolated_code)
             .finish()
     }
 }
@@ -115,7 +119,9 @@ pub fn build_with(spec: &ScorerSpec, ctx: &ScorerContext) -> Result<Box<dyn Scor
             )?;
             Ok(Box::new(mc::LikelihoodScorer::new(spec.name == "acc_norm")))
         }
-        "code" => Ok(Box::new(CodeScorer::from_options(options)?)),
+        "code" => Ok(Box::new(
+            CodeScorer::from_options(options)?.allow_unisolated(ctx.allow_unisolated_code),
+        )),
         other => Err(ScorerError::Unknown {
             name: other.to_string(),
             suggestion: error::suggest(other, &error::all_names()),

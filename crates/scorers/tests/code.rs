@@ -65,7 +65,10 @@ async fn canonical_solutions_pass_concurrently() {
         assert_eq!(score.scorer, "code");
         assert_eq!(score.extracted.as_deref(), Some("passed"));
         let why = score.explanation.unwrap();
-        assert!(why.starts_with("all tests passed; network: "), "{why}");
+        assert!(
+            why.starts_with("all tests passed; sandbox: bubblewrap, seccomp"),
+            "{why}"
+        );
         assert!(why.contains(", user: "), "{why}");
         eprintln!("{id}: {why}");
     }

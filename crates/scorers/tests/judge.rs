@@ -95,7 +95,10 @@ fn spec(options: Value) -> ScorerSpec {
 
 fn ctx(judge: &Arc<Scripted>) -> ScorerContext {
     let judge: SharedModel = judge.clone();
-    ScorerContext { judge: Some(judge) }
+    ScorerContext {
+        judge: Some(judge),
+        ..ScorerContext::default()
+    }
 }
 
 fn sample(question: &str, meta: Value) -> Sample {

@@ -340,6 +340,11 @@ pub struct EvalArgs {
     /// A model that writes attack prompts for attacker-driven attacks (`pair`, `crescendo`).
     #[arg(long)]
     pub attacker: Option<String>,
+    /// Where bubblewrap cannot build the sandbox (not installed, no user namespaces), run
+    /// generated code anyway with rlimits only. Off by default: such items then fail, and with
+    /// it every code score says "UNISOLATED". 沙箱不可用时仍运行生成的代码（不隔离）。
+    #[arg(long)]
+    pub allow_unisolated_code: bool,
     /// Attacks to run on tasks that have attacks, comma-separated, replacing the suite's list
     /// (`none` runs none). See `touchstone attacks list`.
     #[arg(long, value_delimiter = ',')]

@@ -114,6 +114,7 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
             judge,
             attacker,
             draws: Default::default(),
+            allow_unisolated_code: args.allow_unisolated_code,
             exec,
         };
         touchstone_engine::start(

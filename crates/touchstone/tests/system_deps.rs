@@ -1,6 +1,7 @@
 //! `scripts/system-deps` decides what to install by the files the build really loads. A tree
 //! that has only `libclang-cpp` (the C++ interface library Debian images ship, which clang-sys
 //! cannot use) must ask for `libclang-dev`; a tree with `libclang.so` or `libclang-N.so` must not.
+//! bubblewrap is detected by the executable the sandbox runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,4 +68,20 @@ fn the_library_clang_sys_loads_is_enough() {
             "{file} should satisfy the libclang check"
         );
     }
+}
+
+#[test]
+fn bubblewrap_is_asked_for_until_its_binary_is_where_the_sandbox_looks() {
+    let root = tempfile::tempdir().unwrap();
+    assert!(missing_under(root.path()).contains(&"bubblewrap".to_string()));
+    // A file that is not executable is not a bubblewrap the sandbox can run.
+    touch(root.path(), "usr/bin/bwrap");
+    assert!(missing_under(root.path()).contains(&"bubblewrap".to_string()));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.path().join("usr/bin/bwrap"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert!(!missing_under(root.path()).contains(&"bubblewrap".to_string()));
 }
