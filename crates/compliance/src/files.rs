@@ -130,7 +130,7 @@ impl Locator {
                     path: path.to_path_buf(),
                     message: e.to_string(),
                 };
-                let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+                let mut file = BufReader::new(touchstone_input::open(path).map_err(io)?);
                 let head = file.fill_buf().map_err(io)?;
                 let reader: Box<dyn BufRead> = if head.starts_with(&[0x1f, 0x8b]) {
                     Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file)))

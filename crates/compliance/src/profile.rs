@@ -201,10 +201,13 @@ impl Profile {
                 builtins: builtin_names().join(", "),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
+        let text =
+            touchstone_input::read_to_string(path, 16 * touchstone_input::MIB).map_err(|e| {
+                ProfileError::Io {
+                    path: path.into(),
+                    message: e.to_string(),
+                }
+            })?;
         Profile::parse(&text, &path.display().to_string())
     }
 

@@ -1,7 +1,6 @@
 //! Format dispatch, in one place: which format a path is, how each [`DatasetFormat`] is stored
 //! ([`Layout`]), and which reader and native record rewriter open it.
 
-use std::fs::File;
 use std::io::{BufRead, Cursor, Read};
 use std::path::{Path, PathBuf};
 
@@ -111,7 +110,7 @@ pub(crate) fn open_path(
         let files = benchmarks::dataset_files(path, Some(format))?;
         return Ok(Box::new(FilesStream::new(files, format, options)));
     }
-    let file = File::open(path).map_err(|source| DataError::Open {
+    let file = touchstone_input::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
     })?;

@@ -65,7 +65,6 @@ mod native;
 mod parquet_reader;
 pub mod public;
 
-use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
@@ -278,7 +277,7 @@ pub fn file_sha256(path: &Path) -> Result<String, DataError> {
     if path.is_dir() {
         return dir_sha256(path);
     }
-    let file = File::open(path).map_err(|source| DataError::Open {
+    let file = touchstone_input::open(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
     })?;

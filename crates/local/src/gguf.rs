@@ -1,7 +1,6 @@
 //! A cheap check of the GGUF header before a file reaches llama.cpp, so that a wrong file gives
 //! a clear error instead of whatever llama.cpp makes of it.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -15,7 +14,7 @@ pub fn check(path: &Path) -> Result<u32, LocalError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
+    let mut file = touchstone_input::open(path).map_err(io)?;
     // magic (4) + version (4) + tensor count (8) + key/value count (8)
     let mut header = [0u8; 24];
     let mut read = 0;

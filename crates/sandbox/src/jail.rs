@@ -54,6 +54,51 @@ struct ChildPlan {
     pass: Vec<libc::c_int>,
     limits: Limits,
     uid: Option<u32>,
+    /// RLIMIT_NPROC for the item (see [`process_limit`]).
+    nproc: u64,
+}
+
+/// RLIMIT_NPROC counts every process and thread of the real uid, host-wide. With a uid of its
+/// own (`shared_uid` None: a root host) the item's limit is its own budget. Sharing the caller's uid, a fixed limit
+/// would both refuse every item of a user who already runs more processes than it (a desktop
+/// runs hundreds of threads) and let one item's fork bomb use up the uid and starve the items
+/// running beside it; so the limit is what the uid runs now plus the item's budget, within the
+/// caller's own hard limit.
+pub(crate) fn process_limit(shared_uid: Option<u32>, budget: u64) -> u64 {
+    let Some(uid) = shared_uid else {
+        return budget;
+    };
+    let running = tasks_of(uid);
+    let mut hard = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we pass.
+    let ceiling = if unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut hard) } == 0 {
+        hard.rlim_max
+    } else {
+        libc::RLIM_INFINITY
+    };
+    running.saturating_add(budget).min(ceiling)
+}
+
+/// Processes and threads whose owner is `uid`, from /proc.
+fn tasks_of(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .as_encoded_bytes()
+                .iter()
+                .all(u8::is_ascii_digit)
+        })
+        .filter(|e| e.metadata().is_ok_and(|m| m.uid() == uid))
+        .map(|e| std::fs::read_dir(e.path().join("task")).map_or(1, |tasks| tasks.count() as u64))
+        .sum()
 }
 
 fn set_limit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
@@ -118,7 +163,7 @@ fn enter(plan: &ChildPlan) -> io::Result<()> {
     set_limit(libc::RLIMIT_FSIZE, l.file_size_bytes, l.file_size_bytes)?;
     set_limit(libc::RLIMIT_CORE, 0, 0)?;
     // Per uid: on a root host every item has its own uid, so this bounds the item alone.
-    set_limit(libc::RLIMIT_NPROC, l.max_processes, l.max_processes)?;
+    set_limit(libc::RLIMIT_NPROC, plan.nproc, plan.nproc)?;
     // The descriptors bubblewrap reads become 3, 4, … and every other one above 2 is closed:
     // nothing the host had open reaches the program. First move them out of the way, so that
     // placing one cannot overwrite another.
@@ -274,6 +319,11 @@ pub(crate) fn run(
         pass,
         limits: limits.clone(),
         uid,
+        // SAFETY: getuid has no preconditions.
+        nproc: process_limit(
+            uid.is_none().then(|| unsafe { libc::getuid() }),
+            limits.max_processes,
+        ),
     };
 
     let mut cmd = Command::new(bwrap);

@@ -40,9 +40,9 @@ pub struct Limits {
     pub memory_bytes: u64,
     /// Largest file a process may write, in bytes (RLIMIT_FSIZE).
     pub file_size_bytes: u64,
-    /// Processes the sandbox user may have (RLIMIT_NPROC). The kernel counts all processes and
-    /// threads of that uid (in its user namespace), which is why a root host runs programs as
-    /// an unprivileged uid: root is exempt.
+    /// Processes and threads an item may start: its cgroup's pids limit, and RLIMIT_NPROC (which
+    /// the kernel counts per uid, host-wide: an item with a uid of its own, on a root host, gets
+    /// exactly this; one that shares a uid gets this on top of what that uid already runs).
     pub max_processes: u64,
     /// Wall-clock time after which the whole process group is killed.
     pub wall: Duration,
@@ -363,7 +363,12 @@ impl Sandbox {
             cpu_secs: limits.cpu_secs,
             memory_bytes: limits.memory_bytes,
             file_size_bytes: limits.file_size_bytes,
-            max_processes: limits.max_processes,
+            // Items share the uid here (nobody, or the caller's): see `process_limit`.
+            max_processes: jail::process_limit(
+                // SAFETY: getuid has no preconditions.
+                Some(drop_to.map_or_else(|| unsafe { libc::getuid() }, |(uid, _)| uid)),
+                limits.max_processes,
+            ),
             wall_nanos: u64::try_from(limits.wall.as_nanos()).unwrap_or(u64::MAX),
             drop_to,
         };

@@ -317,8 +317,14 @@ fn explain(outcome: &Outcome, timeout: Duration) -> String {
 }
 
 /// The last line of a Python traceback; a bare `AssertionError` gets the failing line too.
+/// Python 3.11+ marks the failing expression with a line of `^` and `~` under the source line;
+/// that marker is not the source, so it is skipped.
 fn last_error(stderr: &str) -> Option<String> {
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let is_marker = |l: &str| l.trim().chars().all(|c| matches!(c, '^' | '~'));
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !is_marker(l))
+        .collect();
     let (last, before) = lines.split_last()?;
     let last = last.trim();
     let text = match before.last() {
@@ -420,6 +426,17 @@ mod tests {
             Some("NameError: name 'y' is not defined")
         );
         assert_eq!(last_error(""), None);
+        // Python 3.11+: the caret line under the source is not the failing line.
+        let err = "Traceback (most recent call last):\n  File \"main.py\", line 12, in <module>\n    assert candidate([1, 2]) == [2, 1]\n           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\nAssertionError\n";
+        assert_eq!(
+            last_error(err).as_deref(),
+            Some("AssertionError at `assert candidate([1, 2]) == [2, 1]`")
+        );
+        let err = "  File \"main.py\", line 3, in f\n    return xs[0] + ys[1]\n           ~~~~~~^^^^^^~~~~\nIndexError: list index out of range\n";
+        assert_eq!(
+            last_error(err).as_deref(),
+            Some("IndexError: list index out of range")
+        );
         let iso = Isolation {
             mechanism: Mechanism::Bubblewrap,
             resources: Resources::Cgroup {

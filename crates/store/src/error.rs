@@ -36,6 +36,13 @@ pub enum StoreError {
     )]
     IsADirectory { path: PathBuf },
 
+    #[error("the store at {}: {source}; --db names a database file / --db 应指向数据库文件", path.display())]
+    NotAFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error(
         "the store at {location} has schema version {found}, newer than the {supported} this build \
          of Touchstone understands; upgrade Touchstone or use another database path"

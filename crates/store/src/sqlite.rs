@@ -176,18 +176,28 @@ impl SqliteStore {
                 path: path.to_path_buf(),
             });
         }
-        Self::open_file(path).map_err(|e| match &e {
-            StoreError::Open { source, .. } | StoreError::Migrate { source, .. }
-                if source
-                    .downcast_ref::<rusqlite::Error>()
-                    .is_some_and(is_read_only) =>
-            {
-                StoreError::ReadOnly {
-                    path: path.to_path_buf(),
+        // A device or pipe is not a database, and SQLite would create `PATH-journal` beside it.
+        touchstone_input::check_not_special(path).map_err(|source| StoreError::NotAFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let created = Leftovers::before_open(path);
+        Self::open_file(path)
+            // Nothing stays behind from an open that failed: not an empty database file, not
+            // SQLite's side files, not the directories made for them.
+            .inspect_err(|_| created.remove())
+            .map_err(|e| match &e {
+                StoreError::Open { source, .. } | StoreError::Migrate { source, .. }
+                    if source
+                        .downcast_ref::<rusqlite::Error>()
+                        .is_some_and(is_read_only) =>
+                {
+                    StoreError::ReadOnly {
+                        path: path.to_path_buf(),
+                    }
                 }
-            }
-            _ => e,
-        })
+                _ => e,
+            })
     }
 
     fn open_file(path: &Path) -> Result<Self, StoreError> {
@@ -248,6 +258,51 @@ impl SqliteStore {
         match found {
             Some(_) => Ok(()),
             None => Err(StoreError::NotFound(id.to_string())),
+        }
+    }
+}
+
+/// What opening a database at a path may create (the file, SQLite's side files, missing parent
+/// directories), noted before the open so that a failed open can take back exactly that.
+struct Leftovers {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Leftovers {
+    fn before_open(path: &Path) -> Leftovers {
+        // Side files of a database that exists may belong to another process that has it open:
+        // only a database this open creates has side files that are surely its own.
+        let files = if std::fs::symlink_metadata(path).is_ok() {
+            Vec::new()
+        } else {
+            ["", "-journal", "-wal", "-shm"]
+                .iter()
+                .map(|suffix| {
+                    let mut name = path.as_os_str().to_os_string();
+                    name.push(suffix);
+                    PathBuf::from(name)
+                })
+                .collect()
+        };
+        // Missing ancestors, deepest first, so they are removed in that order.
+        let dirs = path
+            .ancestors()
+            .skip(1)
+            .filter(|p| !p.as_os_str().is_empty())
+            .take_while(|p| std::fs::symlink_metadata(p).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        Leftovers { files, dirs }
+    }
+
+    fn remove(&self) {
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
+        for dir in &self.dirs {
+            // Only if empty: never anything that another process put there meanwhile.
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }

@@ -35,6 +35,9 @@ pub fn suite(path: &Path, scorers: &[String]) -> Result<LoadedSuite, SuiteError>
             path.display()
         )));
     }
+    if let Err(e) = touchstone_input::check_not_special(path) {
+        return Err(adhoc(format!("--dataset {}: {e}", path.display())));
+    }
     if !path.is_file() {
         return Err(adhoc(format!(
             "--dataset {} does not exist / 数据文件不存在",

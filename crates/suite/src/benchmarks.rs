@@ -196,6 +196,11 @@ pub fn benchmark(request: &BenchmarkRequest) -> Result<LoadedSuite, SuiteError> 
             "no such file or folder; `touchstone benchmarks list` says where to get {name}"
         )));
     }
+    if !request.data.is_dir()
+        && let Err(e) = touchstone_input::check_not_special(request.data)
+    {
+        return Err(not_found(e.to_string()));
+    }
     let data = std::fs::canonicalize(request.data).map_err(|e| not_found(e.to_string()))?;
     let shots = request
         .shots

@@ -82,9 +82,12 @@ pub fn load(name_or_path: &str) -> Result<LoadedSuite, SuiteError> {
     load_file(path)
 }
 
+/// A suite file is a page of YAML; anything larger is not one (and is not read into memory).
+pub const MAX_SUITE_BYTES: u64 = 16 * touchstone_input::MIB;
+
 /// Load and validate a suite file; relative dataset paths become relative to the file.
 pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
-    let bytes = std::fs::read(path).map_err(|e| SuiteError::Io {
+    let bytes = touchstone_input::read(path, MAX_SUITE_BYTES).map_err(|e| SuiteError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
@@ -422,6 +425,16 @@ pub fn validate(suite: &LoadedSuite, text: &str, origin: &str) -> Result<(), Sui
                             "name a data file (.jsonl, .csv, .parquet); only `format: mmlu`, `cmmlu` or `ceval` read a whole folder / 请指向数据文件；只有 mmlu、cmmlu、ceval 格式可读取整个文件夹"
                                 .into(),
                         ),
+                    ));
+                }
+                if !p.is_dir()
+                    && let Err(e) = touchstone_input::check_not_special(p)
+                {
+                    return Err(in_task(
+                        task,
+                        &["dataset:", "path:"],
+                        format!("task `{}`: dataset path {}: {e}", task.name, p.display()),
+                        None,
                     ));
                 }
                 if !p.is_file() && !folder_ok {

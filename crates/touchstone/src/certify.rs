@@ -142,7 +142,11 @@ fn temp_path(out: &Path) -> PathBuf {
 }
 
 pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
-    let bytes = std::fs::read(&args.certificate).map_err(|e| {
+    let bytes = touchstone_input::read(
+        &args.certificate,
+        touchstone_trust::certificate::MAX_CERTIFICATE_BYTES,
+    )
+    .map_err(|e| {
         miette::miette!(
             "cannot read {}: {e} / 无法读取证书",
             args.certificate.display()
@@ -154,7 +158,7 @@ pub fn verify(args: &VerifyArgs) -> miette::Result<ExitCode> {
     };
     let tree_head = match &args.tree_head {
         Some(path) => {
-            let text = std::fs::read(path)
+            let text = touchstone_input::read(path, touchstone_input::MIB)
                 .map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
             Some(PublishedTreeHead::from_json(&text).map_err(|e| {
                 miette::miette!(

@@ -24,13 +24,13 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
         no_cache: args.no_cache,
         threads: args.threads.map(|n| n as usize),
     };
+    let cancel = CancellationToken::new();
+    spawn_interrupt_handler(cancel.clone(), quiet);
     if let Some(dir) = &args.out {
         touchstone_engine::prepare_output_dir(dir).map_err(engine_report)?;
     }
     let store = open_store(db)?;
     let progress = Arc::new(progress::Progress::new(quiet));
-    let cancel = CancellationToken::new();
-    spawn_interrupt_handler(cancel.clone(), quiet);
 
     let outcome = if let Some(run) = &args.resume {
         let run = (!run.is_empty()).then_some(run.as_str());
@@ -178,28 +178,29 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C (or SIGTERM) stops dispatching, lets the writer commit what is done, and leaves a
-/// resumable run. A second Ctrl-C exits at once; the store is still consistent (WAL).
+/// Ctrl-C or SIGTERM (what `kill`, systemd and container runtimes send) stops dispatching,
+/// lets the writer commit what is done, and leaves a resumable run. A second signal of either
+/// kind exits at once; the store is still consistent (WAL, one transaction per batch).
 fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Installed before anything is read, so that no signal falls back to the default action
+    // (killing the process mid-write) between here and the end of the run.
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the signals keep their default action: the process ends at once.
+        return;
+    };
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let first = async {
-            match term.as_mut() {
-                Some(t) => {
-                    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = t.recv() => {} }
-                }
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        };
-        first.await;
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
         if !quiet {
-            errln!("\nstopping: finishing writes… (Ctrl-C again to quit at once) / 正在停止");
+            errln!(
+                "\nstopping: finishing writes… (Ctrl-C or SIGTERM again to quit at once) / 正在停止，再次中断将立即退出"
+            );
         }
         cancel.cancel();
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     });
 }

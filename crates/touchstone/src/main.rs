@@ -58,7 +58,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let outcome = runtime.block_on(dispatch(cli));
+    // What is left on the runtime now is abandoned work (an interrupted item's code still
+    // running in its sandbox, which dies with this process): dropping the runtime would wait for
+    // it, so a stopped run would not stop.
+    runtime.shutdown_background();
+    match outcome {
         Ok(code) => code,
         Err(report) => {
             errln!("{report:?}");

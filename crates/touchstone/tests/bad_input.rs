@@ -278,3 +278,148 @@ fn a_dataset_error_in_a_suite_names_the_task() {
     ]);
     assert_clean_failure(&o, &["task `second`", "empty.jsonl", "no samples"]);
 }
+
+/// Runs the binary, failing the test (and killing the process) if it has not ended in time: a
+/// command that waits on a pipe would otherwise hang the test run.
+fn run_within(args: &[&str], limit: std::time::Duration) -> std::process::Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`touchstone {}` still running after {limit:?}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn pipes_and_devices_are_refused_at_once_with_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("input.yaml");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().unwrap();
+    let database = db(dir.path());
+    let database = database.to_str().unwrap();
+    let limit = std::time::Duration::from_secs(30);
+    for args in [
+        vec!["eval", "--suite", fifo, "--db", database],
+        vec!["eval", "--dataset", fifo, "--db", database],
+        vec![
+            "eval",
+            "--benchmark",
+            "humaneval",
+            "--data-dir",
+            fifo,
+            "--db",
+            database,
+        ],
+        vec!["suites", "validate", fifo],
+        vec!["verify", fifo],
+    ] {
+        let o = run_within(&args, limit);
+        assert_clean_failure(&o, &["named pipe", "FIFO", "regular"]);
+        assert!(!stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    }
+    let o = run_within(&["verify", "/dev/zero"], limit);
+    assert_clean_failure(&o, &["character device"]);
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_leaves_nothing_beside_it() {
+    // A device: SQLite would have made `/dev/full-journal`.
+    let o = run(&["runs", "list", "--db", "/dev/full"]);
+    assert_clean_failure(&o, &["character device", "--db"]);
+    let o = run(&[
+        "eval",
+        "--db",
+        "/dev/full",
+        "--dataset",
+        "/nonexistent.jsonl",
+    ]);
+    assert!(!o.status.success());
+    for side in ["-journal", "-wal", "-shm"] {
+        assert!(!std::path::Path::new(&format!("/dev/full{side}")).exists());
+    }
+    // A file that is not a database: refused, nothing added beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x5a_u8; 8192]).unwrap();
+    let o = run(&["runs", "list", "--db", junk.to_str().unwrap()]);
+    assert_clean_failure(&o, &["junk.db"]);
+    let listing = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(dir.path()), ["junk.db"]);
+    assert_eq!(std::fs::read(&junk).unwrap(), vec![0x5a_u8; 8192]);
+    // A database under a path that cannot be a directory: nothing is made on the way.
+    let blocked = junk.join("sub/t.db");
+    let o = run(&[
+        "eval",
+        "--db",
+        blocked.to_str().unwrap(),
+        "--dataset",
+        "/nonexistent.jsonl",
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(listing(dir.path()), ["junk.db"]);
+}
+
+#[test]
+fn verify_refuses_an_oversized_file_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.cert");
+    // A sparse gibibyte: were it read whole, this test would allocate 1 GiB first.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let o = run_within(
+        &["verify", huge.to_str().unwrap()],
+        std::time::Duration::from_secs(30),
+    );
+    assert_clean_failure(&o, &["1073741824 bytes", "more than"]);
+}
+
+#[test]
+fn nul_bytes_in_a_csv_are_refused_with_their_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(
+        &data,
+        b"input,target\nWhat is 1 + 1?,2\nWhat is 2\x00+ 2?,4\n",
+    )
+    .unwrap();
+    let o = eval_dataset(dir.path(), &data, "exact");
+    assert_clean_failure(&o, &["row 3", "`input`", "NUL"]);
+    // And in JSON text, written as an escape.
+    let data = dir.path().join("d.jsonl");
+    std::fs::write(&data, "{\"input\": \"ok\", \"target\": \"a\\u0000\"}\n").unwrap();
+    let o = eval_dataset(dir.path(), &data, "exact");
+    assert_clean_failure(&o, &["line 1", "`target`", "NUL"]);
+}

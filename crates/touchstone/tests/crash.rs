@@ -173,6 +173,16 @@ fn sigkill_then_resume_loses_nothing_and_repeats_nothing() {
 
 #[test]
 fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
+    a_signal_stops_cleanly_and_leaves_a_resumable_run("-INT");
+}
+
+/// SIGTERM is what `kill`, systemd and container runtimes send: the same clean stop.
+#[test]
+fn sigterm_stops_cleanly_and_leaves_a_resumable_run() {
+    a_signal_stops_cleanly_and_leaves_a_resumable_run("-TERM");
+}
+
+fn a_signal_stops_cleanly_and_leaves_a_resumable_run(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("mc.jsonl");
     let n = 200;
@@ -209,7 +219,7 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -254,4 +264,70 @@ fn ctrl_c_stops_cleanly_and_leaves_a_resumable_run() {
             .scored,
         n as u64
     );
+}
+
+/// A signal stops the run at once even while generated code runs for seconds in the sandbox (the
+/// item is not recorded; a resume runs it again). A second signal, sent before the first is
+/// handled, changes nothing.
+#[test]
+fn a_signal_stops_at_once_while_code_runs() {
+    if !std::path::Path::new("/usr/bin/python3").exists() {
+        eprintln!("skipped: no /usr/bin/python3 to run generated code");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("HumanEval.jsonl");
+    let slow = "import time\ntime.sleep(8.25)\ndef add(a, b):\n    return a + b\n";
+    let prompt = format!("def add(a, b):\n    \"\"\"Add. [[reply:{slow}]]\"\"\"\n");
+    let line = serde_json::json!({
+        "task_id": "Slow/0", "prompt": prompt, "canonical_solution": "    return a + b\n",
+        "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"
+    });
+    std::fs::write(&data, format!("{line}\n")).unwrap();
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let db_path = db(dir.path());
+    let mut child = bin()
+        .args([
+            "eval",
+            "--benchmark",
+            "humaneval",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .args(["--model", &format!("openai:mock@{}", mock.base_url())])
+        .args(["--db", db_path.to_str().unwrap(), "--allow-unisolated-code"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.request_count() < 1 {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The answer is in; its code is sleeping in the sandbox.
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = child.id().to_string();
+    let kill = |signal: &str| {
+        std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+    };
+    let stopped = Instant::now();
+    assert!(kill("-TERM").success());
+    let _ = kill("-TERM");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(3),
+            "still running 3 s after the signals"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130));
+    let store = SqliteStore::open(&db_path).unwrap();
+    assert!(store.latest_unfinished().unwrap().is_some());
 }

@@ -428,10 +428,20 @@ fn check_tree_head(
     Ok(root)
 }
 
+/// The largest certificate file read: one holds a manifest of digests, two signatures and a log
+/// proof (kilobytes); verifiers refuse anything larger before reading it.
+pub const MAX_CERTIFICATE_BYTES: u64 = 4 * touchstone_input::MIB;
+
 /// Verifies a certificate file's bytes: canonical form, format and algorithm names, public keys
 /// and fingerprint, both signatures, the log proof and its signed tree head, and what `options`
 /// ask for. Fails with the first thing that does not hold.
 pub fn verify(cert_bytes: &[u8], options: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
+    if cert_bytes.len() as u64 > MAX_CERTIFICATE_BYTES {
+        return Err(VerifyError::Malformed(format!(
+            "{} bytes, more than a certificate's {MAX_CERTIFICATE_BYTES} / 超过证书的大小上限",
+            cert_bytes.len()
+        )));
+    }
     let cert = Certificate::from_bytes(cert_bytes)?;
     let body = &cert.body;
     if body.format != CERTIFICATE_FORMAT {

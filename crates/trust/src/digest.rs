@@ -57,7 +57,7 @@ impl Digests {
 
     /// Streams the file at `path` (constant memory).
     pub fn of_file(path: &Path) -> std::io::Result<Digests> {
-        Digests::of_reader(std::fs::File::open(path)?)
+        Digests::of_reader(touchstone_input::open(path)?)
     }
 }
 

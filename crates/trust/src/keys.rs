@@ -19,6 +19,9 @@ use zeroize::Zeroizing;
 
 use crate::{canonical, digest, hex, names};
 
+/// Key files are a few kilobytes; a larger file is not one (and is not read into memory).
+const KEY_FILE_BYTES: u64 = touchstone_input::MIB;
+
 pub const PRIVATE_FILE: &str = "private.json";
 pub const PUBLIC_FILE: &str = "public.json";
 const PRIVATE_FORMAT: &str = "touchstone-private-key/1";
@@ -186,10 +189,11 @@ impl PublicKeys {
 
     /// Reads a `public.json` (for `verify --pubkey`).
     pub fn load(path: &Path) -> Result<PublicKeys, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            touchstone_input::read(path, KEY_FILE_BYTES).map_err(|source| KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let keys: PublicKeys = serde_json::from_slice(&bytes).map_err(|e| KeyError::Malformed {
             path: path.to_path_buf(),
             detail: e.to_string(),
@@ -439,10 +443,11 @@ impl KeyPair {
     /// `DIR/public.json` when that file is present.
     pub fn load_dir(dir: &Path, passphrase: &str) -> Result<KeyPair, KeyError> {
         let path = dir.join(PRIVATE_FILE);
-        let bytes = std::fs::read(&path).map_err(|source| KeyError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes =
+            touchstone_input::read(&path, KEY_FILE_BYTES).map_err(|source| KeyError::Io {
+                path: path.clone(),
+                source,
+            })?;
         let malformed = |detail: String| KeyError::Malformed {
             path: path.clone(),
             detail,

@@ -27,6 +27,9 @@ fn assert_refused_quickly<T: serde::de::DeserializeOwned + std::fmt::Debug>(text
     );
     assert!(err.over_limit, "{err}");
     assert!(err.message.contains("refused"), "{err}");
+    // Located, as every YAML error is: where the expansion went over the limit.
+    assert!(err.line >= 1 && err.column >= 1, "{err:?}");
+    assert!(err.to_string().contains(" at line "), "{err}");
 }
 
 #[test]

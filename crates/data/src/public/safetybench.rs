@@ -2,7 +2,6 @@
 //! both whole JSON documents ([`crate::native::JsonDoc`]), walked question by question.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -46,11 +45,11 @@ pub(crate) fn open(
     options: ReadOptions,
 ) -> Result<SampleStream, DataError> {
     let key_path = answers.map_or_else(|| answers_path(questions), Path::to_path_buf);
-    let file = File::open(questions).map_err(|source| DataError::Open {
+    let file = touchstone_input::open(questions).map_err(|source| DataError::Open {
         path: questions.to_path_buf(),
         source,
     })?;
-    let key_file = File::open(&key_path).map_err(|source| DataError::NoAnswerKey {
+    let key_file = touchstone_input::open(&key_path).map_err(|source| DataError::NoAnswerKey {
         path: questions.to_path_buf(),
         key: key_path.clone(),
         source,
