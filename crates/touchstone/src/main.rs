@@ -6,6 +6,7 @@
 mod output;
 
 mod analysis;
+mod audit;
 mod catalogue;
 mod certify;
 mod cli;
@@ -24,8 +25,8 @@ use touchstone_engine::EngineError;
 use touchstone_store::{SqliteStore, Store};
 
 use cli::{
-    AttacksCommand, BankCommand, BenchmarksCommand, Cli, Command, KeysCommand, LogCommand,
-    ModelsCommand, RunsCommand, SuitesCommand,
+    AttacksCommand, AuditCommand, BankCommand, BenchmarksCommand, Cli, Command, KeysCommand,
+    LogCommand, ModelsCommand, RunsCommand, SuitesCommand,
 };
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
@@ -112,6 +113,8 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         Command::Report(args) => analysis::report(&cli.db, &args),
         Command::Compare(args) => analysis::compare(&cli.db, &args),
         Command::Plan(args) => analysis::plan(&args),
+        Command::Audit(AuditCommand::Verify { head }) => audit::verify(&cli.db, head.as_ref()),
+        Command::Audit(AuditCommand::Export { out }) => audit::export(&cli.db, out.as_deref()),
         Command::Runs(RunsCommand::List) => runs::list(&cli.db),
         Command::Runs(RunsCommand::Show { run, json, out }) => {
             runs::show(&cli.db, &run, json, out.as_ref())
