@@ -103,7 +103,6 @@ pub fn append(store: &dyn Store, event: &Event) -> Result<u64, AuditError> {
 pub fn verify(store: &dyn Store, expected_head: Option<&Head>) -> Result<Option<Head>, AuditError> {
     let broken = |seq: u64, reason: String| AuditError::Broken { seq, reason };
     let mut head: Option<Head> = None;
-    let mut matched_expected = false;
     loop {
         let after = head.as_ref().map_or(0, |h| h.seq);
         let rows = store.audit_events(after, PAGE)?;
@@ -158,14 +157,12 @@ pub fn verify(store: &dyn Store, expected_head: Option<&Head>) -> Result<Option<
             }
             if let Some(expected) = expected_head
                 && expected.seq == row.seq
+                && expected.hash != row.hash
             {
-                if expected.hash != row.hash {
-                    return Err(broken(
-                        row.seq,
-                        "differs from the head recorded earlier: the trail was rewritten from here or before".into(),
-                    ));
-                }
-                matched_expected = true;
+                return Err(broken(
+                    row.seq,
+                    "differs from the head recorded earlier: the trail was rewritten from here or before".into(),
+                ));
             }
             head = Some(Head {
                 seq: row.seq,
@@ -173,14 +170,15 @@ pub fn verify(store: &dyn Store, expected_head: Option<&Head>) -> Result<Option<
             });
         }
     }
+    // A chain that reached the recorded head was checked against it above.
+    let reached = head.as_ref().map_or(0, |h| h.seq);
     if let Some(expected) = expected_head
-        && !matched_expected
+        && expected.seq > reached
     {
         return Err(broken(
             expected.seq,
             format!(
-                "missing: the trail ends at event {} but held event {} before",
-                head.as_ref().map_or(0, |h| h.seq),
+                "missing: the trail ends at event {reached} but held event {} before",
                 expected.seq
             ),
         ));

@@ -371,7 +371,6 @@ impl Mapper {
     }
 }
 
-/// Text of a scalar JSON value: strings as they are, numbers and booleans as written.
 /// The first NUL character in any text of a record: its field (dotted path for nested values)
 /// and 1-based character position. NUL is refused everywhere: C-string consumers (SQLite's
 /// text functions, terminals, PDF) cut text at it, so what is shown would differ from what
@@ -405,6 +404,7 @@ fn find_nul(rec: &Record) -> Option<(String, usize)> {
         .find_map(|(k, v)| nul_in_name(k, "").or_else(|| walk(v, k)))
 }
 
+/// Text of a scalar JSON value: strings as they are, numbers and booleans as written.
 fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),

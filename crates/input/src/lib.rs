@@ -113,13 +113,18 @@ fn refuse(error: InputError) -> io::Error {
 
 /// Opens a regular file for reading; a FIFO, device, socket or directory is refused at once.
 pub fn open(path: &Path) -> io::Result<File> {
+    open_regular(path).map(|(file, _)| file)
+}
+
+/// The opened file with the `fstat` that admitted it, so callers need not ask again.
+fn open_regular(path: &Path) -> io::Result<(File, Metadata)> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
     match FileKind::of(&meta) {
-        None => Ok(file),
+        None => Ok((file, meta)),
         Some(kind) => Err(refuse(InputError::NotRegular { kind })),
     }
 }
@@ -136,8 +141,8 @@ pub fn check_not_special(path: &Path) -> io::Result<()> {
 
 /// Opens a regular file and checks it holds at most `limit` bytes.
 pub fn open_bounded(path: &Path, limit: u64) -> io::Result<(File, u64)> {
-    let file = open(path)?;
-    let size = file.metadata()?.len();
+    let (file, meta) = open_regular(path)?;
+    let size = meta.len();
     if size > limit {
         return Err(refuse(InputError::TooLarge { size, limit }));
     }

@@ -59,8 +59,8 @@ struct ChildPlan {
 }
 
 /// RLIMIT_NPROC counts every process and thread of the real uid, host-wide. With a uid of its
-/// own (`shared_uid` None: a root host) the item's limit is its own budget. Sharing the caller's uid, a fixed limit
-/// would both refuse every item of a user who already runs more processes than it (a desktop
+/// own (`shared_uid` None: a root host) the item's limit is its own budget. Sharing a uid, a
+/// fixed limit would both refuse every item of a user who already runs more processes than it (a desktop
 /// runs hundreds of threads) and let one item's fork bomb use up the uid and starve the items
 /// running beside it; so the limit is what the uid runs now plus the item's budget, within the
 /// caller's own hard limit.

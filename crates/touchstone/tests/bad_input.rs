@@ -289,18 +289,11 @@ fn run_within(args: &[&str], limit: std::time::Duration) -> std::process::Output
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`touchstone {}` still running after {limit:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_within(
+        &mut child,
+        limit,
+        &format!("`touchstone {}`", args.join(" ")),
+    );
     child.wait_with_output().unwrap()
 }
 

@@ -4,12 +4,62 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_touchstone"));
+/// The binary cargo built, or `TOUCHSTONE_BIN` where a copy must be used (`scripts/test` runs
+/// some tests as `nobody`, who may not reach the target directory).
+pub fn bin_path() -> std::ffi::OsString {
+    std::env::var_os("TOUCHSTONE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_touchstone").into())
+}
+
+/// Without the variables that would change what a test asks for.
+pub fn clean_env(c: &mut Command) -> &mut Command {
     c.env_remove("TOUCHSTONE_MODEL")
         .env_remove("TOUCHSTONE_DB")
-        .env_remove("TOUCHSTONE_CONCURRENCY");
+        .env_remove("TOUCHSTONE_CONCURRENCY")
+}
+
+pub fn bin() -> Command {
+    let mut c = Command::new(bin_path());
+    clean_env(&mut c);
     c
+}
+
+/// Waits for `child`, killing it and failing the test if it has not ended within `limit`.
+pub fn wait_within(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// One HumanEval line for `add(a, b)` whose completion the mock serves verbatim (`[[reply:…]]`
+/// in the prompt's docstring, so the completion has no `"""`, `]]` or backslash).
+pub fn humaneval_add(task_id: &str, completion: &str) -> String {
+    assert!(
+        !completion.contains("\"\"\"") && !completion.contains("]]") && !completion.contains('\\'),
+        "{task_id}: the completion must fit in a docstring and a mock directive"
+    );
+    let prompt =
+        format!("def add(a, b):\n    \"\"\"Add two numbers. [[reply:{completion}]]\"\"\"\n");
+    serde_json::json!({
+        "task_id": task_id,
+        "prompt": prompt,
+        "canonical_solution": "    return a + b\n",
+        "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n",
+        "entry_point": "add",
+    })
+    .to_string()
 }
 
 pub fn run(args: &[&str]) -> Output {

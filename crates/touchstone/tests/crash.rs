@@ -277,12 +277,10 @@ fn a_signal_stops_at_once_while_code_runs() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("HumanEval.jsonl");
-    let slow = "import time\ntime.sleep(8.25)\ndef add(a, b):\n    return a + b\n";
-    let prompt = format!("def add(a, b):\n    \"\"\"Add. [[reply:{slow}]]\"\"\"\n");
-    let line = serde_json::json!({
-        "task_id": "Slow/0", "prompt": prompt, "canonical_solution": "    return a + b\n",
-        "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"
-    });
+    let line = humaneval_add(
+        "Slow/0",
+        "import time\ntime.sleep(8.25)\ndef add(a, b):\n    return a + b\n",
+    );
     std::fs::write(&data, format!("{line}\n")).unwrap();
     let mock = spawn_background(MockConfig::default()).unwrap();
     let db_path = db(dir.path());
@@ -314,19 +312,13 @@ fn a_signal_stops_at_once_while_code_runs() {
             .status()
             .unwrap()
     };
-    let stopped = Instant::now();
     assert!(kill("-TERM").success());
     let _ = kill("-TERM");
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(3),
-            "still running 3 s after the signals"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_within(
+        &mut child,
+        Duration::from_secs(3),
+        "the run, 3 s after the signals",
+    );
     assert_eq!(status.code(), Some(130));
     let store = SqliteStore::open(&db_path).unwrap();
     assert!(store.latest_unfinished().unwrap().is_some());

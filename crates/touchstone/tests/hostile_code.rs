@@ -20,18 +20,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use touchstone_mock::{MockConfig, spawn_background};
 
-/// The touchstone binary: the one cargo built, or `TOUCHSTONE_BIN` where a copy must be used.
-fn touchstone() -> Command {
-    match std::env::var_os("TOUCHSTONE_BIN") {
-        Some(path) => {
-            let mut c = Command::new(path);
-            c.env_remove("TOUCHSTONE_MODEL").env_remove("TOUCHSTONE_DB");
-            c
-        }
-        None => bin(),
-    }
-}
-
 fn have(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
@@ -146,23 +134,6 @@ const HONEST: [(&str, bool); 4] = [
     ("    return a * b\n", false),
 ];
 
-fn item(id: usize, completion: &str) -> String {
-    assert!(
-        !completion.contains("\"\"\"") && !completion.contains("]]") && !completion.contains('\\'),
-        "item {id}: the completion must fit in a docstring and a mock directive"
-    );
-    let prompt =
-        format!("def add(a, b):\n    \"\"\"Add two numbers. [[reply:{completion}]]\"\"\"\n");
-    serde_json::json!({
-        "task_id": format!("Hostile/{id}"),
-        "prompt": prompt,
-        "canonical_solution": "    return a + b\n",
-        "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n",
-        "entry_point": "add",
-    })
-    .to_string()
-}
-
 /// Host processes whose command line holds `marker`, other than this test.
 fn survivors(marker: &str) -> Vec<String> {
     let me = std::process::id().to_string();
@@ -216,10 +187,13 @@ fn hostile_completions_are_contained_and_the_run_records_every_item() {
     let attacks = attacks(&host);
     let mut lines = Vec::new();
     for (name, code) in &attacks {
-        lines.push(item(lines.len(), &format!("# {name}\n{preamble}{code}")));
+        lines.push(humaneval_add(
+            &format!("Hostile/{}", lines.len()),
+            &format!("# {name}\n{preamble}{code}"),
+        ));
     }
     for (code, _) in HONEST {
-        lines.push(item(lines.len(), code));
+        lines.push(humaneval_add(&format!("Hostile/{}", lines.len()), code));
     }
     let data = dir.path().join("HumanEval.jsonl");
     std::fs::write(&data, lines.join("\n") + "\n").unwrap();
@@ -233,7 +207,7 @@ fn hostile_completions_are_contained_and_the_run_records_every_item() {
     cmd.arg("-c")
         .arg("exec 3>>\"$LEAKED\"; exec \"$@\"")
         .arg("bash")
-        .arg(touchstone().get_program())
+        .arg(bin_path())
         .args([
             "eval",
             "--benchmark",
@@ -250,9 +224,8 @@ fn hostile_completions_are_contained_and_the_run_records_every_item() {
             out.to_str().unwrap(),
             "--quiet",
         ])
-        .env("LEAKED", &leaked)
-        .env_remove("TOUCHSTONE_MODEL")
-        .env_remove("TOUCHSTONE_DB");
+        .env("LEAKED", &leaked);
+    clean_env(&mut cmd);
     let started = Instant::now();
     let o = cmd.output().unwrap();
     let elapsed = started.elapsed();
