@@ -146,6 +146,26 @@ pub async fn start(
     events: Arc<dyn Events>,
     cancel: CancellationToken,
 ) -> Result<RunOutcome, EngineError> {
+    let run_id = touchstone_store::new_run_id();
+    start_as(
+        run_id, store, providers, suite, models, options, events, cancel,
+    )
+    .await
+}
+
+/// [`start`] under an id the caller chose beforehand: a queue that names its job by the run it
+/// becomes knows, after a crash, whether the run was created (then it resumes it) or not.
+#[allow(clippy::too_many_arguments)]
+pub async fn start_as(
+    run_id: String,
+    store: Arc<dyn Store>,
+    providers: Arc<dyn Providers>,
+    suite: LoadedSuite,
+    models: Vec<ModelSpec>,
+    options: EvalOptions,
+    events: Arc<dyn Events>,
+    cancel: CancellationToken,
+) -> Result<RunOutcome, EngineError> {
     if models.is_empty() {
         return Err(EngineError::Config("no model to evaluate".into()));
     }
@@ -221,7 +241,7 @@ pub async fn start(
         .map(|j| j.identity().clone());
 
     let run = RunRecord {
-        id: touchstone_store::new_run_id(),
+        id: run_id,
         created_at: touchstone_store::now_rfc3339(),
         finished_at: None,
         status: RunStatus::Running,

@@ -52,12 +52,67 @@ impl Providers for Standard {
     }
 }
 
+/// Every provider this build has, with the API keys of `openai:` models given by the host per
+/// model label instead of read from the environment: the center decrypts a registered model's
+/// key for the run that uses it, and no other process or run sees it. A model without a key
+/// here is opened as [`Standard`] would.
+pub struct Keyed {
+    keys: std::collections::HashMap<String, String>,
+}
+
+impl Keyed {
+    /// `keys`: model label (`openai:NAME@URL`) → API key.
+    pub fn shared(keys: std::collections::HashMap<String, String>) -> Arc<dyn Providers> {
+        Arc::new(Keyed { keys })
+    }
+}
+
+impl std::fmt::Debug for Keyed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The keys themselves never reach a log.
+        f.debug_struct("Keyed")
+            .field("models", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Providers for Keyed {
+    async fn open(
+        &self,
+        spec: &ModelSpec,
+        exec: &ExecOptions,
+    ) -> Result<ProvidedModel, EngineError> {
+        match (spec, self.keys.get(&spec.label())) {
+            (
+                ModelSpec::OpenAi {
+                    model, base_url, ..
+                },
+                Some(key),
+            ) => {
+                let opened = OpenAiModel::new(model, base_url, Some(key.clone()));
+                open_openai_model(opened, spec, base_url, exec).await
+            }
+            _ => Standard.open(spec, exec).await,
+        }
+    }
+}
+
 async fn open_openai(
     spec: &ModelSpec,
     base_url: &str,
     exec: &ExecOptions,
 ) -> Result<ProvidedModel, EngineError> {
-    let model = OpenAiModel::from_spec(spec).map_err(|error| EngineError::Model {
+    open_openai_model(OpenAiModel::from_spec(spec), spec, base_url, exec).await
+}
+
+async fn open_openai_model(
+    model: Result<OpenAiModel, ModelError>,
+    spec: &ModelSpec,
+    base_url: &str,
+    exec: &ExecOptions,
+) -> Result<ProvidedModel, EngineError> {
+    let model = model.map_err(|error| EngineError::Model {
         model: spec.label(),
         error,
     })?;

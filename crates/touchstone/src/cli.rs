@@ -86,6 +86,40 @@ pub enum Command {
     /// The center's transparency log of issued certificates.
     #[command(subcommand)]
     Log(LogCommand),
+    /// The center as a service (评测中心): accounts and roles, organisations, registered
+    /// models, runs as queued jobs, the HTTP API on 127.0.0.1:8080 and its audit trail.
+    Center(CenterArgs),
+    /// Execute the center's queued runs in this process, beside `touchstone center`, against
+    /// the same database (--db).
+    Worker {
+        /// Runs executed at once by this process.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CenterArgs {
+    #[command(subcommand)]
+    pub command: Option<CenterCommand>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Runs executed at once by this process (0: only `touchstone worker` processes run them).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// The administrator created on first start, whose one-time password is printed.
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CenterCommand {
+    /// Create the first administrator and print their password, without starting the service.
+    Init {
+        #[arg(long, default_value = "admin")]
+        admin: String,
+    },
 }
 
 #[derive(Args, Debug)]

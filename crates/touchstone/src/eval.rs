@@ -191,7 +191,7 @@ pub async fn eval(db: &Path, quiet: bool, args: EvalArgs) -> miette::Result<Exit
 /// Ctrl-C or SIGTERM (what `kill`, systemd and container runtimes send) stops dispatching,
 /// lets the writer commit what is done, and leaves a resumable run. A second signal of either
 /// kind exits at once; the store is still consistent (WAL, one transaction per batch).
-fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
+pub(crate) fn spawn_interrupt_handler(cancel: CancellationToken, quiet: bool) {
     use tokio::signal::unix::{SignalKind, signal};
     // Installed before anything is read, so that no signal falls back to the default action
     // (killing the process mid-write) between here and the end of the run.

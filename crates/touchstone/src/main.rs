@@ -8,6 +8,7 @@ mod output;
 mod analysis;
 mod audit;
 mod catalogue;
+mod center;
 mod certify;
 mod cli;
 mod eval;
@@ -25,8 +26,8 @@ use touchstone_engine::EngineError;
 use touchstone_store::{SqliteStore, Store};
 
 use cli::{
-    AttacksCommand, AuditCommand, BankCommand, BenchmarksCommand, Cli, Command, KeysCommand,
-    LogCommand, ModelsCommand, RunsCommand, SuitesCommand,
+    AttacksCommand, AuditCommand, BankCommand, BenchmarksCommand, CenterCommand, Cli, Command,
+    KeysCommand, LogCommand, ModelsCommand, RunsCommand, SuitesCommand,
 };
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells expect.
@@ -115,6 +116,11 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         Command::Plan(args) => analysis::plan(&args),
         Command::Audit(AuditCommand::Verify { head }) => audit::verify(&cli.db, head.as_ref()),
         Command::Audit(AuditCommand::Export { out }) => audit::export(&cli.db, out.as_deref()),
+        Command::Center(args) => match args.command {
+            Some(CenterCommand::Init { admin }) => center::init(&cli.db, &admin),
+            None => center::serve(&cli.db, &args).await,
+        },
+        Command::Worker { workers } => center::worker(&cli.db, workers).await,
         Command::Runs(RunsCommand::List) => runs::list(&cli.db),
         Command::Runs(RunsCommand::Show { run, json, out }) => {
             runs::show(&cli.db, &run, json, out.as_ref())

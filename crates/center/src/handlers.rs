@@ -1,0 +1,803 @@
+//! One function per route. Each is called only after the policy allowed its action for the
+//! caller; a handler that loads an organisation's object asks [`policy::decide_object`] before
+//! it shows or changes it. Request bodies are structs that refuse unknown fields.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use touchstone_core::ModelSpec;
+
+use crate::directory::{Job, JobStatus, Model, Organisation, Token, User};
+use crate::error::ApiError;
+use crate::http::{self, Call, Reply, on_directory};
+use crate::policy::{self, Action, Credential, Principal, Role, Scope};
+use crate::{Center, SESSION_TTL, blocking, secrets};
+
+pub(crate) async fn dispatch(
+    center: &Arc<Center>,
+    action: Action,
+    call: Call,
+) -> Result<Reply, ApiError> {
+    use Action::*;
+    match action {
+        Health => Ok(Reply::ok(json!({
+            "status": "ok",
+            "version": touchstone_engine::config::TOUCHSTONE_VERSION,
+        }))),
+        OpenApi => Ok(Reply::ok(crate::openapi::document())),
+        LogHead => log_head(center).await,
+        Login => login(center, call).await,
+        Logout => logout(center, call).await,
+        Me => me(&call),
+        UsersList => users_list(center).await,
+        UsersCreate => users_create(center, call).await,
+        OrgsList => Ok(Reply::ok(
+            json!({ "organisations": on_directory(center, |d| d.orgs()).await? }),
+        )),
+        OrgsCreate => orgs_create(center, call).await,
+        TokensList => tokens_list(center, call).await,
+        TokensCreate => tokens_create(center, call).await,
+        TokensRevoke => tokens_revoke(center, call).await,
+        ModelsList => models_list(center, call).await,
+        ModelsCreate => models_create(center, call).await,
+        ModelsGet => {
+            let model = load_model(center, &call, action).await?;
+            Ok(Reply::ok(json!(model)).on(format!("model:{}", model.id)))
+        }
+        ModelsDelete => models_delete(center, call).await,
+        ModelsTest => models_test(center, call).await,
+        RunsList => runs_list(center, call).await,
+        RunsCreate => runs_create(center, call).await,
+        RunsGet => runs_get(center, call).await,
+        RunsResults => runs_results(center, call).await,
+        RunsCancel => runs_cancel(center, call).await,
+        AuditList => audit_list(center, call).await,
+    }
+}
+
+// Validation of what people type.
+
+/// A name that appears in paths and logs: 1 to 64 of letters, digits, `.`, `_`, `-`, starting
+/// with a letter or digit.
+pub(crate) fn check_name(value: &str, field: &str) -> Result<(), ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            format!("`{field}` must be 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit"),
+            format!("`{field}` 须为 1 至 64 个字母、数字、`.`、`_` 或 `-`，以字母或数字开头"),
+        )
+        .at(field))
+    }
+}
+
+/// Free text shown to people: at most `max` characters, no control characters.
+fn check_text(value: &str, field: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            format!("`{field}` must be at most {max} characters without control characters"),
+            format!("`{field}` 最多 {max} 个字符，且不含控制字符"),
+        )
+        .at(field));
+    }
+    Ok(())
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 12 || password.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "a password has 12 to 1024 characters",
+            "密码长度须为 12 至 1024 个字符",
+        )
+        .at("password"));
+    }
+    Ok(())
+}
+
+fn now() -> String {
+    touchstone_store::now_rfc3339()
+}
+
+fn user_json(u: &User) -> Value {
+    json!({ "id": u.id, "name": u.name, "role": u.role, "organisation": u.organisation })
+}
+
+// Public.
+
+async fn log_head(center: &Arc<Center>) -> Result<Reply, ApiError> {
+    let store = center.store.clone();
+    let leaves = blocking(move || touchstone_engine::certify::log_leaves(store.as_ref()))
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok(Reply::ok(json!({
+        "tree_size": leaves.len(),
+        "root_hash": hex::encode(touchstone_trust::merkle::root(&leaves)),
+    })))
+}
+
+// Sessions.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    name: String,
+    password: String,
+}
+
+async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let body: LoginBody = call.json()?;
+    let address = call.peer.to_string();
+    let event = |outcome: &str| touchstone_audit::Event {
+        actor: body.name.chars().take(64).collect(),
+        role: "public".into(),
+        organisation: None,
+        action: "Login".into(),
+        object: format!("user:{}", body.name.chars().take(64).collect::<String>()),
+        source: address.clone(),
+        outcome: outcome.into(),
+    };
+    if let Some(wait) = center.throttle.wait(&body.name, &address, Instant::now()) {
+        center.audit(event("refused:throttled")).await;
+        let mut e = ApiError::new(
+            429,
+            "throttled",
+            format!("too many failed sign-ins; try again in {wait} s"),
+            format!("登录失败次数过多，请 {wait} 秒后再试"),
+        );
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    let name = body.name.clone();
+    let found = on_directory(center, move |d| d.user_by_name(&name)).await?;
+    let password = body.password.clone();
+    let user = blocking(move || match found {
+        Some((user, hash)) if secrets::verify_password(&password, &hash) => Some(user),
+        Some(_) => None,
+        None => {
+            secrets::burn_password_check(&password);
+            None
+        }
+    })
+    .await?;
+    let Some(user) = user else {
+        center.throttle.failed(&body.name, &address, Instant::now());
+        center.audit(event("refused:bad_credentials")).await;
+        return Err(ApiError::new(
+            401,
+            "bad_credentials",
+            "wrong name or password",
+            "用户名或密码错误",
+        ));
+    };
+    center.throttle.succeeded(&body.name);
+    // A session id is never carried over a login (session fixation): the one presented is
+    // ended and a new one issued.
+    let (secret, digest) = http::new_session()?;
+    let old = call.session_secret.as_deref().map(secrets::digest);
+    let (uid, expires) = (
+        user.id.clone(),
+        touchstone_engine::owner::now_ms() + SESSION_TTL.as_millis() as i64,
+    );
+    on_directory(center, move |d| {
+        if let Some(old) = old {
+            d.delete_session(&old)?;
+        }
+        d.create_session(&digest, &uid, expires)
+    })
+    .await?;
+    center
+        .audit(touchstone_audit::Event {
+            actor: user.name.clone(),
+            role: user.role.as_str().into(),
+            organisation: user.organisation.clone(),
+            ..event("ok")
+        })
+        .await;
+    let mut reply = Reply::ok(json!({ "user": user_json(&user) }));
+    reply.set_cookies.push(http::session_cookie_header(
+        &secret,
+        SESSION_TTL.as_secs(),
+        center.secure_cookies,
+    ));
+    Ok(reply)
+}
+
+async fn logout(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    if let (Credential::Session, Some(secret)) = (&call.who()?.credential, &call.session_secret) {
+        let digest = secrets::digest(secret);
+        on_directory(center, move |d| d.delete_session(&digest)).await?;
+    }
+    let mut reply = Reply::ok(json!({ "signed_out": true }));
+    reply
+        .set_cookies
+        .push(http::clear_cookie(center.secure_cookies));
+    Ok(reply)
+}
+
+fn me(call: &Call) -> Result<Reply, ApiError> {
+    let p = call.who()?;
+    let scopes = match &p.credential {
+        Credential::Session => policy::scopes_of(p.role),
+        Credential::Token { scopes, .. } => scopes.clone(),
+    };
+    Ok(Reply::ok(json!({
+        "id": p.user_id,
+        "name": p.name,
+        "role": p.role,
+        "organisation": p.organisation,
+        "credential": match p.credential { Credential::Session => "session", Credential::Token { .. } => "token" },
+        "scopes": scopes,
+    })))
+}
+
+// Accounts and organisations.
+
+async fn users_list(center: &Arc<Center>) -> Result<Reply, ApiError> {
+    let users = on_directory(center, |d| d.users()).await?;
+    Ok(Reply::ok(
+        json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    role: String,
+    #[serde(default)]
+    organisation: Option<String>,
+    /// Generated (and returned once) when absent.
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn users_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let body: NewUser = call.json()?;
+    check_name(&body.name, "name")?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::bad_request(
+            "`role` is one of admin, assessor, reviewer, applicant, auditor",
+            "`role` 须为 admin、assessor、reviewer、applicant、auditor 之一",
+        )
+        .at("role")
+    })?;
+    match (role.is_member(), &body.organisation) {
+        (true, None) => {
+            return Err(ApiError::bad_request(
+                "an applicant belongs to an organisation: give `organisation`",
+                "申请方用户须指定 `organisation`",
+            )
+            .at("organisation"));
+        }
+        (false, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "only applicants belong to an organisation",
+                "只有申请方用户属于组织",
+            )
+            .at("organisation"));
+        }
+        (true, Some(org)) => {
+            let org = org.clone();
+            if !on_directory(center, move |d| d.org_exists(&org)).await? {
+                return Err(ApiError::not_found().at("organisation"));
+            }
+        }
+        (false, None) => {}
+    }
+    let generated = body.password.is_none();
+    let password = match body.password {
+        Some(p) => {
+            check_password(&p)?;
+            p
+        }
+        None => secrets::new_secret().map_err(ApiError::internal)?[..24].to_string(),
+    };
+    let hash = {
+        let p = password.clone();
+        blocking(move || secrets::hash_password(&p))
+            .await?
+            .map_err(ApiError::internal)?
+    };
+    let user = User {
+        id: secrets::new_id("u").map_err(ApiError::internal)?,
+        name: body.name,
+        role,
+        organisation: body.organisation,
+        created_at: now(),
+    };
+    let u = user.clone();
+    if !on_directory(center, move |d| d.create_user(&u, &hash)).await? {
+        return Err(
+            ApiError::conflict("an account with this name exists", "该用户名已存在").at("name"),
+        );
+    }
+    let mut out = user_json(&user);
+    if generated {
+        out["password"] = json!(password);
+    }
+    Ok(Reply::json(201, out).on(format!("user:{}", user.name)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrg {
+    name: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    max_running: Option<u32>,
+}
+
+async fn orgs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let body: NewOrg = call.json()?;
+    check_name(&body.name, "name")?;
+    let display_name = body.display_name.unwrap_or_else(|| body.name.clone());
+    check_text(&display_name, "display_name", 200)?;
+    let max_running = body.max_running.unwrap_or(2);
+    if !(1..=64).contains(&max_running) {
+        return Err(ApiError::bad_request(
+            "`max_running` is from 1 to 64",
+            "`max_running` 须在 1 至 64 之间",
+        )
+        .at("max_running"));
+    }
+    let org = Organisation {
+        name: body.name,
+        display_name,
+        max_running,
+        created_at: now(),
+    };
+    let o = org.clone();
+    if !on_directory(center, move |d| d.create_org(&o)).await? {
+        return Err(
+            ApiError::conflict("an organisation with this name exists", "该组织已存在").at("name"),
+        );
+    }
+    Ok(Reply::json(201, json!(org)).on(format!("organisation:{}", org.name)))
+}
+
+// Tokens.
+
+async fn tokens_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let uid = call.who()?.user_id.clone();
+    let tokens = on_directory(center, move |d| d.tokens_of(&uid)).await?;
+    Ok(Reply::ok(json!({ "tokens": tokens })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    scopes: Vec<String>,
+    /// Days until it expires: 1 to 366 (default 90).
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+async fn tokens_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let who = call.who()?.clone();
+    let body: NewToken = call.json()?;
+    check_text(&body.name, "name", 100)?;
+    if body.name.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "give the token a `name` (what uses it)",
+            "请为令牌命名",
+        )
+        .at("name"));
+    }
+    let allowed = policy::scopes_of(who.role);
+    let mut scopes = Vec::new();
+    for (i, s) in body.scopes.iter().enumerate() {
+        match Scope::parse(s) {
+            Some(scope) if allowed.contains(&scope) => scopes.push(scope),
+            _ => {
+                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                return Err(ApiError::bad_request(
+                    format!(
+                        "scope `{s}` is not one your role can give; yours: {}",
+                        names.join(", ")
+                    ),
+                    format!("您的角色不能授予权限范围 `{s}`"),
+                )
+                .at(format!("scopes[{i}]")));
+            }
+        }
+    }
+    if scopes.is_empty() {
+        return Err(
+            ApiError::bad_request("give at least one scope", "至少指定一个权限范围").at("scopes"),
+        );
+    }
+    let days = body.expires_in_days.unwrap_or(90);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::bad_request(
+            "`expires_in_days` is from 1 to 366",
+            "`expires_in_days` 须在 1 至 366 之间",
+        )
+        .at("expires_in_days"));
+    }
+    let secret = format!("tst_{}", secrets::new_secret().map_err(ApiError::internal)?);
+    let token = Token {
+        id: secrets::new_id("t").map_err(ApiError::internal)?,
+        user_id: who.user_id.clone(),
+        name: body.name,
+        scopes,
+        created_at: now(),
+        expires_at_ms: Some(touchstone_engine::owner::now_ms() + i64::from(days) * 86_400_000),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let (t, digest) = (token.clone(), secrets::digest(&secret));
+    on_directory(center, move |d| d.create_token(&t, &digest)).await?;
+    let mut out = json!(token);
+    out["token"] = json!(secret);
+    Ok(Reply::json(201, out).on(format!("token:{}", token.id)))
+}
+
+async fn tokens_revoke(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let uid = call.who()?.user_id.clone();
+    let id = call.param(0).to_string();
+    let i = id.clone();
+    if !on_directory(center, move |d| d.revoke_token(&i, &uid, &now())).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(Reply::ok(json!({ "revoked": id })).on(format!("token:{id}")))
+}
+
+// Models.
+
+/// The organisation a request acts for: a member's own (naming another is answered as if it
+/// did not exist), or the one staff name, which must exist.
+async fn acting_organisation(
+    center: &Arc<Center>,
+    who: &Principal,
+    named: Option<String>,
+) -> Result<String, ApiError> {
+    match (policy::visible_organisation(who), named) {
+        (Some(own), None) => Ok(own.to_string()),
+        (Some(own), Some(n)) if n == own => Ok(n),
+        (Some(_), Some(_)) => Err(ApiError::not_found().at("organisation")),
+        (None, None) => Err(ApiError::bad_request(
+            "give the `organisation` this is for",
+            "请指定 `organisation`",
+        )
+        .at("organisation")),
+        (None, Some(n)) => {
+            let name = n.clone();
+            if on_directory(center, move |d| d.org_exists(&name)).await? {
+                Ok(n)
+            } else {
+                Err(ApiError::not_found().at("organisation"))
+            }
+        }
+    }
+}
+
+async fn models_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let org = policy::visible_organisation(call.who()?).map(str::to_string);
+    let models = on_directory(center, move |d| d.models(org.as_deref())).await?;
+    Ok(Reply::ok(json!({ "models": models })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewModel {
+    #[serde(default)]
+    organisation: Option<String>,
+    /// The model's name at the endpoint.
+    name: String,
+    /// The endpoint's base URL, e.g. `https://api.example.com/v1`.
+    base_url: String,
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
+async fn models_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let who = call.who()?.clone();
+    let body: NewModel = call.json()?;
+    let org = acting_organisation(center, &who, body.organisation).await?;
+    check_text(&body.name, "name", 200)?;
+    check_text(&body.base_url, "base_url", 2000)?;
+    let spec = format!("openai:{}@{}", body.name, body.base_url);
+    if let Err(e) = spec.parse::<ModelSpec>() {
+        return Err(ApiError::bad_request(
+            format!("not a usable endpoint: {e}"),
+            "模型名称或地址无效",
+        )
+        .at("base_url"));
+    }
+    if body.name.trim().is_empty() || body.name.contains('@') {
+        return Err(ApiError::bad_request(
+            "`name` is the model's name at the endpoint (no `@`)",
+            "`name` 为端点上的模型名称（不含 `@`）",
+        )
+        .at("name"));
+    }
+    let id = secrets::new_id("m").map_err(ApiError::internal)?;
+    let sealed = match &body.api_key {
+        Some(key) => {
+            check_text(key, "api_key", 4096)?;
+            Some(center.master.seal(key, &id).map_err(ApiError::internal)?)
+        }
+        None => None,
+    };
+    let model = Model {
+        id,
+        organisation: org,
+        name: body.name,
+        base_url: body.base_url.trim_end_matches('/').to_string(),
+        has_key: sealed.is_some(),
+        created_by: who.name.clone(),
+        created_at: now(),
+    };
+    let m = model.clone();
+    on_directory(center, move |d| d.create_model(&m, sealed.as_deref())).await?;
+    Ok(Reply::json(201, json!(model)).on(format!("model:{}", model.id)))
+}
+
+/// The model the path names, if the caller may see it (else 404).
+async fn load_model(center: &Arc<Center>, call: &Call, action: Action) -> Result<Model, ApiError> {
+    let id = call.param(0).to_string();
+    let model = on_directory(center, move |d| d.model(&id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    policy::decide_object(call.who()?, action, &model.organisation)?;
+    Ok(model)
+}
+
+async fn models_delete(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let model = load_model(center, &call, Action::ModelsDelete).await?;
+    let id = model.id.clone();
+    on_directory(center, move |d| d.delete_model(&id)).await?;
+    Ok(Reply::ok(json!({ "deleted": model.id })).on(format!("model:{}", model.id)))
+}
+
+/// The API key of `model`, decrypted.
+pub(crate) fn model_key(center: &Center, model_id: &str) -> Result<Option<String>, ApiError> {
+    match center.directory.model_key(model_id)? {
+        Some(sealed) => center
+            .master
+            .open(&sealed, model_id)
+            .map(Some)
+            .map_err(ApiError::internal),
+        None => Ok(None),
+    }
+}
+
+async fn models_test(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let model = load_model(center, &call, Action::ModelsTest).await?;
+    let c = center.clone();
+    let id = model.id.clone();
+    let key = blocking(move || model_key(&c, &id)).await??;
+    let client = touchstone_models::openai::OpenAiModel::new(&model.name, &model.base_url, key)
+        .map_err(|e| ApiError::bad_request(e.to_string(), "无法连接该模型").at("base_url"))?
+        .with_timeout(Duration::from_secs(15));
+    let answer = match tokio::time::timeout(Duration::from_secs(20), client.list_models()).await {
+        Ok(Ok(models)) => json!({ "ok": true, "models": models }),
+        Ok(Err(e)) => json!({ "ok": false, "error": e.to_string() }),
+        Err(_) => json!({ "ok": false, "error": "no answer within 20 s" }),
+    };
+    Ok(Reply::ok(answer).on(format!("model:{}", model.id)))
+}
+
+// Runs.
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    /// A built-in suite (`quick`, `gbt45654`, …).
+    pub suite: String,
+    /// Ids of registered models of the organisation.
+    pub models: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u32>,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+}
+
+async fn runs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let who = call.who()?.clone();
+    let mut body: RunRequest = call.json()?;
+    let org = acting_organisation(center, &who, body.organisation.take()).await?;
+    body.organisation = Some(org.clone());
+    if touchstone_suite::builtin_text(&body.suite).is_none() {
+        let names: Vec<&str> = touchstone_suite::builtin_suites()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        return Err(ApiError::bad_request(
+            format!(
+                "no built-in suite `{}`; the center offers: {}",
+                body.suite,
+                names.join(", ")
+            ),
+            format!("没有内置套件 `{}`", body.suite),
+        )
+        .at("suite"));
+    }
+    if body.models.is_empty() || body.models.len() > 16 {
+        return Err(
+            ApiError::bad_request("give 1 to 16 model ids", "请指定 1 至 16 个模型").at("models"),
+        );
+    }
+    for (i, id) in body.models.iter().enumerate() {
+        let id = id.clone();
+        let model = on_directory(center, move |d| d.model(&id)).await?;
+        match model {
+            Some(m) if m.organisation == org => {}
+            // Another organisation's model is, to this request, no model at all.
+            _ => return Err(ApiError::not_found().at(format!("models[{i}]"))),
+        }
+    }
+    if body.limit == Some(0)
+        || body.epochs == Some(0)
+        || body.concurrency.is_some_and(|c| c == 0 || c > 256)
+    {
+        return Err(ApiError::bad_request(
+            "`limit` and `epochs` are at least 1, `concurrency` 1 to 256",
+            "`limit`、`epochs` 至少为 1，`concurrency` 为 1 至 256",
+        )
+        .at("body"));
+    }
+    let job = Job {
+        run_id: touchstone_store::new_run_id(),
+        organisation: org,
+        submitted_by: who.name.clone(),
+        request: serde_json::to_value(&body).map_err(ApiError::internal)?,
+        status: JobStatus::Queued,
+        created_at: now(),
+        finished_at: None,
+        error: None,
+        worker: None,
+        lease_expires_ms: 0,
+        cancel_requested: false,
+    };
+    let j = job.clone();
+    on_directory(center, move |d| d.create_job(&j)).await?;
+    Ok(
+        Reply::json(202, json!({ "run_id": job.run_id, "status": job.status }))
+            .on(format!("run:{}", job.run_id)),
+    )
+}
+
+/// The job the path names, if the caller may see it (else 404).
+async fn load_job(center: &Arc<Center>, call: &Call, action: Action) -> Result<Job, ApiError> {
+    let id = call.param(0).to_string();
+    let job = on_directory(center, move |d| d.job(&id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    policy::decide_object(call.who()?, action, &job.organisation)?;
+    Ok(job)
+}
+
+/// A job with its run's progress from the store.
+fn run_json(center: &Center, job: &Job) -> Result<Value, ApiError> {
+    let run = center.store.run(&job.run_id)?;
+    // A queued job's run does not exist yet: nothing counted.
+    let counts = match &run {
+        Some(_) => center.store.counts(&job.run_id)?,
+        None => touchstone_store::Counts::default(),
+    };
+    Ok(json!({
+        "run_id": job.run_id,
+        "organisation": job.organisation,
+        "submitted_by": job.submitted_by,
+        "request": job.request,
+        "status": job.status,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "cancel_requested": job.cancel_requested,
+        "planned": run.as_ref().and_then(|r| r.planned),
+        "scored": counts.scored,
+        "failed": counts.failed,
+    }))
+}
+
+async fn runs_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let org = policy::visible_organisation(call.who()?).map(str::to_string);
+    let c = center.clone();
+    let runs = blocking(move || -> Result<Vec<Value>, ApiError> {
+        c.directory
+            .jobs(org.as_deref())?
+            .iter()
+            .map(|j| run_json(&c, j))
+            .collect()
+    })
+    .await??;
+    Ok(Reply::ok(json!({ "runs": runs })))
+}
+
+async fn runs_get(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsGet).await?;
+    let c = center.clone();
+    let j = job.clone();
+    let out = blocking(move || run_json(&c, &j)).await??;
+    Ok(Reply::ok(out).on(format!("run:{}", job.run_id)))
+}
+
+async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsResults).await?;
+    let store = center.store.clone();
+    let id = job.run_id.clone();
+    let results = blocking(move || -> Result<Option<Value>, ApiError> {
+        if store.run(&id)?.is_none() {
+            return Ok(None);
+        }
+        let r = touchstone_engine::summarize(store.as_ref(), &id).map_err(ApiError::internal)?;
+        serde_json::to_value(&r)
+            .map(Some)
+            .map_err(ApiError::internal)
+    })
+    .await??;
+    match results {
+        Some(r) => Ok(Reply::ok(r).on(format!("run:{}", job.run_id))),
+        None => Err(ApiError::conflict(
+            "the run has not started yet: no results",
+            "运行尚未开始，暂无结果",
+        )),
+    }
+}
+
+async fn runs_cancel(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsCancel).await?;
+    let id = job.run_id.clone();
+    let status = on_directory(center, move |d| d.request_cancel(&id, &now())).await?;
+    if let Some(token) = center
+        .running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&job.run_id)
+    {
+        token.cancel();
+    }
+    Ok(Reply::json(
+        202,
+        json!({ "run_id": job.run_id, "status": status, "cancel_requested": true }),
+    )
+    .on(format!("run:{}", job.run_id)))
+}
+
+// The audit trail.
+
+async fn audit_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+        match call.query(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                ApiError::bad_request(
+                    format!("`{name}` is a whole number"),
+                    format!("`{name}` 须为整数"),
+                )
+                .at(format!("query:{name}"))
+            }),
+        }
+    };
+    let after = number("after", 0)?;
+    let limit = number("limit", 1000)?.clamp(1, 10_000) as usize;
+    let store = center.store.clone();
+    let rows = blocking(move || store.audit_events(after, limit)).await??;
+    let mut text = String::new();
+    for row in rows {
+        text.push_str(&row.event);
+        text.push('\n');
+    }
+    Ok(Reply::text("application/x-ndjson", text).on(format!("audit:after:{after}")))
+}

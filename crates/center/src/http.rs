@@ -1,0 +1,589 @@
+//! The HTTP layer: accept connections, find the route, establish who is calling, refuse
+//! cross-origin writes, ask the policy, read a bounded JSON body, call the handler, record the
+//! audit event and write the answer with its security headers. Handlers see a [`Call`] and
+//! return a [`Reply`]; none of them parses headers or decides access on its own.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::error::ApiError;
+use crate::policy::{self, Action, Principal};
+use crate::{Center, blocking, routes, secrets};
+
+/// Largest JSON body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const SESSION_COOKIE: &str = "touchstone_session";
+
+/// One request as a handler sees it.
+pub(crate) struct Call {
+    pub principal: Option<Principal>,
+    pub params: Vec<String>,
+    pub query: String,
+    pub body: Bytes,
+    pub peer: IpAddr,
+    /// The session cookie presented, if any (login replaces it, logout ends it).
+    pub session_secret: Option<String>,
+}
+
+impl Call {
+    /// The body as `T`, refusing unknown fields, with the JSON path of the first problem.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ApiError::new(
+                400,
+                "bad_json",
+                format!("the request body is not what this route takes: {inner}"),
+                format!("请求体格式错误：{inner}"),
+            )
+            .at(if path == "." { "body".into() } else { path })
+        })?;
+        de.end().map_err(|e| {
+            ApiError::new(
+                400,
+                "bad_json",
+                format!("trailing data after the JSON body: {e}"),
+                "请求体末尾有多余内容",
+            )
+            .at("body")
+        })?;
+        Ok(value)
+    }
+
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// The value of query parameter `name`, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| percent_decode(v))
+        })
+    }
+
+    pub fn who(&self) -> Result<&Principal, ApiError> {
+        self.principal
+            .as_ref()
+            .ok_or_else(|| policy::Refusal::SignIn.into())
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a handler answers.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Body,
+    pub set_cookies: Vec<String>,
+    /// The object the audit event names (`run:ID`); the path when None.
+    pub object: Option<String>,
+}
+
+pub(crate) enum Body {
+    Json(Value),
+    Text {
+        content_type: &'static str,
+        text: String,
+    },
+}
+
+impl Reply {
+    pub fn json(status: u16, value: Value) -> Reply {
+        Reply {
+            status,
+            body: Body::Json(value),
+            set_cookies: Vec::new(),
+            object: None,
+        }
+    }
+
+    pub fn ok(value: Value) -> Reply {
+        Reply::json(200, value)
+    }
+
+    pub fn text(content_type: &'static str, text: String) -> Reply {
+        Reply {
+            status: 200,
+            body: Body::Text { content_type, text },
+            set_cookies: Vec::new(),
+            object: None,
+        }
+    }
+
+    pub fn on(mut self, object: impl Into<String>) -> Reply {
+        self.object = Some(object.into());
+        self
+    }
+}
+
+/// Accept connections until `shutdown`, then let each connection finish its request in flight.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    center: Arc<Center>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let center = center.clone();
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let service = service_fn(move |req| {
+                let center = center.clone();
+                async move { Ok::<_, Infallible>(handle(&center, req, peer).await) }
+            });
+            // A client that sends its headers slowly (slowloris) is cut off.
+            let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn handle(
+    center: &Arc<Center>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let mut audit = None;
+    let (reply, cookies_clear) =
+        match prepare(center, req, peer, &method, &path, query, &mut audit).await {
+            Ok((action, call)) => {
+                let principal = call.principal.clone();
+                let result = crate::handlers::dispatch(center, action, call).await;
+                if let Some(a) = audit.as_mut() {
+                    let (outcome, object) = match &result {
+                        Ok(r) => ("ok".to_string(), r.object.clone()),
+                        Err(e) => (format!("refused:{}", e.code), None),
+                    };
+                    *a = AuditNote {
+                        principal,
+                        object,
+                        outcome,
+                        ..a.clone()
+                    };
+                }
+                (result, false)
+            }
+            Err((e, clear)) => (Err(e), clear),
+        };
+    if let Some(note) = audit {
+        note.record(center).await;
+    }
+    let mut response = match reply {
+        Ok(reply) => render(reply, center.secure_cookies),
+        Err(e) => error_response(&e),
+    };
+    if cookies_clear {
+        response.headers_mut().append(
+            hyper::header::SET_COOKIE,
+            HeaderValue::from_str(&clear_cookie(center.secure_cookies)).expect("ascii cookie"),
+        );
+    }
+    security_headers(response.headers_mut());
+    response
+}
+
+/// An event to record once the request is answered.
+#[derive(Clone)]
+struct AuditNote {
+    principal: Option<Principal>,
+    action: Action,
+    method: String,
+    path: String,
+    object: Option<String>,
+    peer: IpAddr,
+    outcome: String,
+}
+
+impl AuditNote {
+    async fn record(self, center: &Arc<Center>) {
+        // The anonymous public's refused calls are not events (anyone could flood the trail
+        // with them); its logins are recorded by the login handler itself.
+        let Some(p) = self.principal else { return };
+        let event = touchstone_audit::Event {
+            actor: p.name.clone(),
+            role: p.role.as_str().into(),
+            organisation: p.organisation.clone(),
+            action: format!("{:?}", self.action),
+            object: self
+                .object
+                .unwrap_or_else(|| format!("{} {}", self.method, self.path)),
+            source: self.peer.to_string(),
+            outcome: self.outcome,
+        };
+        center.audit(event).await;
+    }
+}
+
+/// Everything before the handler. Errors carry whether to clear a stale session cookie.
+async fn prepare(
+    center: &Arc<Center>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    method: &str,
+    path: &str,
+    query: String,
+    audit: &mut Option<AuditNote>,
+) -> Result<(Action, Call), (ApiError, bool)> {
+    let plain = |e: ApiError| (e, false);
+    let (route, params) = routes::find(method, path).map_err(|miss| {
+        plain(match miss {
+            routes::Miss::NotFound => {
+                ApiError::new(404, "not_found", format!("no route {path}"), "没有该路径")
+            }
+            routes::Miss::MethodNotAllowed => ApiError::new(
+                405,
+                "method_not_allowed",
+                format!("{path} does not take {method}"),
+                "该路径不支持此方法",
+            ),
+        })
+    })?;
+    let headers = req.headers().clone();
+    let unsafe_method = !matches!(method, "GET" | "HEAD" | "OPTIONS");
+    // A write from a page of another site is refused whatever credential it carries: the
+    // browser sends `Origin` (and `Sec-Fetch-Site`) with it, and SameSite=Strict alone is not
+    // relied on.
+    if unsafe_method && cross_origin(&headers) {
+        return Err(plain(ApiError::new(
+            403,
+            "cross_origin",
+            "a write from another origin is refused (CSRF protection)",
+            "拒绝跨站请求（CSRF 防护）",
+        )));
+    }
+    let (principal, session_secret, stale) = authenticate(center, &headers).await.map_err(plain)?;
+    let peer_ip = peer.ip();
+    if route.action != Action::Login
+        && principal.is_some()
+        && !matches!(
+            route.action,
+            Action::Health | Action::OpenApi | Action::LogHead
+        )
+    {
+        *audit = Some(AuditNote {
+            principal: principal.clone(),
+            action: route.action,
+            method: method.to_string(),
+            path: path.to_string(),
+            object: None,
+            peer: peer_ip,
+            outcome: String::new(),
+        });
+    }
+    if let Err(refusal) = policy::decide(principal.as_ref(), route.action) {
+        if let Some(a) = audit.as_mut() {
+            a.outcome = format!("refused:{}", ApiError::from(refusal).code);
+        }
+        return Err((refusal.into(), stale));
+    }
+    let body = if route.body {
+        read_body(req).await.map_err(|e| {
+            if let Some(a) = audit.as_mut() {
+                a.outcome = format!("refused:{}", e.code);
+            }
+            plain(e)
+        })?
+    } else {
+        Bytes::new()
+    };
+    Ok((
+        route.action,
+        Call {
+            principal,
+            params,
+            query,
+            body,
+            peer: peer_ip,
+            session_secret,
+        },
+    ))
+}
+
+fn cross_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(hyper::header::ORIGIN) else {
+        return false;
+    };
+    let host = headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin = origin.to_str().unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        _ => true,
+    }
+}
+
+/// Who is calling: a bearer token (which must be valid if given), else a session cookie
+/// (a stale one makes the caller anonymous and is cleared).
+async fn authenticate(
+    center: &Arc<Center>,
+    headers: &HeaderMap,
+) -> Result<(Option<Principal>, Option<String>, bool), ApiError> {
+    if let Some(auth) = headers.get(hyper::header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::new(
+                    401,
+                    "bad_credentials",
+                    "the Authorization header must be `Bearer TOKEN`",
+                    "Authorization 头应为 `Bearer 令牌`",
+                )
+                .at("header:authorization")
+            })?;
+        return center
+            .token_principal(token)
+            .await
+            .map(|p| (Some(p), None, false));
+    }
+    let Some(secret) = session_cookie(headers) else {
+        return Ok((None, None, false));
+    };
+    let principal = center.session_principal(&secret).await?;
+    let stale = principal.is_none();
+    Ok((principal, Some(secret), stale))
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
+        })
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            413,
+            "too_large",
+            format!("the body is over {} KiB", MAX_BODY_BYTES / 1024),
+            format!("请求体超过 {} KiB", MAX_BODY_BYTES / 1024),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > MAX_BODY_BYTES as u64
+    {
+        return Err(too_large());
+    }
+    let content_type = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let has_body = req.headers().contains_key(hyper::header::CONTENT_LENGTH)
+        || req.headers().contains_key(hyper::header::TRANSFER_ENCODING);
+    if has_body && !content_type.starts_with("application/json") {
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "send the body as application/json",
+            "请求体须为 application/json",
+        )
+        .at("header:content-type"));
+    }
+    let collected = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large()
+            } else {
+                ApiError::bad_request("the body could not be read", "无法读取请求体")
+            }
+        })?;
+    let bytes = collected.to_bytes();
+    Ok(if bytes.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        bytes
+    })
+}
+
+fn render(reply: Reply, _secure: bool) -> Response<Full<Bytes>> {
+    let (content_type, bytes) = match reply.body {
+        Body::Json(v) => ("application/json", Bytes::from(v.to_string())),
+        Body::Text { content_type, text } => (content_type, Bytes::from(text)),
+    };
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    for cookie in reply.set_cookies {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            headers.append(hyper::header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(e.to_json().to_string())));
+    *response.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(secs) = e.retry_after {
+        headers.insert(hyper::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if e.status == 401 {
+        headers.insert(
+            hyper::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"touchstone\""),
+        );
+    }
+    response
+}
+
+fn security_headers(headers: &mut HeaderMap) {
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+}
+
+/// The session cookie: HttpOnly (no script reads it), SameSite=Strict, Secure under TLS.
+pub(crate) fn session_cookie_header(secret: &str, max_age_secs: u64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub(crate) fn clear_cookie(secure: bool) -> String {
+    session_cookie_header("", 0, secure)
+}
+
+/// A new random secret and its digest, for a session.
+pub(crate) fn new_session() -> Result<(String, String), ApiError> {
+    let secret = secrets::new_secret().map_err(ApiError::internal)?;
+    let digest = secrets::digest(&secret);
+    Ok((secret, digest))
+}
+
+/// Used by handlers that must run blocking directory calls.
+pub(crate) async fn on_directory<T: Send + 'static>(
+    center: &Arc<Center>,
+    f: impl FnOnce(&crate::directory::Directory) -> Result<T, crate::directory::DirectoryError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let c = center.clone();
+    blocking(move || f(&c.directory))
+        .await?
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,315 @@
+//! The center as a service (`touchstone center`): accounts with roles, organisations that
+//! isolate data, sessions and API tokens, registered models with encrypted keys, runs as queued
+//! jobs executed by workers through the engine, and an audit event for every change and every
+//! read of a non-public object.
+//!
+//! Layers, outside in: [`http`] (connections, credentials, CSRF, bodies, headers) → [`policy`]
+//! (the one place that decides access) → `handlers` (one function per route of [`routes`]) →
+//! [`directory`] (the center's records) and the engine's `Store` (runs, results, the audit trail
+//! and the transparency log). [`jobs`] runs the queue.
+
+pub mod directory;
+pub mod error;
+mod handlers;
+mod http;
+pub mod jobs;
+pub mod openapi;
+pub mod policy;
+pub mod routes;
+pub mod secrets;
+mod throttle;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use touchstone_store::Store;
+
+pub use directory::Directory;
+pub use error::ApiError;
+use policy::{Credential, Principal, Role};
+use secrets::MasterKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CenterError {
+    #[error(transparent)]
+    Store(#[from] touchstone_store::StoreError),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// How long a login session lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// Opens the models a job's run uses, given their API keys by model label.
+pub type ProviderFactory =
+    Arc<dyn Fn(HashMap<String, String>) -> Arc<dyn touchstone_engine::Providers> + Send + Sync>;
+
+/// The center's state, shared by every request and worker.
+pub struct Center {
+    pub store: Arc<dyn Store>,
+    pub directory: Arc<Directory>,
+    master: MasterKey,
+    throttle: throttle::Throttle,
+    /// Set the cookie's `Secure` attribute (under TLS).
+    pub secure_cookies: bool,
+    providers: ProviderFactory,
+    /// Jobs this process executes, to stop them at once on cancel.
+    running: Mutex<HashMap<String, CancellationToken>>,
+    /// When each token's `last_used_at` was last written (once a minute at most).
+    token_touched: Mutex<HashMap<String, Instant>>,
+}
+
+/// Where the center keeps its files: the database and, beside it, the master key.
+pub struct CenterPaths {
+    pub db: PathBuf,
+    pub master_key: PathBuf,
+}
+
+impl CenterPaths {
+    /// `DIR/touchstone.db` and `DIR/master.key`.
+    pub fn in_dir(dir: &Path) -> CenterPaths {
+        CenterPaths {
+            db: dir.join("touchstone.db"),
+            master_key: dir.join("master.key"),
+        }
+    }
+}
+
+impl Center {
+    pub fn open(
+        store: Arc<dyn Store>,
+        paths: &CenterPaths,
+        providers: ProviderFactory,
+    ) -> Result<Arc<Center>, CenterError> {
+        let directory = Arc::new(Directory::open(&paths.db)?);
+        let master = MasterKey::load_or_create(&paths.master_key)?;
+        Ok(Arc::new(Center {
+            store,
+            directory,
+            master,
+            throttle: throttle::Throttle::default(),
+            secure_cookies: false,
+            providers,
+            running: Mutex::new(HashMap::new()),
+            token_touched: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// On first start (no account yet), creates administrator `name` with a random password
+    /// and returns it, to be shown once. None when accounts exist.
+    pub fn bootstrap_admin(&self, name: &str) -> Result<Option<String>, CenterError> {
+        if self.directory.count_users()? > 0 {
+            return Ok(None);
+        }
+        handlers::check_name(name, "admin")
+            .map_err(|e| CenterError::Config(format!("--admin: {}", e.message)))?;
+        let password = secrets::new_secret()?[..24].to_string();
+        let user = directory::User {
+            id: secrets::new_id("u")?,
+            name: name.to_string(),
+            role: Role::Admin,
+            organisation: None,
+            created_at: touchstone_store::now_rfc3339(),
+        };
+        self.directory
+            .create_user(&user, &secrets::hash_password(&password)?)?;
+        let event = touchstone_audit::Event {
+            actor: "center".into(),
+            role: "system".into(),
+            organisation: None,
+            action: "UsersCreate".into(),
+            object: format!("user:{name}"),
+            source: "center init".into(),
+            outcome: "ok".into(),
+        };
+        touchstone_audit::append(self.store.as_ref(), &event)
+            .map_err(|e| CenterError::Config(e.to_string()))?;
+        Ok(Some(password))
+    }
+
+    /// Appends an audit event. A trail that cannot be written is logged loudly; the request's
+    /// answer is already decided.
+    pub(crate) async fn audit(self: &Arc<Self>, event: touchstone_audit::Event) {
+        let store = self.store.clone();
+        let written = blocking(move || touchstone_audit::append(store.as_ref(), &event)).await;
+        match written {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the audit trail was not written"),
+            Err(e) => tracing::error!(error = %e.message, "the audit trail was not written"),
+        }
+    }
+
+    pub(crate) async fn session_principal(
+        self: &Arc<Self>,
+        secret: &str,
+    ) -> Result<Option<Principal>, ApiError> {
+        let digest = secrets::digest(secret);
+        let now = touchstone_engine::owner::now_ms();
+        let user = http::on_directory(self, move |d| d.session_user(&digest, now)).await?;
+        Ok(user.map(|u| Principal {
+            user_id: u.id,
+            name: u.name,
+            role: u.role,
+            organisation: u.organisation,
+            credential: Credential::Session,
+        }))
+    }
+
+    pub(crate) async fn token_principal(
+        self: &Arc<Self>,
+        token: &str,
+    ) -> Result<Principal, ApiError> {
+        let digest = secrets::digest(token);
+        let found = http::on_directory(self, move |d| d.token_by_digest(&digest)).await?;
+        let Some((token, user)) = found else {
+            return Err(ApiError::new(
+                401,
+                "bad_credentials",
+                "this token is not known",
+                "令牌无效",
+            ));
+        };
+        if token.revoked_at.is_some() {
+            return Err(ApiError::new(
+                401,
+                "token_revoked",
+                "this token was revoked",
+                "令牌已吊销",
+            ));
+        }
+        if token
+            .expires_at_ms
+            .is_some_and(|at| at <= touchstone_engine::owner::now_ms())
+        {
+            return Err(ApiError::new(
+                401,
+                "token_expired",
+                "this token has expired",
+                "令牌已过期",
+            ));
+        }
+        let touch = {
+            let mut touched = self.token_touched.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match touched.get(&token.id) {
+                Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
+                _ => {
+                    touched.insert(token.id.clone(), now);
+                    true
+                }
+            }
+        };
+        if touch {
+            let id = token.id.clone();
+            let now = touchstone_store::now_rfc3339();
+            http::on_directory(self, move |d| d.touch_token(&id, &now)).await?;
+        }
+        // A token never holds more than its owner's role allows, even if the role changed.
+        let allowed = policy::scopes_of(user.role);
+        Ok(Principal {
+            user_id: user.id,
+            name: user.name,
+            role: user.role,
+            organisation: user.organisation,
+            credential: Credential::Token {
+                id: token.id,
+                scopes: token
+                    .scopes
+                    .into_iter()
+                    .filter(|s| allowed.contains(s))
+                    .collect(),
+            },
+        })
+    }
+}
+
+/// Runs blocking work (the directory, the store) off the runtime's threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// A center serving in the background: bind port 0 for tests and ask [`Server::local_addr`].
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+    workers: CancellationToken,
+    worker_tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Listens on `addr` and starts `workers` in-process workers.
+    pub async fn start(
+        center: Arc<Center>,
+        addr: SocketAddr,
+        workers: usize,
+    ) -> Result<Server, CenterError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| CenterError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| CenterError::Bind { addr, source })?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(http::serve(listener, center.clone(), async move {
+            let _ = stopped.await;
+        }));
+        let cancel = CancellationToken::new();
+        let worker_tasks = (0..workers)
+            .map(|_| tokio::spawn(jobs::work(center.clone(), cancel.clone())))
+            .collect();
+        Ok(Server {
+            addr,
+            stop: Some(stop),
+            task,
+            workers: cancel,
+            worker_tasks,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, finishes requests in flight, and stops the workers (their runs stay
+    /// resumable: another worker continues them).
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.workers.cancel();
+        let _ = (&mut self.task).await;
+        for t in self.worker_tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.workers.cancel();
+    }
+}

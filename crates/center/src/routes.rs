@@ -1,0 +1,272 @@
+//! The API's routes: one table, read by the router, the OpenAPI document and the authorisation
+//! matrix test. A route is a method, a path pattern (`{id}` matches one segment) and the
+//! [`Action`] that decides who may call it.
+
+use crate::policy::Action;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub action: Action,
+    pub summary: &'static str,
+    pub summary_zh: &'static str,
+    /// Whether the request carries a JSON body.
+    pub body: bool,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    action: Action,
+    summary: &'static str,
+    summary_zh: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        action,
+        summary,
+        summary_zh,
+        body: matches!(method.as_bytes(), b"POST"),
+    }
+}
+
+/// Every route the API has.
+pub const ROUTES: &[Route] = {
+    use Action::*;
+    &[
+        route(
+            "GET",
+            "/api/v1/health",
+            Health,
+            "The service is up",
+            "服务状态",
+        ),
+        route(
+            "GET",
+            "/api/v1/openapi.json",
+            OpenApi,
+            "This API's OpenAPI document",
+            "OpenAPI 文档",
+        ),
+        route(
+            "GET",
+            "/api/v1/log/head",
+            LogHead,
+            "The transparency log's size and root",
+            "透明日志头",
+        ),
+        route(
+            "POST",
+            "/api/v1/login",
+            Login,
+            "Sign in with a name and password: a session cookie",
+            "登录",
+        ),
+        route(
+            "POST",
+            "/api/v1/logout",
+            Logout,
+            "End this session",
+            "退出登录",
+        ),
+        route("GET", "/api/v1/me", Me, "Who is calling", "当前用户"),
+        route("GET", "/api/v1/users", UsersList, "Accounts", "用户列表"),
+        route(
+            "POST",
+            "/api/v1/users",
+            UsersCreate,
+            "Create an account",
+            "创建用户",
+        ),
+        route(
+            "GET",
+            "/api/v1/organisations",
+            OrgsList,
+            "Organisations",
+            "组织列表",
+        ),
+        route(
+            "POST",
+            "/api/v1/organisations",
+            OrgsCreate,
+            "Create an organisation",
+            "创建组织",
+        ),
+        route(
+            "GET",
+            "/api/v1/tokens",
+            TokensList,
+            "Your API tokens",
+            "API 令牌列表",
+        ),
+        route(
+            "POST",
+            "/api/v1/tokens",
+            TokensCreate,
+            "Create an API token (shown once)",
+            "创建 API 令牌",
+        ),
+        route(
+            "DELETE",
+            "/api/v1/tokens/{id}",
+            TokensRevoke,
+            "Revoke one of your API tokens",
+            "吊销 API 令牌",
+        ),
+        route(
+            "GET",
+            "/api/v1/models",
+            ModelsList,
+            "Registered models",
+            "模型列表",
+        ),
+        route(
+            "POST",
+            "/api/v1/models",
+            ModelsCreate,
+            "Register an OpenAI-compatible endpoint and its key",
+            "登记模型",
+        ),
+        route(
+            "GET",
+            "/api/v1/models/{id}",
+            ModelsGet,
+            "One model",
+            "模型详情",
+        ),
+        route(
+            "DELETE",
+            "/api/v1/models/{id}",
+            ModelsDelete,
+            "Remove a model and its key",
+            "删除模型",
+        ),
+        route(
+            "POST",
+            "/api/v1/models/{id}/test",
+            ModelsTest,
+            "Test the connection (the endpoint's /models)",
+            "测试连接",
+        ),
+        route("GET", "/api/v1/runs", RunsList, "Runs", "运行列表"),
+        route(
+            "POST",
+            "/api/v1/runs",
+            RunsCreate,
+            "Request a run: queued, 202",
+            "提交评估运行",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}",
+            RunsGet,
+            "One run: status and progress",
+            "运行详情",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}/results",
+            RunsResults,
+            "A run's results with intervals and verdicts",
+            "运行结果",
+        ),
+        route(
+            "POST",
+            "/api/v1/runs/{id}/cancel",
+            RunsCancel,
+            "Cancel a run",
+            "取消运行",
+        ),
+        route(
+            "GET",
+            "/api/v1/audit",
+            AuditList,
+            "Audit events (看管监用), JSON lines",
+            "审计记录",
+        ),
+    ]
+};
+
+/// Why no route answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    NotFound,
+    /// The path exists with other methods.
+    MethodNotAllowed,
+}
+
+/// The route for `method` and `path`, with the values of its `{…}` segments.
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<String>), Miss> {
+    let mut path_matched = false;
+    for route in ROUTES {
+        if let Some(params) = matches(route.path, path) {
+            if route.method == method {
+                return Ok((route, params));
+            }
+            path_matched = true;
+        }
+    }
+    Err(if path_matched {
+        Miss::MethodNotAllowed
+    } else {
+        Miss::NotFound
+    })
+}
+
+fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') => {
+                if g.is_empty() {
+                    return None;
+                }
+                params.push(g.to_string());
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_with_their_parameters() {
+        let (r, p) = find("GET", "/api/v1/runs/abc/results").unwrap();
+        assert_eq!(r.action, Action::RunsResults);
+        assert_eq!(p, vec!["abc"]);
+        assert_eq!(find("PUT", "/api/v1/runs"), Err(Miss::MethodNotAllowed));
+        assert_eq!(find("GET", "/api/v1/runs//results"), Err(Miss::NotFound));
+        assert_eq!(find("GET", "/api/v1/runs/a/b/c"), Err(Miss::NotFound));
+        assert_eq!(find("GET", "/api/v1"), Err(Miss::NotFound));
+    }
+
+    #[test]
+    fn every_route_is_unique_and_every_action_has_one_route() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} twice",
+                    a.method,
+                    a.path
+                );
+                assert_ne!(a.action, b.action, "two routes for {:?}", a.action);
+            }
+        }
+        for action in crate::policy::ALL_ACTIONS {
+            assert!(
+                ROUTES.iter().any(|r| r.action == *action),
+                "{action:?} has no route"
+            );
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! A center in the test process, on a free port, with a mock model and helpers to call it as
+//! each kind of caller.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use touchstone_center::{Center, CenterPaths, ProviderFactory, Server};
+use touchstone_mock::{BackgroundMock, MockConfig, spawn_background};
+use touchstone_store::{SqliteStore, Store};
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Cookie(String),
+    Bearer(String),
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub server: Option<Server>,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub admin: Auth,
+    pub admin_password: String,
+    pub mock: BackgroundMock,
+    pub center: Arc<Center>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Harness {
+    pub async fn start(workers: usize) -> Harness {
+        Harness::start_with(workers, MockConfig::default()).await
+    }
+
+    pub async fn start_with(workers: usize, mock: MockConfig) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = CenterPaths::in_dir(dir.path());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&paths.db).unwrap());
+        let providers: ProviderFactory = Arc::new(touchstone_providers::Keyed::shared);
+        let center = Center::open(store, &paths, providers).unwrap();
+        let admin_password = center.bootstrap_admin("admin").unwrap().unwrap();
+        let server = Server::start(center.clone(), "127.0.0.1:0".parse().unwrap(), workers)
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        let mock = spawn_background(mock).unwrap();
+        let mut h = Harness {
+            dir,
+            server: Some(server),
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            admin: Auth::None,
+            admin_password: admin_password.clone(),
+            mock,
+            center,
+        };
+        h.admin = h.login("admin", &admin_password).await;
+        h
+    }
+
+    pub async fn call(&self, method: &str, path: &str, auth: &Auth, body: Option<Value>) -> Reply {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        req = match auth {
+            Auth::None => req,
+            Auth::Cookie(c) => req.header("cookie", format!("touchstone_session={c}")),
+            Auth::Bearer(t) => req.bearer_auth(t),
+        };
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            headers,
+            text,
+        }
+    }
+
+    /// Signs in; the session secret from the cookie.
+    pub async fn login(&self, name: &str, password: &str) -> Auth {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/login",
+                &Auth::None,
+                Some(json!({ "name": name, "password": password })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {name}: {}", r.text);
+        Auth::Cookie(session_of(&r.headers).expect("a session cookie"))
+    }
+
+    pub async fn create_org(&self, name: &str) {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/organisations",
+                &self.admin,
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn user(&self, name: &str, role: &str, org: Option<&str>) -> Auth {
+        let password = format!("pw-{name}-long-enough");
+        let mut body = json!({ "name": name, "role": role, "password": password });
+        if let Some(o) = org {
+            body["organisation"] = json!(o);
+        }
+        let r = self
+            .call("POST", "/api/v1/users", &self.admin, Some(body))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        self.login(name, &password).await
+    }
+
+    pub async fn token(&self, who: &Auth, scopes: &[&str]) -> (String, String) {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/tokens",
+                who,
+                Some(json!({ "name": "test", "scopes": scopes })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        (
+            r.body["id"].as_str().unwrap().to_string(),
+            r.body["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Registers the mock as a model of `org`.
+    pub async fn model(&self, who: &Auth, org: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/models",
+                who,
+                Some(json!({ "organisation": org, "name": "mock", "base_url": self.mock.base_url(), "api_key": "sk-test-secret-key" })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn db(&self) -> std::path::PathBuf {
+        CenterPaths::in_dir(self.dir.path()).db
+    }
+
+    /// Waits until run `id` is finished (as the API says), for at most `secs`.
+    pub async fn wait_finished(&self, who: &Auth, id: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let r = self
+                .call("GET", &format!("/api/v1/runs/{id}"), who, None)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let status = r.body["status"].as_str().unwrap_or("").to_string();
+            if matches!(status.as_str(), "completed" | "failed" | "cancelled") {
+                return r.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {id} did not finish: {}",
+                r.text
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+pub fn session_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let first = v.split(';').next()?;
+            let (k, val) = first.split_once('=')?;
+            (k == "touchstone_session" && !val.is_empty()).then(|| val.to_string())
+        })
+}

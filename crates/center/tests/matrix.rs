@@ -1,0 +1,418 @@
+//! Acceptance 1 of issue 14: the authorisation matrix. Every route × every kind of caller, with
+//! the status each must get, written out by hand (not derived from the policy it checks). A
+//! route added to the API without a row here fails `every_route_has_a_row`.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Auth, Harness};
+use serde_json::{Value, json};
+use touchstone_center::routes::ROUTES;
+
+/// The callers, in the order of each row's statuses.
+const CALLERS: [&str; 10] = [
+    "admin",
+    "assessor",
+    "reviewer",
+    "own",
+    "other",
+    "auditor",
+    "anonymous",
+    "expired",
+    "revoked",
+    "unscoped",
+];
+
+/// (method, path, the token that lacks the route's scope as `owner:-scope`, statuses in the
+/// order of [`CALLERS`]). `own` is an applicant of the organisation that owns the objects,
+/// `other` an applicant of another; the staff and applicants use sessions; `expired`,
+/// `revoked` and `unscoped` are API tokens of the owning applicant (or of the admin, where
+/// only staff may act).
+const MATRIX: &[(&str, &str, &str, &str)] = &[
+    (
+        "GET",
+        "/api/v1/health",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/api/v1/openapi.json",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/api/v1/log/head",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "POST",
+        "/api/v1/login",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "POST",
+        "/api/v1/logout",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 200",
+    ),
+    (
+        "GET",
+        "/api/v1/me",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 200",
+    ),
+    (
+        "GET",
+        "/api/v1/users",
+        "admin:-admin",
+        "200 403 403 403 403 403 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/users",
+        "admin:-admin",
+        "201 403 403 403 403 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/organisations",
+        "admin:-read",
+        "200 200 403 403 403 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/organisations",
+        "admin:-admin",
+        "201 403 403 403 403 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/tokens",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/tokens",
+        "alice:-read",
+        "201 201 201 201 201 201 401 401 401 403",
+    ),
+    (
+        "DELETE",
+        "/api/v1/tokens/{id}",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/models",
+        "alice:-read",
+        "200 200 403 200 200 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/models",
+        "alice:-models",
+        "201 201 403 201 404 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/models/{id}",
+        "alice:-read",
+        "200 200 403 200 404 200 401 401 401 403",
+    ),
+    (
+        "DELETE",
+        "/api/v1/models/{id}",
+        "alice:-models",
+        "200 200 403 200 404 403 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/models/{id}/test",
+        "alice:-models",
+        "200 200 403 200 404 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/runs",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/runs",
+        "alice:-runs",
+        "403 202 403 202 404 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/runs/{id}",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/runs/{id}/results",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/runs/{id}/cancel",
+        "alice:-runs",
+        "403 202 403 202 404 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/audit",
+        "admin:-read",
+        "200 403 403 403 403 200 401 401 401 403",
+    ),
+];
+
+#[test]
+fn every_route_has_a_row() {
+    for r in ROUTES {
+        assert!(
+            MATRIX
+                .iter()
+                .any(|(m, p, _, _)| *m == r.method && *p == r.path),
+            "{} {} has no row in the authorisation matrix: add one",
+            r.method,
+            r.path
+        );
+    }
+    for (m, p, _, statuses) in MATRIX {
+        assert!(
+            ROUTES.iter().any(|r| r.method == *m && r.path == *p),
+            "the matrix names {m} {p}, which is not a route"
+        );
+        assert_eq!(statuses.split(' ').count(), CALLERS.len(), "{m} {p}");
+    }
+}
+
+struct World {
+    h: Harness,
+    sessions: HashMap<&'static str, Auth>,
+    passwords: HashMap<&'static str, String>,
+    names: HashMap<&'static str, &'static str>,
+    tokens: HashMap<&'static str, String>,
+    model: String,
+    run: String,
+    counter: std::sync::atomic::AtomicU32,
+}
+
+impl World {
+    async fn build() -> World {
+        let h = Harness::start(1).await;
+        h.create_org("acme").await;
+        h.create_org("other").await;
+        let mut sessions = HashMap::new();
+        let mut passwords = HashMap::new();
+        let mut names = HashMap::new();
+        sessions.insert("admin", h.admin.clone());
+        passwords.insert("admin", h.admin_password.clone());
+        names.insert("admin", "admin");
+        for (caller, name, role, org) in [
+            ("assessor", "asa", "assessor", None),
+            ("reviewer", "rev", "reviewer", None),
+            ("own", "alice", "applicant", Some("acme")),
+            ("other", "oscar", "applicant", Some("other")),
+            ("auditor", "aud", "auditor", None),
+        ] {
+            sessions.insert(caller, h.user(name, role, org).await);
+            passwords.insert(caller, format!("pw-{name}-long-enough"));
+            names.insert(caller, name);
+        }
+        h.user("probe", "reviewer", None).await;
+        let alice = sessions["own"].clone();
+        let mut tokens = HashMap::new();
+        let (expired_id, expired) = h.token(&alice, &["read", "runs", "models"]).await;
+        let conn = rusqlite::Connection::open(h.db()).unwrap();
+        conn.execute(
+            "UPDATE center_tokens SET expires_at_ms = 1 WHERE id = ?1",
+            [&expired_id],
+        )
+        .unwrap();
+        tokens.insert("expired", expired);
+        let (revoked_id, revoked) = h.token(&alice, &["read", "runs", "models"]).await;
+        let r = h
+            .call(
+                "DELETE",
+                &format!("/api/v1/tokens/{revoked_id}"),
+                &alice,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        tokens.insert("revoked", revoked);
+        for (key, who, scopes) in [
+            ("alice:-read", &alice, &["runs", "models"][..]),
+            ("alice:-runs", &alice, &["read", "models"][..]),
+            ("alice:-models", &alice, &["read", "runs"][..]),
+            ("admin:-read", &h.admin, &["models", "admin"][..]),
+            ("admin:-admin", &h.admin, &["read", "models"][..]),
+        ] {
+            tokens.insert(key, h.token(who, scopes).await.1);
+        }
+        let model = h.model(&h.admin, "acme").await;
+        let r = h
+            .call(
+                "POST",
+                "/api/v1/runs",
+                &alice,
+                Some(json!({ "suite": "quick", "models": [model], "limit": 1 })),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let run = r.body["run_id"].as_str().unwrap().to_string();
+        let done = h.wait_finished(&alice, &run, 120).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        World {
+            h,
+            sessions,
+            passwords,
+            names,
+            tokens,
+            model,
+            run,
+            counter: Default::default(),
+        }
+    }
+
+    fn unique(&self, prefix: &str) -> String {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{prefix}{n}")
+    }
+
+    /// How `caller` authenticates for a row whose scope-less token is `unscoped`.
+    fn auth(&self, caller: &str, unscoped: &str) -> Auth {
+        match caller {
+            "anonymous" => Auth::None,
+            "expired" | "revoked" => Auth::Bearer(self.tokens[caller].clone()),
+            "unscoped" => Auth::Bearer(self.tokens[unscoped].clone()),
+            role => self.sessions[role].clone(),
+        }
+    }
+
+    /// The path and body a row sends as `caller`, with fresh objects where the call consumes
+    /// one (a model to delete, a token to revoke, a session to end).
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        caller: &str,
+        auth: &Auth,
+    ) -> (String, Option<Value>, Auth) {
+        let session = matches!(auth, Auth::Cookie(_));
+        let mut auth = auth.clone();
+        let path_with = |id: &str| path.replace("{id}", id);
+        let (p, body) = match (method, path) {
+            ("POST", "/api/v1/login") => {
+                // Signing in ends the session presented (no fixation): a session of its own.
+                if session {
+                    auth = self
+                        .h
+                        .login(self.names[caller], &self.passwords[caller])
+                        .await;
+                }
+                (
+                    path.to_string(),
+                    Some(json!({ "name": "probe", "password": "pw-probe-long-enough" })),
+                )
+            }
+            ("POST", "/api/v1/logout") if session => {
+                // A session of its own, so the caller's stays for the rows after.
+                auth = self
+                    .h
+                    .login(self.names[caller], &self.passwords[caller])
+                    .await;
+                (path.to_string(), None)
+            }
+            ("POST", "/api/v1/users") => (
+                path.to_string(),
+                Some(
+                    json!({ "name": self.unique("user"), "role": "reviewer", "password": "a-long-password-1" }),
+                ),
+            ),
+            ("POST", "/api/v1/organisations") => (
+                path.to_string(),
+                Some(json!({ "name": self.unique("org") })),
+            ),
+            ("POST", "/api/v1/tokens") => (
+                path.to_string(),
+                Some(json!({ "name": "t", "scopes": ["read"] })),
+            ),
+            ("DELETE", "/api/v1/tokens/{id}") if session => {
+                let (id, _) = self.h.token(&auth, &["read"]).await;
+                (path_with(&id), None)
+            }
+            ("DELETE", "/api/v1/tokens/{id}") => (path_with("t_0000000000000000"), None),
+            ("POST", "/api/v1/models") => (
+                path.to_string(),
+                Some(
+                    json!({ "organisation": "acme", "name": "m", "base_url": "http://127.0.0.1:9/v1" }),
+                ),
+            ),
+            ("DELETE", "/api/v1/models/{id}") => {
+                let id = self.h.model(&self.h.admin, "acme").await;
+                (path_with(&id), None)
+            }
+            ("POST", "/api/v1/runs") => (
+                path.to_string(),
+                Some(
+                    json!({ "organisation": "acme", "suite": "quick", "models": [self.model], "limit": 1 }),
+                ),
+            ),
+            (_, p) if p.starts_with("/api/v1/models/") => (path_with(&self.model), None),
+            (_, p) if p.starts_with("/api/v1/runs/") => (path_with(&self.run), None),
+            _ => (path.to_string(), None),
+        };
+        (p, body, auth)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_route_answers_every_caller_as_the_matrix_says() {
+    let w = World::build().await;
+    let mut wrong = Vec::new();
+    for (method, path, unscoped, statuses) in MATRIX {
+        for (caller, expected) in CALLERS.iter().zip(statuses.split(' ')) {
+            let auth = w.auth(caller, unscoped);
+            let (p, body, auth) = w.request(method, path, caller, &auth).await;
+            let r = w.h.call(method, &p, &auth, body).await;
+            if r.status.to_string() != expected {
+                wrong.push(format!(
+                    "{method} {path} as {caller}: {} (expected {expected}): {}",
+                    r.status,
+                    r.text.chars().take(200).collect::<String>()
+                ));
+            }
+            // Every refusal is a JSON error with a stable code in both languages.
+            if r.status >= 400 {
+                let e = &r.body["error"];
+                assert!(
+                    e["code"].is_string()
+                        && e["message"].is_string()
+                        && e["message_zh"].is_string(),
+                    "{method} {path} as {caller}: {}",
+                    r.text
+                );
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

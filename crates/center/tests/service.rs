@@ -1,0 +1,220 @@
+//! The center end to end in one process: an applicant registers a model and requests a run, a
+//! worker executes it, results come back with their intervals; keys stay sealed; every change
+//! and every read of a non-public object is in the audit trail; cancel and per-organisation
+//! limits hold.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use serde_json::json;
+use touchstone_mock::MockConfig;
+
+const KEY: &str = "sk-very-secret-key-4f1e";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_applicant_runs_an_assessment_and_the_auditor_sees_every_step() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let auditor = h.user("aud", "auditor", None).await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/models",
+            &alice,
+            Some(json!({ "name": "mock", "base_url": h.mock.base_url(), "api_key": KEY })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["organisation"], "acme");
+    assert_eq!(r.body["has_key"], true);
+    let model = r.body["id"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/models/{model}/test"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+
+    // A token for CI, used like a vendor's pipeline would.
+    let (_, token) = h.token(&alice, &["read", "runs"]).await;
+    let ci = common::Auth::Bearer(token.clone());
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &ci,
+            Some(json!({ "suite": "quick", "models": [model], "limit": 3 })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let done = h.wait_finished(&ci, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["planned"],
+        done["scored"].as_u64().unwrap() + done["failed"].as_u64().unwrap()
+    );
+    let results = h
+        .call("GET", &format!("/api/v1/runs/{run}/results"), &ci, None)
+        .await;
+    assert_eq!(results.status, 200, "{}", results.text);
+    assert_eq!(results.body["run_id"], run.as_str());
+    assert!(
+        results.body["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["metrics"].is_array() || t["metrics"].is_object()),
+        "{}",
+        results.text
+    );
+    let listed = h.call("GET", "/api/v1/runs", &alice, None).await;
+    assert_eq!(listed.body["runs"][0]["run_id"], run.as_str());
+
+    // The key: never in an answer, never in the database file, never in the trail.
+    for path in [
+        "/api/v1/models".to_string(),
+        format!("/api/v1/models/{model}"),
+        format!("/api/v1/runs/{run}"),
+    ] {
+        let r = h.call("GET", &path, &alice, None).await;
+        assert!(!r.text.contains(KEY), "{path} shows the key");
+    }
+    let mut bytes = std::fs::read(h.db()).unwrap();
+    for wal in ["-wal", "-shm"] {
+        let mut p = h.db().into_os_string();
+        p.push(wal);
+        bytes.extend(std::fs::read(p).unwrap_or_default());
+    }
+    assert!(
+        !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+        "the key is stored in clear"
+    );
+    assert!(
+        !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token is stored in clear"
+    );
+
+    let audit = h.call("GET", "/api/v1/audit", &auditor, None).await;
+    assert_eq!(audit.status, 200);
+    assert!(!audit.text.contains(KEY) && !audit.text.contains(&token));
+    let events: Vec<serde_json::Value> = audit
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let has = |action: &str, object: &str, actor: &str| {
+        events.iter().any(|e| {
+            e["action"] == action
+                && e["object"] == object
+                && e["actor"] == actor
+                && e["outcome"] == "ok"
+        })
+    };
+    assert!(
+        has("ModelsCreate", &format!("model:{model}"), "alice"),
+        "{}",
+        audit.text
+    );
+    assert!(has("ModelsTest", &format!("model:{model}"), "alice"));
+    assert!(has("RunsCreate", &format!("run:{run}"), "alice"));
+    assert!(has("RunsResults", &format!("run:{run}"), "alice"));
+    assert!(
+        has("RunFinished", &format!("run:{run}"), "worker")
+            || events
+                .iter()
+                .any(|e| e["action"] == "RunFinished" && e["outcome"] == "completed")
+    );
+    let e = events.iter().find(|e| e["action"] == "RunsCreate").unwrap();
+    assert_eq!(e["role"], "applicant");
+    assert_eq!(e["organisation"], "acme");
+    assert_eq!(e["source"], "127.0.0.1");
+    // Reading the trail is itself an event (after this read).
+    let again = h.call("GET", "/api/v1/audit", &auditor, None).await;
+    assert!(again.text.contains("\"AuditList\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_is_cancelled_and_an_organisation_runs_no_more_than_its_limit() {
+    let h = Harness::start_with(
+        2,
+        MockConfig {
+            latency: Duration::from_millis(100),
+            ..MockConfig::default()
+        },
+    )
+    .await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/organisations",
+            &h.admin,
+            Some(json!({ "name": "acme", "max_running": 1 })),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let assessor = h.user("asa", "assessor", None).await;
+    let model = h.model(&h.admin, "acme").await;
+    let submit = || {
+        h.call(
+            "POST",
+            "/api/v1/runs",
+            &assessor,
+            Some(json!({ "organisation": "acme", "suite": "quick", "models": [model], "concurrency": 1 })),
+        )
+    };
+    let first = submit().await.body["run_id"].as_str().unwrap().to_string();
+    let second = submit().await.body["run_id"].as_str().unwrap().to_string();
+    // Two workers, but acme may run one job at a time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let a = h
+            .call("GET", &format!("/api/v1/runs/{first}"), &assessor, None)
+            .await;
+        if a.body["scored"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", a.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let b = h
+        .call("GET", &format!("/api/v1/runs/{second}"), &assessor, None)
+        .await;
+    assert_eq!(b.body["status"], "queued", "{}", b.text);
+    // Cancelling the queued one ends it at once; the running one stops within moments.
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{second}/cancel"),
+            &assessor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(r.body["status"], "cancelled");
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{first}/cancel"),
+            &assessor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let done = h.wait_finished(&assessor, &first, 30).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    assert!(done["scored"].as_u64().unwrap() < 100, "{done}");
+    let store = touchstone_store::SqliteStore::open(&h.db()).unwrap();
+    use touchstone_store::Store;
+    assert_eq!(
+        store.run(&first).unwrap().unwrap().status,
+        touchstone_store::RunStatus::Interrupted
+    );
+    assert!(store.run(&second).unwrap().is_none());
+}
