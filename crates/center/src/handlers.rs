@@ -610,6 +610,9 @@ pub(crate) struct RunRequest {
     pub seed: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
+    /// Ask the model again rather than reuse a cached answer.
+    #[serde(default)]
+    pub no_cache: bool,
 }
 
 async fn runs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {

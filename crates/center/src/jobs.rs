@@ -237,6 +237,7 @@ async fn run(
             seed: request.seed,
             exec: ExecOptions {
                 concurrency: request.concurrency,
+                no_cache: request.no_cache,
                 ..ExecOptions::default()
             },
             ..EvalOptions::default()
