@@ -8,6 +8,7 @@
 //! [`directory`] (the center's records) and the engine's `Store` (runs, results, the audit trail
 //! and the transparency log). [`jobs`] runs the queue.
 
+pub mod client;
 pub mod directory;
 pub mod error;
 mod handlers;

@@ -6,8 +6,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use touchstone_center::client::{Client, ClientError};
 use touchstone_center::{Center, CenterPaths, ProviderFactory, Server};
+use touchstone_engine::RunResults;
 
 use crate::open_store;
 
@@ -89,5 +92,141 @@ pub async fn worker(db: &Path, workers: usize) -> miette::Result<ExitCode> {
     for t in tasks {
         let _ = t.await;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(args: &crate::cli::ClientArgs) -> miette::Result<Client> {
+    let token = std::env::var(&args.token_env).map_err(|_| {
+        miette::miette!(
+            "set the environment variable {} to an API token of the center (create one with POST /api/v1/tokens), or name another with --token-env / 请在环境变量中提供 API 令牌",
+            args.token_env
+        )
+    })?;
+    Client::new(&args.url, token).map_err(|e| miette::miette!("{e}"))
+}
+
+fn center_error(e: ClientError) -> miette::Report {
+    miette::miette!("{e}")
+}
+
+/// One line of a run's progress.
+fn progress_line(run: &Value) -> String {
+    let done = run["scored"].as_u64().unwrap_or(0) + run["failed"].as_u64().unwrap_or(0);
+    match run["planned"].as_u64() {
+        Some(planned) => format!(
+            "run {}: {} · {done}/{planned} items ({} failed)",
+            run["run_id"].as_str().unwrap_or("?"),
+            run["status"].as_str().unwrap_or("?"),
+            run["failed"].as_u64().unwrap_or(0)
+        ),
+        None => format!(
+            "run {}: {}",
+            run["run_id"].as_str().unwrap_or("?"),
+            run["status"].as_str().unwrap_or("?")
+        ),
+    }
+}
+
+pub async fn submit(args: &crate::cli::SubmitArgs, quiet: bool) -> miette::Result<ExitCode> {
+    let client = client(&args.client)?;
+    let mut models = Vec::new();
+    for m in &args.models {
+        models.push(client.model_id(m).await.map_err(center_error)?);
+    }
+    let request = touchstone_center::client::run_request(
+        &args.suite,
+        &models,
+        args.organisation.as_deref(),
+        args.limit,
+        args.epochs,
+        args.seed,
+    );
+    let id = client.submit(request).await.map_err(center_error)?;
+    outln!("{id}");
+    if args.no_wait {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut last = String::new();
+    let run = loop {
+        let run = client.run(&id).await.map_err(center_error)?;
+        let line = progress_line(&run);
+        if !quiet && line != last {
+            errln!("{line}");
+            last = line;
+        }
+        if !matches!(run["status"].as_str(), Some("queued" | "running")) {
+            break run;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
+    finish(&client, &run, args.strict, quiet).await
+}
+
+/// The exit status a finished run gives, after its table.
+async fn finish(
+    client: &Client,
+    run: &Value,
+    strict: bool,
+    quiet: bool,
+) -> miette::Result<ExitCode> {
+    let id = run["run_id"].as_str().unwrap_or_default();
+    match run["status"].as_str() {
+        Some("completed") => {}
+        Some(other) => {
+            errln!(
+                "run {id} {other}{} / 运行未完成",
+                run["error"]
+                    .as_str()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        None => {
+            return Err(miette::miette!(
+                "the center answered no status for run {id}"
+            ));
+        }
+    }
+    let results: RunResults =
+        serde_json::from_value(client.results(id).await.map_err(center_error)?).map_err(|e| {
+            miette::miette!("the center's results for {id} are not results.json: {e}")
+        })?;
+    if !quiet {
+        out!("{}", touchstone_engine::render_table(&results));
+    }
+    let unmet = results.unmet();
+    if strict && !unmet.is_empty() {
+        for line in unmet.expectations.iter().chain(&unmet.verdicts) {
+            errln!("not met / 未达标: {line}");
+        }
+        return Ok(ExitCode::from(crate::EXIT_UNMET));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn status(args: &crate::cli::ClientArgs, run: &str) -> miette::Result<ExitCode> {
+    let client = client(args)?;
+    let run = client.run(run).await.map_err(center_error)?;
+    outln!("{}", progress_line(&run));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn fetch(
+    args: &crate::cli::ClientArgs,
+    run: &str,
+    out: Option<&Path>,
+) -> miette::Result<ExitCode> {
+    let client = client(args)?;
+    let results = client.results(run).await.map_err(center_error)?;
+    if let Some(path) = out {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| miette::miette!("{e}"))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
+        errln!("· wrote {}", path.display());
+    }
+    let parsed: RunResults = serde_json::from_value(results)
+        .map_err(|e| miette::miette!("the center's results for {run} are not results.json: {e}"))?;
+    out!("{}", touchstone_engine::render_table(&parsed));
     Ok(ExitCode::SUCCESS)
 }

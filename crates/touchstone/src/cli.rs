@@ -120,6 +120,66 @@ pub enum CenterCommand {
         #[arg(long, default_value = "admin")]
         admin: String,
     },
+    /// Request a run from a center, follow it, and exit with its outcome (for a vendor's CI):
+    /// 0 completed, 1 failed or cancelled, 3 with --strict when an expectation or a compliance
+    /// check is not met.
+    Submit(SubmitArgs),
+    /// A run's status and progress at a center.
+    Status {
+        run: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A run's results from a center: the table, and results.json with --out.
+    Fetch {
+        run: String,
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Write the results here (results.json).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// The center's address.
+    #[arg(
+        long,
+        env = "TOUCHSTONE_CENTER_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+    /// The environment variable that holds the API token (never the token itself).
+    #[arg(long, default_value = "TOUCHSTONE_TOKEN")]
+    pub token_env: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// A suite the center offers (`quick`, `gbt45654`).
+    #[arg(long)]
+    pub suite: String,
+    /// A registered model: its name or id (m_…); repeat for several.
+    #[arg(long = "model", required = true)]
+    pub models: Vec<String>,
+    /// The organisation the run is for (staff only; an applicant's is their own).
+    #[arg(long)]
+    pub organisation: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Exit 3 when an expectation or a compliance check is not met.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the run id and return without following the run.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Args, Debug)]

@@ -118,6 +118,11 @@ async fn dispatch(cli: Cli) -> miette::Result<ExitCode> {
         Command::Audit(AuditCommand::Export { out }) => audit::export(&cli.db, out.as_deref()),
         Command::Center(args) => match args.command {
             Some(CenterCommand::Init { admin }) => center::init(&cli.db, &admin),
+            Some(CenterCommand::Submit(a)) => center::submit(&a, cli.quiet).await,
+            Some(CenterCommand::Status { run, client }) => center::status(&client, &run).await,
+            Some(CenterCommand::Fetch { run, client, out }) => {
+                center::fetch(&client, &run, out.as_deref()).await
+            }
             None => center::serve(&cli.db, &args).await,
         },
         Command::Worker { workers } => center::worker(&cli.db, workers).await,

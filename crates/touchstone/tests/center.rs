@@ -79,16 +79,19 @@ impl Client {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("center.db");
-    let mock = spawn_background(MockConfig {
-        latency: Duration::from_millis(10),
-        ..MockConfig::default()
-    })
-    .unwrap();
-    let (mut server, base, password) = start_center(&db, true);
+/// A fresh center on `db` with organisation `acme`, the mock registered as its model, and an
+/// admin and an assessor each with a token.
+struct Setup {
+    server: Child,
+    base: String,
+    admin: Client,
+    assessor: Client,
+    assessor_token: String,
+    model: Value,
+}
+
+async fn setup(db: &std::path::Path, mock_url: &str) -> Setup {
+    let (server, base, password) = start_center(db, true);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let login = http
         .post(format!("{base}/api/v1/login"))
@@ -117,7 +120,7 @@ async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice
         .as_str()
         .unwrap()
         .to_string();
-    let mut admin = Client {
+    let admin = Client {
         http: http.clone(),
         base: base.clone(),
         auth: format!("Bearer {token}"),
@@ -137,7 +140,7 @@ async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice
         .call(
             "POST",
             "/api/v1/models",
-            Some(json!({ "organisation": "acme", "name": "mock", "base_url": mock.base_url() })),
+            Some(json!({ "organisation": "acme", "name": "mock", "base_url": mock_url })),
         )
         .await;
     assert_eq!(status, 201, "{model}");
@@ -175,11 +178,37 @@ async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice
         .as_str()
         .unwrap()
         .to_string();
-    let mut assessor = Client {
+    let assessor = Client {
         http: http.clone(),
         base: base.clone(),
         auth: format!("Bearer {token}"),
     };
+    Setup {
+        server,
+        base,
+        admin,
+        assessor,
+        assessor_token: token,
+        model,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    let mock = spawn_background(MockConfig {
+        latency: Duration::from_millis(10),
+        ..MockConfig::default()
+    })
+    .unwrap();
+    let Setup {
+        mut server,
+        mut admin,
+        mut assessor,
+        model,
+        ..
+    } = setup(&db, &mock.base_url()).await;
     // quick has 100 items: 20 epochs make 2,000.
     let (status, submitted) = assessor
         .call(
@@ -279,4 +308,122 @@ async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice
     // The trail is intact and holds the resumed run's end.
     let o = run(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_gates_its_ci_on_the_center() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    let mock = spawn_background(MockConfig::default()).unwrap();
+    let Setup {
+        mut server,
+        base,
+        assessor_token,
+        ..
+    } = setup(&db, &mock.base_url()).await;
+    let client = |args: &[&str]| {
+        let mut c = bin();
+        c.args(args)
+            .args(["--url", &base, "--token-env", "CENTER_TOKEN"])
+            .env("CENTER_TOKEN", &assessor_token);
+        c.output().unwrap()
+    };
+    // The model by its name; followed to the end; the table printed.
+    let o = client(&[
+        "center",
+        "submit",
+        "--suite",
+        "quick",
+        "--model",
+        "mock",
+        "--organisation",
+        "acme",
+        "--limit",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let run_id = out.lines().next().unwrap().trim().to_string();
+    assert!(out.contains("Task"), "{out}");
+    assert!(stderr(&o).contains("completed"), "{}", stderr(&o));
+    // --strict: the mock does not meet quick's expectations.
+    let o = client(&[
+        "center",
+        "submit",
+        "--suite",
+        "quick",
+        "--model",
+        "mock",
+        "--organisation",
+        "acme",
+        "--limit",
+        "1",
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not met"), "{}", stderr(&o));
+    let o = client(&["center", "status", &run_id]);
+    assert!(
+        stdout(&o).contains("completed") && stdout(&o).contains(&run_id),
+        "{}",
+        stdout(&o)
+    );
+    let results = dir.path().join("results.json");
+    let o = client(&[
+        "center",
+        "fetch",
+        &run_id,
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_json(&results)["run_id"], run_id.as_str());
+    // Mistakes are said plainly.
+    let o = client(&[
+        "center",
+        "submit",
+        "--suite",
+        "quick",
+        "--model",
+        "nope",
+        "--organisation",
+        "acme",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no registered model named `nope`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = client(&[
+        "center",
+        "submit",
+        "--suite",
+        "nosuch",
+        "--model",
+        "mock",
+        "--organisation",
+        "acme",
+    ]);
+    assert!(
+        stderr(&o).contains("bad_request") && stderr(&o).contains("suite"),
+        "{}",
+        stderr(&o)
+    );
+    let o = bin()
+        .args([
+            "center",
+            "status",
+            &run_id,
+            "--url",
+            &base,
+            "--token-env",
+            "UNSET_VARIABLE_X",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("UNSET_VARIABLE_X"), "{}", stderr(&o));
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
