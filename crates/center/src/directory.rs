@@ -570,7 +570,7 @@ impl Directory {
         let rows = {
             let conn = self.conn();
             let sql = format!(
-                "SELECT {} FROM center_jobs WHERE ?1 IS NULL OR org = ?1 ORDER BY created_at DESC, run_id DESC",
+                "SELECT {} FROM center_jobs WHERE ?1 IS NULL OR org = ?1 ORDER BY rowid DESC",
                 Self::JOB_COLUMNS
             );
             let mut stmt = conn.prepare(&sql)?;
@@ -580,9 +580,10 @@ impl Directory {
         rows.into_iter().map(Self::finish_job_row).collect()
     }
 
-    /// Takes the oldest job that may run now for `worker` until `lease_until_ms`: a queued
-    /// job, or a running one whose lease expired (its worker died), of an organisation below
-    /// its limit of running jobs. One statement: of two workers, one gets each job.
+    /// Takes the job submitted first (insertion order, not the clock's second) that may run now
+    /// for `worker` until `lease_until_ms`: a queued job, or a running one whose lease expired
+    /// (its worker died), of an organisation below its limit of running jobs. One statement: of
+    /// two workers, one gets each job.
     pub fn claim_job(&self, worker: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<Job>> {
         let run_id: Option<String> = self
             .conn()
@@ -593,7 +594,7 @@ impl Directory {
                    WHERE (j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_ms <= ?2))
                      AND (SELECT COUNT(*) FROM center_jobs r
                           WHERE r.org = j.org AND r.status = 'running' AND r.lease_expires_ms > ?2) < o.max_running
-                   ORDER BY j.created_at, j.run_id LIMIT 1)
+                   ORDER BY j.rowid LIMIT 1)
                  RETURNING run_id",
                 params![worker, now_ms, lease_until_ms],
                 |r| r.get(0),

@@ -11,7 +11,7 @@ use touchstone_core::ModelSpec;
 
 use crate::directory::{Job, JobStatus, Model, Organisation, Token, User};
 use crate::error::ApiError;
-use crate::http::{self, Call, Reply, on_directory};
+use crate::exchange::{self, Call, Reply, on_directory};
 use crate::policy::{self, Action, Credential, Principal, Role, Scope};
 use crate::{Center, SESSION_TTL, blocking, secrets};
 
@@ -183,7 +183,7 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     center.throttle.succeeded(&body.name);
     // A session id is never carried over a login (session fixation): the one presented is
     // ended and a new one issued.
-    let (secret, digest) = http::new_session()?;
+    let (secret, digest) = exchange::new_session()?;
     let old = call.session_secret.as_deref().map(secrets::digest);
     let (uid, expires) = (
         user.id.clone(),
@@ -205,7 +205,7 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
         })
         .await;
     let mut reply = Reply::ok(json!({ "user": user_json(&user) }));
-    reply.set_cookies.push(http::session_cookie_header(
+    reply.set_cookies.push(exchange::session_cookie_header(
         &secret,
         SESSION_TTL.as_secs(),
         center.secure_cookies,
@@ -221,7 +221,7 @@ async fn logout(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let mut reply = Reply::ok(json!({ "signed_out": true }));
     reply
         .set_cookies
-        .push(http::clear_cookie(center.secure_cookies));
+        .push(exchange::clear_cookie(center.secure_cookies));
     Ok(reply)
 }
 

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod directory;
 pub mod error;
+mod exchange;
 mod handlers;
 mod http;
 pub mod jobs;
@@ -162,7 +163,7 @@ impl Center {
     ) -> Result<Option<Principal>, ApiError> {
         let digest = secrets::digest(secret);
         let now = touchstone_engine::owner::now_ms();
-        let user = http::on_directory(self, move |d| d.session_user(&digest, now)).await?;
+        let user = exchange::on_directory(self, move |d| d.session_user(&digest, now)).await?;
         Ok(user.map(|u| Principal {
             user_id: u.id,
             name: u.name,
@@ -177,7 +178,7 @@ impl Center {
         token: &str,
     ) -> Result<Principal, ApiError> {
         let digest = secrets::digest(token);
-        let found = http::on_directory(self, move |d| d.token_by_digest(&digest)).await?;
+        let found = exchange::on_directory(self, move |d| d.token_by_digest(&digest)).await?;
         let Some((token, user)) = found else {
             return Err(ApiError::new(
                 401,
@@ -219,7 +220,7 @@ impl Center {
         if touch {
             let id = token.id.clone();
             let now = touchstone_store::now_rfc3339();
-            http::on_directory(self, move |d| d.touch_token(&id, &now)).await?;
+            exchange::on_directory(self, move |d| d.touch_token(&id, &now)).await?;
         }
         // A token never holds more than its owner's role allows, even if the role changed.
         let allowed = policy::scopes_of(user.role);

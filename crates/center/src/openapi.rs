@@ -81,7 +81,7 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "session": { "type": "apiKey", "in": "cookie", "name": crate::http::SESSION_COOKIE },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::exchange::SESSION_COOKIE },
                 "token": { "type": "http", "scheme": "bearer" }
             },
             "schemas": {
