@@ -52,6 +52,7 @@ pub(crate) async fn dispatch(
         RunsCreate => runs_create(center, call).await,
         RunsGet => runs_get(center, call).await,
         RunsResults => runs_results(center, call).await,
+        RunsSamples => runs_samples(center, call).await,
         RunsCancel => runs_cancel(center, call).await,
         AuditList => audit_list(center, call).await,
     }
@@ -757,6 +758,85 @@ async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
             "运行尚未开始，暂无结果",
         )),
     }
+}
+
+/// Items on one page at most.
+const MAX_PAGE: usize = 1000;
+
+async fn runs_samples(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsSamples).await?;
+    let bad = |name: &str, en: &str, zh: &str| {
+        ApiError::bad_request(format!("`{name}`: {en}"), format!("`{name}`：{zh}"))
+            .at(format!("query:{name}"))
+    };
+    let number = |name: &str| -> Result<Option<f64>, ApiError> {
+        call.query(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(name, "a number", "须为数字"))
+            })
+            .transpose()
+    };
+    let limit = match call.query("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "limit",
+                    "a whole number from 1 to 1000",
+                    "须为 1 至 1000 的整数",
+                )
+            })?,
+    };
+    let status = match call.query("status").as_deref() {
+        None => None,
+        Some("scored") => Some(touchstone_core::ItemStatus::Scored),
+        Some("failed") => Some(touchstone_core::ItemStatus::Failed),
+        Some(_) => {
+            return Err(bad(
+                "status",
+                "`scored` or `failed`",
+                "须为 scored 或 failed",
+            ));
+        }
+    };
+    let label = match call.query("label") {
+        None => None,
+        Some(v) => match v.split_once(':') {
+            Some((k, value)) if !k.is_empty() => Some((k.to_string(), value.to_string())),
+            _ => return Err(bad("label", "KEY:VALUE, e.g. risk:A.1", "格式为 键:值")),
+        },
+    };
+    let query = touchstone_store::ResultsQuery {
+        after: call.query("after"),
+        limit,
+        status,
+        task: call.query("task"),
+        model: call.query("model"),
+        label,
+        score_min: number("score_min")?,
+        score_max: number("score_max")?,
+    };
+    let store = center.store.clone();
+    let id = job.run_id.clone();
+    let page = blocking(
+        move || -> Result<Vec<touchstone_store::ItemResult>, ApiError> {
+            if store.run(&id)?.is_none() {
+                return Ok(Vec::new());
+            }
+            Ok(store.results_page(&id, &query)?)
+        },
+    )
+    .await??;
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|r| r.item_id.0.clone()))
+        .flatten();
+    Ok(Reply::ok(json!({ "samples": page, "next": next })).on(format!("run:{}", job.run_id)))
 }
 
 async fn runs_cancel(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {

@@ -129,6 +129,7 @@ pub enum Action {
     RunsCreate,
     RunsGet,
     RunsResults,
+    RunsSamples,
     RunsCancel,
     AuditList,
 }
@@ -166,7 +167,7 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest => {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
-        RunsList | RunsGet | RunsResults => Rule::Roles(READERS, Scope::Read),
+        RunsList | RunsGet | RunsResults | RunsSamples => Rule::Roles(READERS, Scope::Read),
         RunsCreate | RunsCancel => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
         AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }
@@ -267,6 +268,7 @@ pub const ALL_ACTIONS: &[Action] = {
         RunsCreate,
         RunsGet,
         RunsResults,
+        RunsSamples,
         RunsCancel,
         AuditList,
     ]

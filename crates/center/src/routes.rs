@@ -173,6 +173,13 @@ pub const ROUTES: &[Route] = {
             "运行结果",
         ),
         route(
+            "GET",
+            "/api/v1/runs/{id}/samples",
+            RunsSamples,
+            "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max)",
+            "运行样本（分页、筛选）",
+        ),
+        route(
             "POST",
             "/api/v1/runs/{id}/cancel",
             RunsCancel,

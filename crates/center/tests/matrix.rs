@@ -163,6 +163,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "200 200 200 200 404 200 401 401 401 403",
     ),
     (
+        "GET",
+        "/api/v1/runs/{id}/samples",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
         "POST",
         "/api/v1/runs/{id}/cancel",
         "alice:-runs",

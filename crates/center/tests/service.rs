@@ -74,6 +74,73 @@ async fn an_applicant_runs_an_assessment_and_the_auditor_sees_every_step() {
         "{}",
         results.text
     );
+    // Samples, a page at a time: every item once, in order; filters; bad parameters located.
+    let planned = done["planned"].as_u64().unwrap() as usize;
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = h
+            .call(
+                "GET",
+                &format!("/api/v1/runs/{run}/samples?limit=4&after={after}"),
+                &ci,
+                None,
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        for s in page.body["samples"].as_array().unwrap() {
+            seen.push(s["item_id"].as_str().unwrap().to_string());
+        }
+        match page.body["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), planned);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen);
+    let task = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/samples?task=arithmetic&status=scored"),
+            &ci,
+            None,
+        )
+        .await;
+    let tasks = task.body["samples"].as_array().unwrap();
+    assert!(
+        !tasks.is_empty()
+            && tasks
+                .iter()
+                .all(|s| s["task"] == "arithmetic" && s["status"] == "scored"),
+        "{}",
+        task.text
+    );
+    for bad in [
+        "limit=0",
+        "limit=x",
+        "status=lost",
+        "label=nocolon",
+        "score_min=NaN",
+    ] {
+        let r = h
+            .call(
+                "GET",
+                &format!("/api/v1/runs/{run}/samples?{bad}"),
+                &ci,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert!(
+            r.body["error"]["location"]
+                .as_str()
+                .unwrap()
+                .starts_with("query:")
+        );
+    }
     let listed = h.call("GET", "/api/v1/runs", &alice, None).await;
     assert_eq!(listed.body["runs"][0]["run_id"], run.as_str());
 

@@ -16,8 +16,8 @@ use serde_json::json;
 use touchstone_core::{ItemStatus, Score, Usage, WorkItem, WorkItemId};
 
 use crate::{
-    Counts, ItemResult, LeaseClaim, RunLease, RunRecord, RunStatus, Store, StoreError, new_run_id,
-    now_rfc3339,
+    Counts, ItemResult, LeaseClaim, ResultsQuery, RunLease, RunRecord, RunStatus, Store,
+    StoreError, new_run_id, now_rfc3339,
 };
 
 /// A new, empty database of the backend under test.
@@ -31,7 +31,7 @@ pub trait Database {
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -336,6 +336,85 @@ pub fn for_each_result_by_item_streams_in_id_order_across_pages(db: &dyn Databas
     );
     assert!(matches!(
         store.for_each_result_by_item("nope", &mut |_| Ok(())),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub fn results_pages_follow_item_order_and_filter(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    store.record(&items("r1", 0..500)).unwrap();
+    let pages = |query: ResultsQuery| -> Vec<ItemResult> {
+        let mut all = Vec::new();
+        let mut q = query;
+        loop {
+            let page = store.results_page("r1", &q).unwrap();
+            assert!(page.len() <= q.limit);
+            let Some(last) = page.last() else { break };
+            q.after = Some(last.item_id.0.clone());
+            all.extend(page);
+        }
+        all
+    };
+    // Unfiltered pages of 37 give every item once, in id order.
+    let all = pages(ResultsQuery {
+        limit: 37,
+        ..Default::default()
+    });
+    let mut ids: Vec<_> = all.iter().map(|r| r.item_id.clone()).collect();
+    assert_eq!(ids.len(), 500);
+    let before = ids.clone();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids, before);
+    assert_eq!(
+        all[0],
+        items("r1", 0..500)
+            .into_iter()
+            .find(|r| r.item_id == all[0].item_id)
+            .unwrap()
+    );
+    // Filters, each against what the items are.
+    let failed = pages(ResultsQuery {
+        limit: 50,
+        status: Some(ItemStatus::Failed),
+        ..Default::default()
+    });
+    assert_eq!(failed.len(), (0..500).filter(|i| i % 7 == 3).count());
+    assert!(failed.iter().all(|r| r.status == ItemStatus::Failed));
+    let risk = pages(ResultsQuery {
+        limit: 50,
+        label: Some(("risk".into(), "A.2".into())),
+        ..Default::default()
+    });
+    assert_eq!(risk.len(), 100);
+    assert!(risk.iter().all(|r| r.labels["risk"] == "A.2"));
+    let wrong = pages(ResultsQuery {
+        limit: 50,
+        score_max: Some(0.0),
+        ..Default::default()
+    });
+    assert!(!wrong.is_empty() && wrong.iter().all(|r| r.scores[0].value == 0.0));
+    let none = pages(ResultsQuery {
+        limit: 50,
+        task: Some("other".into()),
+        ..Default::default()
+    });
+    assert!(none.is_empty());
+    // A hostile label key is a key, not a path.
+    let odd = pages(ResultsQuery {
+        limit: 50,
+        label: Some(("risk') OR 1=1 --\"".into(), "A.2".into())),
+        ..Default::default()
+    });
+    assert!(odd.is_empty());
+    assert!(matches!(
+        store.results_page(
+            "nope",
+            &ResultsQuery {
+                limit: 1,
+                ..Default::default()
+            }
+        ),
         Err(StoreError::NotFound(_))
     ));
 }

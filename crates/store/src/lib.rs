@@ -98,6 +98,22 @@ pub struct ItemResult {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Which results [`Store::results_page`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultsQuery {
+    /// Only items with an id greater than this (the last id of the previous page).
+    pub after: Option<String>,
+    pub limit: usize,
+    pub status: Option<ItemStatus>,
+    pub task: Option<String>,
+    pub model: Option<String>,
+    /// A label and its value (`risk` = `A.1`).
+    pub label: Option<(String, String)>,
+    /// The first score's value at least / at most this (scored items only).
+    pub score_min: Option<f64>,
+    pub score_max: Option<f64>,
+}
+
 /// How many items of a run ended in each terminal state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -191,6 +207,15 @@ pub trait Store: Send + Sync {
         run_id: &str,
         visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// One page of a run's results in item-id order: those after `query.after` (an item id;
+    /// None from the first) that match every filter given, at most `query.limit`. Keyset
+    /// pagination: a page costs the same at any depth, and a page boundary never repeats or
+    /// skips an item while the run is still being written.
+    fn results_page(
+        &self,
+        run_id: &str,
+        query: &ResultsQuery,
+    ) -> Result<Vec<ItemResult>, StoreError>;
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError>;
     fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores or replaces the cached value for `key`.

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
 
 use crate::{
-    AuditRow, AuditSeal, Counts, ItemResult, LeaseClaim, RunLease, RunRecord, RunStatus,
-    RunSummary, Store, StoreError, now_rfc3339,
+    AuditRow, AuditSeal, Counts, ItemResult, LeaseClaim, ResultsQuery, RunLease, RunRecord,
+    RunStatus, RunSummary, Store, StoreError, now_rfc3339,
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts how many have run.
@@ -813,6 +813,47 @@ impl Store for SqliteStore {
         visit: &mut dyn FnMut(ItemResult) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.walk(run_id, WalkOrder::ItemId, visit)
+    }
+
+    fn results_page(
+        &self,
+        run_id: &str,
+        query: &ResultsQuery,
+    ) -> Result<Vec<ItemResult>, StoreError> {
+        let conn = self.conn();
+        Self::require_run(&conn, run_id)?;
+        // The label's key is bound as a JSON path with the key quoted, so no key can change
+        // the path's meaning.
+        let label_path = query
+            .label
+            .as_ref()
+            .map(|(k, _)| format!("$.{}", serde_json::Value::String(k.clone())));
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item_id > ?2
+               AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR task = ?4)
+               AND (?5 IS NULL OR model = ?5)
+               AND (?6 IS NULL OR json_extract(labels_json, ?6) = ?7)
+               AND (?8 IS NULL OR json_extract(scores_json, '$[0].value') >= ?8)
+               AND (?9 IS NULL OR json_extract(scores_json, '$[0].value') <= ?9)
+             ORDER BY item_id LIMIT ?10"
+        ))?;
+        let mut rows = stmt.query(params![
+            run_id,
+            query.after.as_deref().unwrap_or(""),
+            query.status.map(|s| s.as_str()),
+            query.task,
+            query.model,
+            label_path,
+            query.label.as_ref().map(|(_, v)| v),
+            query.score_min,
+            query.score_max,
+            query.limit as i64,
+        ])?;
+        let mut page = Vec::new();
+        while let Some(row) = rows.next()? {
+            page.push(item_from_row(row)?.0);
+        }
+        Ok(page)
     }
 
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {
