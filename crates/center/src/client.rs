@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::RunRequest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -109,9 +111,11 @@ impl Client {
     }
 
     /// Submits a run; its id.
-    pub async fn submit(&self, request: Value) -> Result<String, ClientError> {
+    pub async fn submit(&self, request: &RunRequest) -> Result<String, ClientError> {
+        let body =
+            serde_json::to_value(request).map_err(|e| ClientError::Unexpected(e.to_string()))?;
         let answer = self
-            .call(reqwest::Method::POST, "/runs", Some(request))
+            .call(reqwest::Method::POST, "/runs", Some(body))
             .await?;
         answer["run_id"]
             .as_str()
@@ -130,26 +134,4 @@ impl Client {
         self.call(reqwest::Method::GET, &format!("/runs/{id}/results"), None)
             .await
     }
-}
-
-/// The body of a run request.
-pub fn run_request(
-    suite: &str,
-    models: &[String],
-    organisation: Option<&str>,
-    limit: Option<usize>,
-    epochs: Option<u32>,
-    seed: u64,
-) -> Value {
-    let mut body = json!({ "suite": suite, "models": models, "seed": seed });
-    if let Some(o) = organisation {
-        body["organisation"] = json!(o);
-    }
-    if let Some(l) = limit {
-        body["limit"] = json!(l);
-    }
-    if let Some(e) = epochs {
-        body["epochs"] = json!(e);
-    }
-    body
 }

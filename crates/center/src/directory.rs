@@ -307,19 +307,16 @@ impl Directory {
 
     const USER_COLUMNS: &'static str = "u.id, u.name, u.role, u.org, u.created_at";
 
-    fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
+    fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         let role: String = r.get(2)?;
-        Ok((
-            User {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                // An unknown role cannot be written (the API parses it): the most limited one.
-                role: Role::parse(&role).unwrap_or(Role::Auditor),
-                organisation: r.get(3)?,
-                created_at: r.get(4)?,
-            },
-            role,
-        ))
+        Ok(User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            // An unknown role cannot be written (the API parses it): the most limited one.
+            role: Role::parse(&role).unwrap_or(Role::Auditor),
+            organisation: r.get(3)?,
+            created_at: r.get(4)?,
+        })
     }
 
     /// The user and their password hash.
@@ -331,7 +328,7 @@ impl Directory {
         );
         Ok(conn
             .query_row(&sql, [name], |r| {
-                Ok((Self::user_row(r)?.0, r.get::<_, String>(5)?))
+                Ok((Self::user_row(r)?, r.get::<_, String>(5)?))
             })
             .optional()?)
     }
@@ -343,7 +340,7 @@ impl Directory {
             Self::USER_COLUMNS
         );
         let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map([], |r| Ok(Self::user_row(r)?.0))?;
+        let rows = stmt.query_map([], Self::user_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -366,7 +363,7 @@ impl Directory {
             Self::USER_COLUMNS
         );
         Ok(conn
-            .query_row(&sql, params![digest, now_ms], |r| Ok(Self::user_row(r)?.0))
+            .query_row(&sql, params![digest, now_ms], Self::user_row)
             .optional()?)
     }
 
@@ -414,7 +411,7 @@ impl Directory {
         );
         Ok(conn
             .query_row(&sql, [digest], |r| {
-                Ok((Self::token_row(r, 5)?, Self::user_row(r)?.0))
+                Ok((Self::token_row(r, 5)?, Self::user_row(r)?))
             })
             .optional()?)
     }

@@ -302,7 +302,7 @@ async fn users_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
             check_password(&p)?;
             p
         }
-        None => secrets::new_secret().map_err(ApiError::internal)?[..24].to_string(),
+        None => secrets::new_password().map_err(ApiError::internal)?,
     };
     let hash = {
         let p = password.clone();
@@ -594,9 +594,10 @@ async fn models_test(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
 
 // Runs.
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+/// The body of `POST /api/v1/runs`, as the handler reads it and the client writes it.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RunRequest {
+pub struct RunRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<String>,
     /// A built-in suite (`quick`, `gbt45654`, …).

@@ -3,23 +3,16 @@
 //! audit event and write the answer with its security headers. Handlers see a [`Call`] and
 //! return a [`Reply`]; none of them parses headers or decides access on its own.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::error::ApiError;
 use crate::exchange::{Body, Call, Reply, SESSION_COOKIE, clear_cookie};
@@ -29,56 +22,17 @@ use crate::{Center, routes};
 /// Largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Accept connections until `shutdown`, then let each connection finish its request in flight.
+/// Serves the API until `shutdown` (the accept loop is `touchstone-serve`'s).
 pub(crate) async fn serve(
     listener: TcpListener,
     center: Arc<Center>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        while connections.try_join_next().is_some() {}
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
+    let answer = move |req, peer| {
         let center = center.clone();
-        let mut stop = stop_rx.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |req| {
-                let center = center.clone();
-                async move { Ok::<_, Infallible>(handle(&center, req, peer).await) }
-            });
-            // A client that sends its headers slowly (slowloris) is cut off.
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-    let _ = stop_tx.send(true);
-    while connections.join_next().await.is_some() {}
+        async move { handle(&center, req, peer).await }
+    };
+    touchstone_serve::accept_until(listener, answer, shutdown).await;
 }
 
 async fn handle(
@@ -115,7 +69,7 @@ async fn handle(
         note.record(center).await;
     }
     let mut response = match reply {
-        Ok(reply) => render(reply, center.secure_cookies),
+        Ok(reply) => render(reply),
         Err(e) => error_response(&e),
     };
     if cookies_clear {
@@ -199,13 +153,9 @@ async fn prepare(
     }
     let (principal, session_secret, stale) = authenticate(center, &headers).await.map_err(plain)?;
     let peer_ip = peer.ip();
-    if route.action != Action::Login
-        && principal.is_some()
-        && !matches!(
-            route.action,
-            Action::Health | Action::OpenApi | Action::LogHead
-        )
-    {
+    // Public routes are not events (a login records its own outcome); everything a signed-in
+    // caller does elsewhere is.
+    if principal.is_some() && !policy::is_public(route.action) {
         *audit = Some(AuditNote {
             principal: principal.clone(),
             action: route.action,
@@ -368,7 +318,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn render(reply: Reply, _secure: bool) -> Response<Full<Bytes>> {
+fn render(reply: Reply) -> Response<Full<Bytes>> {
     let (content_type, bytes) = match reply.body {
         Body::Json(v) => ("application/json", Bytes::from(v.to_string())),
         Body::Text { content_type, text } => (content_type, Bytes::from(text)),

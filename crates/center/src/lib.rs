@@ -35,6 +35,7 @@ use touchstone_store::Store;
 
 pub use directory::Directory;
 pub use error::ApiError;
+pub use handlers::RunRequest;
 use policy::{Credential, Principal, Role};
 use secrets::MasterKey;
 
@@ -121,7 +122,7 @@ impl Center {
         }
         handlers::check_name(name, "admin")
             .map_err(|e| CenterError::Config(format!("--admin: {}", e.message)))?;
-        let password = secrets::new_secret()?[..24].to_string();
+        let password = secrets::new_password()?;
         let user = directory::User {
             id: secrets::new_id("u")?,
             name: name.to_string(),

@@ -104,9 +104,21 @@ pub struct Principal {
     pub credential: Credential,
 }
 
-/// Everything a route can do. One variant per route: the router maps each route to one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+/// Declares [`Action`] and [`ALL_ACTIONS`] from one list, so that the two cannot differ.
+macro_rules! actions {
+    ($($name:ident),* $(,)?) => {
+        /// Everything a route can do. One variant per route: the router maps each route to one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($name),*
+        }
+
+        /// Every action, for the matrix and for [`scopes_of`].
+        pub const ALL_ACTIONS: &[Action] = &[$(Action::$name),*];
+    };
+}
+
+actions!(
     Health,
     OpenApi,
     LogHead,
@@ -132,7 +144,7 @@ pub enum Action {
     RunsSamples,
     RunsCancel,
     AuditList,
-}
+);
 
 /// Who an action is for.
 enum Rule {
@@ -184,6 +196,11 @@ pub enum Refusal {
     Scope(Scope),
     /// Another organisation's object: 404, so that its existence is not disclosed.
     Hidden,
+}
+
+/// Whether anyone, signed in or not, may call `action`.
+pub fn is_public(action: Action) -> bool {
+    matches!(rule(action), Rule::Public)
 }
 
 /// May `who` perform `action` at all (before any object is loaded)?
@@ -241,38 +258,6 @@ pub fn scopes_of(role: Role) -> Vec<Scope> {
         })
         .collect()
 }
-
-/// Every action, for the matrix and for [`scopes_of`].
-pub const ALL_ACTIONS: &[Action] = {
-    use Action::*;
-    &[
-        Health,
-        OpenApi,
-        LogHead,
-        Login,
-        Logout,
-        Me,
-        UsersList,
-        UsersCreate,
-        OrgsList,
-        OrgsCreate,
-        TokensList,
-        TokensCreate,
-        TokensRevoke,
-        ModelsList,
-        ModelsCreate,
-        ModelsGet,
-        ModelsDelete,
-        ModelsTest,
-        RunsList,
-        RunsCreate,
-        RunsGet,
-        RunsResults,
-        RunsSamples,
-        RunsCancel,
-        AuditList,
-    ]
-};
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,11 @@ pub fn new_secret() -> Result<String, SecretError> {
     Ok(hex::encode(random_bytes::<32>()?))
 }
 
+/// A password made for a person to type once and change: 24 hex digits (96 bits).
+pub fn new_password() -> Result<String, SecretError> {
+    Ok(hex::encode(random_bytes::<12>()?))
+}
+
 /// A short random id for stored objects (`u_…`, `m_…`).
 pub fn new_id(prefix: &str) -> Result<String, SecretError> {
     Ok(format!("{prefix}_{}", hex::encode(random_bytes::<8>()?)))

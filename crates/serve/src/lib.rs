@@ -260,13 +260,32 @@ impl State {
 
 /// Accept connections until `shutdown`, then let each connection finish its request in flight.
 async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+    let answer = move |req, _peer| {
+        let state = state.clone();
+        async move { handle(&state, req).await }
+    };
+    accept_until(listener, answer, shutdown).await;
+}
+
+/// The HTTP/1 accept loop this server and the center share: each request on each connection is
+/// answered by `answer(request, peer)`; a client that sends its headers too slowly is cut off;
+/// on `shutdown` no connection is accepted any more and those open finish their request in
+/// flight before this returns.
+pub async fn accept_until<F, Fut>(
+    listener: TcpListener,
+    answer: F,
+    shutdown: impl Future<Output = ()>,
+) where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         // Reap finished connections so the set does not grow with the server's lifetime.
         while connections.try_join_next().is_some() {}
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -279,14 +298,17 @@ async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Out
             },
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let answer = answer.clone();
         let mut stop = stop_rx.clone();
         connections.spawn(async move {
             let service = service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+                let answer = answer.clone();
+                async move { Ok::<_, Infallible>(answer(req, peer).await) }
             });
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use touchstone_center::client::{Client, ClientError};
-use touchstone_center::{Center, CenterPaths, ProviderFactory, Server};
+use touchstone_center::{Center, CenterPaths, ProviderFactory, RunRequest, Server};
 use touchstone_engine::RunResults;
 
 use crate::open_store;
@@ -133,15 +133,16 @@ pub async fn submit(args: &crate::cli::SubmitArgs, quiet: bool) -> miette::Resul
     for m in &args.models {
         models.push(client.model_id(m).await.map_err(center_error)?);
     }
-    let request = touchstone_center::client::run_request(
-        &args.suite,
-        &models,
-        args.organisation.as_deref(),
-        args.limit,
-        args.epochs,
-        args.seed,
-    );
-    let id = client.submit(request).await.map_err(center_error)?;
+    let request = RunRequest {
+        organisation: args.organisation.clone(),
+        suite: args.suite.clone(),
+        models,
+        limit: args.limit,
+        epochs: args.epochs,
+        seed: args.seed,
+        ..RunRequest::default()
+    };
+    let id = client.submit(&request).await.map_err(center_error)?;
     outln!("{id}");
     if args.no_wait {
         return Ok(ExitCode::SUCCESS);

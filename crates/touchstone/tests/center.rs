@@ -90,12 +90,17 @@ struct Setup {
     model: Value,
 }
 
-async fn setup(db: &std::path::Path, mock_url: &str) -> Setup {
-    let (server, base, password) = start_center(db, true);
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+/// Signs `name` in and makes an API token with `scopes` from the session.
+async fn sign_in_for_token(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    password: &str,
+    scopes: &[&str],
+) -> String {
     let login = http
         .post(format!("{base}/api/v1/login"))
-        .json(&json!({ "name": "admin", "password": password.unwrap() }))
+        .json(&json!({ "name": name, "password": password }))
         .send()
         .await
         .unwrap();
@@ -107,19 +112,30 @@ async fn setup(db: &std::path::Path, mock_url: &str) -> Setup {
         .next()
         .unwrap()
         .to_string();
-    let token = http
+    let answer: Value = http
         .post(format!("{base}/api/v1/tokens"))
         .header("cookie", &cookie)
-        .json(&json!({ "name": "crash test", "scopes": ["read", "models", "admin"] }))
+        .json(&json!({ "name": "test", "scopes": scopes }))
         .send()
         .await
         .unwrap()
-        .json::<Value>()
+        .json()
         .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .unwrap();
+    answer["token"].as_str().unwrap().to_string()
+}
+
+async fn setup(db: &std::path::Path, mock_url: &str) -> Setup {
+    let (server, base, password) = start_center(db, true);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = sign_in_for_token(
+        &http,
+        &base,
+        "admin",
+        &password.unwrap(),
+        &["read", "models", "admin"],
+    )
+    .await;
     let admin = Client {
         http: http.clone(),
         base: base.clone(),
@@ -152,32 +168,8 @@ async fn setup(db: &std::path::Path, mock_url: &str) -> Setup {
         )
         .await;
     assert_eq!(status, 201, "{user}");
-    let login = http
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({ "name": "asa", "password": "assessor-password" }))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let token = http
-        .post(format!("{base}/api/v1/tokens"))
-        .header("cookie", &cookie)
-        .json(&json!({ "name": "ci", "scopes": ["read", "runs"] }))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token =
+        sign_in_for_token(&http, &base, "asa", "assessor-password", &["read", "runs"]).await;
     let assessor = Client {
         http: http.clone(),
         base: base.clone(),
