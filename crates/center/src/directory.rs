@@ -29,7 +29,8 @@ pub enum DirectoryError {
 type Result<T> = std::result::Result<T, DirectoryError>;
 
 /// Schema versions of the `center_*` tables, applied in order.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE center_orgs (
     name TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
@@ -83,7 +84,41 @@ CREATE TABLE center_jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX center_jobs_queue ON center_jobs(status, created_at);
-"#];
+"#,
+    r#"
+CREATE TABLE center_events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+"#,
+];
+
+/// One event of a run's live progress (see `feed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEvent {
+    /// 1, 2, 3, … per run.
+    pub seq: u64,
+    pub kind: String,
+    /// A JSON object.
+    pub data: String,
+}
+
+/// Appends an event numbered one above the run's last, in one statement (so concurrent
+/// writers in other processes cannot take the same number).
+fn append_event_on(conn: &Connection, run_id: &str, kind: &str, data: &str) -> Result<u64> {
+    let seq: i64 = conn.query_row(
+        "INSERT INTO center_events (run_id, seq, kind, data, at_ms)
+         SELECT ?1, COALESCE(MAX(seq), 0) + 1, ?2, ?3, ?4 FROM center_events WHERE run_id = ?1
+         RETURNING seq",
+        params![run_id, kind, data, touchstone_engine::owner::now_ms()],
+        |r| r.get(0),
+    )?;
+    Ok(seq as u64)
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Organisation {
@@ -632,27 +667,66 @@ impl Directory {
         error: Option<&str>,
         now: &str,
     ) -> Result<bool> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE center_jobs SET status = ?3, error = ?4, finished_at = ?5, lease_expires_ms = 0
              WHERE run_id = ?1 AND worker = ?2 AND status = 'running'",
             params![run_id, worker, status.as_str(), error, now],
         )?;
+        if n == 1 {
+            let data = serde_json::json!({"status": status.as_str(), "error": error});
+            append_event_on(&tx, run_id, "done", &data.to_string())?;
+        }
+        tx.commit()?;
         Ok(n == 1)
+    }
+
+    /// Appends a progress event to `run_id`'s feed; its number.
+    pub fn append_event(&self, run_id: &str, kind: &str, data: &str) -> Result<u64> {
+        append_event_on(&self.conn(), run_id, kind, data)
+    }
+
+    /// The run's events numbered above `after`, in order, `limit` at most.
+    pub fn events_after(&self, run_id: &str, after: u64, limit: usize) -> Result<Vec<FeedEvent>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, kind, data FROM center_events WHERE run_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![run_id, after as i64, limit as i64], |r| {
+            Ok(FeedEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                kind: r.get(1)?,
+                data: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Asks for `run_id` to stop: a queued job is cancelled at once, a running one is flagged
     /// for its worker. Returns the job's status afterwards.
     pub fn request_cancel(&self, run_id: &str, now: &str) -> Result<Option<JobStatus>> {
         {
-            let conn = self.conn();
-            conn.execute(
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let queued = tx.execute(
                 "UPDATE center_jobs SET status = 'cancelled', finished_at = ?2, cancel_requested = 1 WHERE run_id = ?1 AND status = 'queued'",
                 params![run_id, now],
             )?;
-            conn.execute(
+            if queued == 1 {
+                append_event_on(
+                    &tx,
+                    run_id,
+                    "done",
+                    r#"{"status":"cancelled","error":null}"#,
+                )?;
+            }
+            tx.execute(
                 "UPDATE center_jobs SET cancel_requested = 1 WHERE run_id = ?1 AND status = 'running'",
                 [run_id],
             )?;
+            tx.commit()?;
         }
         Ok(self.job(run_id)?.map(|j| j.status))
     }

@@ -23,6 +23,8 @@ pub(crate) struct Call {
     pub peer: IpAddr,
     /// The session cookie presented, if any (login replaces it, logout ends it).
     pub session_secret: Option<String>,
+    /// An event stream's reconnecting client: the last event it received.
+    pub last_event_id: Option<String>,
 }
 
 impl Call {
@@ -111,6 +113,8 @@ pub(crate) enum Body {
         content_type: &'static str,
         text: String,
     },
+    /// Server-Sent Events, written as they come.
+    Events(crate::feed::EventStream),
 }
 
 impl Reply {

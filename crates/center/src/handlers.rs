@@ -11,7 +11,7 @@ use touchstone_core::ModelSpec;
 
 use crate::directory::{Job, JobStatus, Model, Organisation, Token, User};
 use crate::error::ApiError;
-use crate::exchange::{self, Call, Reply, on_directory};
+use crate::exchange::{self, Body, Call, Reply, on_directory};
 use crate::policy::{self, Action, Credential, Principal, Role, Scope};
 use crate::{Center, SESSION_TTL, blocking, secrets};
 
@@ -53,6 +53,7 @@ pub(crate) async fn dispatch(
         RunsGet => runs_get(center, call).await,
         RunsResults => runs_results(center, call).await,
         RunsSamples => runs_samples(center, call).await,
+        RunsEvents => runs_events(center, call).await,
         RunsCancel => runs_cancel(center, call).await,
         AuditList => audit_list(center, call).await,
     }
@@ -759,6 +760,31 @@ async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
             "运行尚未开始，暂无结果",
         )),
     }
+}
+
+/// Live progress: the run's events after the client's last (`Last-Event-ID`, or `?after=N`
+/// where a client cannot set headers), then each as it is written, until the run is done.
+async fn runs_events(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsEvents).await?;
+    let after = match call.last_event_id.clone().or_else(|| call.query("after")) {
+        None => 0,
+        Some(v) => v.trim().parse::<u64>().map_err(|_| {
+            ApiError::bad_request(
+                "`Last-Event-ID` / `after`: the number of an event this stream sent",
+                "`Last-Event-ID` / `after`：须为本事件流发出的事件编号",
+            )
+            .at("header:last-event-id")
+        })?,
+    };
+    let stream = center
+        .feeds
+        .subscribe(&center.directory, &job.run_id, after);
+    Ok(Reply {
+        status: 200,
+        body: Body::Events(stream),
+        set_cookies: Vec::new(),
+        object: Some(format!("run:{}", job.run_id)),
+    })
 }
 
 /// Items on one page at most.

@@ -8,7 +8,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use futures::StreamExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -35,11 +37,14 @@ pub(crate) async fn serve(
     touchstone_serve::accept_until(listener, answer, shutdown).await;
 }
 
+/// What the server answers with: a whole body, or an event stream.
+pub(crate) type ReplyBody = UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
 async fn handle(
     center: &Arc<Center>,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> Response<Full<Bytes>> {
+) -> Response<ReplyBody> {
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -191,6 +196,10 @@ async fn prepare(
             body,
             peer: peer_ip,
             session_secret,
+            last_event_id: headers
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         },
     ))
 }
@@ -318,12 +327,17 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn render(reply: Reply) -> Response<Full<Bytes>> {
-    let (content_type, bytes) = match reply.body {
-        Body::Json(v) => ("application/json", Bytes::from(v.to_string())),
-        Body::Text { content_type, text } => (content_type, Bytes::from(text)),
+fn render(reply: Reply) -> Response<ReplyBody> {
+    let whole = |bytes: Bytes| Full::new(bytes).boxed_unsync();
+    let (content_type, body) = match reply.body {
+        Body::Json(v) => ("application/json", whole(Bytes::from(v.to_string()))),
+        Body::Text { content_type, text } => (content_type, whole(Bytes::from(text))),
+        Body::Events(stream) => (
+            "text/event-stream; charset=utf-8",
+            StreamBody::new(stream.map(|b| Ok(hyper::body::Frame::data(b)))).boxed_unsync(),
+        ),
     };
-    let mut response = Response::new(Full::new(bytes));
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let headers = response.headers_mut();
     headers.insert(
@@ -338,8 +352,9 @@ fn render(reply: Reply) -> Response<Full<Bytes>> {
     response
 }
 
-pub(crate) fn error_response(e: &ApiError) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(e.to_json().to_string())));
+pub(crate) fn error_response(e: &ApiError) -> Response<ReplyBody> {
+    let mut response =
+        Response::new(Full::new(Bytes::from(e.to_json().to_string())).boxed_unsync());
     *response.status_mut() =
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

@@ -14,10 +14,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use touchstone_core::ModelSpec;
 use touchstone_engine::owner::{Liveness, liveness, now_ms, this_process};
-use touchstone_engine::{EvalOptions, ExecOptions, NoEvents};
+use touchstone_engine::{EvalOptions, ExecOptions};
 use touchstone_store::RunStatus;
 
 use crate::directory::{Job, JobStatus};
+use crate::feed::RunFeed;
 use crate::handlers::{RunRequest, model_key};
 use crate::{Center, blocking};
 
@@ -211,6 +212,7 @@ async fn run(
         specs.push(spec);
     }
     let providers = (center.providers)(keys);
+    let feed = RunFeed::new(center.clone(), &job.run_id);
     let store = center.store.clone();
     let id = job.run_id.clone();
     let exists = blocking(move || store.run(&id))
@@ -225,7 +227,7 @@ async fn run(
             std::path::PathBuf::new(),
             Some(&job.run_id),
             None,
-            Arc::new(NoEvents),
+            feed.clone(),
             cancel,
         )
         .await
@@ -249,10 +251,11 @@ async fn run(
             suite,
             specs,
             options,
-            Arc::new(NoEvents),
+            feed.clone(),
             cancel,
         )
         .await
     };
+    feed.flush();
     outcome.map(|o| o.status).map_err(|e| e.to_string())
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod directory;
 pub mod error;
 mod exchange;
+pub mod feed;
 mod handlers;
 mod http;
 pub mod jobs;
@@ -76,6 +77,8 @@ pub struct Center {
     running: Mutex<HashMap<String, CancellationToken>>,
     /// When each token's `last_used_at` was last written (once a minute at most).
     token_touched: Mutex<HashMap<String, Instant>>,
+    /// Live progress subscribers of this process.
+    feeds: feed::Hub,
 }
 
 /// Where the center keeps its files: the database and, beside it, the master key.
@@ -111,6 +114,7 @@ impl Center {
             providers,
             running: Mutex::new(HashMap::new()),
             token_touched: Mutex::new(HashMap::new()),
+            feeds: feed::Hub::default(),
         }))
     }
 
@@ -258,6 +262,8 @@ pub struct Server {
     task: JoinHandle<()>,
     workers: CancellationToken,
     worker_tasks: Vec<JoinHandle<()>>,
+    /// Ends open event streams, which would otherwise hold the shutdown.
+    streams: CancellationToken,
 }
 
 impl Server {
@@ -287,6 +293,7 @@ impl Server {
             task,
             workers: cancel,
             worker_tasks,
+            streams: center.feeds.closing.clone(),
         })
     }
 
@@ -301,6 +308,7 @@ impl Server {
             let _ = stop.send(());
         }
         self.workers.cancel();
+        self.streams.cancel();
         let _ = (&mut self.task).await;
         for t in self.worker_tasks.drain(..) {
             let _ = t.await;
@@ -314,5 +322,6 @@ impl Drop for Server {
             let _ = stop.send(());
         }
         self.workers.cancel();
+        self.streams.cancel();
     }
 }

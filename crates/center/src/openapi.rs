@@ -44,7 +44,7 @@ pub fn document() -> Value {
                     "description": "An error: a stable `code` and a message in English and 中文",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
                 },
-                "2XX": { "description": "Success", "content": { "application/json": {} } }
+                "2XX": { "description": "Success", "content": { route.produces: {} } }
             }
         });
         if !public {

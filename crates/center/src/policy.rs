@@ -142,6 +142,7 @@ actions!(
     RunsGet,
     RunsResults,
     RunsSamples,
+    RunsEvents,
     RunsCancel,
     AuditList,
 );
@@ -179,7 +180,9 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest => {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
-        RunsList | RunsGet | RunsResults | RunsSamples => Rule::Roles(READERS, Scope::Read),
+        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents => {
+            Rule::Roles(READERS, Scope::Read)
+        }
         RunsCreate | RunsCancel => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
         AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }

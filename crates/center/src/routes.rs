@@ -13,6 +13,8 @@ pub struct Route {
     pub summary_zh: &'static str,
     /// Whether the request carries a JSON body.
     pub body: bool,
+    /// The media type of a successful answer.
+    pub produces: &'static str,
 }
 
 const fn route(
@@ -29,6 +31,11 @@ const fn route(
         summary,
         summary_zh,
         body: matches!(method.as_bytes(), b"POST"),
+        produces: match action {
+            Action::RunsEvents => "text/event-stream",
+            Action::AuditList => "application/x-ndjson",
+            _ => "application/json",
+        },
     }
 }
 
@@ -178,6 +185,13 @@ pub const ROUTES: &[Route] = {
             RunsSamples,
             "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max)",
             "运行样本（分页、筛选）",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}/events",
+            RunsEvents,
+            "Live progress as Server-Sent Events (planned, progress with rate and ETA, task, done); Last-Event-ID or ?after=N resumes",
+            "实时进度（SSE：计划、进度与速率/预计剩余时间、任务完成、运行结束），可断点续传",
         ),
         route(
             "POST",

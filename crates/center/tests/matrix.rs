@@ -169,6 +169,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "200 200 200 200 404 200 401 401 401 403",
     ),
     (
+        "GET",
+        "/api/v1/runs/{id}/events",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
         "POST",
         "/api/v1/runs/{id}/cancel",
         "alice:-runs",

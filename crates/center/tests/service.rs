@@ -284,4 +284,116 @@ async fn a_run_is_cancelled_and_an_organisation_runs_no_more_than_its_limit() {
         touchstone_store::RunStatus::Interrupted
     );
     assert!(store.run(&second).unwrap().is_none());
+    // Each stream ends with how its job ended, the queued one's too.
+    for (id, status) in [(&first, "cancelled"), (&second, "cancelled")] {
+        let (_, events) = h.events(&assessor, id, None).await;
+        let last = events.last().unwrap();
+        assert_eq!(
+            (last.1.as_str(), &last.2["status"]),
+            ("done", &json!(status))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_progress_streams_every_event_and_resumes_after_the_last_one_seen() {
+    let h = Harness::start_with(
+        1,
+        MockConfig {
+            latency: Duration::from_millis(10),
+            ..MockConfig::default()
+        },
+    )
+    .await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let model = h.model(&alice, "acme").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &alice,
+            Some(json!({ "organisation": "acme", "suite": "quick", "models": [model], "epochs": 4, "concurrency": 2 })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    // Subscribers from the start, while the run is queued or running: all see the same events.
+    let streams: Vec<_> = (0..20).map(|_| h.events(&alice, &run, None)).collect();
+    let all = futures::future::join_all(streams).await;
+    let (status, events) = all[0].clone();
+    assert_eq!(status, 200);
+    for other in &all[1..] {
+        assert_eq!(other.1, events, "every subscriber receives every event");
+    }
+    let ids: Vec<u64> = events.iter().map(|e| e.0).collect();
+    assert_eq!(
+        ids,
+        (1..=events.len() as u64).collect::<Vec<_>>(),
+        "ids are dense"
+    );
+    let kinds: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(kinds[0], "planned", "{kinds:?}");
+    assert_eq!(*kinds.last().unwrap(), "done", "{kinds:?}");
+    let planned = &events[0].2;
+    let total = planned["planned"].as_u64().unwrap();
+    assert_eq!(planned["recorded"], 0);
+    let tasks = planned["tasks"].as_array().unwrap();
+    assert_eq!(
+        tasks
+            .iter()
+            .map(|t| t["planned"].as_u64().unwrap())
+            .sum::<u64>(),
+        total
+    );
+    // One `task` event per task, when its last item is recorded, with all its items.
+    let done_tasks: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e.1 == "task")
+        .map(|e| &e.2)
+        .collect();
+    assert_eq!(done_tasks.len(), tasks.len(), "{kinds:?}");
+    for t in &done_tasks {
+        assert_eq!(
+            t["scored"].as_u64().unwrap() + t["failed"].as_u64().unwrap(),
+            t["planned"].as_u64().unwrap()
+        );
+    }
+    // Progress climbs to the whole run, with a rate and an ETA on the way.
+    let progress: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e.1 == "progress")
+        .map(|e| &e.2)
+        .collect();
+    assert!(progress.len() >= 2, "{kinds:?}");
+    let done_counts: Vec<u64> = progress
+        .iter()
+        .map(|p| p["done"].as_u64().unwrap())
+        .collect();
+    assert!(
+        done_counts.windows(2).all(|w| w[0] <= w[1]),
+        "{done_counts:?}"
+    );
+    assert_eq!(*done_counts.last().unwrap(), total);
+    assert!(
+        progress
+            .iter()
+            .any(|p| p["rate_per_s"].as_f64().unwrap() > 0.0 && p["eta_s"].is_u64())
+    );
+    assert_eq!(events.last().unwrap().2["status"], "completed");
+
+    // A reconnect after event k receives exactly the events after k, by header or query.
+    let k = events.len() as u64 / 2;
+    let (_, rest) = h.events(&alice, &run, Some(&k.to_string())).await;
+    assert_eq!(rest, events[k as usize..].to_vec());
+    let (_, none) = h
+        .events(&alice, &run, Some(&events.len().to_string()))
+        .await;
+    assert!(none.is_empty());
+    // A bad Last-Event-ID is refused with where it is wrong; another organisation sees nothing.
+    let (status, _) = h.events(&alice, &run, Some("seven")).await;
+    assert_eq!(status, 400);
+    h.create_org("rival").await;
+    let bob = h.user("bob", "applicant", Some("rival")).await;
+    assert_eq!(h.events(&bob, &run, None).await.0, 404);
 }

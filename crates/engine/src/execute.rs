@@ -138,6 +138,7 @@ fn write_results(
             Ok(_) => {
                 for r in &batch {
                     events.item_finished(r.status);
+                    events.task_item_finished(&r.task, r.status);
                 }
             }
             Err(e) => {

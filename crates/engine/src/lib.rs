@@ -122,6 +122,11 @@ pub trait Events: Send + Sync {
     fn started(&self, _run_id: &str, _planned: u64, _recorded: u64) {}
     /// One item was durably recorded.
     fn item_finished(&self, _status: ItemStatus) {}
+    /// Before [`Events::started`]: the items each task plans, all models together, in the
+    /// suite's order.
+    fn tasks_planned(&self, _run_id: &str, _tasks: &[(String, u64)]) {}
+    /// One item of `task` was durably recorded (after [`Events::item_finished`]).
+    fn task_item_finished(&self, _task: &str, _status: ItemStatus) {}
 }
 
 /// Reports nothing.
@@ -205,8 +210,8 @@ pub async fn start_as(
         events.note(&sample::describe(task, &draw.sampling));
     }
     events.note("planning: reading datasets");
-    let (datasets, per_model) = plan_all(&suite.spec, &options)?;
-    let planned = per_model * models.len() as u64;
+    let (datasets, per_task) = plan_all(&suite.spec, &options)?;
+    let planned = per_task.iter().map(|(_, n)| n).sum::<u64>() * models.len() as u64;
     let banks = match &profile {
         Some(p) => {
             events.note("checking banks against the profile");
@@ -253,6 +258,7 @@ pub async fn start_as(
     let run_id = run.id.clone();
     blocking(&store, move |s| s.create_run(&run)).await?;
     let claim = owner::Claim::take(store.clone(), &run_id, cancel.clone()).await?;
+    events.tasks_planned(&run_id, &all_models(&per_task, config.models.len()));
     run_to_end(
         store,
         claim,
@@ -303,7 +309,7 @@ pub async fn resume(
         blocking(&store, move |s| s.update_run_config(&id, &value)).await?;
     }
     events.note(&format!("resuming run {}", record.id));
-    let (datasets, per_model) = plan_all(&config.suite, &config.options)?;
+    let (datasets, per_task) = plan_all(&config.suite, &config.options)?;
     for (now, then) in datasets.iter().zip(&config.datasets) {
         if now.sha256 != then.sha256 {
             return Err(EngineError::DatasetChanged {
@@ -313,7 +319,7 @@ pub async fn resume(
             });
         }
     }
-    let planned = per_model * config.models.len() as u64;
+    let planned = per_task.iter().map(|(_, n)| n).sum::<u64>() * config.models.len() as u64;
     let id = record.id.clone();
     let done = blocking(&store, move |s| s.recorded_ids(&id)).await?;
     let (opened, helpers) = if done.len() as u64 >= planned {
@@ -329,6 +335,7 @@ pub async fn resume(
         s.set_run_status(&id, RunStatus::Running, Some(planned))
     })
     .await?;
+    events.tasks_planned(&record.id, &all_models(&per_task, config.models.len()));
     run_to_end(
         store,
         claim,
@@ -347,11 +354,11 @@ pub async fn resume(
 fn plan_all(
     suite: &touchstone_core::SuiteSpec,
     options: &EvalOptions,
-) -> Result<(Vec<config::DatasetDigest>, u64), EngineError> {
+) -> Result<(Vec<config::DatasetDigest>, TaskItems), EngineError> {
     let attacks = touchstone_attacks::Catalogue::with_sources(&suite.attack_sources)
         .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
     let mut datasets = Vec::new();
-    let mut per_model = 0u64;
+    let mut per_task = Vec::new();
     for task in &suite.tasks {
         let in_task = |e: EngineError| match e {
             EngineError::Data(source) => EngineError::TaskData {
@@ -361,9 +368,21 @@ fn plan_all(
             other => other,
         };
         datasets.push(plan::digest(task).map_err(in_task)?);
-        per_model += plan::count_items(task, options, &attacks).map_err(in_task)?;
+        let items = plan::count_items(task, options, &attacks).map_err(in_task)?;
+        per_task.push((task.name.clone(), items));
     }
-    Ok((datasets, per_model))
+    Ok((datasets, per_task))
+}
+
+/// Items each task plans, by task name, in the suite's order.
+type TaskItems = Vec<(String, u64)>;
+
+/// Items per task for all `models` together.
+fn all_models(per_task: &[(String, u64)], models: usize) -> Vec<(String, u64)> {
+    per_task
+        .iter()
+        .map(|(task, n)| (task.clone(), n * models as u64))
+        .collect()
 }
 
 async fn open_models(

@@ -271,13 +271,15 @@ async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Out
 /// answered by `answer(request, peer)`; a client that sends its headers too slowly is cut off;
 /// on `shutdown` no connection is accepted any more and those open finish their request in
 /// flight before this returns.
-pub async fn accept_until<F, Fut>(
+pub async fn accept_until<F, Fut, B>(
     listener: TcpListener,
     answer: F,
     shutdown: impl Future<Output = ()>,
 ) where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Fut: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();

@@ -31,7 +31,7 @@ pub trait Database {
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, task_counts_split_by_task, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -470,6 +470,28 @@ pub fn counts_split_scored_and_failed(db: &dyn Database) {
         }
     );
     assert!(matches!(store.counts("nope"), Err(StoreError::NotFound(_))));
+}
+
+pub fn task_counts_split_by_task(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    assert!(store.task_counts("r1").unwrap().is_empty());
+    let mut batch = items("r1", 0..70);
+    for r in batch.iter_mut().take(20) {
+        r.task = "other".into();
+        r.item_id = WorkItem::new("mock:a", "other", &r.sample_id, "", 0).id;
+    }
+    store.record(&batch).unwrap();
+    let by_task = store.task_counts("r1").unwrap();
+    let sum = |task: &str| by_task[task].total();
+    assert_eq!((by_task.len(), sum("arith"), sum("other")), (2, 50, 20));
+    assert_eq!(
+        by_task.values().map(|c| c.failed).sum::<u64>(),
+        store.counts("r1").unwrap().failed
+    );
+    assert!(matches!(
+        store.task_counts("nope"),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub fn runs_are_listed_newest_first_with_counts(db: &dyn Database) {

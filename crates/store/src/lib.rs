@@ -217,6 +217,8 @@ pub trait Store: Send + Sync {
         query: &ResultsQuery,
     ) -> Result<Vec<ItemResult>, StoreError>;
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError>;
+    /// Recorded items per task (what live progress reports when a run is resumed).
+    fn task_counts(&self, run_id: &str) -> Result<BTreeMap<String, Counts>, StoreError>;
     fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores or replaces the cached value for `key`.
     fn cache_put(&self, key: &str, value: &str) -> Result<(), StoreError>;

@@ -7,7 +7,7 @@
 //! and writers wait up to the busy timeout for each other.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -881,6 +881,33 @@ impl Store for SqliteStore {
             }
         }
         Ok(counts)
+    }
+
+    fn task_counts(&self, run_id: &str) -> Result<BTreeMap<String, Counts>, StoreError> {
+        let conn = self.conn();
+        Self::require_run(&conn, run_id)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT task, status, COUNT(*) FROM items WHERE run_id = ?1 GROUP BY task, status",
+        )?;
+        let mut rows = stmt.query([run_id])?;
+        let mut by_task: BTreeMap<String, Counts> = BTreeMap::new();
+        while let Some(row) = rows.next()? {
+            let (task, status, n): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let counts = by_task.entry(task.clone()).or_default();
+            match ItemStatus::parse(&status) {
+                Some(ItemStatus::Scored) => counts.scored = n as u64,
+                Some(ItemStatus::Failed) => counts.failed = n as u64,
+                None => {
+                    return Err(corrupt(
+                        "items",
+                        format!("run {run_id}, task {task}"),
+                        "status",
+                        format!("unknown item status '{status}'"),
+                    ));
+                }
+            }
+        }
+        Ok(by_task)
     }
 
     fn cache_get(&self, key: &str) -> Result<Option<String>, StoreError> {

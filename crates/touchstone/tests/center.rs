@@ -270,6 +270,51 @@ async fn a_center_killed_mid_run_finishes_it_after_restart_without_sending_twice
         2000,
         "{done}"
     );
+    // Live progress kept both executions' events: planned from nothing, planned again from
+    // what was recorded before the kill, and the end.
+    let text = assessor
+        .http
+        .get(format!("{}/api/v1/runs/{run_id}/events", assessor.base))
+        .header("authorization", &assessor.auth)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<(u64, String, Value)> = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::to_string))
+            };
+            Some((
+                field("id: ")?.parse().ok()?,
+                field("event: ")?,
+                serde_json::from_str(&field("data: ")?).ok()?,
+            ))
+        })
+        .collect();
+    let ids: Vec<u64> = events.iter().map(|e| e.0).collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>(), "{text}");
+    let planned: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.1 == "planned")
+        .map(|e| &e.2)
+        .collect();
+    assert_eq!(planned.len(), 2, "{text}");
+    assert_eq!(planned[0]["recorded"], 0);
+    assert!(
+        planned[1]["recorded"].as_u64().unwrap() >= recorded_before,
+        "{text}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.1.as_str(), &last.2["status"]),
+        ("done", &Value::from("completed"))
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 

@@ -95,6 +95,37 @@ impl Harness {
         }
     }
 
+    /// A run's live progress read to its end: (id, event, data) of each event after
+    /// `last_event_id`.
+    pub async fn events(
+        &self,
+        who: &Auth,
+        run: &str,
+        last_event_id: Option<&str>,
+    ) -> (u16, Vec<(u64, String, Value)>) {
+        let mut req = self
+            .http
+            .get(format!("{}/api/v1/runs/{run}/events", self.base));
+        req = match who {
+            Auth::None => req,
+            Auth::Cookie(c) => req.header("cookie", format!("touchstone_session={c}")),
+            Auth::Bearer(t) => req.bearer_auth(t),
+        };
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = tokio::time::timeout(std::time::Duration::from_secs(120), resp.text())
+            .await
+            .expect("the event stream ends when the run is done")
+            .unwrap();
+        if status != 200 {
+            return (status, Vec::new());
+        }
+        (status, parse_events(&text))
+    }
+
     /// Signs in; the session secret from the cookie.
     pub async fn login(&self, name: &str, password: &str) -> Auth {
         let r = self
@@ -201,4 +232,23 @@ pub fn session_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
             let (k, val) = first.split_once('=')?;
             (k == "touchstone_session" && !val.is_empty()).then(|| val.to_string())
         })
+}
+
+/// Server-Sent Events as (id, event, data); comments skipped.
+pub fn parse_events(text: &str) -> Vec<(u64, String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let (mut id, mut event, mut data) = (None, None, None);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id: ") {
+                    id = v.parse::<u64>().ok();
+                } else if let Some(v) = line.strip_prefix("event: ") {
+                    event = Some(v.to_string());
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data = Some(serde_json::from_str(v).expect("event data is JSON"));
+                }
+            }
+            Some((id?, event?, data?))
+        })
+        .collect()
 }
