@@ -210,7 +210,7 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     reply.set_cookies.push(exchange::session_cookie_header(
         &secret,
         SESSION_TTL.as_secs(),
-        center.secure_cookies,
+        center.secure_cookies(),
     ));
     Ok(reply)
 }
@@ -223,7 +223,7 @@ async fn logout(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let mut reply = Reply::ok(json!({ "signed_out": true }));
     reply
         .set_cookies
-        .push(exchange::clear_cookie(center.secure_cookies));
+        .push(exchange::clear_cookie(center.secure_cookies()));
     Ok(reply)
 }
 

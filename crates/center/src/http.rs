@@ -28,13 +28,26 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) async fn serve(
     listener: TcpListener,
     center: Arc<Center>,
+    tls: Option<crate::tls::Acceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let answer = move |req, peer| {
         let center = center.clone();
         async move { handle(&center, req, peer).await }
     };
-    touchstone_serve::accept_until(listener, answer, shutdown).await;
+    match tls {
+        None => touchstone_serve::accept_until(listener, answer, shutdown).await,
+        #[cfg(not(feature = "tls"))]
+        Some(acceptor) => match acceptor {},
+        #[cfg(feature = "tls")]
+        Some(acceptor) => {
+            let handshake = move |stream| {
+                let acceptor = acceptor.clone();
+                async move { acceptor.accept(stream).await }
+            };
+            touchstone_serve::accept_wrapped_until(listener, handshake, answer, shutdown).await;
+        }
+    }
 }
 
 /// What the server answers with: a whole body, or an event stream.
@@ -80,7 +93,7 @@ async fn handle(
     if cookies_clear {
         response.headers_mut().append(
             hyper::header::SET_COOKIE,
-            HeaderValue::from_str(&clear_cookie(center.secure_cookies)).expect("ascii cookie"),
+            HeaderValue::from_str(&clear_cookie(center.secure_cookies())).expect("ascii cookie"),
         );
     }
     security_headers(response.headers_mut());

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod routes;
 pub mod secrets;
 mod throttle;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,8 +71,8 @@ pub struct Center {
     pub directory: Arc<Directory>,
     master: MasterKey,
     throttle: throttle::Throttle,
-    /// Set the cookie's `Secure` attribute (under TLS).
-    pub secure_cookies: bool,
+    /// Set the cookie's `Secure` attribute (once served under TLS).
+    secure_cookies: std::sync::atomic::AtomicBool,
     providers: ProviderFactory,
     /// Jobs this process executes, to stop them at once on cancel.
     running: Mutex<HashMap<String, CancellationToken>>,
@@ -110,12 +111,18 @@ impl Center {
             directory,
             master,
             throttle: throttle::Throttle::default(),
-            secure_cookies: false,
+            secure_cookies: std::sync::atomic::AtomicBool::new(false),
             providers,
             running: Mutex::new(HashMap::new()),
             token_touched: Mutex::new(HashMap::new()),
             feeds: feed::Hub::default(),
         }))
+    }
+
+    /// Whether session cookies carry `Secure` (the center is served under TLS).
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// On first start (no account yet), creates administrator `name` with a random password
@@ -273,14 +280,29 @@ impl Server {
         addr: SocketAddr,
         workers: usize,
     ) -> Result<Server, CenterError> {
+        Server::start_with(center, addr, workers, None).await
+    }
+
+    /// [`Server::start`], speaking TLS through `tls` when given (see [`tls`]).
+    pub async fn start_with(
+        center: Arc<Center>,
+        addr: SocketAddr,
+        workers: usize,
+        tls: Option<tls::Acceptor>,
+    ) -> Result<Server, CenterError> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| CenterError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| CenterError::Bind { addr, source })?;
+        if tls.is_some() {
+            center
+                .secure_cookies
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, center.clone(), async move {
+        let task = tokio::spawn(http::serve(listener, center.clone(), tls, async move {
             let _ = stopped.await;
         }));
         let cancel = CancellationToken::new();

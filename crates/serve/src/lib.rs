@@ -41,7 +41,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use touchstone_core::{GenerateRequest, RawCompletion, RawRequest};
@@ -258,6 +258,9 @@ impl State {
     }
 }
 
+/// How long a client may take to send a request's headers (and, under TLS, its handshake).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Accept connections until `shutdown`, then let each connection finish its request in flight.
 async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
     let answer = move |req, _peer| {
@@ -276,6 +279,27 @@ pub async fn accept_until<F, Fut, B>(
     answer: F,
     shutdown: impl Future<Output = ()>,
 ) where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let plain = |stream: TcpStream| async move { Ok(stream) };
+    accept_wrapped_until(listener, plain, answer, shutdown).await;
+}
+
+/// [`accept_until`] with each accepted connection first passed through `wrap` (a TLS
+/// handshake): a connection whose `wrap` fails, or takes longer than the header timeout, is
+/// dropped without disturbing the others.
+pub async fn accept_wrapped_until<W, WFut, S, F, Fut, B>(
+    listener: TcpListener,
+    wrap: W,
+    answer: F,
+    shutdown: impl Future<Output = ()>,
+) where
+    W: Fn(TcpStream) -> WFut + Clone + Send + Sync + 'static,
+    WFut: Future<Output = std::io::Result<S>> + Send + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<B>> + Send + 'static,
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -301,15 +325,27 @@ pub async fn accept_until<F, Fut, B>(
         };
         let _ = stream.set_nodelay(true);
         let answer = answer.clone();
+        let wrap = wrap.clone();
         let mut stop = stop_rx.clone();
         connections.spawn(async move {
+            let stream = match tokio::time::timeout(HEADER_TIMEOUT, wrap(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, %peer, "connection refused before HTTP");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "connection too slow before HTTP");
+                    return;
+                }
+            };
             let service = service_fn(move |req| {
                 let answer = answer.clone();
                 async move { Ok::<_, Infallible>(answer(req, peer).await) }
             });
             let conn = http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             let result = tokio::select! {

@@ -62,11 +62,18 @@ pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<E
             .bootstrap_admin(&args.admin)
             .map_err(|e| miette::miette!("{e}"))?,
     );
-    let server = Server::start(center, args.listen, args.workers)
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(touchstone_center::tls::acceptor(cert, key).map_err(|e| miette::miette!("{e}"))?)
+        }
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = Server::start_with(center, args.listen, args.workers, tls)
         .await
         .map_err(|e| miette::miette!("{e}"))?;
     errln!(
-        "center at http://{} (API: /api/v1, OpenAPI: /api/v1/openapi.json); {} worker(s); Ctrl-C stops / 评测中心已启动",
+        "center at {scheme}://{} (API: /api/v1, OpenAPI: /api/v1/openapi.json); {} worker(s); Ctrl-C stops / 评测中心已启动",
         server.local_addr(),
         args.workers
     );

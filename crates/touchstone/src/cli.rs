@@ -111,6 +111,13 @@ pub struct CenterArgs {
     /// The administrator created on first start, whose one-time password is printed.
     #[arg(long, default_value = "admin")]
     pub admin: String,
+    /// Serve TLS 1.3 with this certificate chain (PEM), preferring the post-quantum hybrid key
+    /// exchange X25519MLKEM768 (a build with `--features tls`).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
