@@ -54,6 +54,8 @@ pub(crate) async fn dispatch(
         RunsResults => runs_results(center, call).await,
         RunsSamples => runs_samples(center, call).await,
         RunsEvents => runs_events(center, call).await,
+        RunsReport => runs_report(center, call).await,
+        Compare => compare(center, call).await,
         RunsCancel => runs_cancel(center, call).await,
         AuditList => audit_list(center, call).await,
     }
@@ -741,20 +743,32 @@ async fn runs_get(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
 
 async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let job = load_job(center, &call, Action::RunsResults).await?;
+    let object = format!("run:{}", job.run_id);
+    // A finished job's results no longer change: summarised once, then served from memory.
+    if job.status.is_finished()
+        && let Some(text) = center.results_cache.get(&job.run_id)
+    {
+        return Ok(Reply::text("application/json", text.to_string()).on(object));
+    }
     let store = center.store.clone();
     let id = job.run_id.clone();
-    let results = blocking(move || -> Result<Option<Value>, ApiError> {
+    let results = blocking(move || -> Result<Option<String>, ApiError> {
         if store.run(&id)?.is_none() {
             return Ok(None);
         }
         let r = touchstone_engine::summarize(store.as_ref(), &id).map_err(ApiError::internal)?;
-        serde_json::to_value(&r)
+        serde_json::to_string(&r)
             .map(Some)
             .map_err(ApiError::internal)
     })
     .await??;
     match results {
-        Some(r) => Ok(Reply::ok(r).on(format!("run:{}", job.run_id))),
+        Some(text) => {
+            if job.status.is_finished() {
+                center.results_cache.put(&job.run_id, &text);
+            }
+            Ok(Reply::text("application/json", text).on(object))
+        }
         None => Err(ApiError::conflict(
             "the run has not started yet: no results",
             "运行尚未开始，暂无结果",
@@ -785,6 +799,114 @@ async fn runs_events(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
         set_cookies: Vec::new(),
         object: Some(format!("run:{}", job.run_id)),
     })
+}
+
+/// The report's format and language from the query: (format, content type, lang).
+fn report_format(
+    call: &Call,
+) -> Result<
+    (
+        touchstone_report::Format,
+        &'static str,
+        touchstone_report::Lang,
+    ),
+    ApiError,
+> {
+    use touchstone_report::{Format, Lang};
+    let format = match call.query("format").as_deref() {
+        None | Some("html") => (Format::Html, "text/html; charset=utf-8"),
+        Some("md") => (Format::Markdown, "text/markdown; charset=utf-8"),
+        Some("json") => (Format::Json, "application/json"),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`format`: html, md or json",
+                "`format`：须为 html、md 或 json",
+            )
+            .at("query:format"));
+        }
+    };
+    let lang = match call.query("lang").as_deref() {
+        None | Some("zh") => Lang::Zh,
+        Some("en") => Lang::En,
+        Some(_) => {
+            return Err(
+                ApiError::bad_request("`lang`: zh or en", "`lang`：须为 zh 或 en").at("query:lang"),
+            );
+        }
+    };
+    Ok((format.0, format.1, lang))
+}
+
+/// A run's report, as `touchstone report` writes it.
+async fn runs_report(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsReport).await?;
+    let (format, content_type, lang) = report_format(&call)?;
+    let store = center.store.clone();
+    let id = job.run_id.clone();
+    let text = blocking(move || -> Result<Option<String>, ApiError> {
+        if store.run(&id)?.is_none() {
+            return Ok(None);
+        }
+        let data = touchstone_report::ReportData::from_store(store.as_ref(), &id)
+            .map_err(ApiError::internal)?;
+        Ok(Some(touchstone_report::render(&data, format, lang)))
+    })
+    .await??
+    .ok_or_else(|| {
+        ApiError::conflict(
+            "the run has not started yet: no report",
+            "运行尚未开始，暂无报告",
+        )
+    })?;
+    Ok(Reply::text(content_type, text).on(format!("run:{}", job.run_id)))
+}
+
+/// Runs side by side (`touchstone compare`): every run must be the caller's to read.
+async fn compare(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let runs: Vec<String> = call
+        .query("runs")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !(2..=8).contains(&runs.len()) {
+        return Err(ApiError::bad_request(
+            "`runs`: 2 to 8 run ids, separated by commas",
+            "`runs`：须为 2 至 8 个以逗号分隔的运行编号",
+        )
+        .at("query:runs"));
+    }
+    let seed = match call.query("seed") {
+        None => 0,
+        Some(s) => s.parse::<u64>().map_err(|_| {
+            ApiError::bad_request("`seed`: a whole number", "`seed`：须为整数").at("query:seed")
+        })?,
+    };
+    let (format, content_type, lang) = report_format(&call)?;
+    for run in &runs {
+        let id = run.clone();
+        let job = on_directory(center, move |d| d.job(&id))
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        policy::decide_object(call.who()?, Action::Compare, &job.organisation)?;
+    }
+    let store = center.store.clone();
+    let ids = runs.clone();
+    let text = blocking(move || -> Result<String, ApiError> {
+        let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &ids)
+            .map_err(|e| ApiError::conflict(e.to_string(), "这些运行无法对比"))?;
+        let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, seed)
+            .map_err(|e| ApiError::conflict(e.to_string(), "这些运行无法对比"))?;
+        Ok(touchstone_report::render_comparison(
+            &comparison,
+            format,
+            lang,
+        ))
+    })
+    .await??;
+    Ok(Reply::text(content_type, text).on(format!("compare:{}", runs.join(","))))
 }
 
 /// Items on one page at most.

@@ -388,15 +388,22 @@ pub(crate) fn error_response(e: &ApiError) -> Response<ReplyBody> {
 }
 
 fn security_headers(headers: &mut HeaderMap) {
+    // HTML (reports) carries its style sheet inline and its charts as data: images; no answer
+    // may run a script or be framed.
+    let html = headers
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let csp = if html {
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
     for (name, value) in [
         ("cache-control", "no-store"),
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "no-referrer"),
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
+        ("content-security-policy", csp),
     ] {
         headers.insert(
             HeaderName::from_static(name),

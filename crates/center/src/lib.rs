@@ -80,6 +80,41 @@ pub struct Center {
     token_touched: Mutex<HashMap<String, Instant>>,
     /// Live progress subscribers of this process.
     feeds: feed::Hub,
+    /// Summaries of finished runs, as JSON.
+    results_cache: ResultsCache,
+}
+
+/// The results of finished runs, which no longer change, kept as their JSON text so that a
+/// dashboard polling them costs a lookup rather than a summary with bootstrap intervals. A
+/// bounded number; the oldest entry gives way.
+#[derive(Default)]
+struct ResultsCache {
+    entries: Mutex<(
+        HashMap<String, Arc<str>>,
+        std::collections::VecDeque<String>,
+    )>,
+}
+
+impl ResultsCache {
+    const CAPACITY: usize = 64;
+
+    fn get(&self, run_id: &str) -> Option<Arc<str>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.0.get(run_id).cloned()
+    }
+
+    fn put(&self, run_id: &str, text: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *entries;
+        if map.insert(run_id.to_string(), Arc::from(text)).is_none() {
+            order.push_back(run_id.to_string());
+        }
+        while order.len() > Self::CAPACITY {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
 }
 
 /// Where the center keeps its files: the database and, beside it, the master key.
@@ -116,6 +151,7 @@ impl Center {
             running: Mutex::new(HashMap::new()),
             token_touched: Mutex::new(HashMap::new()),
             feeds: feed::Hub::default(),
+            results_cache: ResultsCache::default(),
         }))
     }
 

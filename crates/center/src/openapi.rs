@@ -44,7 +44,10 @@ pub fn document() -> Value {
                     "description": "An error: a stable `code` and a message in English and 中文",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
                 },
-                "2XX": { "description": "Success", "content": { route.produces: {} } }
+                "2XX": {
+                    "description": "Success",
+                    "content": route.produces.iter().map(|m| (m.to_string(), json!({}))).collect::<serde_json::Map<_, _>>()
+                }
             }
         });
         if !public {

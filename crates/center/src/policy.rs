@@ -143,6 +143,8 @@ actions!(
     RunsResults,
     RunsSamples,
     RunsEvents,
+    RunsReport,
+    Compare,
     RunsCancel,
     AuditList,
 );
@@ -180,7 +182,7 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest => {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
-        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents => {
+        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport | Compare => {
             Rule::Roles(READERS, Scope::Read)
         }
         RunsCreate | RunsCancel => Rule::Roles(&[Assessor, Applicant], Scope::Runs),

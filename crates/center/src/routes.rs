@@ -13,8 +13,8 @@ pub struct Route {
     pub summary_zh: &'static str,
     /// Whether the request carries a JSON body.
     pub body: bool,
-    /// The media type of a successful answer.
-    pub produces: &'static str,
+    /// The media types of a successful answer.
+    pub produces: &'static [&'static str],
 }
 
 const fn route(
@@ -32,9 +32,12 @@ const fn route(
         summary_zh,
         body: matches!(method.as_bytes(), b"POST"),
         produces: match action {
-            Action::RunsEvents => "text/event-stream",
-            Action::AuditList => "application/x-ndjson",
-            _ => "application/json",
+            Action::RunsEvents => &["text/event-stream"],
+            Action::AuditList => &["application/x-ndjson"],
+            Action::RunsReport | Action::Compare => {
+                &["text/html", "text/markdown", "application/json"]
+            }
+            _ => &["application/json"],
         },
     }
 }
@@ -192,6 +195,20 @@ pub const ROUTES: &[Route] = {
             RunsEvents,
             "Live progress as Server-Sent Events (planned, progress with rate and ETA, task, done); Last-Event-ID or ?after=N resumes",
             "实时进度（SSE：计划、进度与速率/预计剩余时间、任务完成、运行结束），可断点续传",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}/report",
+            RunsReport,
+            "A run's report (?format=html|md|json, lang=zh|en)",
+            "运行报告（HTML、Markdown、JSON）",
+        ),
+        route(
+            "GET",
+            "/api/v1/compare",
+            Compare,
+            "Runs side by side with paired tests (?runs=A,B[,…]&format=json|md|html&lang=zh|en&seed=N)",
+            "运行对比（配对检验）",
         ),
         route(
             "POST",

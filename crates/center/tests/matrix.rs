@@ -175,6 +175,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "200 200 200 200 404 200 401 401 401 403",
     ),
     (
+        "GET",
+        "/api/v1/runs/{id}/report",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/compare",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
         "POST",
         "/api/v1/runs/{id}/cancel",
         "alice:-runs",
@@ -217,6 +229,7 @@ struct World {
     tokens: HashMap<&'static str, String>,
     model: String,
     run: String,
+    run2: String,
     counter: std::sync::atomic::AtomicU32,
 }
 
@@ -274,18 +287,24 @@ impl World {
             tokens.insert(key, h.token(who, scopes).await.1);
         }
         let model = h.model(&h.admin, "acme").await;
-        let r = h
-            .call(
-                "POST",
-                "/api/v1/runs",
-                &alice,
-                Some(json!({ "suite": "quick", "models": [model], "limit": 1 })),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.text);
-        let run = r.body["run_id"].as_str().unwrap().to_string();
-        let done = h.wait_finished(&alice, &run, 120).await;
-        assert_eq!(done["status"], "completed", "{done}");
+        // Two finished runs of acme (a comparison takes two).
+        let mut runs = Vec::new();
+        for seed in [1, 2] {
+            let r = h
+                .call(
+                    "POST",
+                    "/api/v1/runs",
+                    &alice,
+                    Some(json!({ "suite": "quick", "models": [model], "limit": 1, "seed": seed })),
+                )
+                .await;
+            assert_eq!(r.status, 202, "{}", r.text);
+            let run = r.body["run_id"].as_str().unwrap().to_string();
+            let done = h.wait_finished(&alice, &run, 120).await;
+            assert_eq!(done["status"], "completed", "{done}");
+            runs.push(run);
+        }
+        let (run, run2) = (runs[0].clone(), runs[1].clone());
         World {
             h,
             sessions,
@@ -294,6 +313,7 @@ impl World {
             tokens,
             model,
             run,
+            run2,
             counter: Default::default(),
         }
     }
@@ -383,6 +403,10 @@ impl World {
                 Some(
                     json!({ "organisation": "acme", "suite": "quick", "models": [self.model], "limit": 1 }),
                 ),
+            ),
+            ("GET", "/api/v1/compare") => (
+                format!("{path}?runs={},{}&format=json", self.run, self.run2),
+                None,
             ),
             (_, p) if p.starts_with("/api/v1/models/") => (path_with(&self.model), None),
             (_, p) if p.starts_with("/api/v1/runs/") => (path_with(&self.run), None),

@@ -396,4 +396,86 @@ async fn live_progress_streams_every_event_and_resumes_after_the_last_one_seen()
     h.create_org("rival").await;
     let bob = h.user("bob", "applicant", Some("rival")).await;
     assert_eq!(h.events(&bob, &run, None).await.0, 404);
+
+    // The run's report through the API, as `touchstone report` writes it.
+    let html = h
+        .call("GET", &format!("/api/v1/runs/{run}/report"), &alice, None)
+        .await;
+    assert_eq!(html.status, 200);
+    assert_eq!(html.headers["content-type"], "text/html; charset=utf-8");
+    assert!(html.text.contains("<html") && html.text.contains(&run));
+    // Its inline style sheet may apply; no script may run.
+    let csp = html.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("style-src 'unsafe-inline'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let md = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/report?format=md&lang=en"),
+            &alice,
+            None,
+        )
+        .await;
+    assert!(
+        md.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    let json = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/report?format=json"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(json.body["results"]["run_id"], run.as_str());
+    let bad = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/report?format=pdf"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (bad.status, &bad.body["error"]["location"]),
+        (400, &json!("query:format"))
+    );
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/runs/{run}/report"), &bob, None)
+            .await
+            .status,
+        404
+    );
+    // A comparison needs every run to be the caller's to read.
+    let theirs = h.model(&bob, "rival").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &bob,
+            Some(json!({ "organisation": "rival", "suite": "quick", "models": [theirs], "limit": 2 })),
+        )
+        .await;
+    let their_run = r.body["run_id"].as_str().unwrap().to_string();
+    h.wait_finished(&bob, &their_run, 60).await;
+    let mixed = format!("/api/v1/compare?runs={run},{their_run}&format=json");
+    assert_eq!(h.call("GET", &mixed, &bob, None).await.status, 404);
+    assert_eq!(h.call("GET", &mixed, &h.admin, None).await.status, 200);
+    let one = h
+        .call(
+            "GET",
+            &format!("/api/v1/compare?runs={run}"),
+            &h.admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (one.status, &one.body["error"]["location"]),
+        (400, &json!("query:runs"))
+    );
 }

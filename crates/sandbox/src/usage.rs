@@ -50,3 +50,23 @@ mod tests {
         assert!(used.max_rss_kib >= 0);
     }
 }
+
+/// Raises this process's soft limit on open files to its hard limit (a server holding a
+/// thousand event streams needs more than the usual 1,024); the limit now in force.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    // SAFETY: an all-zero rlimit is a valid value of this plain C struct.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit writes only into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads the struct we pass; raising the soft limit up to the hard
+        // one needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(limit.rlim_cur)
+}

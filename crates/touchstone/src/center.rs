@@ -55,6 +55,10 @@ pub fn init(db: &Path, admin: &str) -> miette::Result<ExitCode> {
 }
 
 pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<ExitCode> {
+    // Each event stream holds a connection: allow as many as the system lets this process.
+    if let Err(e) = touchstone_sandbox::usage::raise_open_files_limit() {
+        errln!("note: the open-files limit could not be raised ({e}) / 无法提高文件句柄上限");
+    }
     let center = open_center(db)?;
     announce_admin(
         &args.admin,
