@@ -81,19 +81,33 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// Appends `event` to the trail and returns its sequence number.
 pub fn append(store: &dyn Store, event: &Event) -> Result<u64, AuditError> {
     let at = now_rfc3339();
-    let seq = store.audit_append(&mut |seq, prev| {
-        let sealed = Sealed {
-            seq,
-            at: at.clone(),
-            event: event.clone(),
-            prev: prev.unwrap_or(GENESIS).to_owned(),
-        };
-        // Field order is the struct's; serde_json writes it compactly and deterministically.
-        let text = serde_json::to_string(&sealed).expect("plain strings and numbers serialize");
-        let hash = sha256_hex(text.as_bytes());
-        (text, hash)
-    })?;
+    let seq = store.audit_append(&mut |seq, prev| seal(seq, &at, event, prev))?;
     Ok(seq)
+}
+
+/// Appends `events` in order, in one transaction; the first one's sequence number.
+pub fn append_all(store: &dyn Store, events: &[Event]) -> Result<u64, AuditError> {
+    let at = now_rfc3339();
+    let mut next = events.iter();
+    let first = store.audit_append_many(events.len(), &mut |seq, prev| {
+        let event = next.next().expect("the store asks once per event");
+        seal(seq, &at, event, prev)
+    })?;
+    Ok(first)
+}
+
+/// An event's stored text and its hash.
+fn seal(seq: u64, at: &str, event: &Event, prev: Option<&str>) -> (String, String) {
+    let sealed = Sealed {
+        seq,
+        at: at.to_owned(),
+        event: event.clone(),
+        prev: prev.unwrap_or(GENESIS).to_owned(),
+    };
+    // Field order is the struct's; serde_json writes it compactly and deterministically.
+    let text = serde_json::to_string(&sealed).expect("plain strings and numbers serialize");
+    let hash = sha256_hex(text.as_bytes());
+    (text, hash)
 }
 
 /// Checks the whole chain: numbers 1, 2, 3, … with none missing, every event's hash over its

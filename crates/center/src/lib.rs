@@ -22,6 +22,7 @@ pub mod routes;
 pub mod secrets;
 mod throttle;
 pub mod tls;
+mod trail;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -82,6 +83,8 @@ pub struct Center {
     feeds: feed::Hub,
     /// Summaries of finished runs, as JSON.
     results_cache: ResultsCache,
+    /// The audit trail's writer (group commit).
+    trail: trail::Trail,
 }
 
 /// The results of finished runs, which no longer change, kept as their JSON text so that a
@@ -141,6 +144,8 @@ impl Center {
     ) -> Result<Arc<Center>, CenterError> {
         let directory = Arc::new(Directory::open(&paths.db)?);
         let master = MasterKey::load_or_create(&paths.master_key)?;
+        let trail = trail::Trail::start(store.clone())
+            .map_err(|e| CenterError::Config(format!("cannot start the audit writer: {e}")))?;
         Ok(Arc::new(Center {
             store,
             directory,
@@ -152,6 +157,7 @@ impl Center {
             token_touched: Mutex::new(HashMap::new()),
             feeds: feed::Hub::default(),
             results_cache: ResultsCache::default(),
+            trail,
         }))
     }
 
@@ -196,12 +202,8 @@ impl Center {
     /// Appends an audit event. A trail that cannot be written is logged loudly; the request's
     /// answer is already decided.
     pub(crate) async fn audit(self: &Arc<Self>, event: touchstone_audit::Event) {
-        let store = self.store.clone();
-        let written = blocking(move || touchstone_audit::append(store.as_ref(), &event)).await;
-        match written {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the audit trail was not written"),
-            Err(e) => tracing::error!(error = %e.message, "the audit trail was not written"),
+        if let Err(e) = self.trail.append(event).await {
+            tracing::error!(error = %e, "the audit trail was not written");
         }
     }
 

@@ -34,23 +34,6 @@ pub fn wait_with_usage(child: &Child) -> std::io::Result<ChildUsage> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    // wait_with_usage reaps the children with wait4, which clippy cannot see.
-    #[allow(clippy::zombie_processes)]
-    fn a_child_is_reaped_with_its_status() {
-        let ok = std::process::Command::new("true").spawn().unwrap();
-        assert!(wait_with_usage(&ok).unwrap().success);
-        let bad = std::process::Command::new("false").spawn().unwrap();
-        let used = wait_with_usage(&bad).unwrap();
-        assert!(!used.success);
-        assert!(used.max_rss_kib >= 0);
-    }
-}
-
 /// Raises this process's soft limit on open files to its hard limit (a server holding a
 /// thousand event streams needs more than the usual 1,024); the limit now in force.
 pub fn raise_open_files_limit() -> std::io::Result<u64> {
@@ -69,4 +52,21 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
         }
     }
     Ok(limit.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    // wait_with_usage reaps the children with wait4, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    fn a_child_is_reaped_with_its_status() {
+        let ok = std::process::Command::new("true").spawn().unwrap();
+        assert!(wait_with_usage(&ok).unwrap().success);
+        let bad = std::process::Command::new("false").spawn().unwrap();
+        let used = wait_with_usage(&bad).unwrap();
+        assert!(!used.success);
+        assert!(used.max_rss_kib >= 0);
+    }
 }

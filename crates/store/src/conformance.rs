@@ -31,7 +31,7 @@ pub trait Database {
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, task_counts_split_by_task, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, concurrent_audit_appends_extend_one_chain);
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, task_counts_split_by_task, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, audit_events_appended_together_extend_the_chain, concurrent_audit_appends_extend_one_chain);
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -920,6 +920,29 @@ pub fn concurrent_log_appends_stay_dense(db: &dyn Database) {
     sorted.sort_unstable();
     assert_eq!(sorted, (0..40).collect::<Vec<u64>>());
     assert_eq!(db.handle().log_leaf_hashes().unwrap().len(), 40);
+}
+
+pub fn audit_events_appended_together_extend_the_chain(db: &dyn Database) {
+    let store = db.handle();
+    let mut seen = Vec::new();
+    let mut seal = |seq: u64, prev: Option<&str>| {
+        seen.push((seq, prev.map(str::to_owned)));
+        (format!("{{\"n\":{seq}}}"), format!("h{seq}"))
+    };
+    assert_eq!(store.audit_append(&mut seal).unwrap(), 1);
+    assert_eq!(store.audit_append_many(3, &mut seal).unwrap(), 2);
+    assert_eq!(store.audit_append(&mut seal).unwrap(), 5);
+    let expected: Vec<(u64, Option<String>)> = (1..=5)
+        .map(|n| (n, (n > 1).then(|| format!("h{}", n - 1))))
+        .collect();
+    assert_eq!(seen, expected);
+    let seqs: Vec<u64> = store
+        .audit_events(0, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
 }
 
 pub fn audit_events_chain_with_dense_sequence_numbers(db: &dyn Database) {

@@ -260,7 +260,13 @@ pub trait Store: Send + Sync {
     /// for the first) and returns the event's text and its hash, which are stored as given: the
     /// chain's format belongs to `touchstone-audit`, its atomicity to the store. Events are
     /// never updated or deleted.
-    fn audit_append(&self, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError>;
+    fn audit_append(&self, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError> {
+        self.audit_append_many(1, seal)
+    }
+    /// Appends `count` events in one transaction (a server's requests, committed together):
+    /// `seal` is called `count` times in sequence order, each with the hash before it. Returns
+    /// the first event's sequence number. Nothing is appended when any part fails.
+    fn audit_append_many(&self, count: usize, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError>;
     /// Up to `limit` events after sequence number `after` (0: from the start), in sequence
     /// order, as stored (a verifier must not trust them).
     fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError>;

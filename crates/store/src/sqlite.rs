@@ -970,7 +970,7 @@ impl Store for SqliteStore {
         Ok(entry)
     }
 
-    fn audit_append(&self, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError> {
+    fn audit_append_many(&self, count: usize, seal: &mut AuditSeal<'_>) -> Result<u64, StoreError> {
         let mut conn = self.conn();
         // IMMEDIATE: the last event is read and the next written under the write lock, so
         // concurrent appenders (other processes included) extend one chain.
@@ -982,12 +982,19 @@ impl Store for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let seq = last.as_ref().map_or(1, |(seq, _)| seq + 1);
-        let (event, hash) = seal(seq as u64, last.as_ref().map(|(_, h)| h.as_str()));
-        tx.prepare_cached("INSERT INTO audit_log (seq, event, hash) VALUES (?1, ?2, ?3)")?
-            .execute(params![seq, event, hash])?;
+        let first = last.as_ref().map_or(1, |(seq, _)| seq + 1);
+        let mut prev = last.map(|(_, h)| h);
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO audit_log (seq, event, hash) VALUES (?1, ?2, ?3)")?;
+            for seq in first..first + count as i64 {
+                let (event, hash) = seal(seq as u64, prev.as_deref());
+                insert.execute(params![seq, event, hash])?;
+                prev = Some(hash);
+            }
+        }
         tx.commit()?;
-        Ok(seq as u64)
+        Ok(first as u64)
     }
 
     fn audit_events(&self, after: u64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
