@@ -87,15 +87,18 @@ pub struct Center {
     trail: trail::Trail,
 }
 
+/// Results by run id, and the run ids oldest first.
+type CachedResults = (
+    HashMap<String, Arc<str>>,
+    std::collections::VecDeque<String>,
+);
+
 /// The results of finished runs, which no longer change, kept as their JSON text so that a
 /// dashboard polling them costs a lookup rather than a summary with bootstrap intervals. A
 /// bounded number; the oldest entry gives way.
 #[derive(Default)]
 struct ResultsCache {
-    entries: Mutex<(
-        HashMap<String, Arc<str>>,
-        std::collections::VecDeque<String>,
-    )>,
+    entries: Mutex<CachedResults>,
 }
 
 impl ResultsCache {
