@@ -2,3 +2,4 @@
 
 pub mod judge_check;
 pub mod labelled_requests;
+pub mod processes;

@@ -4,14 +4,6 @@
 //! groups to clients without it. Compiled with the `tls` feature; a build without it refuses
 //! the options with how to get it.
 
-use std::path::Path;
-
-use crate::CenterError;
-
-/// The key exchange groups the server offers, most preferred first.
-pub const KEY_EXCHANGE_PREFERENCE: &[&str] =
-    &["X25519MLKEM768", "X25519", "secp256r1", "secp384r1"];
-
 #[cfg(feature = "tls")]
 mod imp {
     use std::path::Path;
@@ -24,8 +16,7 @@ mod imp {
 
     use crate::CenterError;
 
-    /// The crypto provider both the server and this crate's tests build from: aws-lc-rs with
-    /// [`super::KEY_EXCHANGE_PREFERENCE`].
+    /// The server's crypto provider: aws-lc-rs offering these groups, most preferred first.
     pub fn provider() -> rustls::crypto::CryptoProvider {
         rustls::crypto::CryptoProvider {
             kx_groups: vec![
@@ -51,7 +42,8 @@ mod imp {
         }
     }
 
-    pub fn load(cert: &Path, key: &Path) -> Result<Acceptor, CenterError> {
+    /// The acceptor for the certificate chain and key in these PEM files.
+    pub fn acceptor(cert: &Path, key: &Path) -> Result<Acceptor, CenterError> {
         let bad = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
             CenterError::Config(format!(
                 "{what} {}: {e} (a PEM file is expected) / 无法读取 TLS {what}",
@@ -92,7 +84,7 @@ mod imp {
     #[derive(Clone)]
     pub enum Acceptor {}
 
-    pub fn load(_cert: &Path, _key: &Path) -> Result<Acceptor, CenterError> {
+    pub fn acceptor(_cert: &Path, _key: &Path) -> Result<Acceptor, CenterError> {
         Err(CenterError::Config(
             "this build of touchstone has no TLS; build it with `cargo build --release -p touchstone \
              --features tls` / 此版本未包含 TLS，请以 --features tls 构建"
@@ -102,11 +94,3 @@ mod imp {
 }
 
 pub use imp::*;
-
-/// Whether this build serves TLS.
-pub const AVAILABLE: bool = cfg!(feature = "tls");
-
-/// The acceptor for the certificate chain and key in these PEM files.
-pub fn acceptor(cert: &Path, key: &Path) -> Result<Acceptor, CenterError> {
-    load(cert, key)
-}

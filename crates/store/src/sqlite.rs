@@ -528,6 +528,29 @@ fn lease_of(conn: &Connection, run_id: &str) -> Result<Option<RunLease>, StoreEr
         .optional()?)
 }
 
+/// Adds the `n` items of `status` (a stored status string) to `counts`; `whose` names the rows
+/// for the error when the status is unknown.
+fn count_status(
+    counts: &mut Counts,
+    status: &str,
+    n: i64,
+    whose: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match ItemStatus::parse(status) {
+        Some(ItemStatus::Scored) => counts.scored = n as u64,
+        Some(ItemStatus::Failed) => counts.failed = n as u64,
+        None => {
+            return Err(corrupt(
+                "items",
+                whose(),
+                "status",
+                format!("unknown item status '{status}'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn claim_run(
         &self,
@@ -865,20 +888,8 @@ impl Store for SqliteStore {
         let mut rows = stmt.query([run_id])?;
         let mut counts = Counts::default();
         while let Some(row) = rows.next()? {
-            let status: String = row.get(0)?;
-            let n: i64 = row.get(1)?;
-            match ItemStatus::parse(&status) {
-                Some(ItemStatus::Scored) => counts.scored = n as u64,
-                Some(ItemStatus::Failed) => counts.failed = n as u64,
-                None => {
-                    return Err(corrupt(
-                        "items",
-                        format!("run {run_id}"),
-                        "status",
-                        format!("unknown item status '{status}'"),
-                    ));
-                }
-            }
+            let (status, n): (String, i64) = (row.get(0)?, row.get(1)?);
+            count_status(&mut counts, &status, n, || format!("run {run_id}"))?;
         }
         Ok(counts)
     }
@@ -894,18 +905,7 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next()? {
             let (task, status, n): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             let counts = by_task.entry(task.clone()).or_default();
-            match ItemStatus::parse(&status) {
-                Some(ItemStatus::Scored) => counts.scored = n as u64,
-                Some(ItemStatus::Failed) => counts.failed = n as u64,
-                None => {
-                    return Err(corrupt(
-                        "items",
-                        format!("run {run_id}, task {task}"),
-                        "status",
-                        format!("unknown item status '{status}'"),
-                    ));
-                }
-            }
+            count_status(counts, &status, n, || format!("run {run_id}, task {task}"))?;
         }
         Ok(by_task)
     }

@@ -365,38 +365,31 @@ async fn a_vendor_gates_its_ci_on_the_center() {
             .env("CENTER_TOKEN", &assessor_token);
         c.output().unwrap()
     };
+    let submit = |extra: &[&str]| {
+        let mut args = vec![
+            "center",
+            "submit",
+            "--suite",
+            "quick",
+            "--model",
+            "mock",
+            "--organisation",
+            "acme",
+            "--limit",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        client(&args)
+    };
     // The model by its name; followed to the end; the table printed.
-    let o = client(&[
-        "center",
-        "submit",
-        "--suite",
-        "quick",
-        "--model",
-        "mock",
-        "--organisation",
-        "acme",
-        "--limit",
-        "1",
-    ]);
+    let o = submit(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     let run_id = out.lines().next().unwrap().trim().to_string();
     assert!(out.contains("Task"), "{out}");
     assert!(stderr(&o).contains("completed"), "{}", stderr(&o));
     // --strict: the mock does not meet quick's expectations.
-    let o = client(&[
-        "center",
-        "submit",
-        "--suite",
-        "quick",
-        "--model",
-        "mock",
-        "--organisation",
-        "acme",
-        "--limit",
-        "1",
-        "--strict",
-    ]);
+    let o = submit(&["--strict"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("not met"), "{}", stderr(&o));
     let o = client(&["center", "status", &run_id]);

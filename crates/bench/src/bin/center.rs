@@ -12,7 +12,7 @@
 //! Usage: center [--quick]   (--quick: smaller runs, 200 subscribers, 2 s of load)
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,29 +24,10 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use touchstone_bench::processes::{bin_dir, start_mock};
 
 const CONNECTIONS: usize = 64;
 const CONCURRENCY: usize = 32;
-
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().expect("bin dir").to_path_buf()
-}
-
-fn start_mock(bin_dir: &Path, latency_ms: u64) -> (Child, String) {
-    let mut child = Command::new(bin_dir.join("touchstone-mock"))
-        .args(["--port", "0", "--latency-ms", &latency_ms.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start touchstone-mock (bench/center builds it)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("mock stdout"))
-        .read_line(&mut line)
-        .expect("mock prints its address");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
-    (child, url)
-}
 
 /// The center as a child: its process, address and the first administrator's password.
 fn start_center(bin_dir: &Path, dir: &Path) -> (Child, String, String) {

@@ -8,10 +8,12 @@
 //!
 //! Usage: overhead [--quick]   (--quick: 2,000 / 20,000 items instead of 20,000 / 200,000)
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use touchstone_bench::processes::{bin_dir, start_mock};
 
 const CONCURRENCY: usize = 32;
 
@@ -24,27 +26,6 @@ struct Measured {
     wall: Duration,
     cpu: Duration,
     peak_rss_kib: i64,
-}
-
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent().expect("bin dir").to_path_buf()
-}
-
-fn start_mock(bin_dir: &Path, latency_ms: u64) -> (Child, String) {
-    let mut child = Command::new(bin_dir.join("touchstone-mock"))
-        .args(["--port", "0", "--latency-ms", &latency_ms.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start touchstone-mock (build it with `cargo build --release -p touchstone-mock`)");
-    let stdout = child.stdout.take().expect("mock stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("mock prints its address");
-    let url = line.trim().rsplit(' ').next().expect("url").to_string();
-    (child, url)
 }
 
 fn write_dataset(path: &Path, n: usize) {
@@ -114,7 +95,7 @@ fn main() {
     } else {
         (20_000, 200_000)
     };
-    let bin_dir = target_dir();
+    let bin_dir = bin_dir();
     let cases = [
         Case {
             items: small,
