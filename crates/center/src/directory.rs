@@ -95,7 +95,30 @@ CREATE TABLE center_events (
     PRIMARY KEY (run_id, seq)
 );
 "#,
+    // The certificates issued through the API, as their files; each is also a leaf of the
+    // store's transparency log, at `leaf_index`.
+    r#"
+CREATE TABLE center_certificates (
+    leaf_index INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    issued_by TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    certificate BLOB NOT NULL
+);
+CREATE INDEX center_certificates_run ON center_certificates(run_id, leaf_index);
+"#,
 ];
+
+/// A certificate issued through the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedCertificate {
+    pub leaf_index: u64,
+    pub run_id: String,
+    pub issued_by: String,
+    pub issued_at: String,
+    /// The certificate file's bytes.
+    pub certificate: Vec<u8>,
+}
 
 /// One event of a run's live progress (see `feed`).
 #[derive(Debug, Clone, PartialEq)]
@@ -685,6 +708,42 @@ impl Directory {
     /// Appends a progress event to `run_id`'s feed; its number.
     pub fn append_event(&self, run_id: &str, kind: &str, data: &str) -> Result<u64> {
         append_event_on(&self.conn(), run_id, kind, data)
+    }
+
+    pub fn save_certificate(&self, c: &IssuedCertificate) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO center_certificates (leaf_index, run_id, issued_by, issued_at, certificate)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                c.leaf_index as i64,
+                c.run_id,
+                c.issued_by,
+                c.issued_at,
+                c.certificate
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The run's most recent certificate.
+    pub fn latest_certificate(&self, run_id: &str) -> Result<Option<IssuedCertificate>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT leaf_index, run_id, issued_by, issued_at, certificate FROM center_certificates
+                 WHERE run_id = ?1 ORDER BY leaf_index DESC LIMIT 1",
+                [run_id],
+                |r| {
+                    Ok(IssuedCertificate {
+                        leaf_index: r.get::<_, i64>(0)? as u64,
+                        run_id: r.get(1)?,
+                        issued_by: r.get(2)?,
+                        issued_at: r.get(3)?,
+                        certificate: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// The run's events numbered above `after`, in order, `limit` at most.

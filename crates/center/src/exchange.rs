@@ -115,6 +115,12 @@ pub(crate) enum Body {
     },
     /// Server-Sent Events, written as they come.
     Events(crate::feed::EventStream),
+    /// A file to save (`Content-Disposition: attachment`).
+    File {
+        content_type: &'static str,
+        name: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -135,6 +141,20 @@ impl Reply {
         Reply {
             status: 200,
             body: Body::Text { content_type, text },
+            set_cookies: Vec::new(),
+            object: None,
+        }
+    }
+
+    /// A download named `name` (letters, digits, `.`, `_`, `-`: it goes into a header).
+    pub fn file(content_type: &'static str, name: String, bytes: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            body: Body::File {
+                content_type,
+                name,
+                bytes,
+            },
             set_cookies: Vec::new(),
             object: None,
         }

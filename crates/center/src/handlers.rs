@@ -57,6 +57,9 @@ pub(crate) async fn dispatch(
         RunsReport => runs_report(center, call).await,
         Compare => compare(center, call).await,
         RunsCancel => runs_cancel(center, call).await,
+        RunsCertify => crate::certificates::issue(center, call).await,
+        RunsCertificate => crate::certificates::download(center, call).await,
+        CertificatesVerify => crate::certificates::verify(center, call).await,
         AuditList => audit_list(center, call).await,
     }
 }
@@ -686,7 +689,11 @@ async fn runs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
 }
 
 /// The job the path names, if the caller may see it (else 404).
-async fn load_job(center: &Arc<Center>, call: &Call, action: Action) -> Result<Job, ApiError> {
+pub(crate) async fn load_job(
+    center: &Arc<Center>,
+    call: &Call,
+    action: Action,
+) -> Result<Job, ApiError> {
     let id = call.param(0).to_string();
     let job = on_directory(center, move |d| d.job(&id))
         .await?

@@ -342,6 +342,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
 
 fn render(reply: Reply) -> Response<ReplyBody> {
     let whole = |bytes: Bytes| Full::new(bytes).boxed_unsync();
+    let mut attachment = None;
     let (content_type, body) = match reply.body {
         Body::Json(v) => ("application/json", whole(Bytes::from(v.to_string()))),
         Body::Text { content_type, text } => (content_type, whole(Bytes::from(text))),
@@ -349,6 +350,14 @@ fn render(reply: Reply) -> Response<ReplyBody> {
             "text/event-stream; charset=utf-8",
             StreamBody::new(stream.map(|b| Ok(hyper::body::Frame::data(b)))).boxed_unsync(),
         ),
+        Body::File {
+            content_type,
+            name,
+            bytes,
+        } => {
+            attachment = Some(name);
+            (content_type, whole(Bytes::from(bytes)))
+        }
     };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
@@ -357,6 +366,20 @@ fn render(reply: Reply) -> Response<ReplyBody> {
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
+    if let Some(name) = attachment {
+        // Only a plain name goes into the header; anything else downloads unnamed.
+        let plain = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let value = if plain {
+            format!("attachment; filename=\"{name}\"")
+        } else {
+            "attachment".to_string()
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(hyper::header::CONTENT_DISPOSITION, v);
+        }
+    }
     for cookie in reply.set_cookies {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             headers.append(hyper::header::SET_COOKIE, v);

@@ -1,13 +1,14 @@
 //! The center as a service (`touchstone center`): accounts with roles, organisations that
 //! isolate data, sessions and API tokens, registered models with encrypted keys, runs as queued
 //! jobs executed by workers through the engine, and an audit event for every change and every
-//! read of a non-public object.
+//! read of a non-public object; certificates issued, downloaded and verified through the API.
 //!
 //! Layers, outside in: [`http`] (connections, credentials, CSRF, bodies, headers) → [`policy`]
 //! (the one place that decides access) → `handlers` (one function per route of [`routes`]) →
 //! [`directory`] (the center's records) and the engine's `Store` (runs, results, the audit trail
 //! and the transparency log). [`jobs`] runs the queue.
 
+mod certificates;
 pub mod client;
 pub mod directory;
 pub mod error;
@@ -85,6 +86,9 @@ pub struct Center {
     results_cache: ResultsCache,
     /// The audit trail's writer (group commit).
     trail: trail::Trail,
+    /// The certificate key pair's folder (see [`CenterConfig::keys`]).
+    keys: PathBuf,
+    issuer: String,
 }
 
 /// Results by run id, and the run ids oldest first.
@@ -123,18 +127,28 @@ impl ResultsCache {
     }
 }
 
-/// Where the center keeps its files: the database and, beside it, the master key.
-pub struct CenterPaths {
+/// Where the center keeps its files and what it calls itself on the certificates it issues.
+pub struct CenterConfig {
     pub db: PathBuf,
     pub master_key: PathBuf,
+    /// The certificate key pair (`touchstone keys generate --out DIR`): `private.json`, its
+    /// passphrase asked for on each issue and never stored, and `public.json`, against which
+    /// certificates are verified. The folder may be empty until the center certifies.
+    pub keys: PathBuf,
+    /// The issuing center's name, as `touchstone certify --center` takes it.
+    pub issuer: String,
 }
 
-impl CenterPaths {
-    /// `DIR/touchstone.db` and `DIR/master.key`.
-    pub fn in_dir(dir: &Path) -> CenterPaths {
-        CenterPaths {
+pub use touchstone_engine::certify::DEFAULT_ISSUER;
+
+impl CenterConfig {
+    /// `DIR/touchstone.db`, `DIR/master.key` and `DIR/keys`.
+    pub fn in_dir(dir: &Path) -> CenterConfig {
+        CenterConfig {
             db: dir.join("touchstone.db"),
             master_key: dir.join("master.key"),
+            keys: dir.join("keys"),
+            issuer: DEFAULT_ISSUER.to_string(),
         }
     }
 }
@@ -142,11 +156,11 @@ impl CenterPaths {
 impl Center {
     pub fn open(
         store: Arc<dyn Store>,
-        paths: &CenterPaths,
+        config: &CenterConfig,
         providers: ProviderFactory,
     ) -> Result<Arc<Center>, CenterError> {
-        let directory = Arc::new(Directory::open(&paths.db)?);
-        let master = MasterKey::load_or_create(&paths.master_key)?;
+        let directory = Arc::new(Directory::open(&config.db)?);
+        let master = MasterKey::load_or_create(&config.master_key)?;
         let trail = trail::Trail::start(store.clone())
             .map_err(|e| CenterError::Config(format!("cannot start the audit writer: {e}")))?;
         Ok(Arc::new(Center {
@@ -161,6 +175,8 @@ impl Center {
             feeds: feed::Hub::default(),
             results_cache: ResultsCache::default(),
             trail,
+            keys: config.keys.clone(),
+            issuer: config.issuer.clone(),
         }))
     }
 

@@ -65,10 +65,18 @@ pub enum Scope {
     Models,
     /// Users and organisations.
     Admin,
+    /// Issuing certificates.
+    Certify,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Runs, Scope::Models, Scope::Admin];
+    pub const ALL: [Scope; 5] = [
+        Scope::Read,
+        Scope::Runs,
+        Scope::Models,
+        Scope::Admin,
+        Scope::Certify,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -76,6 +84,7 @@ impl Scope {
             Scope::Runs => "runs",
             Scope::Models => "models",
             Scope::Admin => "admin",
+            Scope::Certify => "certify",
         }
     }
 
@@ -146,6 +155,9 @@ actions!(
     RunsReport,
     Compare,
     RunsCancel,
+    RunsCertify,
+    RunsCertificate,
+    CertificatesVerify,
     AuditList,
 );
 
@@ -167,7 +179,7 @@ const READERS: &[Role] = &[Admin, Assessor, Reviewer, Applicant, Auditor];
 fn rule(action: Action) -> Rule {
     use Action::*;
     match action {
-        Health | OpenApi | LogHead | Login => Rule::Public,
+        Health | OpenApi | LogHead | Login | CertificatesVerify => Rule::Public,
         Logout | Me => Rule::Own {
             token_allowed: true,
         },
@@ -182,9 +194,10 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest => {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
-        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport | Compare => {
-            Rule::Roles(READERS, Scope::Read)
-        }
+        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport | Compare
+        | RunsCertificate => Rule::Roles(READERS, Scope::Read),
+        // Signing in the center's name is the assessors' alone.
+        RunsCertify => Rule::Roles(&[Assessor], Scope::Certify),
         RunsCreate | RunsCancel => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
         AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }

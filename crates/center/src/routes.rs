@@ -218,6 +218,27 @@ pub const ROUTES: &[Route] = {
             "取消运行",
         ),
         route(
+            "POST",
+            "/api/v1/runs/{id}/certificate",
+            RunsCertify,
+            "Issue a certificate for a completed run (body: the key pair's passphrase, used once and never stored); appended to the transparency log",
+            "签发证书（口令仅用于本次请求，不保存），并记入透明日志",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}/certificate",
+            RunsCertificate,
+            "Download the run's latest certificate",
+            "下载证书",
+        ),
+        route(
+            "POST",
+            "/api/v1/certificates/verify",
+            CertificatesVerify,
+            "Verify a certificate file (the body) against this center's key and transparency log: each check passed or failed, in words",
+            "验证证书（请求体为证书文件）：逐项给出通过与否",
+        ),
+        route(
             "GET",
             "/api/v1/audit",
             AuditList,

@@ -10,6 +10,9 @@ use common::{Auth, Harness};
 use serde_json::{Value, json};
 use touchstone_center::routes::ROUTES;
 
+/// The passphrase of the center's certificate key pair.
+const PASSPHRASE: &str = "matrix passphrase";
+
 /// The callers, in the order of each row's statuses.
 const CALLERS: [&str; 10] = [
     "admin",
@@ -193,6 +196,24 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "403 202 403 202 404 403 401 401 401 403",
     ),
     (
+        "POST",
+        "/api/v1/runs/{id}/certificate",
+        "asa:-certify",
+        "403 201 403 403 403 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/runs/{id}/certificate",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/certificates/verify",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
         "GET",
         "/api/v1/audit",
         "admin:-read",
@@ -230,6 +251,8 @@ struct World {
     model: String,
     run: String,
     run2: String,
+    /// A certificate of `run`, as its JSON.
+    certificate: Value,
     counter: std::sync::atomic::AtomicU32,
 }
 
@@ -283,6 +306,7 @@ impl World {
             ("alice:-models", &alice, &["read", "runs"][..]),
             ("admin:-read", &h.admin, &["models", "admin"][..]),
             ("admin:-admin", &h.admin, &["read", "models"][..]),
+            ("asa:-certify", &sessions["assessor"], &["read", "runs"][..]),
         ] {
             tokens.insert(key, h.token(who, scopes).await.1);
         }
@@ -305,6 +329,27 @@ impl World {
             runs.push(run);
         }
         let (run, run2) = (runs[0].clone(), runs[1].clone());
+        // A certificate for the first, to download and to verify.
+        h.keys(PASSPHRASE);
+        let r = h
+            .call(
+                "POST",
+                &format!("/api/v1/runs/{run}/certificate"),
+                &sessions["assessor"],
+                Some(json!({ "passphrase": PASSPHRASE })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let r = h
+            .call(
+                "GET",
+                &format!("/api/v1/runs/{run}/certificate"),
+                &alice,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let certificate = r.body;
         World {
             h,
             sessions,
@@ -314,6 +359,7 @@ impl World {
             model,
             run,
             run2,
+            certificate,
             counter: Default::default(),
         }
     }
@@ -404,6 +450,13 @@ impl World {
                     json!({ "organisation": "acme", "suite": "quick", "models": [self.model], "limit": 1 }),
                 ),
             ),
+            ("POST", "/api/v1/runs/{id}/certificate") => (
+                path_with(&self.run),
+                Some(json!({ "passphrase": PASSPHRASE })),
+            ),
+            ("POST", "/api/v1/certificates/verify") => {
+                (path.to_string(), Some(self.certificate.clone()))
+            }
             ("GET", "/api/v1/compare") => (
                 format!("{path}?runs={},{}&format=json", self.run, self.run2),
                 None,

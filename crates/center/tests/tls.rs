@@ -10,7 +10,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{NamedGroup, ProtocolVersion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use touchstone_center::{Center, CenterPaths, ProviderFactory, Server, tls};
+use touchstone_center::{Center, CenterConfig, ProviderFactory, Server, tls};
 use touchstone_store::{SqliteStore, Store};
 
 struct Tls {
@@ -27,7 +27,7 @@ async fn start() -> Tls {
     let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_pem, issued.cert.pem()).unwrap();
     std::fs::write(&key_pem, issued.key_pair.serialize_pem()).unwrap();
-    let paths = CenterPaths::in_dir(dir.path());
+    let paths = CenterConfig::in_dir(dir.path());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&paths.db).unwrap());
     let providers: ProviderFactory = Arc::new(touchstone_providers::Keyed::shared);
     let center = Center::open(store, &paths, providers).unwrap();

@@ -10,6 +10,9 @@ use touchstone_trust::{Certificate, CertificateBody, KeyPair, PublishedTreeHead,
 
 use crate::{EngineError, evidence, summarize};
 
+/// The issuing center's name when none is given.
+pub const DEFAULT_ISSUER: &str = "Touchstone evaluation center";
+
 /// The log's leaf hashes, each checked against its entry: the store's triggers stop ordinary
 /// edits, and this stops a signature over an edit that went around them.
 pub fn log_leaves(store: &dyn Store) -> Result<Vec<Hash>, EngineError> {

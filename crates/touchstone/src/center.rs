@@ -9,23 +9,27 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use touchstone_center::client::{Client, ClientError};
-use touchstone_center::{Center, CenterPaths, ProviderFactory, RunRequest, Server};
+use touchstone_center::{Center, CenterConfig, ProviderFactory, RunRequest, Server};
 use touchstone_engine::RunResults;
 
 use crate::open_store;
 
-fn open_center(db: &Path) -> miette::Result<Arc<Center>> {
-    let store = open_store(db)?;
+/// Where the center keeps its files: beside the database unless told otherwise.
+fn config(db: &Path) -> CenterConfig {
     let dir = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let paths = CenterPaths {
+    CenterConfig {
         db: db.to_path_buf(),
-        master_key: dir.join("master.key"),
-    };
+        ..CenterConfig::in_dir(dir)
+    }
+}
+
+fn open_center(config: &CenterConfig) -> miette::Result<Arc<Center>> {
+    let store = open_store(&config.db)?;
     let providers: ProviderFactory = Arc::new(touchstone_providers::Keyed::shared);
-    Center::open(store, &paths, providers).map_err(|e| miette::miette!("{e}"))
+    Center::open(store, config, providers).map_err(|e| miette::miette!("{e}"))
 }
 
 fn announce_admin(name: &str, password: Option<String>) {
@@ -38,7 +42,7 @@ fn announce_admin(name: &str, password: Option<String>) {
 }
 
 pub fn init(db: &Path, admin: &str) -> miette::Result<ExitCode> {
-    let center = open_center(db)?;
+    let center = open_center(&config(db))?;
     match center
         .bootstrap_admin(admin)
         .map_err(|e| miette::miette!("{e}"))?
@@ -59,7 +63,11 @@ pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<E
     if let Err(e) = touchstone_sandbox::usage::raise_open_files_limit() {
         errln!("note: the open-files limit could not be raised ({e}) / 无法提高文件句柄上限");
     }
-    let center = open_center(db)?;
+    let center = open_center(&CenterConfig {
+        keys: args.keys.clone().unwrap_or_else(|| config(db).keys),
+        issuer: args.issuer.clone(),
+        ..config(db)
+    })?;
     announce_admin(
         &args.admin,
         center
@@ -90,7 +98,7 @@ pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<E
 }
 
 pub async fn worker(db: &Path, workers: usize) -> miette::Result<ExitCode> {
-    let center = open_center(db)?;
+    let center = open_center(&config(db))?;
     errln!(
         "{workers} worker(s) on {}; Ctrl-C stops / 执行进程已启动",
         db.display()

@@ -118,6 +118,17 @@ pub struct CenterArgs {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// The certificate key pair's folder (`touchstone keys generate --out DIR`), with which
+    /// assessors issue certificates through the API (default: `keys` beside the database).
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// The issuing center's name on its certificates.
+    #[arg(
+        long,
+        env = "TOUCHSTONE_CENTER",
+        default_value = touchstone_engine::certify::DEFAULT_ISSUER
+    )]
+    pub issuer: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -300,7 +311,7 @@ pub struct CertifyArgs {
     #[arg(
         long,
         env = "TOUCHSTONE_CENTER",
-        default_value = "Touchstone evaluation center"
+        default_value = touchstone_engine::certify::DEFAULT_ISSUER
     )]
     pub center: String,
 }
@@ -343,7 +354,7 @@ pub enum LogCommand {
         #[arg(
             long,
             env = "TOUCHSTONE_CENTER",
-            default_value = "Touchstone evaluation center"
+            default_value = touchstone_engine::certify::DEFAULT_ISSUER
         )]
         center: String,
     },

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use touchstone_center::{Center, CenterPaths, ProviderFactory, Server};
+use touchstone_center::{Center, CenterConfig, ProviderFactory, Server};
 use touchstone_mock::{BackgroundMock, MockConfig, spawn_background};
 use touchstone_store::{SqliteStore, Store};
 
@@ -45,7 +45,7 @@ impl Harness {
 
     pub async fn start_with(workers: usize, mock: MockConfig) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let paths = CenterPaths::in_dir(dir.path());
+        let paths = CenterConfig::in_dir(dir.path());
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&paths.db).unwrap());
         let providers: ProviderFactory = Arc::new(touchstone_providers::Keyed::shared);
         let center = Center::open(store, &paths, providers).unwrap();
@@ -197,7 +197,37 @@ impl Harness {
     }
 
     pub fn db(&self) -> std::path::PathBuf {
-        CenterPaths::in_dir(self.dir.path()).db
+        CenterConfig::in_dir(self.dir.path()).db
+    }
+
+    /// Gives the center a certificate key pair (fast key derivation: a test's) locked with
+    /// `passphrase`; returns its public keys.
+    pub fn keys(&self, passphrase: &str) -> touchstone_trust::PublicKeys {
+        let keys = touchstone_trust::KeyPair::generate().unwrap();
+        keys.write_dir_with(
+            &CenterConfig::in_dir(self.dir.path()).keys,
+            passphrase,
+            &touchstone_trust::keys::KdfParams::INSECURE_FOR_TESTS,
+        )
+        .unwrap();
+        keys.public().clone()
+    }
+
+    /// Starts run `suite` of `org`'s model as `who` and waits until it is finished.
+    pub async fn finished_run(&self, who: &Auth, model: &str, limit: usize) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/runs",
+                who,
+                Some(json!({ "suite": "quick", "models": [model], "limit": limit })),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let run = r.body["run_id"].as_str().unwrap().to_string();
+        let done = self.wait_finished(who, &run, 120).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        run
     }
 
     /// Waits until run `id` is finished (as the API says), for at most `secs`.
