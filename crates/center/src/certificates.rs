@@ -15,7 +15,7 @@ use touchstone_trust::{Certificate, KeyError, KeyPair, PublicKeys, VerifyOptions
 use crate::directory::{IssuedCertificate, JobStatus};
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply, on_directory};
-use crate::handlers::load_job;
+use crate::objects::load_job;
 use crate::policy::Action;
 use crate::{Center, blocking};
 

@@ -107,7 +107,30 @@ CREATE TABLE center_certificates (
 );
 CREATE INDEX center_certificates_run ON center_certificates(run_id, leaf_index);
 "#,
+    // Suites uploaded with their datasets (the files are in `uploads/`, by content hash).
+    r#"
+CREATE TABLE center_suites (
+    id TEXT PRIMARY KEY,
+    org TEXT NOT NULL REFERENCES center_orgs(name),
+    name TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    manifest TEXT NOT NULL
+);
+"#,
 ];
+
+/// A suite uploaded with its datasets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuiteUpload {
+    pub id: String,
+    pub organisation: String,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: String,
+    /// The suite file's SHA-256 and each file's path, SHA-256 and size.
+    pub manifest: serde_json::Value,
+}
 
 /// A certificate issued through the API.
 #[derive(Debug, Clone, PartialEq)]
@@ -708,6 +731,57 @@ impl Directory {
     /// Appends a progress event to `run_id`'s feed; its number.
     pub fn append_event(&self, run_id: &str, kind: &str, data: &str) -> Result<u64> {
         append_event_on(&self.conn(), run_id, kind, data)
+    }
+
+    /// Records an upload; the same upload again (same id) is kept as first recorded.
+    pub fn save_suite(&self, s: &SuiteUpload) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO center_suites (id, org, name, created_by, created_at, manifest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                s.id,
+                s.organisation,
+                s.name,
+                s.created_by,
+                s.created_at,
+                s.manifest.to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn suite_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SuiteUpload> {
+        let manifest: String = r.get(5)?;
+        Ok(SuiteUpload {
+            id: r.get(0)?,
+            organisation: r.get(1)?,
+            name: r.get(2)?,
+            created_by: r.get(3)?,
+            created_at: r.get(4)?,
+            manifest: serde_json::from_str(&manifest).unwrap_or(serde_json::Value::Null),
+        })
+    }
+
+    pub fn suite(&self, id: &str) -> Result<Option<SuiteUpload>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, org, name, created_by, created_at, manifest FROM center_suites WHERE id = ?1",
+                [id],
+                Self::suite_row,
+            )
+            .optional()?)
+    }
+
+    /// Uploads of `org`, or of every organisation.
+    pub fn suites(&self, org: Option<&str>) -> Result<Vec<SuiteUpload>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, org, name, created_by, created_at, manifest FROM center_suites
+             WHERE ?1 IS NULL OR org = ?1 ORDER BY org, created_at, id",
+        )?;
+        let rows = stmt.query_map([org], Self::suite_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn save_certificate(&self, c: &IssuedCertificate) -> Result<()> {

@@ -9,10 +9,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use touchstone_core::ModelSpec;
 
+use crate::catalogue::RunRequest;
 use crate::directory::{Job, JobStatus, Model, Organisation, Token, User};
 use crate::error::ApiError;
 use crate::exchange::{self, Body, Call, Reply, on_directory};
-use crate::policy::{self, Action, Credential, Principal, Role, Scope};
+use crate::objects::{acting_organisation, load_job};
+use crate::policy::{self, Action, Credential, Role, Scope};
+use crate::validate::{check_name, check_password, check_text};
 use crate::{Center, SESSION_TTL, blocking, secrets};
 
 pub(crate) async fn dispatch(
@@ -48,6 +51,8 @@ pub(crate) async fn dispatch(
         }
         ModelsDelete => models_delete(center, call).await,
         ModelsTest => models_test(center, call).await,
+        SuitesList => suites_list(center, call).await,
+        SuitesUpload => crate::uploads::upload(center, call).await,
         RunsList => runs_list(center, call).await,
         RunsCreate => runs_create(center, call).await,
         RunsGet => runs_get(center, call).await,
@@ -62,54 +67,6 @@ pub(crate) async fn dispatch(
         CertificatesVerify => crate::certificates::verify(center, call).await,
         AuditList => audit_list(center, call).await,
     }
-}
-
-// Validation of what people type.
-
-/// A name that appears in paths and logs: 1 to 64 of letters, digits, `.`, `_`, `-`, starting
-/// with a letter or digit.
-pub(crate) fn check_name(value: &str, field: &str) -> Result<(), ApiError> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            format!("`{field}` must be 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit"),
-            format!("`{field}` 须为 1 至 64 个字母、数字、`.`、`_` 或 `-`，以字母或数字开头"),
-        )
-        .at(field))
-    }
-}
-
-/// Free text shown to people: at most `max` characters, no control characters.
-fn check_text(value: &str, field: &str, max: usize) -> Result<(), ApiError> {
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            format!("`{field}` must be at most {max} characters without control characters"),
-            format!("`{field}` 最多 {max} 个字符，且不含控制字符"),
-        )
-        .at(field));
-    }
-    Ok(())
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < 12 || password.len() > 1024 {
-        return Err(ApiError::bad_request(
-            "a password has 12 to 1024 characters",
-            "密码长度须为 12 至 1024 个字符",
-        )
-        .at("password"));
-    }
-    Ok(())
 }
 
 fn now() -> String {
@@ -464,33 +421,6 @@ async fn tokens_revoke(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErr
 
 // Models.
 
-/// The organisation a request acts for: a member's own (naming another is answered as if it
-/// did not exist), or the one staff name, which must exist.
-async fn acting_organisation(
-    center: &Arc<Center>,
-    who: &Principal,
-    named: Option<String>,
-) -> Result<String, ApiError> {
-    match (policy::visible_organisation(who), named) {
-        (Some(own), None) => Ok(own.to_string()),
-        (Some(own), Some(n)) if n == own => Ok(n),
-        (Some(_), Some(_)) => Err(ApiError::not_found().at("organisation")),
-        (None, None) => Err(ApiError::bad_request(
-            "give the `organisation` this is for",
-            "请指定 `organisation`",
-        )
-        .at("organisation")),
-        (None, Some(n)) => {
-            let name = n.clone();
-            if on_directory(center, move |d| d.org_exists(&name)).await? {
-                Ok(n)
-            } else {
-                Err(ApiError::not_found().at("organisation"))
-            }
-        }
-    }
-}
-
 async fn models_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let org = policy::visible_organisation(call.who()?).map(str::to_string);
     let models = on_directory(center, move |d| d.models(org.as_deref())).await?;
@@ -600,49 +530,14 @@ async fn models_test(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
 
 // Runs.
 
-/// The body of `POST /api/v1/runs`, as the handler reads it and the client writes it.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation: Option<String>,
-    /// A built-in suite (`quick`, `gbt45654`, …).
-    pub suite: String,
-    /// Ids of registered models of the organisation.
-    pub models: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub epochs: Option<u32>,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
-    /// Ask the model again rather than reuse a cached answer.
-    #[serde(default)]
-    pub no_cache: bool,
-}
-
 async fn runs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let who = call.who()?.clone();
     let mut body: RunRequest = call.json()?;
     let org = acting_organisation(center, &who, body.organisation.take()).await?;
     body.organisation = Some(org.clone());
-    if touchstone_suite::builtin_text(&body.suite).is_none() {
-        let names: Vec<&str> = touchstone_suite::builtin_suites()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
-        return Err(ApiError::bad_request(
-            format!(
-                "no built-in suite `{}`; the center offers: {}",
-                body.suite,
-                names.join(", ")
-            ),
-            format!("没有内置套件 `{}`", body.suite),
-        )
-        .at("suite"));
-    }
+    // What the run evaluates must load now, not fail later in a worker.
+    let (c, request) = (center.clone(), body.clone());
+    blocking(move || crate::catalogue::load(&c, &request).map(drop)).await??;
     if body.models.is_empty() || body.models.len() > 16 {
         return Err(
             ApiError::bad_request("give 1 to 16 model ids", "请指定 1 至 16 个模型").at("models"),
@@ -688,20 +583,6 @@ async fn runs_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
     )
 }
 
-/// The job the path names, if the caller may see it (else 404).
-pub(crate) async fn load_job(
-    center: &Arc<Center>,
-    call: &Call,
-    action: Action,
-) -> Result<Job, ApiError> {
-    let id = call.param(0).to_string();
-    let job = on_directory(center, move |d| d.job(&id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    policy::decide_object(call.who()?, action, &job.organisation)?;
-    Ok(job)
-}
-
 /// A job with its run's progress from the store.
 fn run_json(center: &Center, job: &Job) -> Result<Value, ApiError> {
     let run = center.store.run(&job.run_id)?;
@@ -724,6 +605,14 @@ fn run_json(center: &Center, job: &Job) -> Result<Value, ApiError> {
         "scored": counts.scored,
         "failed": counts.failed,
     }))
+}
+
+/// Built-in suites, the data folder's benchmarks, and the uploads the caller may see.
+async fn suites_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let c = center.clone();
+    let mut offered = blocking(move || crate::catalogue::offered(&c)).await?;
+    offered["uploads"] = crate::uploads::visible(center, call.who()?).await?;
+    Ok(Reply::ok(offered))
 }
 
 async fn runs_list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {

@@ -21,9 +21,6 @@ use crate::exchange::{Body, Call, Reply, SESSION_COOKIE, clear_cookie};
 use crate::policy::{self, Action, Principal};
 use crate::{Center, routes};
 
-/// Largest JSON body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// Serves the API until `shutdown` (the accept loop is `touchstone-serve`'s).
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -191,7 +188,7 @@ async fn prepare(
         return Err((refusal.into(), stale));
     }
     let body = if route.body {
-        read_body(req).await.map_err(|e| {
+        read_body(req, route.max_body).await.map_err(|e| {
             if let Some(a) = audit.as_mut() {
                 a.outcome = format!("refused:{}", e.code);
             }
@@ -285,13 +282,13 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             413,
             "too_large",
-            format!("the body is over {} KiB", MAX_BODY_BYTES / 1024),
-            format!("请求体超过 {} KiB", MAX_BODY_BYTES / 1024),
+            format!("the body is over {} KiB", max / 1024),
+            format!("请求体超过 {} KiB", max / 1024),
         )
     };
     if let Some(len) = req
@@ -299,7 +296,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        && len > MAX_BODY_BYTES as u64
+        && len > max as u64
     {
         return Err(too_large());
     }
@@ -320,7 +317,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
         )
         .at("header:content-type"));
     }
-    let collected = Limited::new(req.into_body(), MAX_BODY_BYTES)
+    let collected = Limited::new(req.into_body(), max)
         .collect()
         .await
         .map_err(|e| {

@@ -17,9 +17,10 @@ use touchstone_engine::owner::{Liveness, liveness, now_ms, this_process};
 use touchstone_engine::{EvalOptions, ExecOptions};
 use touchstone_store::RunStatus;
 
+use crate::catalogue::RunRequest;
 use crate::directory::{Job, JobStatus};
 use crate::feed::RunFeed;
-use crate::handlers::{RunRequest, model_key};
+use crate::handlers::model_key;
 use crate::{Center, blocking};
 
 /// How long a job's lease lasts without renewal.
@@ -232,7 +233,13 @@ async fn run(
         )
         .await
     } else {
-        let suite = touchstone_suite::load(&request.suite).map_err(|e| e.to_string())?;
+        let suite = {
+            let (c, r) = (center.clone(), request.clone());
+            blocking(move || crate::catalogue::load(&c, &r))
+                .await
+                .and_then(|loaded| loaded)
+                .map_err(|e| e.message)?
+        };
         let options = EvalOptions {
             limit: request.limit,
             epochs: request.epochs,

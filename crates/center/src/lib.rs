@@ -8,6 +8,7 @@
 //! [`directory`] (the center's records) and the engine's `Store` (runs, results, the audit trail
 //! and the transparency log). [`jobs`] runs the queue.
 
+mod catalogue;
 mod certificates;
 pub mod client;
 pub mod directory;
@@ -17,6 +18,7 @@ pub mod feed;
 mod handlers;
 mod http;
 pub mod jobs;
+mod objects;
 pub mod openapi;
 pub mod policy;
 pub mod routes;
@@ -24,6 +26,8 @@ pub mod secrets;
 mod throttle;
 pub mod tls;
 mod trail;
+mod uploads;
+mod validate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,9 +41,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use touchstone_store::Store;
 
+pub use catalogue::RunRequest;
 pub use directory::Directory;
 pub use error::ApiError;
-pub use handlers::RunRequest;
 use policy::{Credential, Principal, Role};
 use secrets::MasterKey;
 
@@ -89,6 +93,8 @@ pub struct Center {
     /// The certificate key pair's folder (see [`CenterConfig::keys`]).
     keys: PathBuf,
     issuer: String,
+    data_dir: Option<PathBuf>,
+    uploads: PathBuf,
 }
 
 /// Results by run id, and the run ids oldest first.
@@ -137,18 +143,24 @@ pub struct CenterConfig {
     pub keys: PathBuf,
     /// The issuing center's name, as `touchstone certify --center` takes it.
     pub issuer: String,
+    /// Benchmarks the center offers, each as `DIR/NAME` (`--data-dir`).
+    pub data_dir: Option<PathBuf>,
+    /// Uploaded suites and their datasets, stored by content hash.
+    pub uploads: PathBuf,
 }
 
 pub use touchstone_engine::certify::DEFAULT_ISSUER;
 
 impl CenterConfig {
-    /// `DIR/touchstone.db`, `DIR/master.key` and `DIR/keys`.
+    /// `DIR/touchstone.db`, `DIR/master.key`, `DIR/keys` and `DIR/uploads`; no data folder.
     pub fn in_dir(dir: &Path) -> CenterConfig {
         CenterConfig {
             db: dir.join("touchstone.db"),
             master_key: dir.join("master.key"),
             keys: dir.join("keys"),
             issuer: DEFAULT_ISSUER.to_string(),
+            data_dir: None,
+            uploads: dir.join("uploads"),
         }
     }
 }
@@ -177,6 +189,8 @@ impl Center {
             trail,
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),
+            data_dir: config.data_dir.clone(),
+            uploads: config.uploads.clone(),
         }))
     }
 
@@ -192,7 +206,7 @@ impl Center {
         if self.directory.count_users()? > 0 {
             return Ok(None);
         }
-        handlers::check_name(name, "admin")
+        validate::check_name(name, "admin")
             .map_err(|e| CenterError::Config(format!("--admin: {}", e.message)))?;
         let password = secrets::new_password()?;
         let user = directory::User {

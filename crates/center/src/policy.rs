@@ -146,6 +146,8 @@ actions!(
     ModelsGet,
     ModelsDelete,
     ModelsTest,
+    SuitesList,
+    SuitesUpload,
     RunsList,
     RunsCreate,
     RunsGet,
@@ -194,11 +196,11 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest => {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
-        RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport | Compare
-        | RunsCertificate => Rule::Roles(READERS, Scope::Read),
+        SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
+        | Compare | RunsCertificate => Rule::Roles(READERS, Scope::Read),
         // Signing in the center's name is the assessors' alone.
         RunsCertify => Rule::Roles(&[Assessor], Scope::Certify),
-        RunsCreate | RunsCancel => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
+        RunsCreate | RunsCancel | SuitesUpload => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
         AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }
 }

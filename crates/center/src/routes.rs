@@ -4,6 +4,11 @@
 
 use crate::policy::Action;
 
+/// The largest request body, except an upload's.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest upload: a suite with its datasets, as JSON (base64 adds a third to binary files).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
@@ -13,6 +18,8 @@ pub struct Route {
     pub summary_zh: &'static str,
     /// Whether the request carries a JSON body.
     pub body: bool,
+    /// The largest body taken.
+    pub max_body: usize,
     /// The media types of a successful answer.
     pub produces: &'static [&'static str],
 }
@@ -31,6 +38,10 @@ const fn route(
         summary,
         summary_zh,
         body: matches!(method.as_bytes(), b"POST"),
+        max_body: match action {
+            Action::SuitesUpload => MAX_UPLOAD_BYTES,
+            _ => MAX_BODY_BYTES,
+        },
         produces: match action {
             Action::RunsEvents => &["text/event-stream"],
             Action::AuditList => &["application/x-ndjson"],
@@ -159,6 +170,20 @@ pub const ROUTES: &[Route] = {
             ModelsTest,
             "Test the connection (the endpoint's /models)",
             "测试连接",
+        ),
+        route(
+            "GET",
+            "/api/v1/suites",
+            SuitesList,
+            "What a run can evaluate: built-in suites, the benchmarks of the center's data folder, your uploaded suites",
+            "可评测的套件：内置套件、数据目录中的基准、已上传的套件",
+        ),
+        route(
+            "POST",
+            "/api/v1/suites",
+            SuitesUpload,
+            "Upload a suite with its datasets (stored by content hash; at most 64 MiB)",
+            "上传套件及其数据集（按内容哈希存储，至多 64 MiB）",
         ),
         route("GET", "/api/v1/runs", RunsList, "Runs", "运行列表"),
         route(

@@ -143,6 +143,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/v1/suites",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/suites",
+        "alice:-runs",
+        "403 201 403 201 404 403 401 401 401 403",
+    ),
+    (
+        "GET",
         "/api/v1/runs",
         "alice:-read",
         "200 200 200 200 200 200 401 401 401 403",
@@ -457,6 +469,15 @@ impl World {
             ("POST", "/api/v1/certificates/verify") => {
                 (path.to_string(), Some(self.certificate.clone()))
             }
+            ("POST", "/api/v1/suites") => (
+                path.to_string(),
+                Some(json!({
+                    "organisation": "acme",
+                    "name": "uploaded",
+                    "suite": "name: uploaded\ntasks:\n  - name: t\n    dataset: {path: items.jsonl}\n    scorers: [exact]\n",
+                    "files": [{ "path": "items.jsonl", "text": "{\"input\": \"1+1\", \"target\": \"2\"}\n" }],
+                })),
+            ),
             ("GET", "/api/v1/compare") => (
                 format!("{path}?runs={},{}&format=json", self.run, self.run2),
                 None,

@@ -106,6 +106,13 @@ pub fn load_file(path: &Path) -> Result<LoadedSuite, SuiteError> {
         {
             *p = base.join(&*p);
         }
+        // Worked examples from another file are a dataset too.
+        if let Some(from) = &mut task.prompt.few_shot_from
+            && let DatasetSource::Path(p) = &mut from.dataset.source
+            && p.is_relative()
+        {
+            *p = base.join(&*p);
+        }
     }
     for source in &mut spec.attack_sources {
         if source.is_relative() {

@@ -379,3 +379,27 @@ fn directory_dataset_is_located_and_called_a_folder() {
     );
     assert!(help.contains("format: mmlu"), "{help}");
 }
+
+#[test]
+fn few_shot_files_are_relative_to_the_suite_file_like_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    for name in ["test.jsonl", "dev.jsonl"] {
+        std::fs::write(
+            dir.path().join("data").join(name),
+            "{\"input\": \"1+1\", \"target\": \"2\"}\n",
+        )
+        .unwrap();
+    }
+    let path = write_suite(
+        &dir,
+        "name: shots\ntasks:\n  - name: t\n    dataset: {path: data/test.jsonl}\n    prompt:\n      few_shot_from: {dataset: {path: data/dev.jsonl}, n: 1}\n    scorers: [exact]\n",
+    );
+    let suite = load_file(&path).unwrap();
+    let from = suite.spec.tasks[0].prompt.few_shot_from.as_ref().unwrap();
+    let touchstone_core::DatasetSource::Path(p) = &from.dataset.source else {
+        panic!("a path dataset");
+    };
+    let base = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(*p, base.join("data/dev.jsonl"));
+}

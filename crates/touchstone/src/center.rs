@@ -66,6 +66,7 @@ pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<E
     let center = open_center(&CenterConfig {
         keys: args.keys.clone().unwrap_or_else(|| config(db).keys),
         issuer: args.issuer.clone(),
+        data_dir: args.data_dir.clone(),
         ..config(db)
     })?;
     announce_admin(
@@ -155,6 +156,8 @@ pub async fn submit(args: &crate::cli::SubmitArgs, quiet: bool) -> miette::Resul
     let request = RunRequest {
         organisation: args.organisation.clone(),
         suite: args.suite.clone(),
+        benchmark: args.benchmark.clone(),
+        upload: args.upload.clone(),
         models,
         limit: args.limit,
         epochs: args.epochs,

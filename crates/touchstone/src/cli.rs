@@ -122,6 +122,10 @@ pub struct CenterArgs {
     /// assessors issue certificates through the API (default: `keys` beside the database).
     #[arg(long, value_name = "DIR")]
     pub keys: Option<PathBuf>,
+    /// Benchmarks the center offers: `DIR/mmlu`, `DIR/gsm8k`, … each as its authors publish it
+    /// (as `touchstone eval --benchmark NAME --data-dir` reads it).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// The issuing center's name on its certificates.
     #[arg(
         long,
@@ -177,9 +181,15 @@ pub struct ClientArgs {
 pub struct SubmitArgs {
     #[command(flatten)]
     pub client: ClientArgs,
-    /// A suite the center offers (`quick`, `gbt45654`).
+    /// A built-in suite (`quick`, `gbt45654`).
+    #[arg(long, required_unless_present_any = ["benchmark", "upload"], conflicts_with_all = ["benchmark", "upload"])]
+    pub suite: Option<String>,
+    /// A benchmark from the center's data folder (`mmlu`, `gsm8k`, …).
+    #[arg(long, conflicts_with = "upload")]
+    pub benchmark: Option<String>,
+    /// A suite your organisation uploaded (its id, `s_…`).
     #[arg(long)]
-    pub suite: String,
+    pub upload: Option<String>,
     /// A registered model: its name or id (m_…); repeat for several.
     #[arg(long = "model", required = true)]
     pub models: Vec<String>,

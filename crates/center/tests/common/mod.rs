@@ -44,8 +44,24 @@ impl Harness {
     }
 
     pub async fn start_with(workers: usize, mock: MockConfig) -> Harness {
+        Harness::start_full(workers, mock, None).await
+    }
+
+    /// A center offering the benchmarks in `data_dir`.
+    pub async fn start_with_data(workers: usize, data_dir: std::path::PathBuf) -> Harness {
+        Harness::start_full(workers, MockConfig::default(), Some(data_dir)).await
+    }
+
+    async fn start_full(
+        workers: usize,
+        mock: MockConfig,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let paths = CenterConfig::in_dir(dir.path());
+        let paths = CenterConfig {
+            data_dir,
+            ..CenterConfig::in_dir(dir.path())
+        };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&paths.db).unwrap());
         let providers: ProviderFactory = Arc::new(touchstone_providers::Keyed::shared);
         let center = Center::open(store, &paths, providers).unwrap();
@@ -250,6 +266,13 @@ impl Harness {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A file of the public datasets beside the repository (`../shared/data`).
+pub fn shared_data(rel: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
 }
 
 pub fn session_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
