@@ -118,6 +118,11 @@ CREATE TABLE center_suites (
     manifest TEXT NOT NULL
 );
 "#,
+    // A password someone else set (the first administrator's, one an administrator gave) is
+    // changed by its owner before anything else.
+    r#"
+ALTER TABLE center_users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// A suite uploaded with its datasets.
@@ -182,6 +187,8 @@ pub struct User {
     pub role: Role,
     pub organisation: Option<String>,
     pub created_at: String,
+    /// Signed in, the user may only change this password (see `policy::decide`).
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -369,24 +376,30 @@ impl Directory {
     /// False when the name is taken.
     pub fn create_user(&self, user: &User, password_hash: &str) -> Result<bool> {
         let n = self.conn().execute(
-            "INSERT OR IGNORE INTO center_users (id, name, role, org, password, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![user.id, user.name, user.role.as_str(), user.organisation, password_hash, user.created_at],
+            "INSERT OR IGNORE INTO center_users (id, name, role, org, password, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![user.id, user.name, user.role.as_str(), user.organisation, password_hash, user.created_at, user.must_change_password],
         )?;
         Ok(n == 1)
     }
 
+    /// The owner's own new password: it no longer needs changing, and every session of the
+    /// old one ends (in one transaction).
     pub fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
-        let conn = self.conn();
-        conn.execute(
-            "UPDATE center_users SET password = ?2 WHERE id = ?1",
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE center_users SET password = ?2, must_change_password = 0 WHERE id = ?1",
             params![user_id, password_hash],
         )?;
-        // A new password ends every session of the old one.
-        conn.execute("DELETE FROM center_sessions WHERE user_id = ?1", [user_id])?;
+        tx.execute("DELETE FROM center_sessions WHERE user_id = ?1", [user_id])?;
+        tx.commit()?;
         Ok(())
     }
 
-    const USER_COLUMNS: &'static str = "u.id, u.name, u.role, u.org, u.created_at";
+    const USER_COLUMNS: &'static str =
+        "u.id, u.name, u.role, u.org, u.created_at, u.must_change_password";
+    /// How many columns [`Self::USER_COLUMNS`] names: what a query selects after them starts here.
+    const USER_COLUMN_COUNT: usize = 6;
 
     fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         let role: String = r.get(2)?;
@@ -397,6 +410,7 @@ impl Directory {
             role: Role::parse(&role).unwrap_or(Role::Auditor),
             organisation: r.get(3)?,
             created_at: r.get(4)?,
+            must_change_password: r.get(5)?,
         })
     }
 
@@ -409,7 +423,10 @@ impl Directory {
         );
         Ok(conn
             .query_row(&sql, [name], |r| {
-                Ok((Self::user_row(r)?, r.get::<_, String>(5)?))
+                Ok((
+                    Self::user_row(r)?,
+                    r.get::<_, String>(Self::USER_COLUMN_COUNT)?,
+                ))
             })
             .optional()?)
     }
@@ -492,7 +509,10 @@ impl Directory {
         );
         Ok(conn
             .query_row(&sql, [digest], |r| {
-                Ok((Self::token_row(r, 5)?, Self::user_row(r)?))
+                Ok((
+                    Self::token_row(r, Self::USER_COLUMN_COUNT)?,
+                    Self::user_row(r)?,
+                ))
             })
             .optional()?)
     }

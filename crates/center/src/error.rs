@@ -30,6 +30,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("forbidden", 403),
     ("scope_missing", 403),
     ("cross_origin", 403),
+    ("password_change_required", 403),
+    ("wrong_password", 400),
     ("not_found", 404),
     ("method_not_allowed", 405),
     ("bad_passphrase", 400),
@@ -123,6 +125,12 @@ impl From<Refusal> for ApiError {
                 format!("该令牌缺少 `{}` 权限范围", scope.as_str()),
             ),
             Refusal::Hidden => ApiError::not_found(),
+            Refusal::PasswordChange => ApiError::new(
+                403,
+                "password_change_required",
+                "this password was set by someone else: change it first (POST /api/v1/me/password)",
+                "该密码由他人设置，请先修改密码（POST /api/v1/me/password）",
+            ),
         }
     }
 }

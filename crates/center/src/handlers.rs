@@ -34,6 +34,7 @@ pub(crate) async fn dispatch(
         Login => login(center, call).await,
         Logout => logout(center, call).await,
         Me => me(&call),
+        PasswordChange => password_change(center, call).await,
         UsersList => users_list(center).await,
         UsersCreate => users_create(center, call).await,
         OrgsList => Ok(Reply::ok(
@@ -74,7 +75,13 @@ fn now() -> String {
 }
 
 fn user_json(u: &User) -> Value {
-    json!({ "id": u.id, "name": u.name, "role": u.role, "organisation": u.organisation })
+    json!({
+        "id": u.id,
+        "name": u.name,
+        "role": u.role,
+        "organisation": u.organisation,
+        "must_change_password": u.must_change_password,
+    })
 }
 
 // Public.
@@ -201,8 +208,87 @@ fn me(call: &Call) -> Result<Reply, ApiError> {
         "role": p.role,
         "organisation": p.organisation,
         "credential": match p.credential { Credential::Session => "session", Credential::Token { .. } => "token" },
+        "must_change_password": p.must_change_password,
         "scopes": scopes,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChangeBody {
+    current: String,
+    new: String,
+}
+
+/// The caller's own new password. The current one is asked for (a session left open must not
+/// be enough) and throttled as a sign-in; every session ends and this one is renewed.
+async fn password_change(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let who = call.who()?.clone();
+    let body: PasswordChangeBody = call.json()?;
+    let address = call.peer.to_string();
+    if let Some(wait) = center.throttle.wait(&who.name, &address, Instant::now()) {
+        let mut e = ApiError::new(
+            429,
+            "throttled",
+            format!("too many wrong passwords; try again in {wait} s"),
+            format!("密码错误次数过多，请 {wait} 秒后再试"),
+        );
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    let name = who.name.clone();
+    let found = on_directory(center, move |d| d.user_by_name(&name)).await?;
+    let Some((user, hash)) = found else {
+        return Err(policy::Refusal::SignIn.into());
+    };
+    let current = body.current.clone();
+    if !blocking(move || secrets::verify_password(&current, &hash)).await? {
+        center.throttle.failed(&who.name, &address, Instant::now());
+        return Err(ApiError::new(
+            400,
+            "wrong_password",
+            "the current password is wrong",
+            "当前密码错误",
+        )
+        .at("current"));
+    }
+    center.throttle.succeeded(&who.name);
+    check_password(&body.new).map_err(|e| e.at("new"))?;
+    if body.new == body.current {
+        return Err(ApiError::bad_request(
+            "the new password is the current one: choose another",
+            "新密码与当前密码相同",
+        )
+        .at("new"));
+    }
+    let new = body.new.clone();
+    let hash = blocking(move || secrets::hash_password(&new))
+        .await?
+        .map_err(ApiError::internal)?;
+    let (secret, digest) = exchange::new_session()?;
+    let (uid, expires) = (
+        user.id.clone(),
+        touchstone_engine::owner::now_ms() + SESSION_TTL.as_millis() as i64,
+    );
+    on_directory(center, move |d| {
+        d.set_password(&uid, &hash)?;
+        d.create_session(&digest, &uid, expires)
+    })
+    .await?;
+    let mut reply = Reply::ok(json!({
+        "user": user_json(&User {
+            must_change_password: false,
+            ..user
+        }),
+        "password_changed": true,
+    }))
+    .on(format!("user:{}", who.name));
+    reply.set_cookies.push(exchange::session_cookie_header(
+        &secret,
+        SESSION_TTL.as_secs(),
+        center.secure_cookies(),
+    ));
+    Ok(reply)
 }
 
 // Accounts and organisations.
@@ -279,6 +365,8 @@ async fn users_create(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
         role,
         organisation: body.organisation,
         created_at: now(),
+        // The administrator knows this password: its owner replaces it on first sign-in.
+        must_change_password: true,
     };
     let u = user.clone();
     if !on_directory(center, move |d| d.create_user(&u, &hash)).await? {

@@ -215,6 +215,7 @@ impl Center {
             role: Role::Admin,
             organisation: None,
             created_at: touchstone_store::now_rfc3339(),
+            must_change_password: true,
         };
         self.directory
             .create_user(&user, &secrets::hash_password(&password)?)?;
@@ -252,6 +253,7 @@ impl Center {
             name: u.name,
             role: u.role,
             organisation: u.organisation,
+            must_change_password: u.must_change_password,
             credential: Credential::Session,
         }))
     }
@@ -312,6 +314,7 @@ impl Center {
             name: user.name,
             role: user.role,
             organisation: user.organisation,
+            must_change_password: user.must_change_password,
             credential: Credential::Token {
                 id: token.id,
                 scopes: token

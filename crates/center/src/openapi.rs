@@ -21,6 +21,7 @@ fn audience(action: policy::Action) -> Vec<&'static str> {
                 name: String::new(),
                 role: *role,
                 organisation: role.is_member().then(String::new),
+                must_change_password: false,
                 credential: Credential::Session,
             };
             policy::decide(Some(&p), action).is_ok()

@@ -110,6 +110,9 @@ pub struct Principal {
     pub role: Role,
     /// The organisation of a member (an applicant); None for the center's own staff.
     pub organisation: Option<String>,
+    /// Signed in with a password someone else set: only [`PASSWORD_CHANGE_ALLOWS`] until it is
+    /// changed.
+    pub must_change_password: bool,
     pub credential: Credential,
 }
 
@@ -134,6 +137,7 @@ actions!(
     Login,
     Logout,
     Me,
+    PasswordChange,
     UsersList,
     UsersCreate,
     OrgsList,
@@ -185,6 +189,10 @@ fn rule(action: Action) -> Rule {
         Logout | Me => Rule::Own {
             token_allowed: true,
         },
+        // A leaked token must not take over the account.
+        PasswordChange => Rule::Own {
+            token_allowed: false,
+        },
         // A leaked token must not mint more tokens: token management needs a session.
         TokensList | TokensCreate | TokensRevoke => Rule::Own {
             token_allowed: false,
@@ -216,7 +224,12 @@ pub enum Refusal {
     Scope(Scope),
     /// Another organisation's object: 404, so that its existence is not disclosed.
     Hidden,
+    /// The caller's password was set by someone else and must be changed first: 403.
+    PasswordChange,
 }
+
+/// What a caller whose password must change may still do.
+pub const PASSWORD_CHANGE_ALLOWS: &[Action] = &[Action::Me, Action::Logout, Action::PasswordChange];
 
 /// Whether anyone, signed in or not, may call `action`.
 pub fn is_public(action: Action) -> bool {
@@ -228,6 +241,9 @@ pub fn decide(who: Option<&Principal>, action: Action) -> Result<(), Refusal> {
     match (rule(action), who) {
         (Rule::Public, _) => Ok(()),
         (_, None) => Err(Refusal::SignIn),
+        (_, Some(p)) if p.must_change_password && !PASSWORD_CHANGE_ALLOWS.contains(&action) => {
+            Err(Refusal::PasswordChange)
+        }
         (Rule::Own { token_allowed }, Some(p)) => match p.credential {
             Credential::Token { .. } if !token_allowed => Err(Refusal::Forbidden),
             _ => Ok(()),
@@ -289,6 +305,7 @@ mod tests {
             name: "n".into(),
             role,
             organisation: org.map(str::to_string),
+            must_change_password: false,
             credential: Credential::Session,
         }
     }
@@ -321,6 +338,25 @@ mod tests {
             decide(Some(&a), Action::TokensCreate),
             Err(Refusal::Forbidden)
         );
+    }
+
+    #[test]
+    fn a_password_someone_else_set_is_changed_before_anything_else() {
+        let mut a = person(Role::Admin, None);
+        a.must_change_password = true;
+        assert_eq!(
+            decide(Some(&a), Action::UsersList),
+            Err(Refusal::PasswordChange)
+        );
+        assert_eq!(
+            decide(Some(&a), Action::TokensCreate),
+            Err(Refusal::PasswordChange)
+        );
+        for allowed in PASSWORD_CHANGE_ALLOWS {
+            assert_eq!(decide(Some(&a), *allowed), Ok(()), "{allowed:?}");
+        }
+        // Public routes stay public.
+        assert_eq!(decide(Some(&a), Action::Health), Ok(()));
     }
 
     #[test]

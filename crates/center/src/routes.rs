@@ -93,6 +93,13 @@ pub const ROUTES: &[Route] = {
             "退出登录",
         ),
         route("GET", "/api/v1/me", Me, "Who is calling", "当前用户"),
+        route(
+            "POST",
+            "/api/v1/me/password",
+            PasswordChange,
+            "Change your password (required first when someone else set it): every session ends, this one is renewed",
+            "修改密码（由他人设置的密码须先修改）：其他会话全部结束",
+        ),
         route("GET", "/api/v1/users", UsersList, "Accounts", "用户列表"),
         route(
             "POST",

@@ -231,6 +231,13 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "admin:-read",
         "200 403 403 403 403 200 401 401 401 403",
     ),
+    // Last: a session caller's password changes, which ends that caller's sessions.
+    (
+        "POST",
+        "/api/v1/me/password",
+        "alice:-read",
+        "200 200 200 200 200 200 401 401 401 403",
+    ),
 ];
 
 #[test]
@@ -469,6 +476,15 @@ impl World {
             ("POST", "/api/v1/certificates/verify") => {
                 (path.to_string(), Some(self.certificate.clone()))
             }
+            ("POST", "/api/v1/me/password") => (
+                path.to_string(),
+                Some(match self.passwords.get(caller) {
+                    Some(current) => {
+                        json!({ "current": current, "new": format!("{current}-and-more") })
+                    }
+                    None => json!({ "current": "x", "new": "y" }),
+                }),
+            ),
             ("POST", "/api/v1/suites") => (
                 path.to_string(),
                 Some(json!({

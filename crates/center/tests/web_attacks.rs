@@ -392,3 +392,105 @@ async fn chunked_post(h: &Harness, cookie: &str, body: &[u8]) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status: {text}"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_someone_else_set_is_changed_before_anything_else() {
+    let h = Harness::start(0).await;
+    let given = "given-by-the-administrator";
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/users",
+            &h.admin,
+            Some(json!({ "name": "rita", "role": "reviewer", "password": given })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["must_change_password"], true);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/login",
+            &Auth::None,
+            Some(json!({ "name": "rita", "password": given })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["user"]["must_change_password"], true);
+    let first = Auth::Cookie(common::session_of(&r.headers).unwrap());
+
+    // Until the password is changed: who am I, sign out, change it; nothing else.
+    let me = h.call("GET", "/api/v1/me", &first, None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["must_change_password"], true);
+    for (method, path) in [
+        ("GET", "/api/v1/runs"),
+        ("GET", "/api/v1/tokens"),
+        ("POST", "/api/v1/tokens"),
+    ] {
+        let r = h
+            .call(
+                method,
+                path,
+                &first,
+                Some(json!({ "name": "t", "scopes": ["read"] })),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
+        assert_eq!(r.body["error"]["code"], "password_change_required");
+    }
+
+    // The current password is asked for; the new one is checked.
+    let change = |current: &str, new: &str| json!({ "current": current, "new": new });
+    for (body, code, location) in [
+        (
+            change("not it at all", "a-new-long-password"),
+            "wrong_password",
+            "current",
+        ),
+        (change(given, "short"), "bad_request", "new"),
+        (change(given, given), "bad_request", "new"),
+    ] {
+        let r = h
+            .call("POST", "/api/v1/me/password", &first, Some(body.clone()))
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(r.body["error"]["code"], code, "{}", r.text);
+        assert_eq!(r.body["error"]["location"], location, "{}", r.text);
+    }
+    let other = h.login("rita", given).await;
+    let renewed = h
+        .change_password(&first, given, "rita-chose-this-one")
+        .await;
+
+    // Every session of the old password has ended; the renewed one works for everything.
+    for old in [&first, &other] {
+        let r = h.call("GET", "/api/v1/me", old, None).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = h.call("GET", "/api/v1/runs", &renewed, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/login",
+            &Auth::None,
+            Some(json!({ "name": "rita", "password": given })),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/login",
+            &Auth::None,
+            Some(json!({ "name": "rita", "password": "rita-chose-this-one" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["user"]["must_change_password"], false);
+    // Neither password is in the audit trail.
+    let audit = h.call("GET", "/api/v1/audit", &h.admin, None).await;
+    assert!(audit.text.contains("PasswordChange"), "{}", audit.text);
+    assert!(!audit.text.contains("rita-chose-this-one") && !audit.text.contains(given));
+}

@@ -105,13 +105,29 @@ async fn sign_in_for_token(
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie_of = |r: &reqwest::Response| {
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut cookie = cookie_of(&login);
+    let signed_in: Value = login.json().await.unwrap();
+    if signed_in["user"]["must_change_password"] == true {
+        // A password someone else set (the printed one-time one) is replaced first.
+        let changed = http
+            .post(format!("{base}/api/v1/me/password"))
+            .header("cookie", &cookie)
+            .json(&json!({ "current": password, "new": format!("{password}-changed") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 200);
+        cookie = cookie_of(&changed);
+    }
     let answer: Value = http
         .post(format!("{base}/api/v1/tokens"))
         .header("cookie", &cookie)

@@ -160,11 +160,34 @@ async fn sign_in(http: &reqwest::Client, base: &str, name: &str, password: &str)
                 .map(|r| r.split(';').next().unwrap_or("").to_string())
         })
         .expect("a session");
-    Api {
+    let mut api = Api {
         http: http.clone(),
         base: base.to_string(),
         auth: format!("touchstone_session={cookie}"),
+    };
+    let me = api.call("GET", "/api/v1/me", None).await;
+    if me["must_change_password"] == true {
+        // A password someone else set (the printed one-time one) is replaced first.
+        let changed = http
+            .post(format!("{base}/api/v1/me/password"))
+            .header("cookie", &api.auth)
+            .json(&json!({ "current": password, "new": format!("{password}-changed") }))
+            .send()
+            .await
+            .unwrap();
+        let cookie = changed
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .find_map(|v| {
+                let v = v.to_str().ok()?;
+                v.strip_prefix("touchstone_session=")
+                    .map(|r| r.split(';').next().unwrap_or("").to_string())
+            })
+            .expect("a renewed session");
+        api.auth = format!("touchstone_session={cookie}");
     }
+    api
 }
 
 /// Signs in as the administrator and sets up an organisation, the mocks as its models and a

@@ -11,6 +11,9 @@ use touchstone_center::{Center, CenterConfig, ProviderFactory, Server};
 use touchstone_mock::{BackgroundMock, MockConfig, spawn_background};
 use touchstone_store::{SqliteStore, Store};
 
+/// The administrator's password once the one-time one is changed.
+pub const ADMIN_PASSWORD: &str = "the-administrator-chose-this";
+
 /// How a request authenticates.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -82,7 +85,12 @@ impl Harness {
             mock,
             center,
         };
-        h.admin = h.login("admin", &admin_password).await;
+        // The printed password is one-time: the administrator replaces it first.
+        let one_time = h.login("admin", &admin_password).await;
+        h.admin_password = ADMIN_PASSWORD.to_string();
+        h.admin = h
+            .change_password(&one_time, &admin_password, ADMIN_PASSWORD)
+            .await;
         h
     }
 
@@ -156,6 +164,20 @@ impl Harness {
         Auth::Cookie(session_of(&r.headers).expect("a session cookie"))
     }
 
+    /// Changes the password of `who`'s account; the renewed session.
+    pub async fn change_password(&self, who: &Auth, current: &str, new: &str) -> Auth {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/me/password",
+                who,
+                Some(json!({ "current": current, "new": new })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "password change: {}", r.text);
+        Auth::Cookie(session_of(&r.headers).expect("a renewed session"))
+    }
+
     pub async fn create_org(&self, name: &str) {
         let r = self
             .call(
@@ -168,10 +190,11 @@ impl Harness {
         assert_eq!(r.status, 201, "{}", r.text);
     }
 
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in, its password (`pw-NAME-long-enough`) changed from
+    /// the one the administrator gave.
     pub async fn user(&self, name: &str, role: &str, org: Option<&str>) -> Auth {
-        let password = format!("pw-{name}-long-enough");
-        let mut body = json!({ "name": name, "role": role, "password": password });
+        let given = format!("pw-{name}-given-by-admin");
+        let mut body = json!({ "name": name, "role": role, "password": given });
         if let Some(o) = org {
             body["organisation"] = json!(o);
         }
@@ -179,7 +202,9 @@ impl Harness {
             .call("POST", "/api/v1/users", &self.admin, Some(body))
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
-        self.login(name, &password).await
+        let first = self.login(name, &given).await;
+        self.change_password(&first, &given, &format!("pw-{name}-long-enough"))
+            .await
     }
 
     pub async fn token(&self, who: &Auth, scopes: &[&str]) -> (String, String) {
