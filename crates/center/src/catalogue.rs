@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use touchstone_suite::LoadedSuite;
-use touchstone_suite::benchmarks::{BENCHMARKS, BenchmarkRequest, McMethod};
+use touchstone_suite::benchmarks::{BENCHMARKS, BenchmarkRequest};
 
 use crate::Center;
 use crate::error::ApiError;
@@ -97,17 +97,11 @@ fn load_benchmark(
             "the center does not offer `{name}`: it is not in its data folder"
         ));
     }
-    fn request<'a>(name: &'a str, data: &'a Path, shots: Option<usize>) -> BenchmarkRequest<'a> {
-        BenchmarkRequest {
-            name,
-            data,
-            shots,
-            method: McMethod::Generate,
-            circular: false,
-            pass_at_k: Vec::new(),
-        }
-    }
-    let first = touchstone_suite::benchmarks::benchmark(&request(name, &root, shots));
+    let request = |data| BenchmarkRequest {
+        shots,
+        ..BenchmarkRequest::new(name, data)
+    };
+    let first = touchstone_suite::benchmarks::benchmark(&request(&root));
     if first.is_ok() || !root.is_dir() {
         return first.map_err(|e| e.to_string());
     }
@@ -117,8 +111,7 @@ fn load_benchmark(
         .filter(|p| is_data_file(p))
         .collect();
     match files.as_slice() {
-        [one] => touchstone_suite::benchmarks::benchmark(&request(name, one, shots))
-            .map_err(|e| e.to_string()),
+        [one] => touchstone_suite::benchmarks::benchmark(&request(one)).map_err(|e| e.to_string()),
         _ => first.map_err(|e| e.to_string()),
     }
 }
@@ -173,17 +166,21 @@ fn builtin_names() -> Vec<&'static str> {
 /// `GET /api/v1/suites`: the built-in suites and the benchmarks of the data folder (those
 /// that load), with their tasks; uploaded suites are listed by `uploads`.
 pub fn offered(center: &Center) -> Value {
-    let builtin: Vec<Value> = builtin_names()
-        .into_iter()
-        .filter_map(|name| touchstone_suite::load(name).ok().map(|s| (name, s)))
-        .map(|(name, suite)| {
-            json!({
-                "name": name,
-                "description": suite.spec.description,
-                "tasks": suite.spec.tasks.iter().map(|t| &t.name).collect::<Vec<_>>(),
+    // The built-in suites are part of the binary: described once per process.
+    static BUILTIN: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    let builtin = BUILTIN.get_or_init(|| {
+        builtin_names()
+            .into_iter()
+            .filter_map(|name| touchstone_suite::load(name).ok().map(|s| (name, s)))
+            .map(|(name, suite)| {
+                json!({
+                    "name": name,
+                    "description": suite.spec.description,
+                    "tasks": suite.spec.tasks.iter().map(|t| &t.name).collect::<Vec<_>>(),
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
     let benchmarks: Vec<Value> = match &center.data_dir {
         Some(dir) => BENCHMARKS
             .iter()

@@ -106,6 +106,42 @@ struct LoginBody {
     password: String,
 }
 
+/// Too many wrong passwords for this name or address: wait `wait` seconds.
+fn throttled(wait: u64) -> ApiError {
+    let mut e = ApiError::new(
+        429,
+        "throttled",
+        format!("too many wrong passwords; try again in {wait} s"),
+        format!("密码错误次数过多，请 {wait} 秒后再试"),
+    );
+    e.retry_after = Some(wait);
+    e
+}
+
+/// A new session for `user_id`, created after `before` in the same call to the directory;
+/// the cookie that carries it.
+async fn new_session(
+    center: &Arc<Center>,
+    user_id: &str,
+    before: impl FnOnce(&crate::directory::Directory) -> Result<(), crate::directory::DirectoryError>
+    + Send
+    + 'static,
+) -> Result<String, ApiError> {
+    let (secret, digest) = exchange::new_session()?;
+    let uid = user_id.to_string();
+    let expires = touchstone_engine::owner::now_ms() + SESSION_TTL.as_millis() as i64;
+    on_directory(center, move |d| {
+        before(d)?;
+        d.create_session(&digest, &uid, expires)
+    })
+    .await?;
+    Ok(exchange::session_cookie_header(
+        &secret,
+        SESSION_TTL.as_secs(),
+        center.secure_cookies(),
+    ))
+}
+
 async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let body: LoginBody = call.json()?;
     let address = call.peer.to_string();
@@ -120,14 +156,7 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     };
     if let Some(wait) = center.throttle.wait(&body.name, &address, Instant::now()) {
         center.audit(event("refused:throttled")).await;
-        let mut e = ApiError::new(
-            429,
-            "throttled",
-            format!("too many failed sign-ins; try again in {wait} s"),
-            format!("登录失败次数过多，请 {wait} 秒后再试"),
-        );
-        e.retry_after = Some(wait);
-        return Err(e);
+        return Err(throttled(wait));
     }
     let name = body.name.clone();
     let found = on_directory(center, move |d| d.user_by_name(&name)).await?;
@@ -154,17 +183,10 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     center.throttle.succeeded(&body.name);
     // A session id is never carried over a login (session fixation): the one presented is
     // ended and a new one issued.
-    let (secret, digest) = exchange::new_session()?;
     let old = call.session_secret.as_deref().map(secrets::digest);
-    let (uid, expires) = (
-        user.id.clone(),
-        touchstone_engine::owner::now_ms() + SESSION_TTL.as_millis() as i64,
-    );
-    on_directory(center, move |d| {
-        if let Some(old) = old {
-            d.delete_session(&old)?;
-        }
-        d.create_session(&digest, &uid, expires)
+    let cookie = new_session(center, &user.id, move |d| match old {
+        Some(old) => d.delete_session(&old),
+        None => Ok(()),
     })
     .await?;
     center
@@ -176,11 +198,7 @@ async fn login(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
         })
         .await;
     let mut reply = Reply::ok(json!({ "user": user_json(&user) }));
-    reply.set_cookies.push(exchange::session_cookie_header(
-        &secret,
-        SESSION_TTL.as_secs(),
-        center.secure_cookies(),
-    ));
+    reply.set_cookies.push(cookie);
     Ok(reply)
 }
 
@@ -227,14 +245,7 @@ async fn password_change(center: &Arc<Center>, call: Call) -> Result<Reply, ApiE
     let body: PasswordChangeBody = call.json()?;
     let address = call.peer.to_string();
     if let Some(wait) = center.throttle.wait(&who.name, &address, Instant::now()) {
-        let mut e = ApiError::new(
-            429,
-            "throttled",
-            format!("too many wrong passwords; try again in {wait} s"),
-            format!("密码错误次数过多，请 {wait} 秒后再试"),
-        );
-        e.retry_after = Some(wait);
-        return Err(e);
+        return Err(throttled(wait));
     }
     let name = who.name.clone();
     let found = on_directory(center, move |d| d.user_by_name(&name)).await?;
@@ -265,16 +276,8 @@ async fn password_change(center: &Arc<Center>, call: Call) -> Result<Reply, ApiE
     let hash = blocking(move || secrets::hash_password(&new))
         .await?
         .map_err(ApiError::internal)?;
-    let (secret, digest) = exchange::new_session()?;
-    let (uid, expires) = (
-        user.id.clone(),
-        touchstone_engine::owner::now_ms() + SESSION_TTL.as_millis() as i64,
-    );
-    on_directory(center, move |d| {
-        d.set_password(&uid, &hash)?;
-        d.create_session(&digest, &uid, expires)
-    })
-    .await?;
+    let uid = user.id.clone();
+    let cookie = new_session(center, &user.id, move |d| d.set_password(&uid, &hash)).await?;
     let mut reply = Reply::ok(json!({
         "user": user_json(&User {
             must_change_password: false,
@@ -283,11 +286,7 @@ async fn password_change(center: &Arc<Center>, call: Call) -> Result<Reply, ApiE
         "password_changed": true,
     }))
     .on(format!("user:{}", who.name));
-    reply.set_cookies.push(exchange::session_cookie_header(
-        &secret,
-        SESSION_TTL.as_secs(),
-        center.secure_cookies(),
-    ));
+    reply.set_cookies.push(cookie);
     Ok(reply)
 }
 

@@ -104,11 +104,11 @@ pub(crate) async fn upload(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
         ));
     }
     // Decode and check every file before anything is written.
-    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut files: Vec<Sent> = Vec::new();
     for (i, f) in body.files.iter().enumerate() {
         let at = format!("files[{i}]");
         let path = check_path(&f.path, &format!("{at}.path"))?;
-        if files.iter().any(|(p, _)| *p == path) {
+        if files.iter().any(|f| f.path == path) {
             return Err(refuse(
                 format!("{at}.path"),
                 format!("`{}` is given twice", f.path),
@@ -134,13 +134,17 @@ pub(crate) async fn upload(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
                 ));
             }
         };
-        files.push((path, bytes));
+        files.push(Sent {
+            sha256: hex_sha256(&bytes),
+            path,
+            bytes,
+        });
     }
-    files.sort();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     // What was sent and whose it is, hashed: the upload's id.
     let manifest: Vec<Value> = files
         .iter()
-        .map(|(p, b)| json!({ "path": p.to_string_lossy(), "sha256": hex_sha256(b), "bytes": b.len() }))
+        .map(|f| json!({ "path": f.path.to_string_lossy(), "sha256": f.sha256, "bytes": f.bytes.len() }))
         .collect();
     let suite_sha256 = hex_sha256(body.suite.as_bytes());
     let identity = json!({
@@ -154,8 +158,7 @@ pub(crate) async fn upload(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
     let (suite_text, name, by) = (body.suite.clone(), body.name.clone(), who.name.clone());
     let (id2, org2) = (id.clone(), organisation.clone());
     let tasks = blocking(move || -> Result<Vec<String>, ApiError> {
-        let folder = materialise(&c.uploads, &id2, &suite_text, &files)?;
-        let suite = load_from(&folder)?;
+        let tasks = materialise(&c.uploads, &id2, &suite_text, &files)?;
         let record = SuiteUpload {
             id: id2.clone(),
             organisation: org2,
@@ -165,7 +168,7 @@ pub(crate) async fn upload(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
             manifest: json!({ "suite_sha256": suite_sha256, "files": manifest }),
         };
         c.directory.save_suite(&record)?;
-        Ok(suite.spec.tasks.iter().map(|t| t.name.clone()).collect())
+        Ok(tasks)
     })
     .await??;
     Ok(Reply::json(
@@ -175,44 +178,56 @@ pub(crate) async fn upload(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
     .on(format!("suite:{id}")))
 }
 
+/// A file as sent, decoded, with its digest.
+struct Sent {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    sha256: String,
+}
+
+fn task_names(suite: &LoadedSuite) -> Vec<String> {
+    suite.spec.tasks.iter().map(|t| t.name.clone()).collect()
+}
+
 /// Lays the upload out in `uploads/suites/ID` and stores its files by hash, once the suite
 /// loaded from the laid-out folder and reads nothing outside it; a refused upload leaves
-/// nothing behind. An upload with the same id is the same content: laid out once.
+/// nothing behind. An upload with the same id is the same content: laid out once. Returns the
+/// suite's task names.
 fn materialise(
     uploads: &Path,
     id: &str,
     suite: &str,
-    files: &[(PathBuf, Vec<u8>)],
-) -> Result<PathBuf, ApiError> {
+    files: &[Sent],
+) -> Result<Vec<String>, ApiError> {
     let blobs = uploads.join("blobs");
     let suites = uploads.join("suites");
     std::fs::create_dir_all(&blobs).map_err(ApiError::internal)?;
     std::fs::create_dir_all(&suites).map_err(ApiError::internal)?;
     let folder = suites.join(id);
     if folder.join(SUITE_FILE).is_file() {
-        return Ok(folder);
+        return load_from(&folder).map(|s| task_names(&s));
     }
     // Built beside its place and renamed into it, so that a folder is whole or absent.
     let building = suites.join(format!(
         ".building-{}",
         secrets::new_id("b").map_err(ApiError::internal)?
     ));
-    let result = (|| -> Result<(), ApiError> {
+    let result = (|| -> Result<Vec<String>, ApiError> {
         let io = ApiError::internal;
         std::fs::create_dir_all(&building).map_err(io)?;
         std::fs::write(building.join(SUITE_FILE), suite).map_err(io)?;
-        for (path, bytes) in files {
-            let target = building.join(path);
+        for f in files {
+            let target = building.join(&f.path);
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
-            std::fs::write(&target, bytes).map_err(io)?;
+            std::fs::write(&target, &f.bytes).map_err(io)?;
         }
-        load_from(&building)?;
+        let tasks = task_names(&load_from(&building)?);
         // Accepted: each file becomes a link to its blob (written once per content).
-        for (path, bytes) in files {
-            let target = building.join(path);
-            let blob = blobs.join(hex_sha256(bytes));
+        for f in files {
+            let target = building.join(&f.path);
+            let blob = blobs.join(&f.sha256);
             if !blob.is_file() {
                 std::fs::hard_link(&target, &blob)
                     .or_else(|_| std::fs::copy(&target, &blob).map(drop))
@@ -227,16 +242,16 @@ fn materialise(
         match std::fs::rename(&building, &folder) {
             // Another request laid out the same upload first.
             Err(_) if folder.join(SUITE_FILE).is_file() => {
-                std::fs::remove_dir_all(&building).map_err(io)
+                std::fs::remove_dir_all(&building).map_err(io)?
             }
-            other => other.map_err(io),
+            other => other.map_err(io)?,
         }
+        Ok(tasks)
     })();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = std::fs::remove_dir_all(&building);
-        return Err(e);
     }
-    Ok(folder)
+    result
 }
 
 /// Loads the upload in `folder`, refusing a suite that reads anything outside it.

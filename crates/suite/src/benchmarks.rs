@@ -40,6 +40,21 @@ pub struct BenchmarkRequest<'a> {
     pub pass_at_k: Vec<u32>,
 }
 
+impl<'a> BenchmarkRequest<'a> {
+    /// `name` from `data` with the benchmark's defaults: its own number of worked examples,
+    /// answers generated, no circular evaluation, pass@1.
+    pub fn new(name: &'a str, data: &'a Path) -> BenchmarkRequest<'a> {
+        BenchmarkRequest {
+            name,
+            data,
+            shots: None,
+            method: McMethod::Generate,
+            circular: false,
+            pass_at_k: Vec::new(),
+        }
+    }
+}
+
 struct Layout {
     format: DatasetFormat,
     description: Option<&'static str>,
@@ -331,12 +346,8 @@ mod tests {
 
     fn request<'a>(name: &'a str, data: &'a Path, shots: Option<usize>) -> BenchmarkRequest<'a> {
         BenchmarkRequest {
-            name,
-            data,
             shots,
-            method: McMethod::Generate,
-            circular: false,
-            pass_at_k: Vec::new(),
+            ..BenchmarkRequest::new(name, data)
         }
     }
 

@@ -142,6 +142,19 @@ impl Api {
     }
 }
 
+/// The `touchstone_session=…` cookie an answer sets.
+fn session_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| {
+            let v = v.to_str().ok()?;
+            v.strip_prefix("touchstone_session=")
+                .map(|r| format!("touchstone_session={}", r.split(';').next().unwrap_or("")))
+        })
+        .expect("a session")
+}
+
 /// A session of `name`.
 async fn sign_in(http: &reqwest::Client, base: &str, name: &str, password: &str) -> Api {
     let resp = http
@@ -150,20 +163,10 @@ async fn sign_in(http: &reqwest::Client, base: &str, name: &str, password: &str)
         .send()
         .await
         .unwrap();
-    let cookie = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| {
-            let v = v.to_str().ok()?;
-            v.strip_prefix("touchstone_session=")
-                .map(|r| r.split(';').next().unwrap_or("").to_string())
-        })
-        .expect("a session");
     let mut api = Api {
         http: http.clone(),
         base: base.to_string(),
-        auth: format!("touchstone_session={cookie}"),
+        auth: session_cookie(&resp),
     };
     let me = api.call("GET", "/api/v1/me", None).await;
     if me["must_change_password"] == true {
@@ -175,17 +178,7 @@ async fn sign_in(http: &reqwest::Client, base: &str, name: &str, password: &str)
             .send()
             .await
             .unwrap();
-        let cookie = changed
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .find_map(|v| {
-                let v = v.to_str().ok()?;
-                v.strip_prefix("touchstone_session=")
-                    .map(|r| r.split(';').next().unwrap_or("").to_string())
-            })
-            .expect("a renewed session");
-        api.auth = format!("touchstone_session={cookie}");
+        api.auth = session_cookie(&changed);
     }
     api
 }
