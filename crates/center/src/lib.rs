@@ -327,13 +327,28 @@ impl Center {
     }
 }
 
-/// Runs blocking work (the directory, the store) off the runtime's threads.
+/// How many pieces of blocking work run at once. The directory is one connection behind a
+/// mutex, so more threads only wait on it; without a bound, 1,000 clients connecting at once
+/// start hundreds of blocking threads, each with its stack and malloc arena (tens of MiB RSS).
+const BLOCKING_AT_ONCE: usize = 16;
+static BLOCKING_PERMITS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(BLOCKING_AT_ONCE);
+
+/// Runs blocking work (the directory, the store) off the runtime's threads; callers beyond
+/// [`BLOCKING_AT_ONCE`] wait as tasks, not as threads. The work must not itself wait on
+/// `blocking` (none does: it is plain synchronous code).
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    let permit = BLOCKING_PERMITS
+        .acquire()
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    let out = tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal);
+    drop(permit);
+    out
 }
 
 /// A center serving in the background: bind port 0 for tests and ask [`Server::local_addr`].

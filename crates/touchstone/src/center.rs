@@ -63,6 +63,8 @@ pub async fn serve(db: &Path, args: &crate::cli::CenterArgs) -> miette::Result<E
     if let Err(e) = touchstone_sandbox::usage::raise_open_files_limit() {
         errln!("note: the open-files limit could not be raised ({e}) / 无法提高文件句柄上限");
     }
+    // Password hashing's working areas go back to the system instead of staying resident.
+    touchstone_sandbox::usage::return_large_allocations();
     let center = open_center(&CenterConfig {
         keys: args.keys.clone().unwrap_or_else(|| config(db).keys),
         issuer: args.issuer.clone(),
