@@ -123,7 +123,49 @@ CREATE TABLE center_suites (
     r#"
 ALTER TABLE center_users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Human reviews of scores. Append-only: a later review of the same score supersedes the
+    // earlier one, which stays; the triggers refuse any edit or removal.
+    r#"
+CREATE TABLE center_reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    scorer TEXT NOT NULL,
+    automatic REAL NOT NULL,
+    value REAL NOT NULL,
+    reason TEXT NOT NULL,
+    reviewer_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    supersedes INTEGER REFERENCES center_reviews(id)
+);
+CREATE INDEX center_reviews_score ON center_reviews(run_id, item_id, scorer, id);
+CREATE TRIGGER center_reviews_no_update BEFORE UPDATE ON center_reviews
+BEGIN SELECT RAISE(ABORT, 'reviews are append-only: add a review that supersedes it'); END;
+CREATE TRIGGER center_reviews_no_delete BEFORE DELETE ON center_reviews
+BEGIN SELECT RAISE(ABORT, 'reviews are append-only: add a review that supersedes it'); END;
+"#,
 ];
+
+/// A reviewer's score for one score of one item, with the automatic value it replaces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Review {
+    pub id: u64,
+    pub run_id: String,
+    pub item_id: String,
+    /// Which of the item's scores (the scorer's name).
+    pub scorer: String,
+    /// What the scorer gave.
+    pub automatic: f64,
+    /// What the reviewer gives, in [0, 1].
+    pub value: f64,
+    pub reason: String,
+    pub reviewer_id: String,
+    pub reviewer: String,
+    pub created_at: String,
+    /// The earlier review of the same score this one replaces (kept, not overwritten).
+    pub supersedes: Option<u64>,
+}
 
 /// A suite uploaded with its datasets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -817,6 +859,63 @@ impl Directory {
             ],
         )?;
         Ok(())
+    }
+
+    /// Appends a review; `supersedes` is set here, in the same statement, to the latest earlier
+    /// review of the same score. Returns the review as stored.
+    pub fn add_review(&self, r: &Review) -> Result<Review> {
+        let conn = self.conn();
+        let (id, supersedes): (i64, Option<i64>) = conn.query_row(
+            "INSERT INTO center_reviews (run_id, item_id, scorer, automatic, value, reason,
+                 reviewer_id, reviewer, created_at, supersedes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                 (SELECT MAX(id) FROM center_reviews
+                   WHERE run_id = ?1 AND item_id = ?2 AND scorer = ?3))
+             RETURNING id, supersedes",
+            params![
+                r.run_id,
+                r.item_id,
+                r.scorer,
+                r.automatic,
+                r.value,
+                r.reason,
+                r.reviewer_id,
+                r.reviewer,
+                r.created_at
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(Review {
+            id: id as u64,
+            supersedes: supersedes.map(|s| s as u64),
+            ..r.clone()
+        })
+    }
+
+    /// Every review of a run, oldest first (superseded ones included).
+    pub fn reviews(&self, run_id: &str) -> Result<Vec<Review>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, run_id, item_id, scorer, automatic, value, reason, reviewer_id, reviewer,
+                    created_at, supersedes
+               FROM center_reviews WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(Review {
+                id: r.get::<_, i64>(0)? as u64,
+                run_id: r.get(1)?,
+                item_id: r.get(2)?,
+                scorer: r.get(3)?,
+                automatic: r.get(4)?,
+                value: r.get(5)?,
+                reason: r.get(6)?,
+                reviewer_id: r.get(7)?,
+                reviewer: r.get(8)?,
+                created_at: r.get(9)?,
+                supersedes: r.get::<_, Option<i64>>(10)?.map(|s| s as u64),
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The run's most recent certificate.

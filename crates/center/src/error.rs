@@ -37,6 +37,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("bad_passphrase", 400),
     ("conflict", 409),
     ("keys_missing", 409),
+    ("nothing_to_review", 409),
     ("too_large", 413),
     ("unsupported_media_type", 415),
     ("throttled", 429),

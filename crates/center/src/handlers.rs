@@ -65,6 +65,8 @@ pub(crate) async fn dispatch(
         RunsCancel => runs_cancel(center, call).await,
         RunsCertify => crate::certificates::issue(center, call).await,
         RunsCertificate => crate::certificates::download(center, call).await,
+        ReviewsList => crate::reviews::list(center, call).await,
+        ReviewsCreate => crate::reviews::create(center, call).await,
         CertificatesVerify => crate::certificates::verify(center, call).await,
         AuditList => audit_list(center, call).await,
     }

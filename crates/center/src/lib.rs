@@ -21,6 +21,7 @@ pub mod jobs;
 mod objects;
 pub mod openapi;
 pub mod policy;
+mod reviews;
 pub mod routes;
 pub mod secrets;
 mod throttle;

@@ -67,15 +67,18 @@ pub enum Scope {
     Admin,
     /// Issuing certificates.
     Certify,
+    /// Reviewing scores by hand.
+    Review,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Read,
         Scope::Runs,
         Scope::Models,
         Scope::Admin,
         Scope::Certify,
+        Scope::Review,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Scope {
             Scope::Models => "models",
             Scope::Admin => "admin",
             Scope::Certify => "certify",
+            Scope::Review => "review",
         }
     }
 
@@ -163,6 +167,8 @@ actions!(
     RunsCancel,
     RunsCertify,
     RunsCertificate,
+    ReviewsList,
+    ReviewsCreate,
     CertificatesVerify,
     AuditList,
 );
@@ -205,7 +211,9 @@ fn rule(action: Action) -> Rule {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
-        | Compare | RunsCertificate => Rule::Roles(READERS, Scope::Read),
+        | Compare | RunsCertificate | ReviewsList => Rule::Roles(READERS, Scope::Read),
+        // A reviewed score is the center's judgement: its reviewers' and assessors'.
+        ReviewsCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Signing in the center's name is the assessors' alone.
         RunsCertify => Rule::Roles(&[Assessor], Scope::Certify),
         RunsCreate | RunsCancel | SuitesUpload => Rule::Roles(&[Assessor, Applicant], Scope::Runs),

@@ -264,6 +264,20 @@ pub const ROUTES: &[Route] = {
             "下载证书",
         ),
         route(
+            "GET",
+            "/api/v1/runs/{id}/reviews",
+            ReviewsList,
+            "Human reviews of the run's scores (superseded ones kept), the current reviewed value of each reviewed score, and the agreement between reviewers and the automatic scorers (Cohen's kappa with a 95% CI)",
+            "人工复核记录（保留被取代的记录）、各得分当前复核值，以及复核与自动评分的一致性（Cohen's κ 及 95% 置信区间）",
+        ),
+        route(
+            "POST",
+            "/api/v1/runs/{id}/reviews",
+            ReviewsCreate,
+            "Review one score of one item: a value in [0, 1] with a reason; a later review supersedes, both are kept",
+            "复核某条目的一项得分：给出 0 至 1 的值及理由；后一次复核取代前一次，两者均保留",
+        ),
+        route(
             "POST",
             "/api/v1/certificates/verify",
             CertificatesVerify,

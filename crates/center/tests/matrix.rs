@@ -220,6 +220,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "200 200 200 200 404 200 401 401 401 403",
     ),
     (
+        "GET",
+        "/api/v1/runs/{id}/reviews",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/runs/{id}/reviews",
+        "rev:-review",
+        "403 201 201 403 403 403 401 401 401 403",
+    ),
+    (
         "POST",
         "/api/v1/certificates/verify",
         "alice:-read",
@@ -272,6 +284,8 @@ struct World {
     run2: String,
     /// A certificate of `run`, as its JSON.
     certificate: Value,
+    /// A scored item of `run`, to review.
+    item: String,
     counter: std::sync::atomic::AtomicU32,
 }
 
@@ -326,6 +340,7 @@ impl World {
             ("admin:-read", &h.admin, &["models", "admin"][..]),
             ("admin:-admin", &h.admin, &["read", "models"][..]),
             ("asa:-certify", &sessions["assessor"], &["read", "runs"][..]),
+            ("rev:-review", &sessions["reviewer"], &["read"][..]),
         ] {
             tokens.insert(key, h.token(who, scopes).await.1);
         }
@@ -369,6 +384,18 @@ impl World {
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         let certificate = r.body;
+        let r = h
+            .call(
+                "GET",
+                &format!("/api/v1/runs/{run}/samples?status=scored&limit=1"),
+                &alice,
+                None,
+            )
+            .await;
+        let item = r.body["samples"][0]["item_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a scored item: {}", r.text))
+            .to_string();
         World {
             h,
             sessions,
@@ -379,6 +406,7 @@ impl World {
             run,
             run2,
             certificate,
+            item,
             counter: Default::default(),
         }
     }
@@ -472,6 +500,10 @@ impl World {
             ("POST", "/api/v1/runs/{id}/certificate") => (
                 path_with(&self.run),
                 Some(json!({ "passphrase": PASSPHRASE })),
+            ),
+            ("POST", "/api/v1/runs/{id}/reviews") => (
+                path_with(&self.run),
+                Some(json!({ "item": self.item, "value": 1, "reason": "matrix" })),
             ),
             ("POST", "/api/v1/certificates/verify") => {
                 (path.to_string(), Some(self.certificate.clone()))

@@ -11,7 +11,7 @@
 //!
 //! Beyond the default interval: the exact binomial interval ([`clopper_pearson`]), the BCa
 //! bootstrap ([`bca_bootstrap_ci`]), paired comparisons ([`paired_difference`],
-//! [`paired_bootstrap_ci`], McNemar's exact test [`mcnemar_exact`]), Holm's correction for many
+//! [`paired_bootstrap_ci`], McNemar's exact test [`mcnemar_exact`]), agreement between raters ([`cohen_kappa`]), Holm's correction for many
 //! comparisons ([`holm`]), leaderboard [`tiers`], and sample-size planning ([`power`]).
 
 mod bca;
@@ -21,6 +21,7 @@ mod clustered;
 pub mod dist;
 mod error;
 mod holm;
+mod kappa;
 mod mcnemar;
 mod paired;
 mod pass_at_k;
@@ -39,6 +40,7 @@ pub use clopper_pearson::clopper_pearson;
 pub use clustered::clustered_mean_ci;
 pub use error::StatsError;
 pub use holm::holm;
+pub use kappa::{Kappa, cohen_kappa};
 pub use mcnemar::{McNemar, mcnemar_exact, mcnemar_exact_counts};
 pub use paired::{paired_bootstrap_ci, paired_t_test};
 pub use pass_at_k::pass_at_k;

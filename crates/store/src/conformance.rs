@@ -31,7 +31,7 @@ pub trait Database {
 #[macro_export]
 macro_rules! conformance_tests {
     ($fresh:expr) => {
-        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, task_counts_split_by_task, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, audit_events_appended_together_extend_the_chain, concurrent_audit_appends_extend_one_chain);
+        $crate::conformance_tests!(@each $fresh; create_and_read_back_a_run, creating_the_same_run_twice_is_an_error, resolve_by_full_id_prefix_ambiguous_and_missing, record_is_idempotent_by_run_and_item, the_same_item_id_in_two_runs_is_two_rows, recording_into_an_unknown_run_is_not_found_and_writes_nothing, recorded_ids_are_exactly_the_written_items, for_each_result_streams_in_insertion_order_across_pages, for_each_result_by_item_streams_in_id_order_across_pages, results_pages_follow_item_order_and_filter, one_result_is_read_by_its_item_id, the_visitor_may_use_the_store_and_its_error_stops_the_walk, counts_split_scored_and_failed, task_counts_split_by_task, runs_are_listed_newest_first_with_counts, latest_unfinished_skips_finished_runs, set_run_status_manages_finished_at_and_planned, update_run_config_replaces_the_config, cache_roundtrip_and_overwrite, ten_thousand_items_in_batches, reopening_keeps_everything, two_handles_write_concurrently, a_lease_is_exclusive_until_it_expires, a_lease_is_renewed_and_released_only_by_its_owner, a_dead_owner_can_be_replaced, of_concurrent_claimants_one_wins, the_log_appends_with_dense_indexes, concurrent_log_appends_stay_dense, audit_events_chain_with_dense_sequence_numbers, audit_events_appended_together_extend_the_chain, concurrent_audit_appends_extend_one_chain);
     };
     (@each $fresh:expr; $($name:ident),*) => {
         $(
@@ -415,6 +415,24 @@ pub fn results_pages_follow_item_order_and_filter(db: &dyn Database) {
                 ..Default::default()
             }
         ),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub fn one_result_is_read_by_its_item_id(db: &dyn Database) {
+    let store = with_run(db, "r1");
+    let written = items("r1", 0..20);
+    store.record(&written).unwrap();
+    for want in [&written[0], &written[3], &written[19]] {
+        let got = store.result("r1", &want.item_id.0).unwrap();
+        assert_eq!(got.as_ref(), Some(want));
+    }
+    assert_eq!(store.result("r1", "no-such-item").unwrap(), None);
+    // An item of another run is not this run's.
+    let other = with_run(db, "r2");
+    assert_eq!(other.result("r2", &written[0].item_id.0).unwrap(), None);
+    assert!(matches!(
+        store.result("r404", &written[0].item_id.0),
         Err(StoreError::NotFound(_))
     ));
 }

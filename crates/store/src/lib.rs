@@ -216,6 +216,8 @@ pub trait Store: Send + Sync {
         run_id: &str,
         query: &ResultsQuery,
     ) -> Result<Vec<ItemResult>, StoreError>;
+    /// One result of a run by its item id; None when the run has no such item.
+    fn result(&self, run_id: &str, item_id: &str) -> Result<Option<ItemResult>, StoreError>;
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError>;
     /// Recorded items per task (what live progress reports when a run is resumed).
     fn task_counts(&self, run_id: &str) -> Result<BTreeMap<String, Counts>, StoreError>;

@@ -879,6 +879,19 @@ impl Store for SqliteStore {
         Ok(page)
     }
 
+    fn result(&self, run_id: &str, item_id: &str) -> Result<Option<ItemResult>, StoreError> {
+        let conn = self.conn();
+        Self::require_run(&conn, run_id)?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ITEM_COLUMNS} FROM items WHERE run_id = ?1 AND item_id = ?2"
+        ))?;
+        let mut rows = stmt.query(params![run_id, item_id])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(item_from_row(row)?.0)),
+            None => Ok(None),
+        }
+    }
+
     fn counts(&self, run_id: &str) -> Result<Counts, StoreError> {
         let conn = self.conn();
         Self::require_run(&conn, run_id)?;
