@@ -145,6 +145,14 @@ BEGIN SELECT RAISE(ABORT, 'reviews are append-only: add a review that supersedes
 CREATE TRIGGER center_reviews_no_delete BEFORE DELETE ON center_reviews
 BEGIN SELECT RAISE(ABORT, 'reviews are append-only: add a review that supersedes it'); END;
 "#,
+    // Runs an assessor made public: the leaderboard shows them to everyone.
+    r#"
+CREATE TABLE center_published (
+    run_id TEXT PRIMARY KEY,
+    published_by TEXT NOT NULL,
+    published_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// A reviewer's score for one score of one item, with the automatic value it replaces.
@@ -916,6 +924,53 @@ impl Directory {
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Makes a run public; publishing it again keeps the first date. Returns when it was
+    /// published.
+    pub fn publish(&self, run_id: &str, by: &str, at: &str) -> Result<String> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO center_published (run_id, published_by, published_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (run_id) DO NOTHING",
+            params![run_id, by, at],
+        )?;
+        Ok(conn.query_row(
+            "SELECT published_at FROM center_published WHERE run_id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// When the run was published, if it was.
+    pub fn published_at(&self, run_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT published_at FROM center_published WHERE run_id = ?1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every published run with its job and publication date, oldest publication first.
+    pub fn published(&self) -> Result<Vec<(Job, String)>> {
+        let ids: Vec<(String, String)> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT run_id, published_at FROM center_published ORDER BY published_at, run_id",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<std::result::Result<_, _>>()?
+        };
+        let mut out = Vec::new();
+        for (id, at) in ids {
+            if let Some(job) = self.job(&id)? {
+                out.push((job, at));
+            }
+        }
+        Ok(out)
     }
 
     /// The run's most recent certificate.

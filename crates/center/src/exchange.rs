@@ -25,6 +25,10 @@ pub(crate) struct Call {
     pub session_secret: Option<String>,
     /// An event stream's reconnecting client: the last event it received.
     pub last_event_id: Option<String>,
+    /// The language a page is shown in (the remembered choice, else the browser's).
+    pub lang: touchstone_console::Lang,
+    /// The request's path, for pages that link back to themselves.
+    pub path: String,
 }
 
 impl Call {
@@ -105,6 +109,8 @@ pub(crate) struct Reply {
     pub set_cookies: Vec<String>,
     /// The object the audit event names (`run:ID`); the path when None.
     pub object: Option<String>,
+    /// Where a redirect (303) sends the browser.
+    pub location: Option<String>,
 }
 
 pub(crate) enum Body {
@@ -130,6 +136,7 @@ impl Reply {
             body: Body::Json(value),
             set_cookies: Vec::new(),
             object: None,
+            location: None,
         }
     }
 
@@ -143,6 +150,7 @@ impl Reply {
             body: Body::Text { content_type, text },
             set_cookies: Vec::new(),
             object: None,
+            location: None,
         }
     }
 
@@ -157,6 +165,24 @@ impl Reply {
             },
             set_cookies: Vec::new(),
             object: None,
+            location: None,
+        }
+    }
+
+    /// A page.
+    pub fn html(status: u16, text: String) -> Reply {
+        Reply {
+            status,
+            ..Reply::text("text/html; charset=utf-8", text)
+        }
+    }
+
+    /// "See other": the browser fetches `to` (a path of this center) with GET.
+    pub fn redirect(to: String) -> Reply {
+        Reply {
+            status: 303,
+            location: Some(to),
+            ..Reply::text("text/plain; charset=utf-8", String::new())
         }
     }
 

@@ -67,8 +67,15 @@ pub(crate) async fn dispatch(
         RunsCertificate => crate::certificates::download(center, call).await,
         ReviewsList => crate::reviews::list(center, call).await,
         ReviewsCreate => crate::reviews::create(center, call).await,
+        RunsPublish => crate::publication::publish(center, call).await,
+        PublishedList => crate::publication::list(center).await,
         CertificatesVerify => crate::certificates::verify(center, call).await,
         AuditList => audit_list(center, call).await,
+        // Pages are answered by `pages`, which the HTTP layer calls for them.
+        Static | PageHome | PageAbout | PageVerify | PageVerifyCheck | PageLang | PageLogin
+        | PageLoginSubmit | PageLogout | PageDashboard | PageRun | PageRunCancel => {
+            Err(ApiError::not_found())
+        }
     }
 }
 
@@ -783,6 +790,7 @@ async fn runs_events(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
         body: Body::Events(stream),
         set_cookies: Vec::new(),
         object: Some(format!("run:{}", job.run_id)),
+        location: None,
     })
 }
 

@@ -58,13 +58,25 @@ async fn handle(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    let mut audit = None;
+    // Everything outside `/api/` is a page: its errors are pages too.
+    let page = !path.starts_with("/api/");
+    let lang = page_lang(req.headers());
+    let here = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut seen = Seen::default();
     let (reply, cookies_clear) =
-        match prepare(center, req, peer, &method, &path, query, &mut audit).await {
+        match prepare(center, req, peer, &method, &path, query, &mut seen).await {
             Ok((action, call)) => {
                 let principal = call.principal.clone();
-                let result = crate::handlers::dispatch(center, action, call).await;
-                if let Some(a) = audit.as_mut() {
+                let result = if page {
+                    crate::pages::dispatch(center, action, call).await
+                } else {
+                    crate::handlers::dispatch(center, action, call).await
+                };
+                if let Some(a) = seen.audit.as_mut() {
                     let (outcome, object) = match &result {
                         Ok(r) => ("ok".to_string(), r.object.clone()),
                         Err(e) => (format!("refused:{}", e.code), None),
@@ -80,11 +92,17 @@ async fn handle(
             }
             Err((e, clear)) => (Err(e), clear),
         };
-    if let Some(note) = audit {
+    if let Some(note) = seen.audit {
         note.record(center).await;
     }
     let mut response = match reply {
         Ok(reply) => render(reply),
+        Err(e) if page => render(crate::pages::error_page(
+            &e,
+            lang,
+            seen.caller.as_ref(),
+            &here,
+        )),
         Err(e) => error_response(&e),
     };
     if cookies_clear {
@@ -93,8 +111,16 @@ async fn handle(
             HeaderValue::from_str(&clear_cookie(center.secure_cookies())).expect("ascii cookie"),
         );
     }
-    security_headers(response.headers_mut());
+    security_headers(response.headers_mut(), page);
     response
+}
+
+/// What `prepare` learned before it answered or refused: the audit event to record, and who
+/// is calling (an error page still shows them signed in).
+#[derive(Default)]
+struct Seen {
+    audit: Option<AuditNote>,
+    caller: Option<Principal>,
 }
 
 /// An event to record once the request is answered.
@@ -137,8 +163,9 @@ async fn prepare(
     method: &str,
     path: &str,
     query: String,
-    audit: &mut Option<AuditNote>,
+    seen: &mut Seen,
 ) -> Result<(Action, Call), (ApiError, bool)> {
+    let Seen { audit, caller } = seen;
     let plain = |e: ApiError| (e, false);
     let (route, params) = routes::find(method, path).map_err(|miss| {
         plain(match miss {
@@ -167,6 +194,7 @@ async fn prepare(
         )));
     }
     let (principal, session_secret, stale) = authenticate(center, &headers).await.map_err(plain)?;
+    caller.clone_from(&principal);
     let peer_ip = peer.ip();
     // Public routes are not events (a login records its own outcome); everything a signed-in
     // caller does elsewhere is.
@@ -188,12 +216,14 @@ async fn prepare(
         return Err((refusal.into(), stale));
     }
     let body = if route.body {
-        read_body(req, route.max_body).await.map_err(|e| {
-            if let Some(a) = audit.as_mut() {
-                a.outcome = format!("refused:{}", e.code);
-            }
-            plain(e)
-        })?
+        read_body(req, route.max_body, route.page)
+            .await
+            .map_err(|e| {
+                if let Some(a) = audit.as_mut() {
+                    a.outcome = format!("refused:{}", e.code);
+                }
+                plain(e)
+            })?
     } else {
         Bytes::new()
     };
@@ -210,6 +240,8 @@ async fn prepare(
                 .get("last-event-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            lang: page_lang(&headers),
+            path: path.to_string(),
         },
     ))
 }
@@ -270,7 +302,7 @@ async fn authenticate(
     Ok((principal, Some(secret), stale))
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(hyper::header::COOKIE)
         .iter()
@@ -278,11 +310,65 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (k, v) = pair.trim().split_once('=')?;
-            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
+            (k == name && !v.is_empty()).then(|| v.to_string())
         })
 }
 
-async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// A page's language: the visitor's remembered choice, else English where the browser asks
+/// for English before Chinese, else 中文.
+fn page_lang(headers: &HeaderMap) -> touchstone_console::Lang {
+    use touchstone_console::Lang;
+    if let Some(lang) = cookie(headers, crate::pages::LANG_COOKIE).and_then(|v| v.parse().ok()) {
+        return lang;
+    }
+    let accept = headers
+        .get(hyper::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let first = accept
+        .split(',')
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("en") || l.starts_with("zh"));
+    match first {
+        Some(l) if l.starts_with("en") => Lang::En,
+        _ => Lang::Zh,
+    }
+}
+
+/// A form's fields as a JSON object of strings (a repeated field as an array of them), so
+/// that pages read forms as the API reads JSON: typed, unknown fields refused.
+fn form_to_json(bytes: &[u8]) -> Result<Bytes, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        ApiError::new(
+            400,
+            "bad_json",
+            format!("the form cannot be read: {e}"),
+            "表单无法解析",
+        )
+        .at("body")
+    })?;
+    let mut object = serde_json::Map::new();
+    for (k, v) in pairs {
+        match object.get_mut(&k) {
+            None => {
+                object.insert(k, serde_json::Value::String(v));
+            }
+            Some(serde_json::Value::Array(list)) => list.push(serde_json::Value::String(v)),
+            Some(first) => {
+                let earlier = first.take();
+                *first = serde_json::Value::Array(vec![earlier, serde_json::Value::String(v)]);
+            }
+        }
+    }
+    Ok(Bytes::from(serde_json::Value::Object(object).to_string()))
+}
+
+async fn read_body(req: Request<Incoming>, max: usize, page: bool) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             413,
@@ -308,7 +394,8 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError
         .to_ascii_lowercase();
     let has_body = req.headers().contains_key(hyper::header::CONTENT_LENGTH)
         || req.headers().contains_key(hyper::header::TRANSFER_ENCODING);
-    if has_body && !content_type.starts_with("application/json") {
+    let form = page && content_type.starts_with("application/x-www-form-urlencoded");
+    if has_body && !form && !content_type.starts_with("application/json") {
         return Err(ApiError::new(
             415,
             "unsupported_media_type",
@@ -330,6 +417,9 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError
             }
         })?;
     let bytes = collected.to_bytes();
+    if form {
+        return form_to_json(&bytes);
+    }
     Ok(if bytes.is_empty() {
         Bytes::from_static(b"{}")
     } else {
@@ -377,6 +467,11 @@ fn render(reply: Reply) -> Response<ReplyBody> {
             headers.insert(hyper::header::CONTENT_DISPOSITION, v);
         }
     }
+    if let Some(to) = reply.location
+        && let Ok(v) = HeaderValue::from_str(&to)
+    {
+        headers.insert(hyper::header::LOCATION, v);
+    }
     for cookie in reply.set_cookies {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             headers.append(hyper::header::SET_COOKIE, v);
@@ -407,13 +502,17 @@ pub(crate) fn error_response(e: &ApiError) -> Response<ReplyBody> {
     response
 }
 
-fn security_headers(headers: &mut HeaderMap) {
+fn security_headers(headers: &mut HeaderMap, page: bool) {
     // HTML (reports) carries its style sheet inline and its charts as data: images; no answer
     // may run a script or be framed.
     let html = headers
         .get(hyper::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    let csp = if html {
+    // The console's pages load their style and script from this center and run nothing
+    // inline; the API's HTML (reports) runs no script at all.
+    let csp = if page {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    } else if html {
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
     } else {
         "default-src 'none'; frame-ancestors 'none'"

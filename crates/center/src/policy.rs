@@ -169,8 +169,23 @@ actions!(
     RunsCertificate,
     ReviewsList,
     ReviewsCreate,
+    RunsPublish,
+    PublishedList,
     CertificatesVerify,
     AuditList,
+    // The console's pages: the same policy, the same audit trail.
+    Static,
+    PageHome,
+    PageAbout,
+    PageVerify,
+    PageVerifyCheck,
+    PageLang,
+    PageLogin,
+    PageLoginSubmit,
+    PageLogout,
+    PageDashboard,
+    PageRun,
+    PageRunCancel,
 );
 
 /// Who an action is for.
@@ -191,8 +206,10 @@ const READERS: &[Role] = &[Admin, Assessor, Reviewer, Applicant, Auditor];
 fn rule(action: Action) -> Rule {
     use Action::*;
     match action {
-        Health | OpenApi | LogHead | Login | CertificatesVerify => Rule::Public,
-        Logout | Me => Rule::Own {
+        Health | OpenApi | LogHead | Login | CertificatesVerify | PublishedList => Rule::Public,
+        Static | PageHome | PageAbout | PageVerify | PageVerifyCheck | PageLang | PageLogin
+        | PageLoginSubmit => Rule::Public,
+        Logout | Me | PageLogout => Rule::Own {
             token_allowed: true,
         },
         // A leaked token must not take over the account.
@@ -211,12 +228,16 @@ fn rule(action: Action) -> Rule {
             Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
         }
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
-        | Compare | RunsCertificate | ReviewsList => Rule::Roles(READERS, Scope::Read),
+        | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun => {
+            Rule::Roles(READERS, Scope::Read)
+        }
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
         ReviewsCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Signing in the center's name is the assessors' alone.
-        RunsCertify => Rule::Roles(&[Assessor], Scope::Certify),
-        RunsCreate | RunsCancel | SuitesUpload => Rule::Roles(&[Assessor, Applicant], Scope::Runs),
+        RunsCertify | RunsPublish => Rule::Roles(&[Assessor], Scope::Certify),
+        RunsCreate | RunsCancel | SuitesUpload | PageRunCancel => {
+            Rule::Roles(&[Assessor, Applicant], Scope::Runs)
+        }
         AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }
 }
@@ -237,7 +258,12 @@ pub enum Refusal {
 }
 
 /// What a caller whose password must change may still do.
-pub const PASSWORD_CHANGE_ALLOWS: &[Action] = &[Action::Me, Action::Logout, Action::PasswordChange];
+pub const PASSWORD_CHANGE_ALLOWS: &[Action] = &[
+    Action::Me,
+    Action::Logout,
+    Action::PasswordChange,
+    Action::PageLogout,
+];
 
 /// Whether anyone, signed in or not, may call `action`.
 pub fn is_public(action: Action) -> bool {

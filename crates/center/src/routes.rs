@@ -22,6 +22,25 @@ pub struct Route {
     pub max_body: usize,
     /// The media types of a successful answer.
     pub produces: &'static [&'static str],
+    /// A page of the console (HTML for browsers; forms for bodies) rather than the API.
+    pub page: bool,
+}
+
+/// Whether `path` is outside `/api/` (a const fn: the table is built at compile time).
+const fn is_page(path: &str) -> bool {
+    let p = path.as_bytes();
+    let api = b"/api/";
+    if p.len() < api.len() {
+        return true;
+    }
+    let mut i = 0;
+    while i < api.len() {
+        if p[i] != api[i] {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 const fn route(
@@ -42,7 +61,9 @@ const fn route(
             Action::SuitesUpload => MAX_UPLOAD_BYTES,
             _ => MAX_BODY_BYTES,
         },
+        page: is_page(path),
         produces: match action {
+            _ if is_page(path) => &["text/html"],
             Action::RunsEvents => &["text/event-stream"],
             Action::AuditList => &["application/x-ndjson"],
             Action::RunsReport | Action::Compare => {
@@ -279,6 +300,20 @@ pub const ROUTES: &[Route] = {
         ),
         route(
             "POST",
+            "/api/v1/runs/{id}/publish",
+            RunsPublish,
+            "Publish a completed run: the public leaderboard shows it",
+            "公开已完成的运行：公开排行榜将显示它",
+        ),
+        route(
+            "GET",
+            "/api/v1/published",
+            PublishedList,
+            "The leaderboard: each suite's published runs, every model's headline metric per task with its 95% CI, the verdicts, whether a certificate can be checked",
+            "公开排行榜：各套件已公开运行的各任务主要指标（含 95% 置信区间）、判定及证书",
+        ),
+        route(
+            "POST",
             "/api/v1/certificates/verify",
             CertificatesVerify,
             "Verify a certificate file (the body) against this center's key and transparency log: each check passed or failed, in words",
@@ -290,6 +325,73 @@ pub const ROUTES: &[Route] = {
             AuditList,
             "Audit events (看管监用), JSON lines",
             "审计记录",
+        ),
+        // The console's pages.
+        route(
+            "GET",
+            "/static/{name}",
+            Static,
+            "The console's style sheets and script",
+            "控制台样式与脚本",
+        ),
+        route(
+            "GET",
+            "/",
+            PageHome,
+            "Public: the leaderboard",
+            "公开：排行榜",
+        ),
+        route(
+            "GET",
+            "/about",
+            PageAbout,
+            "Public: what the assessment checks",
+            "公开：评估说明",
+        ),
+        route(
+            "GET",
+            "/verify",
+            PageVerify,
+            "Public: certificate verification",
+            "公开：验证证书",
+        ),
+        route(
+            "POST",
+            "/verify",
+            PageVerifyCheck,
+            "Public: verify a certificate",
+            "公开：验证证书",
+        ),
+        route(
+            "GET",
+            "/lang/{code}",
+            PageLang,
+            "Switch the language (remembered)",
+            "切换语言",
+        ),
+        route("GET", "/login", PageLogin, "Sign-in form", "登录页"),
+        route("POST", "/login", PageLoginSubmit, "Sign in", "登录"),
+        route("POST", "/logout", PageLogout, "Sign out", "退出"),
+        route(
+            "GET",
+            "/console",
+            PageDashboard,
+            "Dashboard: runs and their progress",
+            "控制台：运行与进度",
+        ),
+        route(
+            "GET",
+            "/console/runs/{id}",
+            PageRun,
+            "A run: progress, files and report",
+            "运行详情",
+        ),
+        route(
+            "POST",
+            "/console/runs/{id}/cancel",
+            PageRunCancel,
+            "Cancel a run",
+            "取消运行",
         ),
     ]
 };

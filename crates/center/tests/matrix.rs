@@ -243,6 +243,92 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "admin:-read",
         "200 403 403 403 403 200 401 401 401 403",
     ),
+    (
+        "POST",
+        "/api/v1/runs/{id}/publish",
+        "asa:-certify",
+        "403 200 403 403 403 403 401 401 401 403",
+    ),
+    (
+        "GET",
+        "/api/v1/published",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    // The console's pages: a page's refusals are pages, and an anonymous visitor is sent to
+    // the sign-in form (303) where the API would answer 401.
+    (
+        "GET",
+        "/static/{name}",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/about",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/verify",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "POST",
+        "/verify",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
+        "/lang/{code}",
+        "alice:-read",
+        "303 303 303 303 303 303 303 401 401 303",
+    ),
+    (
+        "GET",
+        "/login",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "POST",
+        "/login",
+        "alice:-read",
+        "303 303 303 303 303 303 303 401 401 303",
+    ),
+    (
+        "POST",
+        "/logout",
+        "alice:-read",
+        "303 303 303 303 303 303 303 401 401 303",
+    ),
+    (
+        "GET",
+        "/console",
+        "alice:-read",
+        "200 200 200 200 200 200 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/runs/{id}",
+        "alice:-read",
+        "200 200 200 200 404 200 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/runs/{id}/cancel",
+        "alice:-runs",
+        "403 303 403 303 404 403 303 401 401 403",
+    ),
     // Last: a session caller's password changes, which ends that caller's sessions.
     (
         "POST",
@@ -454,7 +540,19 @@ impl World {
                     Some(json!({ "name": "probe", "password": "pw-probe-long-enough" })),
                 )
             }
-            ("POST", "/api/v1/logout") if session => {
+            ("POST", "/login") => {
+                if session {
+                    auth = self
+                        .h
+                        .login(self.names[caller], &self.passwords[caller])
+                        .await;
+                }
+                (
+                    path.to_string(),
+                    Some(json!({ "name": "probe", "password": "pw-probe-long-enough" })),
+                )
+            }
+            ("POST", "/api/v1/logout" | "/logout") if session => {
                 // A session of its own, so the caller's stays for the rows after.
                 auth = self
                     .h
@@ -505,6 +603,12 @@ impl World {
                 path_with(&self.run),
                 Some(json!({ "item": self.item, "value": 1, "reason": "matrix" })),
             ),
+            ("GET", "/static/{name}") => (path.replace("{name}", "console.css"), None),
+            ("GET", "/lang/{code}") => (path.replace("{code}", "en") + "?next=/", None),
+            ("POST", "/verify") => (
+                path.to_string(),
+                Some(json!({ "certificate": self.certificate.to_string() })),
+            ),
             ("POST", "/api/v1/certificates/verify") => {
                 (path.to_string(), Some(self.certificate.clone()))
             }
@@ -531,7 +635,9 @@ impl World {
                 None,
             ),
             (_, p) if p.starts_with("/api/v1/models/") => (path_with(&self.model), None),
-            (_, p) if p.starts_with("/api/v1/runs/") => (path_with(&self.run), None),
+            (_, p) if p.starts_with("/api/v1/runs/") || p.starts_with("/console/runs/") => {
+                (path_with(&self.run), None)
+            }
             _ => (path.to_string(), None),
         };
         (p, body, auth)
@@ -554,8 +660,21 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
                     r.text.chars().take(200).collect::<String>()
                 ));
             }
-            // Every refusal is a JSON error with a stable code in both languages.
-            if r.status >= 400 {
+            let page = !path.starts_with("/api/");
+            if page && r.status >= 400 {
+                // A page's refusal is a page that says why.
+                let html = r
+                    .headers
+                    .get("content-type")
+                    .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+                if !html || !r.text.contains("role=\"alert\"") {
+                    wrong.push(format!(
+                        "{method} {path} as {caller}: not an error page: {}",
+                        r.text.chars().take(200).collect::<String>()
+                    ));
+                }
+            } else if r.status >= 400 {
+                // Every refusal is a JSON error with a stable code in both languages.
                 let e = &r.body["error"];
                 assert!(
                     e["code"].is_string()

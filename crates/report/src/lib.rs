@@ -218,6 +218,15 @@ impl Format {
     }
 }
 
+/// The HTML report's sections without the page around them, for a page that frames them (the
+/// center's run page); style them with [`HTML_CSS`]. Escaped as the report is.
+pub fn html_sections(data: &ReportData, lang: Lang) -> maud::Markup {
+    html::sections(data, lang)
+}
+
+/// The HTML report's style sheet.
+pub const HTML_CSS: &str = html::CSS;
+
 /// The report as text. JSON is the canonical JSON (RFC 8785) of `data` and does not depend on
 /// `lang`.
 pub fn render(data: &ReportData, format: Format, lang: Lang) -> String {

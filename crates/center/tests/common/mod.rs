@@ -79,7 +79,12 @@ impl Harness {
             server: Some(server),
             addr,
             base: format!("http://{addr}"),
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                // A page's redirect is an answer to check, not to follow.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             admin: Auth::None,
             admin_password: admin_password.clone(),
             mock,

@@ -1,0 +1,591 @@
+//! The console's pages: each gathers its data through the API's own handlers — asked with the
+//! caller's credential, after the policy allowed the page and the API action both — and hands
+//! it to `touchstone-console` to render. So a page shows nothing the API would not give the
+//! same caller, and there is no second way in. Forms post `application/x-www-form-urlencoded`
+//! (the HTTP layer reads them as JSON objects of strings); answers to forms are redirects.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use touchstone_console::{self as console, Frame, Lang, NavLink, Viewer};
+
+use crate::error::ApiError;
+use crate::exchange::{Body, Call, Reply};
+use crate::policy::{self, Action, Principal};
+use crate::{Center, blocking};
+
+/// The language cookie: the visitor's choice, remembered for a year.
+pub(crate) const LANG_COOKIE: &str = "touchstone_lang";
+
+/// The header's links, each offered only where the policy lets the visitor follow it.
+const NAV: &[(Action, NavLink)] = &[
+    (
+        Action::PageHome,
+        NavLink {
+            href: "/",
+            zh: "公开结果",
+            en: "Published results",
+        },
+    ),
+    (
+        Action::PageDashboard,
+        NavLink {
+            href: "/console",
+            zh: "运行",
+            en: "Runs",
+        },
+    ),
+    (
+        Action::PageVerify,
+        NavLink {
+            href: "/verify",
+            zh: "验证证书",
+            en: "Verify",
+        },
+    ),
+    (
+        Action::PageAbout,
+        NavLink {
+            href: "/about",
+            zh: "说明",
+            en: "About",
+        },
+    ),
+];
+
+fn nav(who: Option<&Principal>) -> Vec<NavLink> {
+    NAV.iter()
+        .filter(|(action, _)| policy::decide(who, *action).is_ok())
+        .map(|(_, link)| *link)
+        .collect()
+}
+
+fn viewer(who: Option<&Principal>) -> Option<Viewer> {
+    who.map(|p| Viewer {
+        name: p.name.clone(),
+        role: p.role.as_str().to_string(),
+        organisation: p.organisation.clone(),
+    })
+}
+
+/// This request's path and query, where the language switch and sign-in come back to.
+fn here(call: &Call) -> String {
+    if call.query.is_empty() {
+        call.path.clone()
+    } else {
+        format!("{}?{}", call.path, call.query)
+    }
+}
+
+/// Renders a page with the caller's frame.
+fn render(
+    call: &Call,
+    status: u16,
+    page: impl FnOnce(&Frame<'_>) -> String,
+) -> Result<Reply, ApiError> {
+    let who = call.principal.as_ref();
+    let (viewer, nav, here) = (viewer(who), nav(who), here(call));
+    let frame = Frame {
+        lang: call.lang,
+        viewer: viewer.as_ref(),
+        nav: &nav,
+        here: &here,
+    };
+    Ok(Reply::html(status, page(&frame)))
+}
+
+/// An error as a page: signing in sends the browser to the sign-in form and back; anything
+/// else is the error's message in the page's language.
+pub(crate) fn error_page(
+    e: &ApiError,
+    lang: Lang,
+    who: Option<&Principal>,
+    path_and_query: &str,
+) -> Reply {
+    if e.code == "sign_in" {
+        return Reply::redirect(format!("/login?next={}", percent(path_and_query)));
+    }
+    let (viewer, nav) = (viewer(who), nav(who));
+    let frame = Frame {
+        lang,
+        viewer: viewer.as_ref(),
+        nav: &nav,
+        here: path_and_query,
+    };
+    let message = match lang {
+        Lang::Zh => &e.message_zh,
+        Lang::En => &e.message,
+    };
+    Reply::html(e.status, console::error(&frame, e.status, message))
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Where a form may send the browser back to: a path of this center, nothing else (an open
+/// redirect would let a link to this center forward its visitors anywhere).
+fn local_path(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => fallback.to_string(),
+    }
+}
+
+/// Asks the API's handler for `action` with the caller's credential, after the policy.
+async fn api(
+    center: &Arc<Center>,
+    call: &Call,
+    action: Action,
+    params: Vec<String>,
+    query: &str,
+    body: Bytes,
+) -> Result<Reply, ApiError> {
+    policy::decide(call.principal.as_ref(), action)?;
+    let inner = Call {
+        principal: call.principal.clone(),
+        params,
+        query: query.to_string(),
+        body,
+        peer: call.peer,
+        session_secret: call.session_secret.clone(),
+        last_event_id: None,
+        lang: call.lang,
+        path: call.path.clone(),
+    };
+    crate::handlers::dispatch(center, action, inner).await
+}
+
+fn json_of(reply: Reply) -> Result<Value, ApiError> {
+    match reply.body {
+        Body::Json(v) => Ok(v),
+        Body::Text { text, .. } => serde_json::from_str(&text).map_err(ApiError::internal),
+        _ => Err(ApiError::internal("a page asked for JSON and got a stream")),
+    }
+}
+
+pub(crate) async fn dispatch(
+    center: &Arc<Center>,
+    action: Action,
+    call: Call,
+) -> Result<Reply, ApiError> {
+    use Action::*;
+    match action {
+        Static => match console::asset(call.param(0)) {
+            Some((content_type, text)) => Ok(Reply::text(content_type, text.to_string())),
+            None => Err(ApiError::not_found()),
+        },
+        PageHome => home(center, &call).await,
+        PageAbout => render(&call, 200, console::about),
+        PageVerify => verify_form(center, &call).await,
+        PageVerifyCheck => verify_check(center, &call).await,
+        PageLang => lang(&call),
+        PageLogin => {
+            let next = call.query("next");
+            let next = local_path(next.as_deref(), "/console");
+            render(&call, 200, |f| console::login(f, &next, "", None))
+        }
+        PageLoginSubmit => login(center, &call).await,
+        PageLogout => {
+            let reply = api(center, &call, Logout, vec![], "", Bytes::new()).await?;
+            let mut out = Reply::redirect("/".into());
+            out.set_cookies = reply.set_cookies;
+            Ok(out)
+        }
+        PageDashboard => dashboard(center, &call).await,
+        PageRun => run(center, &call).await,
+        PageRunCancel => {
+            let id = call.param(0).to_string();
+            api(
+                center,
+                &call,
+                RunsCancel,
+                vec![id.clone()],
+                "",
+                Bytes::new(),
+            )
+            .await?;
+            Ok(Reply::redirect(format!("/console/runs/{}", percent(&id))).on(format!("run:{id}")))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn lang(call: &Call) -> Result<Reply, ApiError> {
+    let lang: Lang = call.param(0).parse().map_err(|_| {
+        ApiError::bad_request("the language is zh or en", "语言须为 zh 或 en").at("path")
+    })?;
+    let next = call.query("next");
+    let mut reply = Reply::redirect(local_path(next.as_deref(), "/"));
+    reply.set_cookies.push(format!(
+        "{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"
+    ));
+    Ok(reply)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let form: LoginForm = call.json()?;
+    let next = local_path(form.next.as_deref(), "/console");
+    let body = json!({ "name": form.name, "password": form.password }).to_string();
+    match api(center, call, Action::Login, vec![], "", Bytes::from(body)).await {
+        Ok(reply) => {
+            let mut out = Reply::redirect(next);
+            out.set_cookies = reply.set_cookies;
+            Ok(out)
+        }
+        Err(e) if matches!(e.code, "bad_credentials" | "throttled") => {
+            let message = match call.lang {
+                Lang::Zh => e.message_zh.clone(),
+                Lang::En => e.message.clone(),
+            };
+            render(call, e.status, |f| {
+                console::login(f, &next, &form.name, Some(&message))
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let data = json_of(
+        api(
+            center,
+            call,
+            Action::PublishedList,
+            vec![],
+            "",
+            Bytes::new(),
+        )
+        .await?,
+    )?;
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let boards: Vec<console::Board> = data["suites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let columns: Vec<String> = s["columns"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect();
+            let rows = s["runs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| console::BoardRow {
+                    run_id: text(&r["run_id"]),
+                    models: text(&r["model"]),
+                    organisation: text(&r["organisation"]),
+                    published_at: text(&r["published_at"]),
+                    cells: columns
+                        .iter()
+                        .map(|c| {
+                            let cell = &r["cells"][c];
+                            Some(console::Cell {
+                                value: cell["value"].as_f64()?,
+                                low: cell["ci_low"].as_f64()?,
+                                high: cell["ci_high"].as_f64()?,
+                            })
+                        })
+                        .collect(),
+                    verdicts: [
+                        "conforms",
+                        "does_not_conform",
+                        "not_applicable",
+                        "cannot_decide",
+                    ]
+                    .map(|k| r["verdicts"][k].as_u64().unwrap_or(0) as usize),
+                    certificate: r["certificate"].as_bool().unwrap_or(false),
+                })
+                .collect();
+            console::Board {
+                suite: text(&s["suite"]),
+                columns,
+                rows,
+            }
+        })
+        .collect();
+    render(call, 200, |f| console::home(f, &boards))
+}
+
+/// The outcome of `POST /api/v1/certificates/verify` as the page shows it.
+fn verify_view(answer: &Value, lang: Lang) -> console::VerifyView {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let message = |v: &Value| match lang {
+        Lang::Zh => text(&v["message_zh"]),
+        Lang::En => text(&v["message"]),
+    };
+    let checks = answer["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| console::CheckLine {
+            name: text(&c["check"]),
+            passed: c["passed"].as_bool(),
+            message: message(c),
+        })
+        .collect();
+    let mut facts = Vec::new();
+    if let Some(cert) = answer["certificate"].as_object() {
+        for (key, value) in cert {
+            let shown = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            facts.push((key.clone(), shown));
+        }
+    }
+    console::VerifyView {
+        valid: answer["valid"].as_bool().unwrap_or(false),
+        checks,
+        facts,
+        offline: answer.get("offline").map(message),
+        error: None,
+    }
+}
+
+async fn verify_bytes(
+    center: &Arc<Center>,
+    call: &Call,
+    bytes: Bytes,
+) -> Result<console::VerifyView, ApiError> {
+    match api(center, call, Action::CertificatesVerify, vec![], "", bytes).await {
+        Ok(reply) => Ok(verify_view(&json_of(reply)?, call.lang)),
+        Err(e) if e.status < 500 => Ok(console::VerifyView {
+            valid: false,
+            checks: Vec::new(),
+            facts: Vec::new(),
+            offline: None,
+            error: Some(match call.lang {
+                Lang::Zh => e.message_zh,
+                Lang::En => e.message,
+            }),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The form; with `?run=ID`, the verification of that published run's certificate.
+async fn verify_form(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let Some(run) = call.query("run") else {
+        return render(call, 200, |f| console::verify(f, "", None));
+    };
+    let c = center.clone();
+    let id = run.clone();
+    // Only a published run's certificate is public.
+    let certificate = blocking(move || -> Result<Option<Vec<u8>>, ApiError> {
+        if c.directory.published_at(&id)?.is_none() {
+            return Ok(None);
+        }
+        Ok(c.directory.latest_certificate(&id)?.map(|i| i.certificate))
+    })
+    .await??
+    .ok_or_else(ApiError::not_found)?;
+    let view = verify_bytes(center, call, Bytes::from(certificate.clone())).await?;
+    let text = String::from_utf8_lossy(&certificate).into_owned();
+    render(call, 200, |f| console::verify(f, &text, Some(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyForm {
+    certificate: String,
+}
+
+async fn verify_check(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let form: VerifyForm = call.json()?;
+    // A form sends a textarea's line ends as CRLF and may drop its last one; a certificate
+    // file's lines end in LF, the last included. Outside its strings (where a line end is
+    // written `\n`) that is all a browser changes, so it is undone and nothing else.
+    let text = format!(
+        "{}\n",
+        form.certificate
+            .replace("\r\n", "\n")
+            .trim_end_matches('\n')
+    );
+    let view = verify_bytes(center, call, Bytes::from(text.clone())).await?;
+    render(call, 200, |f| console::verify(f, &text, Some(&view)))
+}
+
+fn run_row(v: &Value, model_names: &[String]) -> console::RunRow {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let request = &v["request"];
+    let evaluates = ["suite", "benchmark", "upload"]
+        .iter()
+        .find_map(|k| request[*k].as_str())
+        .unwrap_or("")
+        .to_string();
+    console::RunRow {
+        id: text(&v["run_id"]),
+        organisation: text(&v["organisation"]),
+        evaluates,
+        models: model_names.join(", "),
+        status: text(&v["status"]),
+        planned: v["planned"].as_u64(),
+        done: v["scored"].as_u64().unwrap_or(0) + v["failed"].as_u64().unwrap_or(0),
+        created_at: text(&v["created_at"]),
+    }
+}
+
+/// The registered names of a run's models (the ids where a model was since removed).
+async fn model_names(center: &Arc<Center>, runs: &[Value]) -> Result<Vec<Vec<String>>, ApiError> {
+    let ids: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            r["request"]["models"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    let c = center.clone();
+    blocking(move || -> Result<Vec<Vec<String>>, ApiError> {
+        ids.into_iter()
+            .map(|run| {
+                run.into_iter()
+                    .map(|id| Ok(c.directory.model(&id)?.map_or(id, |m| m.name)))
+                    .collect()
+            })
+            .collect()
+    })
+    .await?
+}
+
+async fn dashboard(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let data = json_of(api(center, call, Action::RunsList, vec![], "", Bytes::new()).await?)?;
+    let runs = data["runs"].as_array().cloned().unwrap_or_default();
+    let names = model_names(center, &runs).await?;
+    let rows: Vec<console::RunRow> = runs
+        .iter()
+        .zip(&names)
+        .map(|(r, n)| run_row(r, n))
+        .collect();
+    render(call, 200, |f| console::dashboard(f, &rows))
+}
+
+async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let id = call.param(0).to_string();
+    let data = json_of(
+        api(
+            center,
+            call,
+            Action::RunsGet,
+            vec![id.clone()],
+            "",
+            Bytes::new(),
+        )
+        .await?,
+    )?;
+    let names = model_names(center, std::slice::from_ref(&data)).await?;
+    let row = run_row(&data, &names[0]);
+    let finished = matches!(row.status.as_str(), "completed" | "failed" | "cancelled");
+    let (c, run_id, lang) = (center.clone(), id.clone(), call.lang);
+    let (report, published_at, certified) = blocking(
+        move || -> Result<(Option<touchstone_report::ReportData>, Option<String>, bool), ApiError> {
+            let started = c.store.run(&run_id)?.is_some();
+            let report = if started && c.store.counts(&run_id)?.total() > 0 {
+                Some(
+                    touchstone_report::ReportData::from_store(c.store.as_ref(), &run_id)
+                        .map_err(ApiError::internal)?,
+                )
+            } else {
+                None
+            };
+            Ok((
+                report,
+                c.directory.published_at(&run_id)?,
+                c.directory.latest_certificate(&run_id)?.is_some(),
+            ))
+        },
+    )
+    .await??;
+    let q = percent(&id);
+    let mut downloads = Vec::new();
+    if report.is_some() {
+        for (format, zh, en) in [
+            ("html", "报告（HTML）", "Report (HTML)"),
+            ("md", "报告（Markdown）", "Report (Markdown)"),
+            ("json", "报告（JSON）", "Report (JSON)"),
+        ] {
+            downloads.push(console::Download {
+                href: format!("/api/v1/runs/{q}/report?format={format}&lang={lang}"),
+                zh,
+                en,
+            });
+        }
+        downloads.push(console::Download {
+            href: format!("/api/v1/runs/{q}/results"),
+            zh: "结果（results.json）",
+            en: "Results (results.json)",
+        });
+        downloads.push(console::Download {
+            href: format!("/api/v1/runs/{q}/samples?limit=1000"),
+            zh: "样本（JSON，每页 1000 条）",
+            en: "Samples (JSON, 1,000 a page)",
+        });
+    }
+    if certified {
+        downloads.push(console::Download {
+            href: format!("/api/v1/runs/{q}/certificate"),
+            zh: "证书",
+            en: "Certificate",
+        });
+    }
+    let view = console::RunView {
+        events: (!finished).then(|| format!("/api/v1/runs/{q}/events")),
+        finished_at: data["finished_at"].as_str().map(str::to_string),
+        error: data["error"].as_str().map(str::to_string),
+        downloads,
+        report: report
+            .as_ref()
+            .map(|r| touchstone_report::html_sections(r, lang)),
+        can_cancel: !finished
+            && policy::decide(call.principal.as_ref(), Action::RunsCancel).is_ok(),
+        published_at,
+        row,
+    };
+    Ok(render(call, 200, |f| console::run(f, &view))?.on(format!("run:{id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_send_the_browser_only_to_paths_of_this_center() {
+        assert_eq!(local_path(Some("/console/runs/x"), "/"), "/console/runs/x");
+        for bad in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad), "/console"), "/console", "{bad}");
+        }
+        assert_eq!(local_path(None, "/"), "/");
+    }
+}

@@ -1,0 +1,333 @@
+//! The console's pages over HTTP: a visitor signs in with the form, switches the language, sees
+//! the runs and a run's report; an assessor publishes a run and the public leaderboard shows it;
+//! anyone verifies its certificate. Everything a model or a suite wrote — answers and sample ids
+//! holding markup — renders as text on every page, and the pages allow no inline script.
+
+mod common;
+
+use common::{Auth, Harness, session_of};
+use serde_json::{Value, json};
+
+const HOSTILE: [&str; 3] = [
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "javascript:alert(1)",
+];
+
+/// No hostile string got into the page as markup.
+fn assert_inert(page: &str, what: &str) {
+    assert!(!page.contains("<script>alert"), "{what}: {page}");
+    assert!(!page.contains("<img src=x"), "{what}: {page}");
+    assert!(!page.contains("href=\"javascript:"), "{what}: {page}");
+    assert!(
+        page.matches("<script").count() <= 1,
+        "{what}: only the console's own script"
+    );
+}
+
+async fn post_form(
+    h: &Harness,
+    path: &str,
+    auth: &Auth,
+    form: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut req = h.http.post(format!("{}{path}", h.base)).form(form);
+    if let Auth::Cookie(c) = auth {
+        req = req.header("cookie", format!("touchstone_session={c}"));
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_show_runs_reports_and_the_leaderboard_with_hostile_text_inert() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    h.user("alice", "applicant", Some("acme")).await;
+    let assessor = h.user("asa", "assessor", None).await;
+
+    // Signing in through the form: a wrong password is a page that says so, the right one a
+    // redirect back to where the visitor was going, with a session.
+    let (status, _, page) = post_form(
+        &h,
+        "/login",
+        &Auth::None,
+        &[
+            ("name", "alice"),
+            ("password", "wrong password!"),
+            ("next", "/console"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("用户名或密码错误"), "{page}");
+    let (status, headers, _) = post_form(
+        &h,
+        "/login",
+        &Auth::None,
+        &[
+            ("name", "alice"),
+            ("password", "pw-alice-long-enough"),
+            ("next", "//evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        headers["location"], "/console",
+        "an open redirect is refused"
+    );
+    let alice = Auth::Cookie(session_of(&headers).expect("a session"));
+
+    // A suite whose sample ids and answers hold markup.
+    let items: String = HOSTILE
+        .iter()
+        .map(|s| {
+            json!({ "id": s, "input": format!("[[reply:{s}]]"), "target": "x" }).to_string() + "\n"
+        })
+        .collect();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/suites",
+            &alice,
+            Some(json!({
+                "name": "hostile",
+                "suite": "name: hostile\ntasks:\n  - name: t\n    dataset: {path: items.jsonl}\n    scorers: [exact]\n",
+                "files": [{ "path": "items.jsonl", "text": items }],
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let upload = r.body["id"].as_str().unwrap().to_string();
+    let model = h.model(&alice, "acme").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &alice,
+            Some(json!({ "upload": upload, "models": [model] })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let done = h.wait_finished(&alice, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // The dashboard and the run page, in 中文 (the default) and then in English.
+    let dash = h.call("GET", "/console", &alice, None).await;
+    assert_eq!(dash.status, 200);
+    assert!(
+        dash.text.contains(&run) && dash.text.contains("已完成"),
+        "{}",
+        dash.text
+    );
+    assert_inert(&dash.text, "dashboard");
+    let page = h
+        .call("GET", &format!("/console/runs/{run}"), &alice, None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_inert(&page.text, "run page");
+    assert!(
+        page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the answer is shown, as text: {}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!("/api/v1/runs/{run}/report?format=html"))
+    );
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    let switch = h
+        .call(
+            "GET",
+            &format!("/lang/en?next=/console/runs/{run}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(switch.status, 303);
+    let lang_cookie = switch.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        lang_cookie.starts_with("touchstone_lang=en;"),
+        "{lang_cookie}"
+    );
+    let Auth::Cookie(session) = &alice else {
+        unreachable!()
+    };
+    let english = h
+        .http
+        .get(format!("{}/console/runs/{run}", h.base))
+        .header(
+            "cookie",
+            format!("touchstone_session={session}; touchstone_lang=en"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english.contains("lang=\"en\"") && english.contains("Downloads"),
+        "{english}"
+    );
+    assert_inert(&english, "run page (en)");
+
+    // Nothing is public until an assessor publishes it.
+    let home = h.call("GET", "/", &Auth::None, None).await;
+    assert_eq!(home.status, 200);
+    assert!(!home.text.contains(&run));
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/publish"),
+            &assessor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let home = h.call("GET", "/", &Auth::None, None).await;
+    assert!(home.text.contains("hostile"), "{}", home.text);
+    assert!(
+        home.text.contains("t · "),
+        "the task's column: {}",
+        home.text
+    );
+    // The public sees the model's name, never its endpoint.
+    assert!(!home.text.contains(&h.mock.base_url()), "{}", home.text);
+    assert_inert(&home.text, "leaderboard");
+    let published: Value = h
+        .call("GET", "/api/v1/published", &Auth::None, None)
+        .await
+        .body;
+    assert_eq!(published["suites"][0]["runs"][0]["run_id"], json!(run));
+
+    // A signed-out visitor asking for a console page is sent to sign in, and back.
+    let r = h
+        .call("GET", &format!("/console/runs/{run}"), &Auth::None, None)
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.headers["location"],
+        format!("/login?next=/console/runs/{run}")
+    );
+    // Static files are served from the binary; nothing else is.
+    let css = h
+        .call("GET", "/static/console.css", &Auth::None, None)
+        .await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    let r = h
+        .call("GET", "/static/..%2FCargo.toml", &Auth::None, None)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = h.call("GET", "/no/such/page", &Auth::None, None).await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn anyone_verifies_a_certificate_on_the_page_and_a_changed_byte_fails() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let assessor = h.user("asa", "assessor", None).await;
+    let model = h.model(&alice, "acme").await;
+    let run = h.finished_run(&alice, &model, 2).await;
+    h.keys("page passphrase");
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/certificate"),
+            &assessor,
+            Some(json!({ "passphrase": "page passphrase" })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let file = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/certificate"),
+            &alice,
+            None,
+        )
+        .await
+        .text;
+
+    let (status, _, page) = post_form(&h, "/verify", &Auth::None, &[("certificate", &file)]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("证书有效"), "{page}");
+    assert!(
+        page.contains("signatures") && page.contains("in_log"),
+        "{page}"
+    );
+    assert!(
+        page.contains("touchstone verify"),
+        "how to verify offline: {page}"
+    );
+
+    // One changed byte inside a signed value.
+    let changed = file.replacen(
+        "\"center\": \"Touchstone evaluation center\"",
+        "\"center\": \"Touchstone evaluation centre\"",
+        1,
+    );
+    assert!(changed != file && changed.len() == file.len());
+    let (status, _, page) =
+        post_form(&h, "/verify", &Auth::None, &[("certificate", &changed)]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("证书无效"), "{page}");
+    assert!(!page.contains("证书有效"), "{page}");
+
+    // Not JSON at all: said so, in words.
+    let (status, _, page) = post_form(
+        &h,
+        "/verify",
+        &Auth::None,
+        &[("certificate", "<script>alert(1)</script>")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("证书无效") && page.contains("不是有效的"),
+        "{page}"
+    );
+    assert_inert(&page, "verify");
+
+    // A published run's certificate is verified by its link; an unpublished one is not public.
+    let r = h
+        .call("GET", &format!("/verify?run={run}"), &Auth::None, None)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/publish"),
+            &assessor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = h
+        .call("GET", &format!("/verify?run={run}"), &Auth::None, None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("证书有效"), "{}", r.text);
+}

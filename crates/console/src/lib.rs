@@ -1,0 +1,21 @@
+//! The center's web pages as pure functions: plain data in, HTML out, in 简体中文 or English.
+//!
+//! This crate decides nothing: who may see a page, and which links a visitor is offered, are
+//! decided by the center's policy, which hands the pages their data and their [`Frame`]. Every
+//! string a model, a suite or a person wrote is interpolated through `maud`, which escapes it;
+//! nothing here writes unescaped text except the fixed markup of this crate. The pages load one
+//! style sheet and one script from `/static/` (see [`asset`]) and carry no inline script, so a
+//! Content-Security-Policy of `script-src 'self'` holds; they read without the script (it only
+//! moves progress bars live and fills the verification form from a chosen file).
+
+mod assets;
+mod frame;
+mod pages;
+
+pub use assets::{ASSETS, asset};
+pub use frame::{Frame, NavLink, Viewer, t};
+pub use pages::{
+    Board, BoardRow, Cell, CheckLine, Download, RunRow, RunView, VerifyView, about, dashboard,
+    error, home, login, run, verify,
+};
+pub use touchstone_report::Lang;
