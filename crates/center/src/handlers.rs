@@ -73,7 +73,8 @@ pub(crate) async fn dispatch(
         AuditList => audit_list(center, call).await,
         // Pages are answered by `pages`, which the HTTP layer calls for them.
         Static | PageHome | PageAbout | PageVerify | PageVerifyCheck | PageLang | PageLogin
-        | PageLoginSubmit | PageLogout | PageDashboard | PageRun | PageRunCancel => {
+        | PageLoginSubmit | PageLogout | PageDashboard | PageRun | PageRunCancel
+        | PageRunCertify | PageRunPublish | PagePassword | PagePasswordSubmit => {
             Err(ApiError::not_found())
         }
     }

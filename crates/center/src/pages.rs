@@ -107,6 +107,9 @@ pub(crate) fn error_page(
     if e.code == "sign_in" {
         return Reply::redirect(format!("/login?next={}", percent(path_and_query)));
     }
+    if e.code == "password_change_required" {
+        return Reply::redirect("/console/password".into());
+    }
     let (viewer, nav) = (viewer(who), nav(who));
     let frame = Frame {
         lang,
@@ -204,19 +207,22 @@ pub(crate) async fn dispatch(
         }
         PageDashboard => dashboard(center, &call).await,
         PageRun => run(center, &call).await,
-        PageRunCancel => {
+        PageRunCancel | PageRunCertify | PageRunPublish => {
             let id = call.param(0).to_string();
-            api(
-                center,
-                &call,
-                RunsCancel,
-                vec![id.clone()],
-                "",
-                Bytes::new(),
-            )
-            .await?;
+            let (inner, body) = match action {
+                PageRunCancel => (RunsCancel, Bytes::new()),
+                // The passphrase goes to the API's handler as it came, and nowhere else.
+                PageRunCertify => (RunsCertify, call.body.clone()),
+                _ => (RunsPublish, Bytes::new()),
+            };
+            api(center, &call, inner, vec![id.clone()], "", body).await?;
             Ok(Reply::redirect(format!("/console/runs/{}", percent(&id))).on(format!("run:{id}")))
         }
+        PagePassword => {
+            let forced = call.who()?.must_change_password;
+            render(&call, 200, |f| console::password(f, forced, None))
+        }
+        PagePasswordSubmit => password(center, &call).await,
         _ => Err(ApiError::not_found()),
     }
 }
@@ -259,6 +265,47 @@ async fn login(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
             };
             render(call, e.status, |f| {
                 console::login(f, &next, &form.name, Some(&message))
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+/// The API's password change; its refusals (a wrong current password, a short new one, too
+/// many tries) are shown in the form.
+async fn password(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let form: PasswordForm = call.json()?;
+    let body = json!({ "current": form.current, "new": form.new }).to_string();
+    match api(
+        center,
+        call,
+        Action::PasswordChange,
+        vec![],
+        "",
+        Bytes::from(body),
+    )
+    .await
+    {
+        Ok(reply) => {
+            let mut out = Reply::redirect("/console".into());
+            out.set_cookies = reply.set_cookies;
+            Ok(out)
+        }
+        Err(e) if e.status < 500 && e.code != "sign_in" => {
+            let message = match call.lang {
+                Lang::Zh => e.message_zh.clone(),
+                Lang::En => e.message.clone(),
+            };
+            let forced = call.who()?.must_change_password;
+            render(call, e.status, |f| {
+                console::password(f, forced, Some(&message))
             })
         }
         Err(e) => Err(e),
@@ -564,6 +611,8 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
             .map(|r| touchstone_report::html_sections(r, lang)),
         can_cancel: !finished
             && policy::decide(call.principal.as_ref(), Action::RunsCancel).is_ok(),
+        can_certify: row.status == "completed"
+            && policy::decide(call.principal.as_ref(), Action::RunsCertify).is_ok(),
         published_at,
         row,
     };

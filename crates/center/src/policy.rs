@@ -186,6 +186,10 @@ actions!(
     PageDashboard,
     PageRun,
     PageRunCancel,
+    PageRunCertify,
+    PageRunPublish,
+    PagePassword,
+    PagePasswordSubmit,
 );
 
 /// Who an action is for.
@@ -213,7 +217,7 @@ fn rule(action: Action) -> Rule {
             token_allowed: true,
         },
         // A leaked token must not take over the account.
-        PasswordChange => Rule::Own {
+        PasswordChange | PagePassword | PagePasswordSubmit => Rule::Own {
             token_allowed: false,
         },
         // A leaked token must not mint more tokens: token management needs a session.
@@ -234,7 +238,9 @@ fn rule(action: Action) -> Rule {
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
         ReviewsCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Signing in the center's name is the assessors' alone.
-        RunsCertify | RunsPublish => Rule::Roles(&[Assessor], Scope::Certify),
+        RunsCertify | RunsPublish | PageRunCertify | PageRunPublish => {
+            Rule::Roles(&[Assessor], Scope::Certify)
+        }
         RunsCreate | RunsCancel | SuitesUpload | PageRunCancel => {
             Rule::Roles(&[Assessor, Applicant], Scope::Runs)
         }
@@ -263,6 +269,8 @@ pub const PASSWORD_CHANGE_ALLOWS: &[Action] = &[
     Action::Logout,
     Action::PasswordChange,
     Action::PageLogout,
+    Action::PagePassword,
+    Action::PagePasswordSubmit,
 ];
 
 /// Whether anyone, signed in or not, may call `action`.

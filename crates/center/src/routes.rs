@@ -393,6 +393,34 @@ pub const ROUTES: &[Route] = {
             "Cancel a run",
             "取消运行",
         ),
+        route(
+            "POST",
+            "/console/runs/{id}/certificate",
+            PageRunCertify,
+            "Issue the run's certificate (the passphrase is asked in the page and never stored)",
+            "签发证书（口令在页面输入，不保存）",
+        ),
+        route(
+            "POST",
+            "/console/runs/{id}/publish",
+            PageRunPublish,
+            "Publish the run on the leaderboard",
+            "在排行榜公开运行",
+        ),
+        route(
+            "GET",
+            "/console/password",
+            PagePassword,
+            "Password change form",
+            "修改密码页",
+        ),
+        route(
+            "POST",
+            "/console/password",
+            PagePasswordSubmit,
+            "Change one's own password",
+            "修改密码",
+        ),
     ]
 };
 

@@ -329,6 +329,31 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "alice:-runs",
         "403 303 403 303 404 403 303 401 401 403",
     ),
+    (
+        "POST",
+        "/console/runs/{id}/certificate",
+        "asa:-certify",
+        "403 303 403 403 403 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/runs/{id}/publish",
+        "asa:-certify",
+        "403 303 403 403 403 403 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/password",
+        "alice:-read",
+        "200 200 200 200 200 200 303 401 401 403",
+    ),
+    // With a wrong current password: the form says so, and no session ends.
+    (
+        "POST",
+        "/console/password",
+        "alice:-read",
+        "400 400 400 400 400 400 303 401 401 403",
+    ),
     // Last: a session caller's password changes, which ends that caller's sessions.
     (
         "POST",
@@ -602,6 +627,14 @@ impl World {
             ("POST", "/api/v1/runs/{id}/reviews") => (
                 path_with(&self.run),
                 Some(json!({ "item": self.item, "value": 1, "reason": "matrix" })),
+            ),
+            ("POST", "/console/runs/{id}/certificate") => (
+                path_with(&self.run),
+                Some(json!({ "passphrase": PASSPHRASE })),
+            ),
+            ("POST", "/console/password") => (
+                path.to_string(),
+                Some(json!({ "current": "not the password", "new": "a-new-password-long-enough" })),
             ),
             ("GET", "/static/{name}") => (path.replace("{name}", "console.css"), None),
             ("GET", "/lang/{code}") => (path.replace("{code}", "en") + "?next=/", None),

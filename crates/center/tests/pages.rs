@@ -331,3 +331,111 @@ async fn anyone_verifies_a_certificate_on_the_page_and_a_changed_byte_fails() {
     assert_eq!(r.status, 200);
     assert!(r.text.contains("证书有效"), "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_given_password_is_changed_in_the_page_and_an_assessor_certifies_and_publishes() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let model = h.model(&alice, "acme").await;
+    let run = h.finished_run(&alice, &model, 2).await;
+    // An administrator gives an assessor a password: the first thing the page asks is a new one.
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/users",
+            &h.admin,
+            Some(json!({ "name": "asa", "role": "assessor", "password": "given-by-the-admin" })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let (status, headers, _) = post_form(
+        &h,
+        "/login",
+        &Auth::None,
+        &[("name", "asa"), ("password", "given-by-the-admin")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let first = Auth::Cookie(session_of(&headers).unwrap());
+    let r = h
+        .call("GET", &format!("/console/runs/{run}"), &first, None)
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.headers["location"], "/console/password");
+    let page = h.call("GET", "/console/password", &first, None).await;
+    assert!(page.text.contains("当前密码由他人设置"), "{}", page.text);
+    // A wrong current password is said in the form; the right one renews the session.
+    let (status, _, page) = post_form(
+        &h,
+        "/console/password",
+        &first,
+        &[
+            ("current", "not it at all"),
+            ("new", "the-assessor-chose-this"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    let (status, headers, _) = post_form(
+        &h,
+        "/console/password",
+        &first,
+        &[
+            ("current", "given-by-the-admin"),
+            ("new", "the-assessor-chose-this"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let asa = Auth::Cookie(session_of(&headers).expect("a renewed session"));
+
+    // The run page offers the assessor the certificate and publication; the applicant not.
+    let page = h
+        .call("GET", &format!("/console/runs/{run}"), &asa, None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("name=\"passphrase\""), "{}", page.text);
+    let mine = h
+        .call("GET", &format!("/console/runs/{run}"), &alice, None)
+        .await;
+    assert!(!mine.text.contains("name=\"passphrase\""));
+    h.keys("the center's passphrase");
+    let (status, _, page) = post_form(
+        &h,
+        &format!("/console/runs/{run}/certificate"),
+        &asa,
+        &[("passphrase", "not the passphrase")],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("口令无法打开"), "{page}");
+    let (status, headers, _) = post_form(
+        &h,
+        &format!("/console/runs/{run}/certificate"),
+        &asa,
+        &[("passphrase", "the center's passphrase")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], format!("/console/runs/{run}"));
+    let (status, _, _) = post_form(&h, &format!("/console/runs/{run}/publish"), &asa, &[]).await;
+    assert_eq!(status, 303);
+    let page = h
+        .call("GET", &format!("/console/runs/{run}"), &asa, None)
+        .await;
+    assert!(
+        page.text
+            .contains(&format!("/api/v1/runs/{run}/certificate")),
+        "{}",
+        page.text
+    );
+    let verified = h
+        .call("GET", &format!("/verify?run={run}"), &Auth::None, None)
+        .await;
+    assert!(verified.text.contains("证书有效"), "{}", verified.text);
+    // The passphrase is nowhere in the audit trail.
+    let audit = h.call("GET", "/api/v1/audit", &h.admin, None).await;
+    assert!(!audit.text.contains("the center's passphrase"));
+}

@@ -16,6 +16,6 @@ pub use assets::{ASSETS, asset};
 pub use frame::{Frame, NavLink, Viewer, t};
 pub use pages::{
     Board, BoardRow, Cell, CheckLine, Download, RunRow, RunView, VerifyView, about, dashboard,
-    error, home, login, run, verify,
+    error, home, login, password, run, verify,
 };
 pub use touchstone_report::Lang;

@@ -71,6 +71,8 @@ pub struct RunView {
     /// The report's sections, once there are results.
     pub report: Option<Markup>,
     pub can_cancel: bool,
+    /// The viewer may issue its certificate and publish it (an assessor, on a completed run).
+    pub can_certify: bool,
     /// When it was published on the leaderboard.
     pub published_at: Option<String>,
 }
@@ -309,6 +311,21 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
                 button.danger type="submit" { (t(lang, "取消运行", "Cancel the run")) }
             }
         }
+        @if view.can_certify {
+            section.actions {
+                h2 { (t(lang, "证书与公开", "Certificate and publication")) }
+                form.card method="post" action=(format!("/console/runs/{}/certificate", encode(&r.id))) {
+                    label for="passphrase" { (t(lang, "评测中心私钥口令（仅用于本次签发，不保存）", "The center's key passphrase (used for this certificate only, never stored)")) }
+                    input #passphrase type="password" name="passphrase" autocomplete="off" required;
+                    button type="submit" { (t(lang, "签发证书", "Issue the certificate")) }
+                }
+                @if view.published_at.is_none() {
+                    form.inline method="post" action=(format!("/console/runs/{}/publish", encode(&r.id))) {
+                        button type="submit" { (t(lang, "在排行榜公开", "Publish on the leaderboard")) }
+                    }
+                }
+            }
+        }
         @if !view.downloads.is_empty() {
             h2 { (t(lang, "下载", "Downloads")) }
             ul.downloads {
@@ -321,6 +338,26 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
         }
     };
     page(frame, t(lang, "运行详情", "Run"), body)
+}
+
+/// The password change: the current password and a new one; `forced` when someone else set the
+/// current one (nothing else is open until it is changed).
+pub fn password(frame: &Frame<'_>, forced: bool, error: Option<&str>) -> String {
+    let lang = frame.lang;
+    let body = html! {
+        @if forced {
+            p.lead { (t(lang, "当前密码由他人设置，请先修改密码，然后才能使用其他功能。", "Your password was set by someone else: change it before anything else.")) }
+        }
+        form.card method="post" action="/console/password" {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            label for="current" { (t(lang, "当前密码", "Current password")) }
+            input #current type="password" name="current" autocomplete="current-password" required;
+            label for="new" { (t(lang, "新密码（至少 12 个字符）", "New password (12 characters or more)")) }
+            input #new type="password" name="new" autocomplete="new-password" minlength="12" required;
+            button type="submit" { (t(lang, "修改密码", "Change the password")) }
+        }
+    };
+    page(frame, t(lang, "修改密码", "Change your password"), body)
 }
 
 /// Certificate verification: the form, and the outcome of the last check.
@@ -440,6 +477,7 @@ mod tests {
                 downloads: vec![],
                 report: None,
                 can_cancel: true,
+                can_certify: true,
                 published_at: None,
             };
             assert_inert(&run(&frame(), &view));
@@ -470,6 +508,7 @@ mod tests {
             };
             assert_inert(&verify(&frame(), s, Some(&outcome)));
             assert_inert(&login(&frame(), s, s, Some(s)));
+            assert_inert(&password(&frame(), true, Some(s)));
             assert_inert(&error(&frame(), 404, s));
         }
     }
