@@ -929,15 +929,11 @@ impl Directory {
     /// Makes a run public; publishing it again keeps the first date. Returns when it was
     /// published.
     pub fn publish(&self, run_id: &str, by: &str, at: &str) -> Result<String> {
-        let conn = self.conn();
-        conn.execute(
+        Ok(self.conn().query_row(
             "INSERT INTO center_published (run_id, published_by, published_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (run_id) DO NOTHING",
+             ON CONFLICT (run_id) DO UPDATE SET published_at = published_at
+             RETURNING published_at",
             params![run_id, by, at],
-        )?;
-        Ok(conn.query_row(
-            "SELECT published_at FROM center_published WHERE run_id = ?1",
-            [run_id],
             |r| r.get(0),
         )?)
     }

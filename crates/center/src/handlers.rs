@@ -737,31 +737,14 @@ async fn runs_get(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
 async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let job = load_job(center, &call, Action::RunsResults).await?;
     let object = format!("run:{}", job.run_id);
-    // A finished job's results no longer change: summarised once, then served from memory.
-    if job.status.is_finished()
-        && let Some(text) = center.results_cache.get(&job.run_id)
-    {
+    let finished = job.status.is_finished();
+    // The hot path of a dashboard: a finished run's cached results, without a blocking task.
+    if finished && let Some(text) = center.results_cache.get(&job.run_id) {
         return Ok(Reply::text("application/json", text.to_string()).on(object));
     }
-    let store = center.store.clone();
-    let id = job.run_id.clone();
-    let results = blocking(move || -> Result<Option<String>, ApiError> {
-        if store.run(&id)?.is_none() {
-            return Ok(None);
-        }
-        let r = touchstone_engine::summarize(store.as_ref(), &id).map_err(ApiError::internal)?;
-        serde_json::to_string(&r)
-            .map(Some)
-            .map_err(ApiError::internal)
-    })
-    .await??;
-    match results {
-        Some(text) => {
-            if job.status.is_finished() {
-                center.results_cache.put(&job.run_id, &text);
-            }
-            Ok(Reply::text("application/json", text).on(object))
-        }
+    let (c, id) = (center.clone(), job.run_id.clone());
+    match blocking(move || c.results_text(&id, finished)).await?? {
+        Some(text) => Ok(Reply::text("application/json", text.to_string()).on(object)),
         None => Err(ApiError::conflict(
             "the run has not started yet: no results",
             "运行尚未开始，暂无结果",

@@ -58,8 +58,8 @@ async fn handle(
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    // Everything outside `/api/` is a page: its errors are pages too.
-    let page = !path.starts_with("/api/");
+    // A page's errors are pages too, a missing page's included.
+    let page = routes::is_page(&path);
     let lang = page_lang(req.headers());
     let here = if query.is_empty() {
         path.clone()

@@ -122,10 +122,10 @@ impl ResultsCache {
         entries.0.get(run_id).cloned()
     }
 
-    fn put(&self, run_id: &str, text: &str) {
+    fn put(&self, run_id: &str, text: Arc<str>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *entries;
-        if map.insert(run_id.to_string(), Arc::from(text)).is_none() {
+        if map.insert(run_id.to_string(), text).is_none() {
             order.push_back(run_id.to_string());
         }
         while order.len() > Self::CAPACITY {
@@ -169,6 +169,31 @@ impl CenterConfig {
 }
 
 impl Center {
+    /// A run's results (`results.json`) as JSON text; None before the run has started. A
+    /// finished run's results no longer change: summarised once, then served from memory.
+    /// Blocking (it reads the store).
+    pub(crate) fn results_text(
+        &self,
+        run_id: &str,
+        finished: bool,
+    ) -> Result<Option<Arc<str>>, ApiError> {
+        if finished && let Some(text) = self.results_cache.get(run_id) {
+            return Ok(Some(text));
+        }
+        if self.store.run(run_id)?.is_none() {
+            return Ok(None);
+        }
+        let results = touchstone_engine::summarize(self.store.as_ref(), run_id)
+            .map_err(ApiError::internal)?;
+        let text: Arc<str> = serde_json::to_string(&results)
+            .map_err(ApiError::internal)?
+            .into();
+        if finished {
+            self.results_cache.put(run_id, text.clone());
+        }
+        Ok(Some(text))
+    }
+
     pub fn open(
         store: Arc<dyn Store>,
         config: &CenterConfig,

@@ -105,7 +105,7 @@ pub(crate) fn error_page(
     path_and_query: &str,
 ) -> Reply {
     if e.code == "sign_in" {
-        return Reply::redirect(format!("/login?next={}", percent(path_and_query)));
+        return Reply::redirect(format!("/login?next={}", console::encode(path_and_query)));
     }
     if e.code == "password_change_required" {
         return Reply::redirect("/console/password".into());
@@ -117,23 +117,15 @@ pub(crate) fn error_page(
         nav: &nav,
         here: path_and_query,
     };
-    let message = match lang {
-        Lang::Zh => &e.message_zh,
-        Lang::En => &e.message,
-    };
-    Reply::html(e.status, console::error(&frame, e.status, message))
+    Reply::html(e.status, console::error(&frame, e.status, &said(e, lang)))
 }
 
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// The error's message in the page's language.
+fn said(e: &ApiError, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => e.message_zh.clone(),
+        Lang::En => e.message.clone(),
+    }
 }
 
 /// Where a form may send the browser back to: a path of this center, nothing else (an open
@@ -216,7 +208,10 @@ pub(crate) async fn dispatch(
                 _ => (RunsPublish, Bytes::new()),
             };
             api(center, &call, inner, vec![id.clone()], "", body).await?;
-            Ok(Reply::redirect(format!("/console/runs/{}", percent(&id))).on(format!("run:{id}")))
+            Ok(
+                Reply::redirect(format!("/console/runs/{}", console::encode(&id)))
+                    .on(format!("run:{id}")),
+            )
         }
         PagePassword => {
             let forced = call.who()?.must_change_password;
@@ -259,10 +254,7 @@ async fn login(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
             Ok(out)
         }
         Err(e) if matches!(e.code, "bad_credentials" | "throttled") => {
-            let message = match call.lang {
-                Lang::Zh => e.message_zh.clone(),
-                Lang::En => e.message.clone(),
-            };
+            let message = said(&e, call.lang);
             render(call, e.status, |f| {
                 console::login(f, &next, &form.name, Some(&message))
             })
@@ -299,10 +291,7 @@ async fn password(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> 
             Ok(out)
         }
         Err(e) if e.status < 500 && e.code != "sign_in" => {
-            let message = match call.lang {
-                Lang::Zh => e.message_zh.clone(),
-                Lang::En => e.message.clone(),
-            };
+            let message = said(&e, call.lang);
             let forced = call.who()?.must_change_password;
             render(call, e.status, |f| {
                 console::password(f, forced, Some(&message))
@@ -424,10 +413,7 @@ async fn verify_bytes(
             checks: Vec::new(),
             facts: Vec::new(),
             offline: None,
-            error: Some(match call.lang {
-                Lang::Zh => e.message_zh,
-                Lang::En => e.message,
-            }),
+            error: Some(said(&e, call.lang)),
         }),
         Err(e) => Err(e),
     }
@@ -569,7 +555,7 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
         },
     )
     .await??;
-    let q = percent(&id);
+    let q = console::encode(&id);
     let mut downloads = Vec::new();
     if report.is_some() {
         for (format, zh, en) in [

@@ -54,16 +54,12 @@ pub(crate) fn public_model_name(spec: &str) -> &str {
     rest.split_once('@').map_or(rest, |(name, _)| name)
 }
 
-/// A finished run's results, from the cache when they are there.
-pub(crate) fn results_of(center: &Center, run_id: &str) -> Result<RunResults, ApiError> {
-    if let Some(text) = center.results_cache.get(run_id) {
-        return serde_json::from_str(&text).map_err(ApiError::internal);
-    }
-    let results =
-        touchstone_engine::summarize(center.store.as_ref(), run_id).map_err(ApiError::internal)?;
-    let text = serde_json::to_string(&results).map_err(ApiError::internal)?;
-    center.results_cache.put(run_id, &text);
-    Ok(results)
+/// A published (so completed) run's results.
+fn results_of(center: &Center, run_id: &str) -> Result<RunResults, ApiError> {
+    let text = center
+        .results_text(run_id, true)?
+        .ok_or_else(|| ApiError::internal("a published run has no results"))?;
+    serde_json::from_str(&text).map_err(ApiError::internal)
 }
 
 /// Per suite (by name), its columns and one row per published run and model.
@@ -82,8 +78,13 @@ fn leaderboard(center: &Center) -> Result<Value, ApiError> {
                 }
             }
         }
-        let mut models: Vec<&str> = results.tasks.iter().map(|t| t.model.as_str()).collect();
-        models.dedup();
+        // Each model once, in the order its first task appears (tasks interleave models).
+        let mut models: Vec<&str> = Vec::new();
+        for task in &results.tasks {
+            if !models.contains(&task.model.as_str()) {
+                models.push(&task.model);
+            }
+        }
         for model in models {
             let mut cells = BTreeMap::new();
             for task in results.tasks.iter().filter(|t| t.model == model) {

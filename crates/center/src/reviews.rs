@@ -60,16 +60,11 @@ pub(crate) async fn create(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
     let who = call.who()?.clone();
     let store = center.store.clone();
     let (run_id, item_id) = (job.run_id.clone(), body.item.clone());
-    let item = blocking(move || store.result(&run_id, &item_id))
-        .await?
-        .map_err(|e| match e {
-            // A queued run has nothing recorded yet.
-            touchstone_store::StoreError::NotFound(_) => None,
-            other => Some(ApiError::internal(other)),
-        });
-    let item = match item {
+    let found = blocking(move || store.result(&run_id, &item_id)).await?;
+    let item = match found {
         Ok(Some(item)) => item,
-        Ok(None) | Err(None) => {
+        // A queued run has nothing recorded yet: no item either.
+        Ok(None) | Err(touchstone_store::StoreError::NotFound(_)) => {
             return Err(ApiError::new(
                 404,
                 "not_found",
@@ -78,7 +73,7 @@ pub(crate) async fn create(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
             )
             .at("item"));
         }
-        Err(Some(e)) => return Err(e),
+        Err(e) => return Err(ApiError::internal(e)),
     };
     let score = match &body.scorer {
         None => item.scores.first(),

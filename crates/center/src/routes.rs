@@ -26,8 +26,9 @@ pub struct Route {
     pub page: bool,
 }
 
-/// Whether `path` is outside `/api/` (a const fn: the table is built at compile time).
-const fn is_page(path: &str) -> bool {
+/// Whether `path` is a page of the console: anything outside `/api/` (a const fn: the table is
+/// built at compile time). The HTTP layer asks it too, for paths no route matches.
+pub const fn is_page(path: &str) -> bool {
     let p = path.as_bytes();
     let api = b"/api/";
     if p.len() < api.len() {

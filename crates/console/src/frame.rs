@@ -126,8 +126,8 @@ pub(crate) fn page(frame: &Frame<'_>, title: &str, body: Markup) -> String {
     out
 }
 
-/// Percent-encodes a path and query for use as a query value (`next=`).
-pub(crate) fn encode(s: &str) -> String {
+/// Percent-encodes a path and query for use as a query value (`next=`) or a path segment.
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {

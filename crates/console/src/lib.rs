@@ -13,7 +13,7 @@ mod frame;
 mod pages;
 
 pub use assets::{ASSETS, asset};
-pub use frame::{Frame, NavLink, Viewer, t};
+pub use frame::{Frame, NavLink, Viewer, encode, t};
 pub use pages::{
     Board, BoardRow, Cell, CheckLine, Download, RunRow, RunView, VerifyView, about, dashboard,
     error, home, login, password, run, verify,
