@@ -47,6 +47,24 @@ pub struct RunRequest {
     pub no_cache: bool,
 }
 
+impl RunRequest {
+    /// The engine's options for this request: what the job runs with, and what the console's
+    /// preview counts.
+    pub fn options(&self) -> touchstone_engine::EvalOptions {
+        touchstone_engine::EvalOptions {
+            limit: self.limit,
+            epochs: self.epochs,
+            seed: self.seed,
+            exec: touchstone_engine::ExecOptions {
+                concurrency: self.concurrency,
+                no_cache: self.no_cache,
+                ..touchstone_engine::ExecOptions::default()
+            },
+            ..touchstone_engine::EvalOptions::default()
+        }
+    }
+}
+
 /// Files in a benchmark's folder that are not its data.
 fn is_data_file(path: &Path) -> bool {
     let name = path

@@ -111,6 +111,9 @@ pub(crate) struct Reply {
     pub object: Option<String>,
     /// Where a redirect (303) sends the browser.
     pub location: Option<String>,
+    /// The error's code where a page answers a refusal itself (a form shown again with what
+    /// was wrong): the audit trail records it as refused, not as done.
+    pub refused: Option<&'static str>,
 }
 
 pub(crate) enum Body {
@@ -137,6 +140,7 @@ impl Reply {
             set_cookies: Vec::new(),
             object: None,
             location: None,
+            refused: None,
         }
     }
 
@@ -151,6 +155,7 @@ impl Reply {
             set_cookies: Vec::new(),
             object: None,
             location: None,
+            refused: None,
         }
     }
 
@@ -166,6 +171,7 @@ impl Reply {
             set_cookies: Vec::new(),
             object: None,
             location: None,
+            refused: None,
         }
     }
 
@@ -182,12 +188,19 @@ impl Reply {
         Reply {
             status: 303,
             location: Some(to),
+            refused: None,
             ..Reply::text("text/plain; charset=utf-8", String::new())
         }
     }
 
     pub fn on(mut self, object: impl Into<String>) -> Reply {
         self.object = Some(object.into());
+        self
+    }
+
+    /// The page answers the refusal `code` itself (see [`Reply::refused`]).
+    pub fn refusing(mut self, code: &'static str) -> Reply {
+        self.refused = Some(code);
         self
     }
 }

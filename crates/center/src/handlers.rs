@@ -74,9 +74,10 @@ pub(crate) async fn dispatch(
         // Pages are answered by `pages`, which the HTTP layer calls for them.
         Static | PageHome | PageAbout | PageVerify | PageVerifyCheck | PageLang | PageLogin
         | PageLoginSubmit | PageLogout | PageDashboard | PageRun | PageRunCancel
-        | PageRunCertify | PageRunPublish | PagePassword | PagePasswordSubmit => {
-            Err(ApiError::not_found())
-        }
+        | PageRunCertify | PageRunPublish | PagePassword | PagePasswordSubmit | PageModels
+        | PageModelsCreate | PageModelTest | PageModelDelete | PageRunNew | PageRunCreate
+        | PageAdmin | PageUserCreate | PageOrgCreate | PageTokens | PageTokenCreate
+        | PageTokenRevoke | PageAudit => Err(ApiError::not_found()),
     }
 }
 
@@ -770,6 +771,7 @@ async fn runs_events(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError
         .feeds
         .subscribe(&center.directory, &job.run_id, after);
     Ok(Reply {
+        refused: None,
         status: 200,
         body: Body::Events(stream),
         set_cookies: Vec::new(),

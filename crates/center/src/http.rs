@@ -78,7 +78,10 @@ async fn handle(
                 };
                 if let Some(a) = seen.audit.as_mut() {
                     let (outcome, object) = match &result {
-                        Ok(r) => ("ok".to_string(), r.object.clone()),
+                        Ok(r) => match r.refused {
+                            Some(code) => (format!("refused:{code}"), r.object.clone()),
+                            None => ("ok".to_string(), r.object.clone()),
+                        },
                         Err(e) => (format!("refused:{}", e.code), None),
                     };
                     *a = AuditNote {

@@ -14,7 +14,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use touchstone_core::ModelSpec;
 use touchstone_engine::owner::{Liveness, liveness, now_ms, this_process};
-use touchstone_engine::{EvalOptions, ExecOptions};
 use touchstone_store::RunStatus;
 
 use crate::catalogue::RunRequest;
@@ -240,17 +239,7 @@ async fn run(
                 .and_then(|loaded| loaded)
                 .map_err(|e| e.message)?
         };
-        let options = EvalOptions {
-            limit: request.limit,
-            epochs: request.epochs,
-            seed: request.seed,
-            exec: ExecOptions {
-                concurrency: request.concurrency,
-                no_cache: request.no_cache,
-                ..ExecOptions::default()
-            },
-            ..EvalOptions::default()
-        };
+        let options = request.options();
         touchstone_engine::start_as(
             job.run_id.clone(),
             center.store.clone(),

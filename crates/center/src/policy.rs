@@ -190,6 +190,19 @@ actions!(
     PageRunPublish,
     PagePassword,
     PagePasswordSubmit,
+    PageModels,
+    PageModelsCreate,
+    PageModelTest,
+    PageModelDelete,
+    PageRunNew,
+    PageRunCreate,
+    PageAdmin,
+    PageUserCreate,
+    PageOrgCreate,
+    PageTokens,
+    PageTokenCreate,
+    PageTokenRevoke,
+    PageAudit,
 );
 
 /// Who an action is for.
@@ -221,16 +234,20 @@ fn rule(action: Action) -> Rule {
             token_allowed: false,
         },
         // A leaked token must not mint more tokens: token management needs a session.
-        TokensList | TokensCreate | TokensRevoke => Rule::Own {
+        TokensList | TokensCreate | TokensRevoke | PageTokens | PageTokenCreate
+        | PageTokenRevoke => Rule::Own {
             token_allowed: false,
         },
-        UsersList | UsersCreate | OrgsCreate => Rule::Roles(&[Admin], Scope::Admin),
+        UsersList | UsersCreate | OrgsCreate | PageAdmin | PageUserCreate | PageOrgCreate => {
+            Rule::Roles(&[Admin], Scope::Admin)
+        }
         OrgsList => Rule::Roles(&[Admin, Assessor, Auditor], Scope::Read),
         // Reviewers judge answers, not endpoints: models are not theirs to see.
-        ModelsList | ModelsGet => Rule::Roles(&[Admin, Assessor, Applicant, Auditor], Scope::Read),
-        ModelsCreate | ModelsDelete | ModelsTest => {
-            Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models)
+        ModelsList | ModelsGet | PageModels => {
+            Rule::Roles(&[Admin, Assessor, Applicant, Auditor], Scope::Read)
         }
+        ModelsCreate | ModelsDelete | ModelsTest | PageModelsCreate | PageModelTest
+        | PageModelDelete => Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models),
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
         | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun => {
             Rule::Roles(READERS, Scope::Read)
@@ -241,10 +258,10 @@ fn rule(action: Action) -> Rule {
         RunsCertify | RunsPublish | PageRunCertify | PageRunPublish => {
             Rule::Roles(&[Assessor], Scope::Certify)
         }
-        RunsCreate | RunsCancel | SuitesUpload | PageRunCancel => {
+        RunsCreate | RunsCancel | SuitesUpload | PageRunCancel | PageRunNew | PageRunCreate => {
             Rule::Roles(&[Assessor, Applicant], Scope::Runs)
         }
-        AuditList => Rule::Roles(&[Admin, Auditor], Scope::Read),
+        AuditList | PageAudit => Rule::Roles(&[Admin, Auditor], Scope::Read),
     }
 }
 

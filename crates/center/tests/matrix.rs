@@ -354,6 +354,85 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "alice:-read",
         "400 400 400 400 400 400 303 401 401 403",
     ),
+    (
+        "GET",
+        "/console/models",
+        "alice:-read",
+        "200 200 403 200 200 200 303 401 401 403",
+    ),
+    // Another organisation's applicant names acme: the form answers 404 with the reason.
+    (
+        "POST",
+        "/console/models",
+        "alice:-models",
+        "303 303 403 303 404 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/models/{id}/test",
+        "alice:-models",
+        "200 200 403 200 404 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/models/{id}/delete",
+        "alice:-models",
+        "303 303 403 303 404 403 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/new-run",
+        "alice:-runs",
+        "403 200 403 200 200 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/runs",
+        "alice:-runs",
+        "403 303 403 303 404 403 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/admin",
+        "admin:-admin",
+        "200 403 403 403 403 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/admin/users",
+        "admin:-admin",
+        "200 403 403 403 403 403 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/admin/organisations",
+        "admin:-admin",
+        "303 403 403 403 403 403 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/tokens",
+        "alice:-read",
+        "200 200 200 200 200 200 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/tokens",
+        "alice:-read",
+        "200 200 200 200 200 200 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/tokens/{id}/revoke",
+        "alice:-read",
+        "303 303 303 303 303 303 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/audit",
+        "admin:-read",
+        "200 403 403 403 403 200 303 401 401 403",
+    ),
     // Last: a session caller's password changes, which ends that caller's sessions.
     (
         "POST",
@@ -632,6 +711,42 @@ impl World {
                 path_with(&self.run),
                 Some(json!({ "passphrase": PASSPHRASE })),
             ),
+            ("POST", "/console/models") => (
+                path.to_string(),
+                Some(
+                    json!({ "organisation": "acme", "name": "m", "base_url": "http://127.0.0.1:9/v1", "api_key": "" }),
+                ),
+            ),
+            ("POST", "/console/models/{id}/delete") => {
+                let id = self.h.model(&self.h.admin, "acme").await;
+                (path_with(&id), None)
+            }
+            ("POST", "/console/runs") => (
+                path.to_string(),
+                Some(json!({
+                    "organisation": "acme", "evaluates": "suite:quick", "models": self.model,
+                    "limit": "1", "seed": "", "do": "start",
+                })),
+            ),
+            ("POST", "/console/admin/users") => (
+                path.to_string(),
+                Some(
+                    json!({ "name": self.unique("user"), "role": "reviewer", "organisation": "" }),
+                ),
+            ),
+            ("POST", "/console/admin/organisations") => (
+                path.to_string(),
+                Some(json!({ "name": self.unique("org"), "display_name": "", "max_running": "2" })),
+            ),
+            ("POST", "/console/tokens") => (
+                path.to_string(),
+                Some(json!({ "name": "t", "scopes": "read", "expires_in_days": "30" })),
+            ),
+            ("POST", "/console/tokens/{id}/revoke") if session => {
+                let (id, _) = self.h.token(&auth, &["read"]).await;
+                (path_with(&id), None)
+            }
+            ("POST", "/console/tokens/{id}/revoke") => (path_with("t_0000000000000000"), None),
             ("POST", "/console/password") => (
                 path.to_string(),
                 Some(json!({ "current": "not the password", "new": "a-new-password-long-enough" })),
@@ -667,7 +782,9 @@ impl World {
                 format!("{path}?runs={},{}&format=json", self.run, self.run2),
                 None,
             ),
-            (_, p) if p.starts_with("/api/v1/models/") => (path_with(&self.model), None),
+            (_, p) if p.starts_with("/api/v1/models/") || p.starts_with("/console/models/") => {
+                (path_with(&self.model), None)
+            }
             (_, p) if p.starts_with("/api/v1/runs/") || p.starts_with("/console/runs/") => {
                 (path_with(&self.run), None)
             }

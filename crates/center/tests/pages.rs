@@ -439,3 +439,281 @@ async fn a_given_password_is_changed_in_the_page_and_an_assessor_certifies_and_p
     let audit = h.call("GET", "/api/v1/audit", &h.admin, None).await;
     assert!(!audit.text.contains("the center's passphrase"));
 }
+
+/// The text of the first `<p class="mono secret">` of a page: what is shown once.
+fn shown_once(page: &str) -> String {
+    let start = page
+        .find("class=\"mono secret\">")
+        .expect("a secret shown once")
+        + 20;
+    let end = start + page[start..].find("</p>").unwrap();
+    page[start..end].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_sets_up_an_applicant_who_registers_a_model_and_starts_a_run_in_the_pages() {
+    let h = Harness::start(1).await;
+    let admin = h.admin.clone();
+
+    // The administrator creates an organisation and an applicant; bad fields are said in the
+    // form, and the generated first password is shown once.
+    let (status, _, page) = post_form(
+        &h,
+        "/console/admin/organisations",
+        &admin,
+        &[
+            ("name", "acme"),
+            ("display_name", HOSTILE[1]),
+            ("max_running", "lots"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("`max_running` 须为非负整数"), "{page}");
+    let (status, headers, _) = post_form(
+        &h,
+        "/console/admin/organisations",
+        &admin,
+        &[
+            ("name", "acme"),
+            ("display_name", HOSTILE[1]),
+            ("max_running", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/console/admin");
+    let (status, _, page) = post_form(
+        &h,
+        "/console/admin/users",
+        &admin,
+        &[
+            ("name", "alice"),
+            ("role", "applicant"),
+            ("organisation", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains("(organisation)"),
+        "the field is named: {page}"
+    );
+    let (status, _, page) = post_form(
+        &h,
+        "/console/admin/users",
+        &admin,
+        &[
+            ("name", "alice"),
+            ("role", "applicant"),
+            ("organisation", "acme"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let given = shown_once(&page);
+    assert!(given.len() >= 12, "{given}");
+    assert_inert(&page, "admin page");
+    let page = h.call("GET", "/console/admin", &admin, None).await.text;
+    assert!(
+        page.contains("alice") && page.contains("待本人修改"),
+        "{page}"
+    );
+    assert!(!page.contains(&given), "the password is shown once only");
+
+    // The applicant signs in with it, chooses a password, and registers the mock.
+    let (status, headers, _) = post_form(
+        &h,
+        "/login",
+        &Auth::None,
+        &[("name", "alice"), ("password", &given)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let first = Auth::Cookie(session_of(&headers).unwrap());
+    let (status, headers, _) = post_form(
+        &h,
+        "/console/password",
+        &first,
+        &[("current", &given), ("new", "alice-chose-this-one")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let alice = Auth::Cookie(session_of(&headers).unwrap());
+    let page = h.call("GET", "/console/models", &alice, None).await.text;
+    assert!(page.contains("尚未登记模型"), "{page}");
+    assert!(
+        !page.contains("name=\"organisation\""),
+        "an applicant registers for their own organisation"
+    );
+    let mock = h.mock.base_url();
+    let (status, _, _) = post_form(
+        &h,
+        "/console/models",
+        &alice,
+        &[
+            ("name", "mock"),
+            ("base_url", &mock),
+            ("api_key", "sk-page-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, page) = post_form(
+        &h,
+        "/console/models",
+        &alice,
+        &[
+            ("name", HOSTILE[1]),
+            ("base_url", "not a url"),
+            ("api_key", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert_inert(&page, "models form");
+    let models = h.call("GET", "/api/v1/models", &alice, None).await.body;
+    let model = models["models"][0]["id"].as_str().unwrap().to_string();
+    let page = h.call("GET", "/console/models", &alice, None).await.text;
+    assert!(
+        page.contains(&model) && page.contains("已加密保存"),
+        "{page}"
+    );
+    assert!(!page.contains("sk-page-secret"), "a key is never shown");
+    let (status, _, page) =
+        post_form(&h, &format!("/console/models/{model}/test"), &alice, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("端点可用"), "{page}");
+
+    // The new-run form previews the size (nothing is started) and then starts the run.
+    let page = h.call("GET", "/console/new-run", &alice, None).await.text;
+    assert!(page.contains("value=\"suite:quick\""), "{page}");
+    assert!(page.contains(&format!("value=\"{model}\"")), "{page}");
+    let form = |limit: &'static str, what: &'static str| {
+        vec![
+            ("evaluates", "suite:quick".to_string()),
+            ("models", model.clone()),
+            ("limit", limit.to_string()),
+            ("epochs", String::new()),
+            ("seed", "0".to_string()),
+            ("do", what.to_string()),
+        ]
+    };
+    let send = |f: Vec<(&'static str, String)>| {
+        let (h, alice) = (&h, &alice);
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_form(h, "/console/runs", alice, &pairs).await
+        }
+    };
+    let (status, _, page) = send(form("many", "preview")).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("`limit` 须为非负整数"), "{page}");
+    let (status, _, page) = send(form("3", "preview")).await;
+    assert_eq!(status, 200, "{page}");
+    let suites = h.call("GET", "/api/v1/suites", &alice, None).await.body;
+    let quick = suites["builtin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "quick")
+        .unwrap()
+        .clone();
+    for task in quick["tasks"].as_array().unwrap() {
+        assert!(page.contains(task.as_str().unwrap()), "{task}: {page}");
+    }
+    assert!(page.contains("置信区间半宽"), "{page}");
+    let runs = h.call("GET", "/api/v1/runs", &alice, None).await.body;
+    assert_eq!(
+        runs["runs"].as_array().unwrap().len(),
+        0,
+        "a preview starts nothing"
+    );
+    let (status, headers, _) = send(form("3", "start")).await;
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap().to_string();
+    let run = location.strip_prefix("/console/runs/").unwrap().to_string();
+    let done = h.wait_finished(&alice, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // An API token, its secret shown once, works until it is revoked in the page.
+    let (status, _, page) = post_form(
+        &h,
+        "/console/tokens",
+        &alice,
+        &[
+            ("name", "ci"),
+            ("scopes", "read"),
+            ("expires_in_days", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let secret = shown_once(&page);
+    assert!(secret.starts_with("tst_"), "{secret}");
+    let bearer = Auth::Bearer(secret.clone());
+    assert_eq!(
+        h.call("GET", "/api/v1/runs", &bearer, None).await.status,
+        200
+    );
+    let tokens = h.call("GET", "/api/v1/tokens", &alice, None).await.body;
+    let id = tokens["tokens"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, _) = post_form(&h, &format!("/console/tokens/{id}/revoke"), &alice, &[]).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        h.call("GET", "/api/v1/runs", &bearer, None).await.status,
+        401
+    );
+    let page = h.call("GET", "/console/tokens", &alice, None).await.text;
+    assert!(page.contains("已吊销") && !page.contains(&secret), "{page}");
+
+    // The auditor sees all of it in the trail, filters it and exports what the filter selects.
+    let audrey = h.user("audrey", "auditor", None).await;
+    let page = h.call("GET", "/console/audit", &audrey, None).await.text;
+    assert!(page.contains("审计链完整"), "{page}");
+    assert!(
+        page.contains("PageRunCreate") && page.contains(&format!("run:{run}")),
+        "{page}"
+    );
+    let r = h
+        .call(
+            "GET",
+            "/console/audit?action=PageModels&actor=alice&format=ndjson",
+            &audrey,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let lines: Vec<Value> = r
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 3, "{}", r.text);
+    for l in &lines {
+        assert!(l["action"].as_str().unwrap().contains("PageModels"), "{l}");
+        assert_eq!(l["actor"], "alice", "{l}");
+    }
+    // The form's refusals are in the trail as refusals, with their codes.
+    let page = h
+        .call("GET", "/console/audit?outcome=refused", &audrey, None)
+        .await
+        .text;
+    assert!(!page.contains(">ok<"), "only refusals: {page}");
+    assert!(page.contains("refused:bad_request"), "{page}");
+
+    // A trail edited behind the center's back: the page says so in a banner.
+    drop(h.call("GET", "/console", &alice, None).await);
+    let conn = rusqlite::Connection::open(h.db()).unwrap();
+    conn.execute_batch("DROP TRIGGER IF EXISTS audit_log_no_update;")
+        .unwrap();
+    conn.execute(
+        "UPDATE audit_log SET event = replace(event, 'alice', 'mallory')
+         WHERE seq = (SELECT min(seq) FROM audit_log WHERE event LIKE '%\"alice\"%')",
+        [],
+    )
+    .unwrap();
+    let page = h.call("GET", "/console/audit", &audrey, None).await.text;
+    assert!(page.contains("审计链校验失败"), "{page}");
+    assert!(page.contains("class=\"banner bad\""), "{page}");
+}

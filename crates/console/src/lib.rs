@@ -10,10 +10,15 @@
 
 mod assets;
 mod frame;
+mod manage;
 mod pages;
 
 pub use assets::{ASSETS, asset};
 pub use frame::{Frame, NavLink, Viewer, encode, t};
+pub use manage::{
+    AdminView, AuditFilter, AuditRow, AuditView, Choice, ModelRow, ModelsView, NewRunView, OrgRow,
+    Preview, RunForm, Tested, TokenRow, TokensView, UserRow, admin, audit, models, new_run, tokens,
+};
 pub use pages::{
     Board, BoardRow, Cell, CheckLine, Download, RunRow, RunView, VerifyView, about, dashboard,
     error, home, login, password, run, verify,

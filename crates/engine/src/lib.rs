@@ -377,6 +377,40 @@ fn plan_all(
 /// Items each task plans, by task name, in the suite's order.
 type TaskItems = Vec<(String, u64)>;
 
+/// The items each task of `suite` would run for one model under `options`, counted as a run
+/// plans them (samples drawn, attacks expanded, epochs counted): the size of a run, shown
+/// before it is started. Reads the datasets; sends nothing.
+pub fn planned_items(
+    suite: &touchstone_suite::LoadedSuite,
+    options: &EvalOptions,
+) -> Result<TaskItems, EngineError> {
+    let mut spec = suite.spec.clone();
+    touchstone_scorers::pin_metric_names(&mut spec);
+    let profile = spec
+        .profile
+        .as_deref()
+        .map(touchstone_compliance::Profile::load)
+        .transpose()?;
+    let mut options = options.clone();
+    options.draws = plan::draw_all(&spec, &options, profile.as_ref())?;
+    let attacks = touchstone_attacks::Catalogue::with_sources(&spec.attack_sources)
+        .map_err(|e| EngineError::Config(format!("attack sources: {e}")))?;
+    spec.tasks
+        .iter()
+        .map(|task| {
+            plan::count_items(task, &options, &attacks)
+                .map(|n| (task.name.clone(), n))
+                .map_err(|e| match e {
+                    EngineError::Data(source) => EngineError::TaskData {
+                        task: task.name.clone(),
+                        source: Box::new(source),
+                    },
+                    other => other,
+                })
+        })
+        .collect()
+}
+
 /// Items per task for all `models` together.
 fn all_models(per_task: &[(String, u64)], models: usize) -> Vec<(String, u64)> {
     per_task

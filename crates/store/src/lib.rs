@@ -21,7 +21,7 @@ use touchstone_core::{ItemStatus, Score, Usage, WorkItemId};
 
 pub use error::{BackendError, StoreError};
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
-pub use time::{new_run_id, now_rfc3339};
+pub use time::{format_rfc3339, new_run_id, now_rfc3339};
 
 /// Where a run stands. `Running` and `Interrupted` runs can be resumed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

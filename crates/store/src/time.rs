@@ -50,7 +50,8 @@ fn now_since_epoch() -> std::time::Duration {
         .unwrap_or_default()
 }
 
-fn format_rfc3339(secs: i64) -> String {
+/// Seconds since 1970 as RFC 3339 UTC, e.g. `2026-11-29T05:29:06Z`.
+pub fn format_rfc3339(secs: i64) -> String {
     let c = civil_from_unix(secs);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

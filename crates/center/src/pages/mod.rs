@@ -16,6 +16,8 @@ use crate::exchange::{Body, Call, Reply};
 use crate::policy::{self, Action, Principal};
 use crate::{Center, blocking};
 
+mod forms;
+
 /// The language cookie: the visitor's choice, remembered for a year.
 pub(crate) const LANG_COOKIE: &str = "touchstone_lang";
 
@@ -35,6 +37,46 @@ const NAV: &[(Action, NavLink)] = &[
             href: "/console",
             zh: "运行",
             en: "Runs",
+        },
+    ),
+    (
+        Action::PageRunNew,
+        NavLink {
+            href: "/console/new-run",
+            zh: "新建运行",
+            en: "New run",
+        },
+    ),
+    (
+        Action::PageModels,
+        NavLink {
+            href: "/console/models",
+            zh: "模型",
+            en: "Models",
+        },
+    ),
+    (
+        Action::PageAdmin,
+        NavLink {
+            href: "/console/admin",
+            zh: "管理",
+            en: "Admin",
+        },
+    ),
+    (
+        Action::PageAudit,
+        NavLink {
+            href: "/console/audit",
+            zh: "审计",
+            en: "Audit",
+        },
+    ),
+    (
+        Action::PageTokens,
+        NavLink {
+            href: "/console/tokens",
+            zh: "令牌",
+            en: "Tokens",
         },
     ),
     (
@@ -218,7 +260,7 @@ pub(crate) async fn dispatch(
             render(&call, 200, |f| console::password(f, forced, None))
         }
         PagePasswordSubmit => password(center, &call).await,
-        _ => Err(ApiError::not_found()),
+        _ => forms::dispatch(center, action, call).await,
     }
 }
 
