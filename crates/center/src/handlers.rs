@@ -77,7 +77,9 @@ pub(crate) async fn dispatch(
         | PageRunCertify | PageRunPublish | PagePassword | PagePasswordSubmit | PageModels
         | PageModelsCreate | PageModelTest | PageModelDelete | PageRunNew | PageRunCreate
         | PageAdmin | PageUserCreate | PageOrgCreate | PageTokens | PageTokenCreate
-        | PageTokenRevoke | PageAudit => Err(ApiError::not_found()),
+        | PageTokenRevoke | PageAudit | PageSamples | PageReviewCreate => {
+            Err(ApiError::not_found())
+        }
     }
 }
 
@@ -949,6 +951,7 @@ async fn runs_samples(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
         label,
         score_min: number("score_min")?,
         score_max: number("score_max")?,
+        text: call.query("text").filter(|t| !t.is_empty()),
     };
     let store = center.store.clone();
     let id = job.run_id.clone();

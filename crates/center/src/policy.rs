@@ -203,6 +203,8 @@ actions!(
     PageTokenCreate,
     PageTokenRevoke,
     PageAudit,
+    PageSamples,
+    PageReviewCreate,
 );
 
 /// Who an action is for.
@@ -249,11 +251,11 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest | PageModelsCreate | PageModelTest
         | PageModelDelete => Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models),
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
-        | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun => {
+        | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun | PageSamples => {
             Rule::Roles(READERS, Scope::Read)
         }
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
-        ReviewsCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
+        ReviewsCreate | PageReviewCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Signing in the center's name is the assessors' alone.
         RunsCertify | RunsPublish | PageRunCertify | PageRunPublish => {
             Rule::Roles(&[Assessor], Scope::Certify)

@@ -240,7 +240,7 @@ pub const ROUTES: &[Route] = {
             "GET",
             "/api/v1/runs/{id}/samples",
             RunsSamples,
-            "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max)",
+            "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max, text)",
             "运行样本（分页、筛选）",
         ),
         route(
@@ -386,6 +386,20 @@ pub const ROUTES: &[Route] = {
             PageRun,
             "A run: progress, files and report",
             "运行详情",
+        ),
+        route(
+            "GET",
+            "/console/runs/{id}/samples",
+            PageSamples,
+            "A run's items: filters, pages and the item drawer",
+            "样本浏览",
+        ),
+        route(
+            "POST",
+            "/console/runs/{id}/reviews",
+            PageReviewCreate,
+            "Review a score (a reason is required)",
+            "复核得分",
         ),
         route(
             "POST",

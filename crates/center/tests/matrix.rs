@@ -324,6 +324,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "200 200 200 200 404 200 303 401 401 403",
     ),
     (
+        "GET",
+        "/console/runs/{id}/samples",
+        "alice:-read",
+        "200 200 200 200 404 200 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/runs/{id}/reviews",
+        "rev:-review",
+        "403 303 303 403 403 403 303 401 401 403",
+    ),
+    (
         "POST",
         "/console/runs/{id}/cancel",
         "alice:-runs",
@@ -702,6 +714,10 @@ impl World {
             ("POST", "/api/v1/runs/{id}/certificate") => (
                 path_with(&self.run),
                 Some(json!({ "passphrase": PASSPHRASE })),
+            ),
+            ("POST", "/console/runs/{id}/reviews") => (
+                path_with(&self.run),
+                Some(json!({ "item": self.item, "value": "1", "reason": "matrix", "back": "" })),
             ),
             ("POST", "/api/v1/runs/{id}/reviews") => (
                 path_with(&self.run),

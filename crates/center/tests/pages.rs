@@ -717,3 +717,133 @@ async fn an_admin_sets_up_an_applicant_who_registers_a_model_and_starts_a_run_in
     assert!(page.contains("审计链校验失败"), "{page}");
     assert!(page.contains("class=\"banner bad\""), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reviewer_browses_the_samples_and_reviews_a_score_in_the_drawer() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let rev = h.user("rev", "reviewer", None).await;
+    let model = h.model(&alice, "acme").await;
+    let run = h.finished_run(&alice, &model, 3).await;
+    let all = h
+        .call("GET", &format!("/api/v1/runs/{run}/samples"), &alice, None)
+        .await
+        .body;
+    let items = all["samples"].as_array().unwrap().clone();
+    assert!(items.len() >= 3);
+    let first = &items[0];
+    let item = first["item_id"].as_str().unwrap().to_string();
+    let sample = first["sample_id"].as_str().unwrap().to_string();
+
+    // The table: every item of the first page, and filters that narrow it.
+    let base = format!("/console/runs/{run}/samples");
+    let page = h.call("GET", &base, &rev, None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        page.text.matches("class=\"item\"").count(),
+        items.len().min(50),
+        "{}",
+        page.text
+    );
+    let task = first["task"].as_str().unwrap();
+    let page = h
+        .call(
+            "GET",
+            &format!("{base}?task={task}&status=failed"),
+            &rev,
+            None,
+        )
+        .await
+        .text;
+    assert!(page.contains("没有符合条件的条目"), "{page}");
+    let page = h
+        .call(
+            "GET",
+            &format!("{base}?text={}", console_encode(&sample)),
+            &rev,
+            None,
+        )
+        .await
+        .text;
+    assert!(page.contains(&sample), "{page}");
+    let page = h
+        .call("GET", &format!("{base}?score_min=lots"), &rev, None)
+        .await;
+    assert_eq!(page.status, 400, "a bad filter is said: {}", page.text);
+
+    // The drawer: the item whole, and the review form for the reviewer only.
+    let drawer = format!("{base}?item={}", console_encode(&item));
+    let page = h.call("GET", &drawer, &rev, None).await.text;
+    assert!(page.contains("aside class=\"drawer\""), "{page}");
+    assert!(
+        page.contains(&item) && page.contains("name=\"reason\""),
+        "{page}"
+    );
+    let page = h.call("GET", &drawer, &alice, None).await.text;
+    assert!(page.contains("aside class=\"drawer\"") && !page.contains("name=\"reason\""));
+    let missing = h
+        .call("GET", &format!("{base}?item=no-such-item"), &rev, None)
+        .await;
+    assert_eq!(missing.status, 404);
+
+    // A review without a reason, or with a value that is not one, comes back in the drawer.
+    let review = |value: &'static str, reason: &'static str| {
+        let (h, rev, run, item, drawer) = (&h, &rev, &run, &item, &drawer);
+        async move {
+            post_form(
+                h,
+                &format!("/console/runs/{run}/reviews"),
+                rev,
+                &[
+                    ("item", item.as_str()),
+                    ("value", value),
+                    ("reason", reason),
+                    ("back", drawer.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, _, page) = review("0", "  ").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains("请填写复核理由") && page.contains("aside class=\"drawer\""),
+        "{page}"
+    );
+    let (status, _, page) = review("wrong", "because").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("复核值须为 0 至 1 之间的数"), "{page}");
+    let (status, headers, _) = review("0", HOSTILE[0]).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], format!("{drawer}#drawer"));
+    let (status, _, _) = review("1", "on a second look, right").await;
+    assert_eq!(status, 303);
+    let page = h.call("GET", &drawer, &rev, None).await.text;
+    assert_inert(&page, "drawer with reviews");
+    assert!(
+        page.contains("已被后续复核取代"),
+        "both reviews kept: {page}"
+    );
+    assert!(page.contains("on a second look, right"), "{page}");
+
+    // The run page: automatic and reviewed side by side, with κ.
+    let page = h
+        .call("GET", &format!("/console/runs/{run}"), &alice, None)
+        .await
+        .text;
+    assert!(
+        page.contains("人工复核") && page.contains("Cohen"),
+        "{page}"
+    );
+    assert!(page.contains("(2 次)"), "two reviews of the score: {page}");
+    assert!(
+        page.contains(&format!("/console/runs/{run}/samples")),
+        "{page}"
+    );
+}
+
+/// Percent-encoding as the pages write query values.
+fn console_encode(s: &str) -> String {
+    touchstone_console::encode(s)
+}

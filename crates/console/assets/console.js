@@ -1,7 +1,8 @@
 // The console's only script, loaded from /static/ (the pages allow no inline script). The pages
 // read and work without it; it adds two things:
 // 1. progress bars of running runs move live, from the run's Server-Sent Events;
-// 2. on the verification page, a chosen certificate file fills the form's text field.
+// 2. on the verification page, a chosen certificate file fills the form's text field;
+// 3. in the sample browser, j / k open the next / previous item and Esc closes the drawer.
 "use strict";
 
 function follow(box) {
@@ -58,7 +59,29 @@ function fillFromFile(input) {
   });
 }
 
+function browseWithKeys() {
+  const links = Array.from(document.querySelectorAll("table.samples a.item"));
+  if (links.length === 0) return;
+  document.addEventListener("keydown", (e) => {
+    const target = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const at = links.findIndex((a) => a.getAttribute("aria-current") === "true");
+    let to = null;
+    if (e.key === "j") to = at < 0 ? 0 : Math.min(links.length - 1, at + 1);
+    else if (e.key === "k") to = at < 0 ? 0 : Math.max(0, at - 1);
+    else if (e.key === "Escape") {
+      const close = document.querySelector("aside.drawer a.close");
+      if (close) window.location.href = close.href;
+      return;
+    } else return;
+    e.preventDefault();
+    if (to !== at) window.location.href = links[to].href;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  browseWithKeys();
   document.querySelectorAll("div.progress[data-events]").forEach(follow);
   const file = document.getElementById("certificate-file");
   if (file) fillFromFile(file);

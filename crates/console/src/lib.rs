@@ -12,6 +12,7 @@ mod assets;
 mod frame;
 mod manage;
 mod pages;
+mod samples;
 
 pub use assets::{ASSETS, asset};
 pub use frame::{Frame, NavLink, Viewer, encode, t};
@@ -20,7 +21,10 @@ pub use manage::{
     Preview, RunForm, Tested, TokenRow, TokensView, UserRow, admin, audit, models, new_run, tokens,
 };
 pub use pages::{
-    Board, BoardRow, Cell, CheckLine, Download, RunRow, RunView, VerifyView, about, dashboard,
-    error, home, login, password, run, verify,
+    Board, BoardRow, Cell, CheckLine, Download, ReviewSummary, Reviewed, RunRow, RunView,
+    VerifyView, about, dashboard, error, home, login, password, run, verify,
+};
+pub use samples::{
+    ReviewLine, SampleDetail, SampleFilter, SampleRow, SamplesView, ScoreLine, samples,
 };
 pub use touchstone_report::Lang;

@@ -75,6 +75,35 @@ pub struct RunView {
     pub can_certify: bool,
     /// When it was published on the leaderboard.
     pub published_at: Option<String>,
+    /// The sample browser, once the run has items.
+    pub samples: Option<String>,
+    /// The human reviews of its scores, where there are any.
+    pub review: Option<ReviewSummary>,
+}
+
+/// A reviewed score: the automatic value beside the current reviewed one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reviewed {
+    pub item_id: String,
+    pub scorer: String,
+    pub automatic: f64,
+    pub reviewed: f64,
+    pub reason: String,
+    pub reviewer: String,
+    /// Reviews of this score in all (the earlier ones superseded, all kept).
+    pub reviews: u64,
+}
+
+/// Human review of a run: each reviewed score, and how far reviewers agree with the scorers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSummary {
+    pub current: Vec<Reviewed>,
+    /// Reviewed scores whose pass / fail the review changed.
+    pub changed: u64,
+    /// Cohen's κ between the scorers and the reviews, with its 95% interval (None: undefined).
+    pub kappa: Option<f64>,
+    pub kappa_ci: Option<(f64, f64)>,
+    pub observed: Option<f64>,
 }
 
 /// One check of a certificate's verification.
@@ -326,6 +355,10 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
                 }
             }
         }
+        @if let Some(href) = &view.samples {
+            p { a.button href=(href) { (t(lang, "浏览样本与复核 →", "Browse the samples and review →")) } }
+        }
+        @if let Some(rv) = &view.review { (review_summary(lang, &r.id, rv)) }
         @if !view.downloads.is_empty() {
             h2 { (t(lang, "下载", "Downloads")) }
             ul.downloads {
@@ -338,6 +371,46 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
         }
     };
     page(frame, t(lang, "运行详情", "Run"), body)
+}
+
+fn review_summary(lang: Lang, run: &str, rv: &ReviewSummary) -> Markup {
+    html! {
+        section.review {
+            h2 { (t(lang, "人工复核", "Human review")) }
+            p {
+                (t(lang, "已复核得分 ", "Reviewed scores: ")) strong { (rv.current.len()) }
+                (t(lang, "；其中改变通过与否的 ", "; pass / fail changed by review: ")) strong { (rv.changed) }
+                @if let Some(o) = rv.observed { (t(lang, "；一致率 ", "; observed agreement ")) (format!("{:.0}%", o * 100.0)) }
+                (t(lang, "。", "."))
+            }
+            p {
+                "Cohen's κ "
+                @match (rv.kappa, rv.kappa_ci) {
+                    (Some(k), Some((lo, hi))) => { strong { (format!("{k:.2}")) } " " span.ci { "[" (format!("{lo:.2}")) ", " (format!("{hi:.2}")) "] 95% CI" } },
+                    (Some(k), None) => { strong { (format!("{k:.2}")) } },
+                    _ => { span.muted { (t(lang, "无法计算（复核太少，或双方结果恒定）", "undefined (too few reviews, or both sides constant)")) } },
+                }
+            }
+            div.scroll { table {
+                thead { tr {
+                    th scope="col" { (t(lang, "条目", "Item")) }
+                    th scope="col" { (t(lang, "评分器", "Scorer")) }
+                    th.num scope="col" { (t(lang, "自动", "Automatic")) }
+                    th.num scope="col" { (t(lang, "复核", "Reviewed")) }
+                    th scope="col" { (t(lang, "理由", "Reason")) }
+                    th scope="col" { (t(lang, "复核人", "Reviewer")) }
+                } }
+                tbody { @for c in &rv.current { tr {
+                    th scope="row" { a.mono href=(format!("/console/runs/{}/samples?item={}#drawer", encode(run), encode(&c.item_id))) { (c.item_id) } }
+                    td { (c.scorer) }
+                    td.num { (format!("{:.2}", c.automatic)) }
+                    td.num { strong { (format!("{:.2}", c.reviewed)) } }
+                    td { (c.reason) }
+                    td { (c.reviewer) @if c.reviews > 1 { " " span.muted { "(" (c.reviews) (t(lang, " 次", " reviews")) ")" } } }
+                } } }
+            } }
+        }
+    }
 }
 
 /// The password change: the current password and a new one; `forced` when someone else set the
@@ -479,6 +552,22 @@ mod tests {
                 can_cancel: true,
                 can_certify: true,
                 published_at: None,
+                samples: Some(format!("/console/runs/{}/samples", encode(s))),
+                review: Some(ReviewSummary {
+                    current: vec![Reviewed {
+                        item_id: s.into(),
+                        scorer: s.into(),
+                        automatic: 1.0,
+                        reviewed: 0.0,
+                        reason: s.into(),
+                        reviewer: s.into(),
+                        reviews: 2,
+                    }],
+                    changed: 1,
+                    kappa: Some(0.4),
+                    kappa_ci: Some((-0.2, 1.0)),
+                    observed: Some(0.5),
+                }),
             };
             assert_inert(&run(&frame(), &view));
             let board = Board {

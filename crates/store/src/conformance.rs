@@ -400,6 +400,39 @@ pub fn results_pages_follow_item_order_and_filter(db: &dyn Database) {
         ..Default::default()
     });
     assert!(none.is_empty());
+    // Text in answers, errors and sample ids; `%` and `_` are text, not patterns.
+    let found = pages(ResultsQuery {
+        limit: 50,
+        text: Some("(12)".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        found
+            .iter()
+            .map(|r| r.sample_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s12"]
+    );
+    let timeouts = pages(ResultsQuery {
+        limit: 50,
+        text: Some("timed out".into()),
+        ..Default::default()
+    });
+    assert_eq!(timeouts.len(), failed.len());
+    let by_id = pages(ResultsQuery {
+        limit: 50,
+        text: Some("s49".into()),
+        ..Default::default()
+    });
+    assert_eq!(by_id.len(), 11, "s49 and s490–s499");
+    for pattern in ["%", "_"] {
+        let q = ResultsQuery {
+            limit: 50,
+            text: Some(pattern.into()),
+            ..Default::default()
+        };
+        assert!(pages(q).is_empty(), "{pattern}");
+    }
     // A hostile label key is a key, not a path.
     let odd = pages(ResultsQuery {
         limit: 50,

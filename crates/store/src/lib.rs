@@ -112,6 +112,8 @@ pub struct ResultsQuery {
     /// The first score's value at least / at most this (scored items only).
     pub score_min: Option<f64>,
     pub score_max: Option<f64>,
+    /// Text the answer, the error or the sample id contains (exactly, case and all).
+    pub text: Option<String>,
 }
 
 /// How many items of a run ended in each terminal state.

@@ -858,6 +858,8 @@ impl Store for SqliteStore {
                AND (?6 IS NULL OR json_extract(labels_json, ?6) = ?7)
                AND (?8 IS NULL OR json_extract(scores_json, '$[0].value') >= ?8)
                AND (?9 IS NULL OR json_extract(scores_json, '$[0].value') <= ?9)
+               AND (?11 IS NULL OR instr(answer, ?11) > 0 OR instr(error, ?11) > 0
+                    OR instr(sample_id, ?11) > 0)
              ORDER BY item_id LIMIT ?10"
         ))?;
         let mut rows = stmt.query(params![
@@ -871,6 +873,7 @@ impl Store for SqliteStore {
             query.score_min,
             query.score_max,
             query.limit as i64,
+            query.text,
         ])?;
         let mut page = Vec::new();
         while let Some(row) = rows.next()? {

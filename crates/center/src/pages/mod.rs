@@ -17,6 +17,7 @@ use crate::policy::{self, Action, Principal};
 use crate::{Center, blocking};
 
 mod forms;
+mod samples;
 
 /// The language cookie: the visitor's choice, remembered for a year.
 pub(crate) const LANG_COOKIE: &str = "touchstone_lang";
@@ -260,6 +261,8 @@ pub(crate) async fn dispatch(
             render(&call, 200, |f| console::password(f, forced, None))
         }
         PagePasswordSubmit => password(center, &call).await,
+        PageSamples => samples::browse(center, &call, 200, None).await,
+        PageReviewCreate => samples::review(center, &call).await,
         _ => forms::dispatch(center, action, call).await,
     }
 }
@@ -629,7 +632,27 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
             en: "Certificate",
         });
     }
+    let review = if report.is_some() {
+        let summary = json_of(
+            api(
+                center,
+                call,
+                Action::ReviewsList,
+                vec![id.clone()],
+                "",
+                Bytes::new(),
+            )
+            .await?,
+        )?;
+        review_summary(&summary)
+    } else {
+        None
+    };
     let view = console::RunView {
+        samples: report
+            .is_some()
+            .then(|| format!("/console/runs/{q}/samples")),
+        review,
         events: (!finished).then(|| format!("/api/v1/runs/{q}/events")),
         finished_at: data["finished_at"].as_str().map(str::to_string),
         error: data["error"].as_str().map(str::to_string),
@@ -645,6 +668,36 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
         row,
     };
     Ok(render(call, 200, |f| console::run(f, &view))?.on(format!("run:{id}")))
+}
+
+/// The reviews API's summary as the run page shows it; None when nothing was reviewed.
+fn review_summary(summary: &Value) -> Option<console::ReviewSummary> {
+    let current: Vec<console::Reviewed> = summary["current"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| console::Reviewed {
+            item_id: c["item_id"].as_str().unwrap_or("").to_string(),
+            scorer: c["scorer"].as_str().unwrap_or("").to_string(),
+            automatic: c["automatic"].as_f64().unwrap_or(0.0),
+            reviewed: c["reviewed"].as_f64().unwrap_or(0.0),
+            reason: c["reason"].as_str().unwrap_or("").to_string(),
+            reviewer: c["reviewer"].as_str().unwrap_or("").to_string(),
+            reviews: c["reviews"].as_u64().unwrap_or(1),
+        })
+        .collect();
+    if current.is_empty() {
+        return None;
+    }
+    let agreement = &summary["agreement"];
+    let ci = &agreement["kappa_ci95"];
+    Some(console::ReviewSummary {
+        current,
+        changed: agreement["changed"].as_u64().unwrap_or(0),
+        kappa: agreement["kappa"].as_f64(),
+        kappa_ci: ci[0].as_f64().zip(ci[1].as_f64()),
+        observed: agreement["observed"].as_f64(),
+    })
 }
 
 #[cfg(test)]

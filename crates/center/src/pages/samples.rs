@@ -1,0 +1,277 @@
+//! The sample browser and the review form. The table is the API's samples page (its filters and
+//! keyset), the reviews the API's; the drawer's item is read after the API allowed the run.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use touchstone_console::{self as console, Lang};
+
+use super::{api, json_of, render, said};
+use crate::error::ApiError;
+use crate::exchange::{Call, Reply};
+use crate::policy::{self, Action};
+use crate::{Center, blocking};
+
+/// Items on one page of the browser.
+const PAGE: usize = 50;
+
+/// Characters of an answer the table shows.
+const EXCERPT: usize = 140;
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or("").to_string()
+}
+
+fn filter_of(call: &Call) -> console::SampleFilter {
+    let q = |name: &str| call.query(name).unwrap_or_default();
+    console::SampleFilter {
+        task: q("task"),
+        model: q("model"),
+        status: q("status"),
+        label: q("label"),
+        score_min: q("score_min"),
+        score_max: q("score_max"),
+        text: q("text"),
+    }
+}
+
+fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(EXCERPT).collect();
+    if s.chars().nth(EXCERPT).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `GET /console/runs/{id}/samples`: the table, and with `?item=` the drawer.
+pub(super) async fn browse(
+    center: &Arc<Center>,
+    call: &Call,
+    status: u16,
+    error: Option<String>,
+) -> Result<Reply, ApiError> {
+    let id = call.param(0).to_string();
+    // The run as the API shows it to this caller: another organisation's is not found.
+    api(
+        center,
+        call,
+        Action::RunsGet,
+        vec![id.clone()],
+        "",
+        Bytes::new(),
+    )
+    .await?;
+    let filter = filter_of(call);
+    let after = call.query("after").unwrap_or_default();
+    let mut query = filter.query();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!("limit={PAGE}"));
+    if !after.is_empty() {
+        query.push_str(&format!("&after={}", console::encode(&after)));
+    }
+    let page = json_of(
+        api(
+            center,
+            call,
+            Action::RunsSamples,
+            vec![id.clone()],
+            &query,
+            Bytes::new(),
+        )
+        .await?,
+    )?;
+    let reviews = json_of(
+        api(
+            center,
+            call,
+            Action::ReviewsList,
+            vec![id.clone()],
+            "",
+            Bytes::new(),
+        )
+        .await?,
+    )?;
+    let current = |item: &str| {
+        reviews["current"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["item_id"] == item)
+            .and_then(|c| c["reviewed"].as_f64())
+    };
+    let rows = page["samples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let item_id = text(&s["item_id"]);
+            console::SampleRow {
+                reviewed: current(&item_id),
+                sample_id: text(&s["sample_id"]),
+                model: text(&s["model"]),
+                task: text(&s["task"]),
+                variant: text(&s["variant"]),
+                status: text(&s["status"]),
+                score: s["scores"][0]["value"].as_f64(),
+                excerpt: excerpt(
+                    s["answer"]
+                        .as_str()
+                        .or_else(|| s["error"].as_str())
+                        .unwrap_or(""),
+                ),
+                item_id,
+            }
+        })
+        .collect();
+    let (c, run, item) = (center.clone(), id.clone(), call.query("item"));
+    let (tasks, models, found) = blocking(move || -> Result<_, ApiError> {
+        let Some(record) = c.store.run(&run)? else {
+            return Ok((Vec::new(), Vec::new(), None));
+        };
+        let tasks: Vec<String> = c.store.task_counts(&run)?.into_keys().collect();
+        let found = match &item {
+            Some(i) => Some(c.store.result(&run, i)?.ok_or_else(ApiError::not_found)?),
+            None => None,
+        };
+        Ok((tasks, record.models, found))
+    })
+    .await??;
+    let can_review = policy::decide(call.principal.as_ref(), Action::ReviewsCreate).is_ok();
+    let selected = found.map(|r| detail(r, &reviews, can_review));
+    let view = console::SamplesView {
+        run_id: id.clone(),
+        tasks,
+        models,
+        filter,
+        after,
+        rows,
+        next: page["next"].as_str().map(str::to_string),
+        selected,
+        error,
+    };
+    Ok(render(call, status, |f| console::samples(f, &view))?.on(format!("run:{id}")))
+}
+
+fn detail(
+    r: touchstone_store::ItemResult,
+    reviews: &Value,
+    can_review: bool,
+) -> console::SampleDetail {
+    let mine: Vec<&Value> = reviews["reviews"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["item_id"] == r.item_id.0.as_str())
+        .collect();
+    let review_lines = mine
+        .iter()
+        .enumerate()
+        .map(|(i, v)| console::ReviewLine {
+            scorer: text(&v["scorer"]),
+            automatic: v["automatic"].as_f64().unwrap_or(0.0),
+            value: v["value"].as_f64().unwrap_or(0.0),
+            reason: text(&v["reason"]),
+            reviewer: text(&v["reviewer"]),
+            created_at: text(&v["created_at"]),
+            // Reviews come oldest first: one is superseded when a later one reviews its score.
+            superseded: mine[i + 1..]
+                .iter()
+                .any(|later| later["scorer"] == v["scorer"]),
+        })
+        .collect();
+    console::SampleDetail {
+        can_review: can_review && r.status == touchstone_core::ItemStatus::Scored,
+        item_id: r.item_id.0,
+        sample_id: r.sample_id,
+        model: r.model,
+        task: r.task,
+        variant: r.variant,
+        epoch: r.epoch,
+        status: r.status.as_str().to_string(),
+        labels: r.labels.into_iter().collect(),
+        scores: r
+            .scores
+            .into_iter()
+            .map(|s| console::ScoreLine {
+                scorer: s.scorer,
+                value: s.value,
+                extracted: s.extracted,
+                explanation: s.explanation,
+                agreement: s.agreement,
+            })
+            .collect(),
+        answer: r.answer,
+        error: r.error,
+        latency_ms: r.latency_ms,
+        attempts: r.attempts,
+        cached: r.cached,
+        reviews: review_lines,
+    }
+}
+
+/// `POST /console/runs/{id}/reviews`: the API's review; back to the item, or the drawer again
+/// with what was wrong.
+pub(super) async fn review(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let id = call.param(0).to_string();
+    let form: Value = call.json()?;
+    let field = |name: &str| form[name].as_str().unwrap_or("").to_string();
+    let back = super::local_path(
+        Some(&field("back")),
+        &format!("/console/runs/{}/samples", console::encode(&id)),
+    );
+    let lang = call.lang;
+    let value = field("value");
+    let refused = |message: String| (400, "bad_request", message);
+    let outcome = match value.trim().parse::<f64>() {
+        Err(_) => Err(refused(match lang {
+            Lang::Zh => format!("复核值须为 0 至 1 之间的数，而不是 “{value}”"),
+            Lang::En => format!("the reviewed value is a number from 0 to 1, not “{value}”"),
+        })),
+        Ok(v) => {
+            let mut body = json!({ "item": field("item"), "value": v, "reason": field("reason") });
+            if !field("scorer").is_empty() {
+                body["scorer"] = json!(field("scorer"));
+            }
+            let sent = api(
+                center,
+                call,
+                Action::ReviewsCreate,
+                vec![id.clone()],
+                "",
+                Bytes::from(body.to_string()),
+            )
+            .await;
+            match sent {
+                Ok(_) => Ok(()),
+                Err(e) if e.status < 500 && e.code != "sign_in" => {
+                    Err((e.status, e.code, said(&e, lang)))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(Reply::redirect(format!("{back}#drawer")).on(format!("run:{id}"))),
+        Err((status, code, message)) => {
+            // The drawer of the item reviewed, with the refusal in its form.
+            let query = back.split_once('?').map_or("", |(_, q)| q).to_string();
+            let again = Call {
+                principal: call.principal.clone(),
+                params: call.params.clone(),
+                query,
+                body: Bytes::new(),
+                peer: call.peer,
+                session_secret: call.session_secret.clone(),
+                last_event_id: None,
+                lang,
+                path: format!("/console/runs/{}/samples", console::encode(&id)),
+            };
+            Ok(browse(center, &again, status, Some(message))
+                .await?
+                .refusing(code))
+        }
+    }
+}
