@@ -76,6 +76,21 @@ async fn a_cookie_authenticated_write_from_another_origin_is_refused() {
     )
     .await;
     assert_eq!(status, 201, "{e}");
+    // A form posted from one of the center's pages, which send no referrer: the browser says
+    // `Origin: null` and, in its fetch metadata, that the post is its own origin's.
+    let (status, e) = raw_post(
+        &h,
+        "/api/v1/organisations",
+        &h.admin,
+        &[
+            ("content-type", "application/json"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+        serde_json::to_vec(&json!({ "name": "from-a-page" })).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -174,7 +174,7 @@ pub fn new_run(frame: &Frame<'_>, view: &NewRunView) -> String {
                 p {
                     (t(lang, "每个模型 ", "Per model: ")) strong { (p.tasks.iter().map(|(_, n)| n).sum::<u64>()) }
                     (t(lang, " 条；共 ", " items; in all ")) strong { (p.total) }
-                    (t(lang, " 次请求（", " requests (")) (p.models) (t(lang, " 个模型）。", " models)."))
+                    (t(lang, " 次请求（", " requests (")) (p.models) (t(lang, " 个模型）。", if p.models == 1 { " model)." } else { " models)." }))
                 }
                 table {
                     thead { tr { th scope="col" { (t(lang, "任务", "Task")) } th.num scope="col" { (t(lang, "每模型条数", "Items per model")) } } }

@@ -97,7 +97,7 @@ pub(crate) fn bars(rows: &[BarRow], series: &[String], lang: Lang) -> Markup {
     let x0 = LABEL_W;
     let sx = |v: f64| x0 + PLOT_W * clamp01(v);
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(width)) " " (c(height)) } width=(c(width)) role="img" {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(width)) " " (c(height)) } width=(c(width)) role="img" aria-label=(t(lang, "条形图：各指标的取值及其 95% 置信区间", "Bar chart: each metric's value with its 95% interval")) {
             @if series.len() > 1 { (legend(series, x0, 14.0, 80)) }
             @for k in 0..=4 {
                 @let v = k as f64 / 4.0;
@@ -162,7 +162,7 @@ pub(crate) fn radar(r: &Radar, lang: Lang) -> Markup {
     };
     let series: Vec<String> = r.series.iter().map(|(m, _)| m.clone()).collect();
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(w)) " " (c(h)) } width=(c(w)) role="img" {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(w)) " " (c(h)) } width=(c(w)) role="img" aria-label=(t(lang, "雷达图：各维度的得分", "Radar chart: the score on each dimension")) {
             @for k in 1..=4 {
                 polygon points=(ring(k as f64 / 4.0)) fill="none" stroke="#ddd" stroke-width="1" {}
             }
@@ -222,7 +222,7 @@ pub(crate) fn heatmap(h: &Heatmap<'_>, row_label: &dyn Fn(&str) -> String) -> Ma
     let width = LABEL_W + CELL_W * h.attacks.len() as f64 + 110.0;
     let height = HEAD_H + CELL_H * h.risks.len() as f64 + 10.0;
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(width)) " " (c(height)) } width=(c(width)) role="img" {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(width)) " " (c(height)) } width=(c(width)) role="img" aria-label="风险 × 攻击热力图 / Risk × attack heat map: attack success per risk and attack" {
             @for (j, a) in h.attacks.iter().enumerate() {
                 @let x = LABEL_W + CELL_W * j as f64 + CELL_W / 2.0;
                 text x=(c(x)) y=(c(HEAD_H - 6.0)) font-size="11" transform={ "rotate(-40 " (c(x)) " " (c(HEAD_H - 6.0)) ")" } {
@@ -272,7 +272,7 @@ pub(crate) fn tradeoff(points: &[TradeoffPoint<'_>], lang: Lang) -> Markup {
     let sx = |v: f64| left + pw * (v.max(0.0) / xmax).min(1.0);
     let sy = |v: f64| top + ph - ph * (v.max(0.0) / ymax).min(1.0);
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(w)) " " (c(h)) } width=(c(w)) role="img" {
+        svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox={ "0 0 " (c(w)) " " (c(h)) } width=(c(w)) role="img" aria-label=(t(lang, "拒答与过度拒答的权衡：每个模型的两项比率及其 95% 置信区间", "Refusal trade-off: each model's over-refusal and harmful-compliance rates with 95% intervals")) {
             rect x=(c(left)) y=(c(top)) width=(c(pw)) height=(c(ph)) fill="none" stroke="#999" stroke-width="1" {}
             @for k in 0..=4 {
                 @let fx = xmax * k as f64 / 4.0;

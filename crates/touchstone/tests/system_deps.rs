@@ -12,9 +12,14 @@ fn script() -> PathBuf {
 
 /// What the script would install, with the library search rooted at `root`.
 fn missing_under(root: &Path) -> Vec<String> {
+    missing_with(root, &[])
+}
+
+fn missing_with(root: &Path, options: &[&str]) -> Vec<String> {
     let out = Command::new("bash")
         .arg(script())
         .arg("--check")
+        .args(options)
         .env("TOUCHSTONE_SYSROOT", root)
         .env_remove("LIBCLANG_PATH")
         .output()
@@ -84,4 +89,61 @@ fn bubblewrap_is_asked_for_until_its_binary_is_where_the_sandbox_looks() {
     )
     .unwrap();
     assert!(!missing_under(root.path()).contains(&"bubblewrap".to_string()));
+}
+
+#[test]
+fn the_browser_pieces_are_asked_for_only_with_browser_and_found_by_their_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let browser = ["chromium", "chromium-driver", "fonts-noto-cjk"];
+    let root = tempfile::tempdir().unwrap();
+    let plain = missing_under(root.path());
+    assert!(
+        browser.iter().all(|p| !plain.contains(&p.to_string())),
+        "{plain:?}"
+    );
+    let wanted = missing_with(root.path(), &["--browser"]);
+    assert!(
+        browser.iter().all(|p| wanted.contains(&p.to_string())),
+        "{wanted:?}"
+    );
+    // Present but not executable is not a browser the test can start; a font of another
+    // script is not a CJK font.
+    touch(root.path(), "usr/bin/chromium");
+    touch(root.path(), "usr/bin/chromedriver");
+    touch(
+        root.path(),
+        "usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    );
+    let wanted = missing_with(root.path(), &["--browser"]);
+    assert!(
+        browser.iter().all(|p| wanted.contains(&p.to_string())),
+        "{wanted:?}"
+    );
+    for bin in ["usr/bin/chromium", "usr/bin/chromedriver"] {
+        std::fs::set_permissions(
+            root.path().join(bin),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    touch(
+        root.path(),
+        "usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    );
+    let wanted = missing_with(root.path(), &["--browser"]);
+    assert!(
+        browser.iter().all(|p| !wanted.contains(&p.to_string())),
+        "{wanted:?}"
+    );
+}
+
+#[test]
+fn an_unknown_option_is_refused() {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("--chromium")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --chromium"));
 }
