@@ -822,15 +822,10 @@ fn report_format(
 async fn runs_report(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let job = load_job(center, &call, Action::RunsReport).await?;
     let (format, content_type, lang) = report_format(&call)?;
-    let store = center.store.clone();
-    let id = job.run_id.clone();
+    let (c, id, finished) = (center.clone(), job.run_id.clone(), job.status.is_finished());
     let text = blocking(move || -> Result<Option<String>, ApiError> {
-        if store.run(&id)?.is_none() {
-            return Ok(None);
-        }
-        let data = touchstone_report::ReportData::from_store(store.as_ref(), &id)
-            .map_err(ApiError::internal)?;
-        Ok(Some(touchstone_report::render(&data, format, lang)))
+        Ok(c.report_data(&id, finished)?
+            .map(|data| touchstone_report::render(&data, format, lang)))
     })
     .await??
     .ok_or_else(|| {

@@ -90,7 +90,8 @@ pub struct Center {
     /// Live progress subscribers of this process.
     feeds: feed::Hub,
     /// Summaries of finished runs, as JSON.
-    results_cache: ResultsCache,
+    results_cache: FinishedCache<Arc<str>>,
+    report_cache: FinishedCache<Arc<touchstone_report::ReportData>>,
     /// The audit trail's writer (group commit).
     trail: trail::Trail,
     /// The certificate key pair's folder (see [`CenterConfig::keys`]).
@@ -100,32 +101,34 @@ pub struct Center {
     uploads: PathBuf,
 }
 
-/// Results by run id, and the run ids oldest first.
-type CachedResults = (
-    HashMap<String, Arc<str>>,
-    std::collections::VecDeque<String>,
-);
-
-/// The results of finished runs, which no longer change, kept as their JSON text so that a
-/// dashboard polling them costs a lookup rather than a summary with bootstrap intervals. A
-/// bounded number; the oldest entry gives way.
-#[derive(Default)]
-struct ResultsCache {
-    entries: Mutex<CachedResults>,
+/// What was derived from finished runs, which no longer change: results as their JSON text (so
+/// that a dashboard polling them costs a lookup rather than a summary with bootstrap
+/// intervals) and the report's data (so that the run page of a 100,000-item run does not read
+/// every item per view). A bounded number of runs; the oldest entry gives way.
+struct FinishedCache<T> {
+    entries: Mutex<(HashMap<String, T>, std::collections::VecDeque<String>)>,
 }
 
-impl ResultsCache {
+impl<T> Default for FinishedCache<T> {
+    fn default() -> Self {
+        FinishedCache {
+            entries: Mutex::new((HashMap::new(), std::collections::VecDeque::new())),
+        }
+    }
+}
+
+impl<T: Clone> FinishedCache<T> {
     const CAPACITY: usize = 64;
 
-    fn get(&self, run_id: &str) -> Option<Arc<str>> {
+    fn get(&self, run_id: &str) -> Option<T> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.0.get(run_id).cloned()
     }
 
-    fn put(&self, run_id: &str, text: Arc<str>) {
+    fn put(&self, run_id: &str, value: T) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *entries;
-        if map.insert(run_id.to_string(), text).is_none() {
+        if map.insert(run_id.to_string(), value).is_none() {
             order.push_back(run_id.to_string());
         }
         while order.len() > Self::CAPACITY {
@@ -194,6 +197,29 @@ impl Center {
         Ok(Some(text))
     }
 
+    /// A run's report data; None before the run has started. Kept once the run is finished, as
+    /// [`Center::results_text`] keeps its results. Blocking (it reads the store).
+    pub(crate) fn report_data(
+        &self,
+        run_id: &str,
+        finished: bool,
+    ) -> Result<Option<Arc<touchstone_report::ReportData>>, ApiError> {
+        if finished && let Some(data) = self.report_cache.get(run_id) {
+            return Ok(Some(data));
+        }
+        if self.store.run(run_id)?.is_none() {
+            return Ok(None);
+        }
+        let data = Arc::new(
+            touchstone_report::ReportData::from_store(self.store.as_ref(), run_id)
+                .map_err(ApiError::internal)?,
+        );
+        if finished {
+            self.report_cache.put(run_id, data.clone());
+        }
+        Ok(Some(data))
+    }
+
     pub fn open(
         store: Arc<dyn Store>,
         config: &CenterConfig,
@@ -213,7 +239,8 @@ impl Center {
             running: Mutex::new(HashMap::new()),
             token_touched: Mutex::new(HashMap::new()),
             feeds: feed::Hub::default(),
-            results_cache: ResultsCache::default(),
+            results_cache: FinishedCache::default(),
+            report_cache: FinishedCache::default(),
             trail,
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),

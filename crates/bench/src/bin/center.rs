@@ -7,9 +7,12 @@
 //! 2. SSE fan-out: N subscribers to one running run's events, each checked to receive every
 //!    event, with the center's peak RSS meanwhile;
 //! 3. authenticated `GET` of a finished run's results and of a samples page at 64 keep-alive
-//!    connections: requests/s, p50/p99 latency, the center's CPU ms per request, its RSS.
+//!    connections: requests/s, p50/p99 latency, the center's CPU ms per request, its RSS;
+//! 4. the console's pages of a 100,000-item run (the run page, sample-browser pages first,
+//!    halfway through the keyset, filtered, with the drawer open): server time p50/p99 on one
+//!    connection, and the run page's weight with what it loads.
 //!
-//! Usage: center [--quick]   (--quick: smaller runs, 200 subscribers, 2 s of load)
+//! Usage: center [--quick]   (--quick: smaller runs, 200 subscribers, 2 s of load, 10,000 items)
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -483,13 +486,159 @@ async fn requests(api: &Api, addr: &str, center: u32, run: &str, secs: f64) {
     println!();
 }
 
+/// `path` on one keep-alive connection, `n` times in turn: each latency (µs) is the server's
+/// time plus loopback, with no queue in front of it; and the last answer's body.
+async fn sequential(addr: &str, auth: &str, path: &str, n: usize) -> (Vec<u32>, Bytes) {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let _ = tcp.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(n);
+    let mut last = Bytes::new();
+    for _ in 0..n {
+        sender
+            .ready()
+            .await
+            .expect("the center keeps the connection open");
+        let req = hyper::Request::get(path)
+            .header("host", addr)
+            .header("authorization", auth)
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let t = Instant::now();
+        let resp = sender.send_request(req).await.expect("request");
+        assert_eq!(resp.status(), 200, "{path}");
+        last = resp.into_body().collect().await.expect("body").to_bytes();
+        latencies.push(t.elapsed().as_micros() as u32);
+    }
+    latencies.sort_unstable();
+    (latencies, last)
+}
+
+/// Part 4: the console's pages of a large run — the run page, and sample-browser pages (first,
+/// deep in the keyset, filtered) — server time p50/p99, and the run page's weight.
+async fn console_pages(api: &Api, addr: &str, model: &str, items: u64, views: usize) {
+    // The quick suite's items per epoch, from a probe run; then a run of about `items`.
+    let probe = submit(api, model, 1, CONCURRENCY).await;
+    let per_epoch = api.wait_finished(&probe).await["planned"]
+        .as_u64()
+        .expect("planned")
+        .max(1);
+    let epochs = items.div_ceil(per_epoch) as u32;
+    let started = Instant::now();
+    let run = submit(api, model, epochs, 64).await;
+    let done = api.wait_finished(&run).await;
+    let total = done["scored"].as_u64().unwrap_or(0) + done["failed"].as_u64().unwrap_or(0);
+    eprintln!(
+        "console pages: a run of {total} items in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    // A task of the run, and an item id halfway through its keyset order.
+    let first = api
+        .call("GET", &format!("/api/v1/runs/{run}/samples?limit=1"), None)
+        .await;
+    let task = first["samples"][0]["task"].as_str().unwrap().to_string();
+    let mut after = String::new();
+    for _ in 0..(total / 2 / 1000) {
+        let page = api
+            .call(
+                "GET",
+                &format!("/api/v1/runs/{run}/samples?limit=1000&after={after}"),
+                None,
+            )
+            .await;
+        match page["next"].as_str() {
+            Some(next) => after = next.to_string(),
+            None => break,
+        }
+    }
+    println!(
+        "### Console pages of a {total}-item run: server time, {views} views each on one connection"
+    );
+    println!();
+    println!("| page | p50 ms | p99 ms | bytes |");
+    println!("|------|-------:|-------:|------:|");
+    let run_page = format!("/console/runs/{run}");
+    let mut run_page_bytes = Bytes::new();
+    for (name, path) in [
+        ("run page", run_page.clone()),
+        (
+            "samples, first page",
+            format!("/console/runs/{run}/samples"),
+        ),
+        (
+            "samples, halfway (keyset)",
+            format!("/console/runs/{run}/samples?after={after}"),
+        ),
+        (
+            "samples, one task's wrong answers",
+            format!("/console/runs/{run}/samples?task={task}&score_max=0"),
+        ),
+        (
+            "samples, item drawer open",
+            format!(
+                "/console/runs/{run}/samples?task={task}&item={}",
+                first["samples"][0]["item_id"].as_str().unwrap()
+            ),
+        ),
+    ] {
+        // Warm: the first view of a finished run's page summarises it once.
+        sequential(addr, &api.auth, &path, 1).await;
+        let (latencies, body) = sequential(addr, &api.auth, &path, views).await;
+        println!(
+            "| {name} | {:.2} | {:.2} | {} |",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            body.len()
+        );
+        if path == run_page {
+            run_page_bytes = body;
+        }
+    }
+    println!();
+    // What a browser fetches for the run page: the page and the files it names; and whether
+    // it names anything outside the center.
+    let html = String::from_utf8_lossy(&run_page_bytes);
+    let mut weight = run_page_bytes.len();
+    for asset in [
+        "/static/report.css",
+        "/static/console.css",
+        "/static/console.js",
+    ] {
+        assert!(html.contains(asset), "the run page loads {asset}");
+        weight += sequential(addr, &api.auth, asset, 1).await.1.len();
+    }
+    let external = [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "url(http",
+    ]
+    .iter()
+    .map(|p| html.matches(p).count())
+    .sum::<usize>();
+    println!(
+        "Run page weight: {:.1} KiB over the wire uncompressed (page {:.1} KiB + style sheets and script); requests outside the center: {external}.",
+        weight as f64 / 1024.0,
+        run_page_bytes.len() as f64 / 1024.0
+    );
+    println!();
+    println!(
+        "Target on 2 cores: p99 ≤ 50 ms for the run page and a filtered samples page at 100,000 items."
+    );
+    println!();
+}
+
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (epochs, subscribers, sse_epochs, secs) = if quick {
-        (20, 200, 10, 2.0)
+    let (epochs, subscribers, sse_epochs, secs, page_items, views) = if quick {
+        (20, 200, 10, 2.0, 10_000, 50)
     } else {
-        (100, 1000, 30, 5.0)
+        (100, 1000, 30, 5.0, 100_000, 200)
     };
     if let Err(e) = touchstone_sandbox::usage::raise_open_files_limit() {
         eprintln!("note: the open-files limit could not be raised: {e}");
@@ -518,6 +667,7 @@ async fn main() {
     fan_out(&api, &addr, pid, &models[1], subscribers, sse_epochs).await;
     let run = overhead(&bin, dir.path(), &api, pid, &models[0], &fast_url, epochs).await;
     requests(&api, &addr, pid, &run, secs).await;
+    console_pages(&api, &addr, &models[0], page_items, views).await;
     for child in [&mut center, &mut fast, &mut slow] {
         let _ = child.kill();
         let _ = child.wait();

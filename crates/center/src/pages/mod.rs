@@ -581,24 +581,23 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
     let row = run_row(&data, &names[0]);
     let finished = matches!(row.status.as_str(), "completed" | "failed" | "cancelled");
     let (c, run_id, lang) = (center.clone(), id.clone(), call.lang);
-    let (report, published_at, certified) = blocking(
-        move || -> Result<(Option<touchstone_report::ReportData>, Option<String>, bool), ApiError> {
-            let started = c.store.run(&run_id)?.is_some();
-            let report = if started && c.store.counts(&run_id)?.total() > 0 {
-                Some(
-                    touchstone_report::ReportData::from_store(c.store.as_ref(), &run_id)
-                        .map_err(ApiError::internal)?,
-                )
-            } else {
-                None
-            };
-            Ok((
-                report,
-                c.directory.published_at(&run_id)?,
-                c.directory.latest_certificate(&run_id)?.is_some(),
-            ))
-        },
-    )
+    type Found = (
+        Option<Arc<touchstone_report::ReportData>>,
+        Option<String>,
+        bool,
+    );
+    let (report, published_at, certified) = blocking(move || -> Result<Found, ApiError> {
+        // The report once the run has items.
+        let report = c.report_data(&run_id, finished)?.filter(|data| {
+            let counts = data.results.counts;
+            counts.scored + counts.failed > 0
+        });
+        Ok((
+            report,
+            c.directory.published_at(&run_id)?,
+            c.directory.latest_certificate(&run_id)?.is_some(),
+        ))
+    })
     .await??;
     let q = console::encode(&id);
     let mut downloads = Vec::new();

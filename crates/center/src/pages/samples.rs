@@ -131,7 +131,13 @@ pub(super) async fn browse(
         let Some(record) = c.store.run(&run)? else {
             return Ok((Vec::new(), Vec::new(), None));
         };
-        let tasks: Vec<String> = c.store.task_counts(&run)?.into_keys().collect();
+        // The suite's tasks as the run recorded them: no scan of its items.
+        let tasks: Vec<String> = record.config["suite"]["tasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str().map(str::to_string))
+            .collect();
         let found = match &item {
             Some(i) => Some(c.store.result(&run, i)?.ok_or_else(ApiError::not_found)?),
             None => None,
