@@ -40,16 +40,31 @@ pub struct Frame<'a> {
     pub here: &'a str,
 }
 
-fn role_name(lang: Lang, role: &str) -> String {
-    let (zh, en) = match role {
-        "admin" => ("管理员", "administrator"),
-        "assessor" => ("评估员", "assessor"),
-        "reviewer" => ("复核员", "reviewer"),
-        "applicant" => ("申请方", "applicant"),
-        "auditor" => ("审计员", "auditor"),
-        other => return other.to_string(),
-    };
-    t(lang, zh, en).to_string()
+/// The roles, as (value, 简体中文, English), in the order a form offers them.
+pub(crate) const ROLES: [(&str, &str, &str); 5] = [
+    ("applicant", "申请方", "applicant"),
+    ("assessor", "评估员", "assessor"),
+    ("reviewer", "复核员", "reviewer"),
+    ("auditor", "审计员", "auditor"),
+    ("admin", "管理员", "administrator"),
+];
+
+/// A role's name in the page's language (an unknown one as it is).
+pub(crate) fn role_name(lang: Lang, role: &str) -> &str {
+    ROLES
+        .iter()
+        .find(|(value, _, _)| *value == role)
+        .map_or(role, |(_, zh, en)| t(lang, zh, en))
+}
+
+/// A query string (without `?`) of the pairs whose value is set, each value encoded.
+pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A whole page: `title` (already in the page's language) over `body`.

@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 
 use crate::Lang;
-use crate::frame::{Frame, encode, page, t};
+use crate::frame::{Frame, ROLES, encode, page, query, role_name, t};
 
 /// A registered model as the pages list it (never its API key).
 #[derive(Debug, Clone, PartialEq)]
@@ -251,14 +251,6 @@ pub struct AdminView {
     pub error: Option<String>,
 }
 
-const ROLES: [(&str, &str, &str); 5] = [
-    ("applicant", "申请方", "applicant"),
-    ("assessor", "评估员", "assessor"),
-    ("reviewer", "复核员", "reviewer"),
-    ("auditor", "审计员", "auditor"),
-    ("admin", "管理员", "administrator"),
-];
-
 /// Accounts and organisations, and forms to create each.
 pub fn admin(frame: &Frame<'_>, view: &AdminView) -> String {
     let lang = frame.lang;
@@ -305,7 +297,7 @@ pub fn admin(frame: &Frame<'_>, view: &AdminView) -> String {
             } }
             tbody { @for u in &view.users { tr {
                 th scope="row" { (u.name) }
-                td { (role_label(lang, &u.role)) }
+                td { (role_name(lang, &u.role)) }
                 td { (u.organisation.as_deref().unwrap_or("—")) }
                 td { @if u.must_change_password { (t(lang, "待本人修改", "to be changed by its owner")) } @else { (t(lang, "本人已设置", "set by its owner")) } }
             } } }
@@ -327,13 +319,6 @@ pub fn admin(frame: &Frame<'_>, view: &AdminView) -> String {
         }
     };
     page(frame, t(lang, "管理", "Administration"), body)
-}
-
-fn role_label(lang: Lang, role: &str) -> &str {
-    ROLES
-        .iter()
-        .find(|(value, _, _)| *value == role)
-        .map_or(role, |(_, zh, en)| t(lang, zh, en))
 }
 
 /// An API token as its owner sees it (never its secret, which is shown once at creation).
@@ -442,17 +427,12 @@ pub struct AuditFilter {
 impl AuditFilter {
     /// The filter as a query string (without `?`).
     pub fn query(&self) -> String {
-        [
+        query(&[
             ("actor", &self.actor),
             ("action", &self.action),
             ("object", &self.object),
             ("outcome", &self.outcome),
-        ]
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+        ])
     }
 }
 
@@ -518,7 +498,7 @@ pub fn audit(frame: &Frame<'_>, view: &AuditView) -> String {
                 tbody { @for e in &view.events { tr {
                     td.num { (e.seq) }
                     td { (e.at) }
-                    td { (e.actor) br; span.muted { (role_label(lang, &e.role)) @if let Some(o) = &e.organisation { " · " (o) } } }
+                    td { (e.actor) br; span.muted { (role_name(lang, &e.role)) @if let Some(o) = &e.organisation { " · " (o) } } }
                     td.mono { (e.action) }
                     td.mono { (e.object) }
                     td.mono { (e.source) }

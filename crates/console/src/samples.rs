@@ -6,7 +6,7 @@
 use maud::{Markup, html};
 
 use crate::Lang;
-use crate::frame::{Frame, encode, page, t};
+use crate::frame::{Frame, encode, page, query, t};
 
 /// What the browser filters on, as typed (empty: any).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,37 +24,17 @@ pub struct SampleFilter {
 }
 
 impl SampleFilter {
-    const FIELDS: [&'static str; 7] = [
-        "task",
-        "model",
-        "status",
-        "label",
-        "score_min",
-        "score_max",
-        "text",
-    ];
-
-    fn values(&self) -> [&str; 7] {
-        [
-            &self.task,
-            &self.model,
-            &self.status,
-            &self.label,
-            &self.score_min,
-            &self.score_max,
-            &self.text,
-        ]
-    }
-
     /// The filter as a query string without `?` (only the fields set).
     pub fn query(&self) -> String {
-        Self::FIELDS
-            .iter()
-            .zip(self.values())
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        query(&[
+            ("task", &self.task),
+            ("model", &self.model),
+            ("status", &self.status),
+            ("label", &self.label),
+            ("score_min", &self.score_min),
+            ("score_max", &self.score_max),
+            ("text", &self.text),
+        ])
     }
 }
 

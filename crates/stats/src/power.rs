@@ -135,6 +135,18 @@ pub fn minimum_detectable_effect(
 /// Unlike the normal-approximation n = z²·p(1−p)/h² this stays meaningful at p = 0 or 1, where a
 /// safety suite's unsafe-answer rate often is. Examples at 95%: p = 0.5, ±0.03 → 1,064 (normal:
 /// 1,068); p = 0.1, ±0.02 → 868; p = 0, ±0.01 → 189.
+/// The half-width of the Wilson interval at confidence `level` around a rate `p` observed on
+/// `n` items: z·√(p(1−p)·n + z²/4) / (n + z²). What [`half_width_n`] inverts, and what a
+/// planner shows for a bank of `n` items. Example at 95%: p = 0.5, n = 1,064 → about 0.03.
+pub fn wilson_half_width(p: f64, n: u64, level: f64) -> f64 {
+    wilson_half(p, n as f64, normal_critical(level))
+}
+
+fn wilson_half(p: f64, n: f64, z: f64) -> f64 {
+    let z2 = z * z;
+    z * (p * (1.0 - p) * n + z2 / 4.0).sqrt() / (n + z2)
+}
+
 pub fn half_width_n(p: f64, half_width: f64, level: f64) -> Result<u64, StatsError> {
     if !(0.0..=1.0).contains(&p) {
         return Err(invalid("p", p, "in [0, 1]"));
@@ -144,9 +156,7 @@ pub fn half_width_n(p: f64, half_width: f64, level: f64) -> Result<u64, StatsErr
     }
     open_unit("level", level)?;
     let z = normal_critical(level);
-    let z2 = z * z;
-    let pq = p * (1.0 - p);
-    let wilson_half = |n: f64| z * (pq * n + z2 / 4.0).sqrt() / (n + z2);
+    let wilson_half = |n: f64| wilson_half(p, n, z);
     if wilson_half(1.0) <= half_width {
         return Ok(1);
     }
@@ -212,6 +222,13 @@ fn invalid(name: &'static str, value: f64, allowed: &'static str) -> StatsError 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wilson_half_width_is_what_half_width_n_inverts() {
+        let n = half_width_n(0.5, 0.03, 0.95).unwrap();
+        assert!(wilson_half_width(0.5, n, 0.95) <= 0.03);
+        assert!(wilson_half_width(0.5, n - 1, 0.95) > 0.03);
+    }
 
     #[test]
     fn textbook_sample_sizes() {

@@ -8,25 +8,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use touchstone_console::{self as console, Lang};
 
-use super::{api, json_of, render, said};
+use super::{Shown, api, ask, field, in_form, list, optional, render, text, without_nulls};
 use crate::catalogue::RunRequest;
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply};
 use crate::policy::{self, Action};
 use crate::{Center, blocking};
-
-/// The form's field `name` as sent (a string; the first of several), or "".
-fn field(form: &Value, name: &str) -> String {
-    match &form[name] {
-        Value::String(s) => s.clone(),
-        Value::Array(list) => list
-            .first()
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        _ => String::new(),
-    }
-}
 
 /// Every value the form sent for `name` (checkboxes send one per ticked box, or none).
 fn fields(form: &Value, name: &str) -> Vec<String> {
@@ -40,14 +27,6 @@ fn fields(form: &Value, name: &str) -> Vec<String> {
     }
 }
 
-/// A text field's value, or JSON null when left empty.
-fn optional(form: &Value, name: &str) -> Value {
-    match field(form, name).trim() {
-        "" => Value::Null,
-        s => json!(s),
-    }
-}
-
 /// A number field's value, or null when left empty; a located error when it is not a number.
 fn number(form: &Value, name: &str, lang: Lang) -> Result<Value, String> {
     match field(form, name).trim() {
@@ -56,75 +35,6 @@ fn number(form: &Value, name: &str, lang: Lang) -> Result<Value, String> {
             Lang::Zh => format!("`{name}` 须为非负整数，而不是 “{s}”"),
             Lang::En => format!("`{name}` is a whole number, not “{s}”"),
         }),
-    }
-}
-
-/// A refusal the form shows: its status, its code (the audit trail records it) and what to fix.
-struct Shown {
-    status: u16,
-    code: &'static str,
-    message: String,
-}
-
-impl Shown {
-    /// A field the form itself finds wrong, before the API is asked.
-    fn field(message: String) -> Shown {
-        Shown {
-            status: 400,
-            code: "bad_request",
-            message,
-        }
-    }
-}
-
-/// The refusal as the form shows it, or the error itself where a form cannot help (signing in,
-/// a failure of the center).
-fn in_form(e: ApiError, lang: Lang) -> Result<Shown, ApiError> {
-    if e.status >= 500 || matches!(e.code, "sign_in" | "password_change_required") {
-        return Err(e);
-    }
-    let message = said(&e, lang);
-    Ok(Shown {
-        status: e.status,
-        code: e.code,
-        message: match &e.location {
-            Some(at) => format!("{message} ({at})"),
-            None => message,
-        },
-    })
-}
-
-fn without_nulls(mut v: Value) -> Value {
-    if let Some(object) = v.as_object_mut() {
-        object.retain(|_, v| !v.is_null());
-    }
-    v
-}
-
-async fn ask(
-    center: &Arc<Center>,
-    call: &Call,
-    action: Action,
-    params: Vec<String>,
-    body: Value,
-) -> Result<Value, ApiError> {
-    let body = if body.is_null() {
-        Bytes::new()
-    } else {
-        Bytes::from(without_nulls(body).to_string())
-    };
-    json_of(api(center, call, action, params, "", body).await?)
-}
-
-fn list(v: &Value, key: &str) -> Vec<Value> {
-    v[key].as_array().cloned().unwrap_or_default()
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 
@@ -485,20 +395,12 @@ async fn preview(
     Ok(console::Preview {
         total: per_model * models as u64,
         models,
-        half_width: smallest.map(|n| wilson_half_width(0.5, n)),
+        half_width: smallest.map(|n| touchstone_stats::power::wilson_half_width(0.5, n, 0.95)),
         detectable: smallest.and_then(|n| {
             touchstone_stats::power::minimum_detectable_effect(0.5, n, 0.05, 0.8).ok()
         }),
         tasks,
     })
-}
-
-/// The half-width of the 95% Wilson interval around a rate `p` observed on `n` items: what
-/// `touchstone_stats::power::half_width_n` inverts.
-fn wilson_half_width(p: f64, n: u64) -> f64 {
-    let z = 1.959_963_984_540_054_f64;
-    let (n, z2) = (n as f64, z * z);
-    z * (p * (1.0 - p) * n + z2 / 4.0).sqrt() / (n + z2)
 }
 
 async fn admin_page(

@@ -123,7 +123,7 @@ fn here(call: &Call) -> String {
 }
 
 /// Renders a page with the caller's frame.
-fn render(
+pub(super) fn render(
     call: &Call,
     status: u16,
     page: impl FnOnce(&Frame<'_>) -> String,
@@ -164,7 +164,7 @@ pub(crate) fn error_page(
 }
 
 /// The error's message in the page's language.
-fn said(e: &ApiError, lang: Lang) -> String {
+pub(super) fn said(e: &ApiError, lang: Lang) -> String {
     match lang {
         Lang::Zh => e.message_zh.clone(),
         Lang::En => e.message.clone(),
@@ -173,7 +173,7 @@ fn said(e: &ApiError, lang: Lang) -> String {
 
 /// Where a form may send the browser back to: a path of this center, nothing else (an open
 /// redirect would let a link to this center forward its visitors anywhere).
-fn local_path(next: Option<&str>, fallback: &str) -> String {
+pub(super) fn local_path(next: Option<&str>, fallback: &str) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
         _ => fallback.to_string(),
@@ -181,7 +181,7 @@ fn local_path(next: Option<&str>, fallback: &str) -> String {
 }
 
 /// Asks the API's handler for `action` with the caller's credential, after the policy.
-async fn api(
+pub(super) async fn api(
     center: &Arc<Center>,
     call: &Call,
     action: Action,
@@ -190,7 +190,20 @@ async fn api(
     body: Bytes,
 ) -> Result<Reply, ApiError> {
     policy::decide(call.principal.as_ref(), action)?;
-    let inner = Call {
+    let inner = derived(call, params, query, body, call.path.clone());
+    crate::handlers::dispatch(center, action, inner).await
+}
+
+/// A call by the same caller, in the same language, with its own parameters, query, body and
+/// path.
+pub(super) fn derived(
+    call: &Call,
+    params: Vec<String>,
+    query: &str,
+    body: Bytes,
+    path: String,
+) -> Call {
+    Call {
         principal: call.principal.clone(),
         params,
         query: query.to_string(),
@@ -199,16 +212,110 @@ async fn api(
         session_secret: call.session_secret.clone(),
         last_event_id: None,
         lang: call.lang,
-        path: call.path.clone(),
-    };
-    crate::handlers::dispatch(center, action, inner).await
+        path,
+    }
 }
 
-fn json_of(reply: Reply) -> Result<Value, ApiError> {
+pub(super) fn json_of(reply: Reply) -> Result<Value, ApiError> {
     match reply.body {
         Body::Json(v) => Ok(v),
         Body::Text { text, .. } => serde_json::from_str(&text).map_err(ApiError::internal),
         _ => Err(ApiError::internal("a page asked for JSON and got a stream")),
+    }
+}
+
+/// The object without its null fields (the API's bodies leave out what is not given).
+pub(super) fn without_nulls(mut v: Value) -> Value {
+    if let Some(object) = v.as_object_mut() {
+        object.retain(|_, v| !v.is_null());
+    }
+    v
+}
+
+/// The API's JSON answer for `action` (no query): `body` sent as JSON, its null fields left
+/// out, or nothing when it is null.
+pub(super) async fn ask(
+    center: &Arc<Center>,
+    call: &Call,
+    action: Action,
+    params: Vec<String>,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let body = if body.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(without_nulls(body).to_string())
+    };
+    json_of(api(center, call, action, params, "", body).await?)
+}
+
+/// The array at `key`, or none.
+pub(super) fn list(v: &Value, key: &str) -> Vec<Value> {
+    v[key].as_array().cloned().unwrap_or_default()
+}
+
+/// A JSON value as the pages show it: a string as it is, null as nothing.
+pub(super) fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The form's field `name` as sent (a string; the first of several), or "".
+pub(super) fn field(form: &Value, name: &str) -> String {
+    match &form[name] {
+        Value::String(s) => s.clone(),
+        Value::Array(list) => list
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A refusal the form shows: its status, its code (the audit trail records it) and what to fix.
+pub(super) struct Shown {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+impl Shown {
+    /// A field the form itself finds wrong, before the API is asked.
+    pub(super) fn field(message: String) -> Shown {
+        Shown {
+            status: 400,
+            code: "bad_request",
+            message,
+        }
+    }
+}
+
+/// The refusal as the form shows it, or the error itself where a form cannot help (signing in,
+/// a failure of the center).
+pub(super) fn in_form(e: ApiError, lang: Lang) -> Result<Shown, ApiError> {
+    if e.status >= 500 || matches!(e.code, "sign_in" | "password_change_required") {
+        return Err(e);
+    }
+    let message = said(&e, lang);
+    Ok(Shown {
+        status: e.status,
+        code: e.code,
+        message: match &e.location {
+            Some(at) => format!("{message} ({at})"),
+            None => message,
+        },
+    })
+}
+
+/// A text field's value, or JSON null when left empty.
+pub(super) fn optional(form: &Value, name: &str) -> Value {
+    match field(form, name).trim() {
+        "" => Value::Null,
+        s => json!(s),
     }
 }
 
@@ -347,18 +454,7 @@ async fn password(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> 
 }
 
 async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
-    let data = json_of(
-        api(
-            center,
-            call,
-            Action::PublishedList,
-            vec![],
-            "",
-            Bytes::new(),
-        )
-        .await?,
-    )?;
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let data = ask(center, call, Action::PublishedList, vec![], Value::Null).await?;
     let boards: Vec<console::Board> = data["suites"]
         .as_array()
         .into_iter()
@@ -412,7 +508,6 @@ async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
 
 /// The outcome of `POST /api/v1/certificates/verify` as the page shows it.
 fn verify_view(answer: &Value, lang: Lang) -> console::VerifyView {
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     let message = |v: &Value| match lang {
         Lang::Zh => text(&v["message_zh"]),
         Lang::En => text(&v["message"]),
@@ -507,7 +602,6 @@ async fn verify_check(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiErr
 }
 
 fn run_row(v: &Value, model_names: &[String]) -> console::RunRow {
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     let request = &v["request"];
     let evaluates = ["suite", "benchmark", "upload"]
         .iter()
@@ -553,7 +647,7 @@ async fn model_names(center: &Arc<Center>, runs: &[Value]) -> Result<Vec<Vec<Str
 }
 
 async fn dashboard(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
-    let data = json_of(api(center, call, Action::RunsList, vec![], "", Bytes::new()).await?)?;
+    let data = ask(center, call, Action::RunsList, vec![], Value::Null).await?;
     let runs = data["runs"].as_array().cloned().unwrap_or_default();
     let names = model_names(center, &runs).await?;
     let rows: Vec<console::RunRow> = runs
@@ -566,17 +660,7 @@ async fn dashboard(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError>
 
 async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
     let id = call.param(0).to_string();
-    let data = json_of(
-        api(
-            center,
-            call,
-            Action::RunsGet,
-            vec![id.clone()],
-            "",
-            Bytes::new(),
-        )
-        .await?,
-    )?;
+    let data = ask(center, call, Action::RunsGet, vec![id.clone()], Value::Null).await?;
     let names = model_names(center, std::slice::from_ref(&data)).await?;
     let row = run_row(&data, &names[0]);
     let finished = matches!(row.status.as_str(), "completed" | "failed" | "cancelled");
@@ -632,17 +716,14 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
         });
     }
     let review = if report.is_some() {
-        let summary = json_of(
-            api(
-                center,
-                call,
-                Action::ReviewsList,
-                vec![id.clone()],
-                "",
-                Bytes::new(),
-            )
-            .await?,
-        )?;
+        let summary = ask(
+            center,
+            call,
+            Action::ReviewsList,
+            vec![id.clone()],
+            Value::Null,
+        )
+        .await?;
         review_summary(&summary)
     } else {
         None

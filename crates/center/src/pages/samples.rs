@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use touchstone_console::{self as console, Lang};
 
-use super::{api, json_of, render, said};
+use super::{Shown, api, ask, derived, field, in_form, json_of, render, text};
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply};
 use crate::policy::{self, Action};
@@ -18,10 +18,6 @@ const PAGE: usize = 50;
 
 /// Characters of an answer the table shows.
 const EXCERPT: usize = 140;
-
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or("").to_string()
-}
 
 fn filter_of(call: &Call) -> console::SampleFilter {
     let q = |name: &str| call.query(name).unwrap_or_default();
@@ -53,15 +49,7 @@ pub(super) async fn browse(
 ) -> Result<Reply, ApiError> {
     let id = call.param(0).to_string();
     // The run as the API shows it to this caller: another organisation's is not found.
-    api(
-        center,
-        call,
-        Action::RunsGet,
-        vec![id.clone()],
-        "",
-        Bytes::new(),
-    )
-    .await?;
+    ask(center, call, Action::RunsGet, vec![id.clone()], Value::Null).await?;
     let filter = filter_of(call);
     let after = call.query("after").unwrap_or_default();
     let mut query = filter.query();
@@ -83,17 +71,14 @@ pub(super) async fn browse(
         )
         .await?,
     )?;
-    let reviews = json_of(
-        api(
-            center,
-            call,
-            Action::ReviewsList,
-            vec![id.clone()],
-            "",
-            Bytes::new(),
-        )
-        .await?,
-    )?;
+    let reviews = ask(
+        center,
+        call,
+        Action::ReviewsList,
+        vec![id.clone()],
+        Value::Null,
+    )
+    .await?;
     let current = |item: &str| {
         reviews["current"]
             .as_array()
@@ -223,61 +208,40 @@ fn detail(
 pub(super) async fn review(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
     let id = call.param(0).to_string();
     let form: Value = call.json()?;
-    let field = |name: &str| form[name].as_str().unwrap_or("").to_string();
     let back = super::local_path(
-        Some(&field("back")),
+        Some(&field(&form, "back")),
         &format!("/console/runs/{}/samples", console::encode(&id)),
     );
     let lang = call.lang;
-    let value = field("value");
-    let refused = |message: String| (400, "bad_request", message);
+    let value = field(&form, "value");
     let outcome = match value.trim().parse::<f64>() {
-        Err(_) => Err(refused(match lang {
+        Err(_) => Err(Shown::field(match lang {
             Lang::Zh => format!("复核值须为 0 至 1 之间的数，而不是 “{value}”"),
             Lang::En => format!("the reviewed value is a number from 0 to 1, not “{value}”"),
         })),
         Ok(v) => {
-            let mut body = json!({ "item": field("item"), "value": v, "reason": field("reason") });
-            if !field("scorer").is_empty() {
-                body["scorer"] = json!(field("scorer"));
-            }
-            let sent = api(
-                center,
-                call,
-                Action::ReviewsCreate,
-                vec![id.clone()],
-                "",
-                Bytes::from(body.to_string()),
-            )
-            .await;
-            match sent {
+            let body = json!({
+                "item": field(&form, "item"),
+                "value": v,
+                "reason": field(&form, "reason"),
+                "scorer": super::optional(&form, "scorer"),
+            });
+            match ask(center, call, Action::ReviewsCreate, vec![id.clone()], body).await {
                 Ok(_) => Ok(()),
-                Err(e) if e.status < 500 && e.code != "sign_in" => {
-                    Err((e.status, e.code, said(&e, lang)))
-                }
-                Err(e) => return Err(e),
+                Err(e) => Err(in_form(e, lang)?),
             }
         }
     };
     match outcome {
         Ok(()) => Ok(Reply::redirect(format!("{back}#drawer")).on(format!("run:{id}"))),
-        Err((status, code, message)) => {
+        Err(r) => {
             // The drawer of the item reviewed, with the refusal in its form.
-            let query = back.split_once('?').map_or("", |(_, q)| q).to_string();
-            let again = Call {
-                principal: call.principal.clone(),
-                params: call.params.clone(),
-                query,
-                body: Bytes::new(),
-                peer: call.peer,
-                session_secret: call.session_secret.clone(),
-                last_event_id: None,
-                lang,
-                path: format!("/console/runs/{}/samples", console::encode(&id)),
-            };
-            Ok(browse(center, &again, status, Some(message))
+            let query = back.split_once('?').map_or("", |(_, q)| q);
+            let path = format!("/console/runs/{}/samples", console::encode(&id));
+            let again = derived(call, call.params.clone(), query, Bytes::new(), path);
+            Ok(browse(center, &again, r.status, Some(r.message))
                 .await?
-                .refusing(code))
+                .refusing(r.code))
         }
     }
 }
