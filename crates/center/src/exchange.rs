@@ -70,6 +70,17 @@ impl Call {
         })
     }
 
+    /// Every value of query parameter `name` (a form's checkboxes repeat it), percent-decoded.
+    pub fn queries(&self, name: &str) -> Vec<String> {
+        self.query
+            .split('&')
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k == name).then(|| percent_decode(v))
+            })
+            .collect()
+    }
+
     pub fn who(&self) -> Result<&Principal, ApiError> {
         self.principal
             .as_ref()

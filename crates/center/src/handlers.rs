@@ -77,9 +77,8 @@ pub(crate) async fn dispatch(
         | PageRunCertify | PageRunPublish | PagePassword | PagePasswordSubmit | PageModels
         | PageModelsCreate | PageModelTest | PageModelDelete | PageRunNew | PageRunCreate
         | PageAdmin | PageUserCreate | PageOrgCreate | PageTokens | PageTokenCreate
-        | PageTokenRevoke | PageAudit | PageSamples | PageReviewCreate => {
-            Err(ApiError::not_found())
-        }
+        | PageTokenRevoke | PageAudit | PageSamples | PageReviewCreate | PageModel | PageLog
+        | PageCompare => Err(ApiError::not_found()),
     }
 }
 
@@ -99,14 +98,26 @@ fn user_json(u: &User) -> Value {
 
 // Public.
 
+/// The log head names this many of the newest entries.
+const LOG_RECENT: usize = 20;
+
 async fn log_head(center: &Arc<Center>) -> Result<Reply, ApiError> {
     let store = center.store.clone();
     let leaves = blocking(move || touchstone_engine::certify::log_leaves(store.as_ref()))
         .await?
         .map_err(ApiError::internal)?;
+    // The newest entries, so that anyone can see what was appended lately.
+    let recent: Vec<Value> = leaves
+        .iter()
+        .enumerate()
+        .rev()
+        .take(LOG_RECENT)
+        .map(|(index, leaf)| json!({ "index": index, "leaf_hash": hex::encode(leaf) }))
+        .collect();
     Ok(Reply::ok(json!({
         "tree_size": leaves.len(),
         "root_hash": hex::encode(touchstone_trust::merkle::root(&leaves)),
+        "recent": recent,
     })))
 }
 
@@ -847,10 +858,11 @@ async fn compare(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
         .filter(|r| !r.is_empty())
         .map(str::to_string)
         .collect();
-    if !(2..=8).contains(&runs.len()) {
+    // One run of several models compares them; the engine refuses fewer than two models.
+    if !(1..=8).contains(&runs.len()) {
         return Err(ApiError::bad_request(
-            "`runs`: 2 to 8 run ids, separated by commas",
-            "`runs`：须为 2 至 8 个以逗号分隔的运行编号",
+            "`runs`: 1 to 8 run ids, separated by commas (one run compares its models)",
+            "`runs`：须为 1 至 8 个以逗号分隔的运行编号（单个运行则比较其中的模型）",
         )
         .at("query:runs"));
     }
@@ -871,10 +883,14 @@ async fn compare(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let store = center.store.clone();
     let ids = runs.clone();
     let text = blocking(move || -> Result<String, ApiError> {
-        let contestants = touchstone_engine::compare::contestants_of(store.as_ref(), &ids)
-            .map_err(|e| ApiError::conflict(e.to_string(), "这些运行无法对比"))?;
+        // The engine's reasons name the fix, in both languages.
+        let refused = |e: touchstone_engine::EngineError| {
+            ApiError::conflict(e.to_string(), format!("这些运行无法对比：{e}"))
+        };
+        let contestants =
+            touchstone_engine::compare::contestants_of(store.as_ref(), &ids).map_err(refused)?;
         let comparison = touchstone_engine::compare::compare(store.as_ref(), &contestants, seed)
-            .map_err(|e| ApiError::conflict(e.to_string(), "这些运行无法对比"))?;
+            .map_err(refused)?;
         Ok(touchstone_report::render_comparison(
             &comparison,
             format,

@@ -92,6 +92,8 @@ pub struct Center {
     /// Summaries of finished runs, as JSON.
     results_cache: FinishedCache<Arc<str>>,
     report_cache: FinishedCache<Arc<touchstone_report::ReportData>>,
+    /// A suite's published models compared (the leaderboard's tiers), by the runs compared.
+    tiers_cache: FinishedCache<Option<Arc<touchstone_engine::compare::Comparison>>>,
     /// The audit trail's writer (group commit).
     trail: trail::Trail,
     /// The certificate key pair's folder (see [`CenterConfig::keys`]).
@@ -220,6 +222,27 @@ impl Center {
         Ok(Some(data))
     }
 
+    /// The published runs `runs` (completed, so unchanging) compared model against model, as
+    /// `touchstone compare` does: the leaderboard's tiers. None where they share no scored task.
+    /// Kept by the set of runs. Blocking (it reads every item of the runs once).
+    pub(crate) fn published_comparison(
+        &self,
+        runs: &[String],
+    ) -> Result<Option<Arc<touchstone_engine::compare::Comparison>>, ApiError> {
+        let key = runs.join(",");
+        if let Some(found) = self.tiers_cache.get(&key) {
+            return Ok(found);
+        }
+        let contestants = touchstone_engine::compare::contestants_of(self.store.as_ref(), runs)
+            .map_err(ApiError::internal)?;
+        // Fewer than two models, or no task in common: nothing to rank against.
+        let comparison = touchstone_engine::compare::compare(self.store.as_ref(), &contestants, 0)
+            .ok()
+            .map(Arc::new);
+        self.tiers_cache.put(&key, comparison.clone());
+        Ok(comparison)
+    }
+
     pub fn open(
         store: Arc<dyn Store>,
         config: &CenterConfig,
@@ -241,6 +264,7 @@ impl Center {
             feeds: feed::Hub::default(),
             results_cache: FinishedCache::default(),
             report_cache: FinishedCache::default(),
+            tiers_cache: FinishedCache::default(),
             trail,
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),

@@ -205,6 +205,9 @@ actions!(
     PageAudit,
     PageSamples,
     PageReviewCreate,
+    PageModel,
+    PageLog,
+    PageCompare,
 );
 
 /// Who an action is for.
@@ -227,7 +230,7 @@ fn rule(action: Action) -> Rule {
     match action {
         Health | OpenApi | LogHead | Login | CertificatesVerify | PublishedList => Rule::Public,
         Static | PageHome | PageAbout | PageVerify | PageVerifyCheck | PageLang | PageLogin
-        | PageLoginSubmit => Rule::Public,
+        | PageLoginSubmit | PageModel | PageLog => Rule::Public,
         Logout | Me | PageLogout => Rule::Own {
             token_allowed: true,
         },
@@ -251,9 +254,8 @@ fn rule(action: Action) -> Rule {
         ModelsCreate | ModelsDelete | ModelsTest | PageModelsCreate | PageModelTest
         | PageModelDelete => Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models),
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
-        | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun | PageSamples => {
-            Rule::Roles(READERS, Scope::Read)
-        }
+        | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun | PageSamples
+        | PageCompare => Rule::Roles(READERS, Scope::Read),
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
         ReviewsCreate | PageReviewCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Signing in the center's name is the assessors' alone.

@@ -108,6 +108,8 @@ fn leaderboard(center: &Center) -> Result<Value, ApiError> {
                 "run_id": job.run_id,
                 "organisation": job.organisation,
                 "model": public_model_name(model),
+                // Matched to the comparison's contestants, then removed (an address is private).
+                "model_spec": model,
                 "published_at": published_at,
                 "finished_at": results.finished_at,
                 "cells": cells,
@@ -121,11 +123,71 @@ fn leaderboard(center: &Center) -> Result<Value, ApiError> {
             }));
         }
     }
-    let suites: Vec<Value> = suites
-        .into_iter()
-        .map(|(suite, (columns, rows))| json!({ "suite": suite, "columns": columns, "runs": rows }))
+    let mut boards = Vec::with_capacity(suites.len());
+    for (suite, (columns, mut rows)) in suites {
+        add_tiers(center, &mut rows)?;
+        boards.push(json!({ "suite": suite, "columns": columns, "runs": rows }));
+    }
+    Ok(json!({ "suites": boards }))
+}
+
+/// Each row's tier per column (1 is the top): the models a paired test cannot tell apart from
+/// the tier's leader share its tier, as in `touchstone compare`, over the items every published
+/// model of the suite was scored on. Columns without a comparison get none.
+fn add_tiers(center: &Center, rows: &mut [Value]) -> Result<(), ApiError> {
+    // The endpoint spec matches a row to its contestant; it leaves the row here, whatever
+    // happens next (an address is the organisation's business).
+    let specs: Vec<String> = rows
+        .iter_mut()
+        .map(|row| {
+            let spec = row
+                .as_object_mut()
+                .and_then(|o| o.remove("model_spec"))
+                .unwrap_or_default();
+            text_of(&spec)
+        })
         .collect();
-    Ok(json!({ "suites": suites }))
+    let mut runs: Vec<String> = Vec::new();
+    for row in rows.iter() {
+        let id = text_of(&row["run_id"]);
+        if !runs.contains(&id) {
+            runs.push(id);
+        }
+    }
+    let Some(comparison) = center.published_comparison(&runs)? else {
+        return Ok(());
+    };
+    for (row, spec) in rows.iter_mut().zip(specs) {
+        let run = text_of(&row["run_id"]);
+        let Some(contestant) = comparison
+            .contestants
+            .iter()
+            .position(|c| c.run_id == run && c.model == spec)
+        else {
+            continue;
+        };
+        let mut tiers = serde_json::Map::new();
+        for task in comparison.tasks.iter().filter(|t| t.common_items > 0) {
+            let Some(score) = task.scores.iter().find(|s| s.contestant == contestant) else {
+                continue;
+            };
+            let column = row["cells"].as_object().and_then(|cells| {
+                cells.keys().find(|c| {
+                    c.strip_prefix(task.task.as_str())
+                        .is_some_and(|rest| rest.starts_with(" · "))
+                })
+            });
+            if let Some(column) = column.cloned() {
+                tiers.insert(column, json!(score.tier + 1));
+            }
+        }
+        row["tiers"] = Value::Object(tiers);
+    }
+    Ok(())
+}
+
+fn text_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -365,6 +365,20 @@ pub const ROUTES: &[Route] = {
         ),
         route(
             "GET",
+            "/model",
+            PageModel,
+            "Public: a model's published results (query: name)",
+            "公开：模型的公开结果",
+        ),
+        route(
+            "GET",
+            "/log",
+            PageLog,
+            "Public: the transparency log's head and newest entries",
+            "公开：透明日志",
+        ),
+        route(
+            "GET",
             "/lang/{code}",
             PageLang,
             "Switch the language (remembered)",
@@ -526,6 +540,13 @@ pub const ROUTES: &[Route] = {
             PageAudit,
             "The audit trail, filtered, verified and exported",
             "审计日志（筛选、校验、导出）",
+        ),
+        route(
+            "GET",
+            "/console/compare",
+            PageCompare,
+            "Compare runs and models: paired differences, McNemar, tiers (query: run, repeated)",
+            "比较运行与模型",
         ),
     ]
 };

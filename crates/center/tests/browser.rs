@@ -445,6 +445,8 @@ async fn the_whole_story_in_a_real_browser() {
     assert!(seen.len() >= 3, "the bar moved in steps: {seen:?}");
     if let Some(axe) = &axe {
         check("run", b.accessibility(axe).await, &mut violations);
+        b.go(&format!("{center}/console/compare")).await;
+        check("compare", b.accessibility(axe).await, &mut violations);
     }
 
     // A reviewer overrides a score in the sample drawer.
@@ -502,6 +504,17 @@ async fn the_whole_story_in_a_real_browser() {
     assert!(board.contains("mock") && board.contains("acme"), "{board}");
     if let Some(axe) = &axe {
         check("leaderboard", b.accessibility(axe).await, &mut violations);
+    }
+    // The model's page from its link, and the transparency log from the footer.
+    b.submit("section.board th a").await;
+    assert!(b.text("h1").await.contains("mock"));
+    if let Some(axe) = &axe {
+        check("model", b.accessibility(axe).await, &mut violations);
+    }
+    b.submit("footer a[href='/log']").await;
+    assert!(b.text("main").await.contains("SHA-256"));
+    if let Some(axe) = &axe {
+        check("log", b.accessibility(axe).await, &mut violations);
     }
     let files = tempfile::tempdir().unwrap();
     let good = files.path().join("run.cert.json");

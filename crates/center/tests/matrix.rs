@@ -277,6 +277,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/log",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
+    ),
+    (
+        "GET",
         "/verify",
         "alice:-read",
         "200 200 200 200 200 200 200 401 401 200",
@@ -444,6 +450,19 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "/console/audit",
         "admin:-read",
         "200 403 403 403 403 200 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/compare",
+        "alice:-read",
+        "200 200 200 200 404 200 303 401 401 403",
+    ),
+    // After the publish rows above: the model's page exists once a run of it is public.
+    (
+        "GET",
+        "/model",
+        "alice:-read",
+        "200 200 200 200 200 200 200 401 401 200",
     ),
     // Last: a session caller's password changes, which ends that caller's sessions.
     (
@@ -794,6 +813,10 @@ impl World {
                     "files": [{ "path": "items.jsonl", "text": "{\"input\": \"1+1\", \"target\": \"2\"}\n" }],
                 })),
             ),
+            ("GET", "/console/compare") => {
+                (format!("{path}?run={}&run={}", self.run, self.run2), None)
+            }
+            ("GET", "/model") => (format!("{path}?name=mock"), None),
             ("GET", "/api/v1/compare") => (
                 format!("{path}?runs={},{}&format=json", self.run, self.run2),
                 None,

@@ -847,3 +847,159 @@ async fn a_reviewer_browses_the_samples_and_reviews_a_score_in_the_drawer() {
 fn console_encode(s: &str) -> String {
     touchstone_console::encode(s)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_public_sees_tiers_a_model_page_and_the_log_and_staff_compare_models() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    h.create_org("other").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let oscar = h.user("oscar", "applicant", Some("other")).await;
+    let assessor = h.user("asa", "assessor", None).await;
+    // Two models, one of them named with markup, in one run of the quick suite.
+    let plain = h.model(&alice, "acme").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/models",
+            &alice,
+            Some(json!({ "organisation": "acme", "name": HOSTILE[1], "base_url": h.mock.base_url(), "api_key": "sk-test-secret-key" })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let hostile = r.body["id"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &alice,
+            Some(json!({ "suite": "quick", "models": [plain, hostile], "limit": 4 })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let done = h.wait_finished(&alice, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+
+    // Staff and the run's organisation compare its models in the page.
+    let picker = h.call("GET", "/console/compare", &alice, None).await;
+    assert_eq!(picker.status, 200, "{}", picker.text);
+    assert!(
+        picker.text.contains(&format!("value=\"{run}\"")),
+        "{}",
+        picker.text
+    );
+    assert_inert(&picker.text, "compare picker");
+    let compared = h
+        .call("GET", &format!("/console/compare?run={run}"), &alice, None)
+        .await;
+    assert_eq!(compared.status, 200, "{}", compared.text);
+    assert!(
+        compared.text.contains("两两比较") && compared.text.contains("梯队"),
+        "{}",
+        compared.text
+    );
+    assert!(
+        compared.text.contains("&quot;&gt;&lt;img"),
+        "the model's name, as text: {}",
+        compared.text
+    );
+    assert_inert(&compared.text, "comparison");
+    // Another organisation is told the run does not exist; a run of one model has nothing
+    // to compare and the page says so.
+    let theirs = h
+        .call("GET", &format!("/console/compare?run={run}"), &oscar, None)
+        .await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+    let single = h.finished_run(&alice, &plain, 1).await;
+    let one = h
+        .call(
+            "GET",
+            &format!("/console/compare?run={single}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(one.status, 422, "{}", one.text);
+    assert!(
+        one.text.contains("role=\"alert\"") && one.text.contains("比较至少需要两个模型"),
+        "{}",
+        one.text
+    );
+
+    // Published, the leaderboard places each model in a tier, without its endpoint.
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/publish"),
+            &assessor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let published = h.call("GET", "/api/v1/published", &Auth::None, None).await;
+    let rows = published.body["suites"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(rows.len(), 2, "{}", published.text);
+    for row in &rows {
+        let tiers = row["tiers"].as_object().expect("tiers");
+        assert!(!tiers.is_empty(), "{row}");
+        assert!(tiers.values().all(|t| t.as_u64() >= Some(1)), "{row}");
+    }
+    assert!(!published.text.contains("model_spec"), "{}", published.text);
+    assert!(
+        !published.text.contains(&h.mock.base_url()),
+        "{}",
+        published.text
+    );
+    let home = h.call("GET", "/", &Auth::None, None).await;
+    assert!(home.text.contains("梯队 1"), "{}", home.text);
+    assert!(
+        home.text
+            .contains(&format!("/model?name={}", console_encode(HOSTILE[1]))),
+        "{}",
+        home.text
+    );
+    assert_inert(&home.text, "leaderboard with tiers");
+
+    // The model's public page: its rows only.
+    let page = h
+        .call(
+            "GET",
+            &format!("/model?name={}", console_encode(HOSTILE[1])),
+            &Auth::None,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("&quot;&gt;&lt;img"), "{}", page.text);
+    assert!(!page.text.contains(">mock<"), "{}", page.text);
+    assert_inert(&page.text, "model page");
+    let none = h.call("GET", "/model?name=nobody", &Auth::None, None).await;
+    assert_eq!(none.status, 404, "{}", none.text);
+
+    // The transparency log's page: empty, then the certificate's entry.
+    let log = h.call("GET", "/log", &Auth::None, None).await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    h.keys("log passphrase");
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/certificate"),
+            &assessor,
+            Some(json!({ "passphrase": "log passphrase" })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let head = h.call("GET", "/api/v1/log/head", &Auth::None, None).await;
+    assert_eq!(head.body["tree_size"], 1, "{}", head.text);
+    let leaf = head.body["recent"][0]["leaf_hash"].as_str().unwrap();
+    let log = h.call("GET", "/log", &Auth::None, None).await;
+    assert!(
+        log.text.contains(leaf) && log.text.contains(head.body["root_hash"].as_str().unwrap()),
+        "{}",
+        log.text
+    );
+}

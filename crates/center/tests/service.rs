@@ -466,6 +466,12 @@ async fn live_progress_streams_every_event_and_resumes_after_the_last_one_seen()
     let mixed = format!("/api/v1/compare?runs={run},{their_run}&format=json");
     assert_eq!(h.call("GET", &mixed, &bob, None).await.status, 404);
     assert_eq!(h.call("GET", &mixed, &h.admin, None).await.status, 200);
+    let none = h.call("GET", "/api/v1/compare?runs=", &h.admin, None).await;
+    assert_eq!(
+        (none.status, &none.body["error"]["location"]),
+        (400, &json!("query:runs"))
+    );
+    // One run compares its models; this one has a single model, and the answer says why not.
     let one = h
         .call(
             "GET",
@@ -474,8 +480,13 @@ async fn live_progress_streams_every_event_and_resumes_after_the_last_one_seen()
             None,
         )
         .await;
-    assert_eq!(
-        (one.status, &one.body["error"]["location"]),
-        (400, &json!("query:runs"))
+    assert_eq!(one.status, 409, "{}", one.text);
+    assert!(
+        one.body["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("比较至少需要两个模型"),
+        "{}",
+        one.text
     );
 }

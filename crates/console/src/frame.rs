@@ -130,7 +130,7 @@ pub(crate) fn page(frame: &Frame<'_>, title: &str, body: Markup) -> String {
                     a href="/" { (t(lang, "公开结果", "Published results")) } " · "
                     a href="/verify" { (t(lang, "验证证书", "Verify a certificate")) } " · "
                     a href="/about" { (t(lang, "评估说明", "About the assessment")) } " · "
-                    a href="/api/v1/log/head" { (t(lang, "透明日志头", "Transparency log head")) } " · "
+                    a href="/log" { (t(lang, "透明日志头", "Transparency log head")) } " · "
                     a href="/api/v1/openapi.json" { "API" }
                 }
             }

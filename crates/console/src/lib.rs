@@ -9,20 +9,22 @@
 //! moves progress bars live and fills the verification form from a chosen file).
 
 mod assets;
+mod compare;
 mod frame;
 mod manage;
 mod pages;
 mod samples;
 
 pub use assets::{ASSETS, asset};
+pub use compare::{CompareChoice, CompareView, compare};
 pub use frame::{Frame, NavLink, Viewer, encode, t};
 pub use manage::{
     AdminView, AuditFilter, AuditRow, AuditView, Choice, ModelRow, ModelsView, NewRunView, OrgRow,
     Preview, RunForm, Tested, TokenRow, TokensView, UserRow, admin, audit, models, new_run, tokens,
 };
 pub use pages::{
-    Board, BoardRow, Cell, CheckLine, Download, ReviewSummary, Reviewed, RunRow, RunView,
-    VerifyView, about, dashboard, error, home, login, password, run, verify,
+    Board, BoardRow, Cell, CheckLine, Download, LogView, ReviewSummary, Reviewed, RunRow, RunView,
+    VerifyView, about, dashboard, error, home, log, login, model, password, run, verify,
 };
 pub use samples::{
     ReviewLine, SampleDetail, SampleFilter, SampleRow, SamplesView, ScoreLine, samples,

@@ -11,6 +11,8 @@ pub struct Cell {
     pub value: f64,
     pub low: f64,
     pub high: f64,
+    /// Its tier among the suite's published models (1 is the top); None where not compared.
+    pub tier: Option<usize>,
 }
 
 /// One published run on a suite's leaderboard.
@@ -162,11 +164,64 @@ fn progress(lang: Lang, row: &RunRow, events: Option<&str>) -> Markup {
     }
 }
 
-fn cell(c: &Option<Cell>) -> Markup {
+fn cell(lang: Lang, c: &Option<Cell>) -> Markup {
     html! {
         @match c {
-            Some(c) => td.num { (format!("{:.3}", c.value)) br; span.ci { "[" (format!("{:.3}", c.low)) ", " (format!("{:.3}", c.high)) "]" } },
+            Some(c) => td.num {
+                (format!("{:.3}", c.value)) br; span.ci { "[" (format!("{:.3}", c.low)) ", " (format!("{:.3}", c.high)) "]" }
+                @if let Some(tier) = c.tier { br; span.tier { (t(lang, "梯队 ", "tier ")) (tier) } }
+            },
             None => td.num { "—" },
+        }
+    }
+}
+
+/// A suite's leaderboard table; `linked`: the model names link to their pages.
+fn board_table(lang: Lang, board: &Board, linked: bool) -> Markup {
+    let tiered = board
+        .rows
+        .iter()
+        .any(|r| r.cells.iter().flatten().any(|c| c.tier.is_some()));
+    html! {
+        section.board {
+            h2 { (t(lang, "评测套件", "Suite")) " " span.mono { (board.suite) } }
+            div.scroll {
+                table {
+                    thead { tr {
+                        th scope="col" { (t(lang, "模型", "Model")) }
+                        th scope="col" { (t(lang, "机构", "Organisation")) }
+                        @for c in &board.columns { th scope="col" { (c) } }
+                        th scope="col" { (t(lang, "判定（符合/不符合/不适用/无法判定）", "Verdicts (pass / fail / n.a. / undetermined)")) }
+                        th scope="col" { (t(lang, "公开日期", "Published")) }
+                        th scope="col" { (t(lang, "证书", "Certificate")) }
+                    } }
+                    tbody {
+                        @for row in &board.rows {
+                            tr {
+                                th scope="row" {
+                                    @if linked {
+                                        a href=(format!("/model?name={}", encode(&row.models))) { (row.models) }
+                                    } @else { (row.models) }
+                                }
+                                td { (row.organisation) }
+                                @for c in &row.cells { (cell(lang, c)) }
+                                td.num { (row.verdicts[0]) " / " (row.verdicts[1]) " / " (row.verdicts[2]) " / " (row.verdicts[3]) }
+                                td { (row.published_at) }
+                                td {
+                                    @if row.certificate {
+                                        a href=(format!("/verify?run={}", encode(&row.run_id))) { (t(lang, "验证", "Verify")) }
+                                    } @else { "—" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if tiered {
+                p.note { (t(lang,
+                    "梯队：在所有公开模型都已评分的题目上做配对检验（对错型用 McNemar 精确检验，p 值经 Holm 校正）；与本梯队首位差异不显著的模型同属一个梯队。",
+                    "Tiers: a paired test on the items every published model was scored on (McNemar's exact test for right/wrong scores, Holm-corrected p-values); a model that cannot be told apart from its tier's leader shares its tier.")) }
+            }
         }
     }
 }
@@ -184,45 +239,76 @@ pub fn home(frame: &Frame<'_>, boards: &[Board]) -> String {
         @if boards.is_empty() {
             p.empty { (t(lang, "尚无公开结果。", "Nothing has been published yet.")) }
         }
-        @for board in boards {
-            section.board {
-                h2 { (t(lang, "评测套件", "Suite")) " " span.mono { (board.suite) } }
-                div.scroll {
-                    table {
-                        thead { tr {
-                            th scope="col" { (t(lang, "模型", "Model")) }
-                            th scope="col" { (t(lang, "机构", "Organisation")) }
-                            @for c in &board.columns { th scope="col" { (c) } }
-                            th scope="col" { (t(lang, "判定（符合/不符合/不适用/无法判定）", "Verdicts (pass / fail / n.a. / undetermined)")) }
-                            th scope="col" { (t(lang, "公开日期", "Published")) }
-                            th scope="col" { (t(lang, "证书", "Certificate")) }
-                        } }
-                        tbody {
-                            @for row in &board.rows {
-                                tr {
-                                    th scope="row" { (row.models) }
-                                    td { (row.organisation) }
-                                    @for c in &row.cells { (cell(c)) }
-                                    td.num { (row.verdicts[0]) " / " (row.verdicts[1]) " / " (row.verdicts[2]) " / " (row.verdicts[3]) }
-                                    td { (row.published_at) }
-                                    td {
-                                        @if row.certificate {
-                                            a href=(format!("/verify?run={}", encode(&row.run_id))) { (t(lang, "验证", "Verify")) }
-                                        } @else { "—" }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        @for board in boards { (board_table(lang, board, true)) }
     };
     page(
         frame,
         t(lang, "公开评估结果", "Published assessment results"),
         body,
     )
+}
+
+/// A model's public page: its published results in every suite, each with its tier among the
+/// suite's models and its certificate.
+pub fn model(frame: &Frame<'_>, name: &str, boards: &[Board]) -> String {
+    let lang = frame.lang;
+    let body = html! {
+        p.lead {
+            (t(lang, "本中心对该模型评估并公开的全部结果。每个数值后为 95% 置信区间；梯队为该模型在同一套件公开模型中的位置。",
+                "Every result this center assessed and published for this model. Each value comes with its 95% confidence interval; the tier places it among the suite's published models."))
+        }
+        @for board in boards { (board_table(lang, board, false)) }
+        p { a href="/" { (t(lang, "返回公开结果", "Back to the published results")) } }
+    };
+    page(frame, &format!("{} {name}", t(lang, "模型", "Model")), body)
+}
+
+/// The transparency log's head as the public sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogView {
+    pub tree_size: u64,
+    pub root_hash: String,
+    /// The newest entries: (leaf index, leaf hash), newest first.
+    pub recent: Vec<(u64, String)>,
+}
+
+/// The transparency log: its size and root, its newest entries, and how to check a certificate
+/// against it.
+pub fn log(frame: &Frame<'_>, view: &LogView) -> String {
+    let lang = frame.lang;
+    let body = html! {
+        p.lead { (t(lang,
+            "本中心签发的每份证书都追加到一个只增不改的 Merkle 树（RFC 6962 / 9162 的结构）。任何人可记下这里的树大小与根哈希；以后看到的树若不包含今天的树，说明日志被改写过。",
+            "Every certificate this center issues is appended to an append-only Merkle tree (the structure of RFC 6962 / 9162). Anyone may note the size and root below: a later tree that does not contain today's shows the log was rewritten.")) }
+        dl.facts {
+            dt { (t(lang, "树大小（证书数）", "Tree size (certificates)")) } dd.num { (view.tree_size) }
+            dt { (t(lang, "根哈希（SHA-256）", "Root hash (SHA-256)")) } dd.mono { (view.root_hash) }
+        }
+        p { a href="/api/v1/log/head" { (t(lang, "以 JSON 获取", "As JSON")) } }
+        @if !view.recent.is_empty() {
+            h2 { (t(lang, "最新条目", "Newest entries")) }
+            div.scroll {
+                table {
+                    thead { tr {
+                        th scope="col" { (t(lang, "序号", "Index")) }
+                        th scope="col" { (t(lang, "条目哈希", "Leaf hash")) }
+                    } }
+                    tbody {
+                        @for (index, hash) in &view.recent {
+                            tr { td.num { (index) } td.mono { (hash) } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t(lang, "如何核验", "How to check")) }
+        p { (t(lang,
+            "每份证书带有签发时的树头与包含证明。在验证页面上传证书，服务器会检查其条目是否在当前日志中；离线核验请用本中心公布的公钥与签名树头：",
+            "Each certificate carries the tree head it was issued at and its inclusion proof. Upload it on the verification page and the server checks its entry against the log as it is now; offline, use the center's published key and signed tree head:")) }
+        pre { code { "touchstone verify CERT --pubkey public.json --tree-head head.json" } }
+        p { a href="/verify" { (t(lang, "验证证书", "Verify a certificate")) } }
+    };
+    page(frame, t(lang, "透明日志", "Transparency log"), body)
 }
 
 /// What the assessment checks and how to read its numbers.
@@ -357,6 +443,9 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
         }
         @if let Some(href) = &view.samples {
             p { a.button href=(href) { (t(lang, "浏览样本与复核 →", "Browse the samples and review →")) } }
+        }
+        @if r.status == "completed" {
+            p { a href=(format!("/console/compare?run={}", encode(&r.id))) { (t(lang, "与其他运行比较", "Compare with other runs")) } }
         }
         @if let Some(rv) = &view.review { (review_summary(lang, &r.id, rv)) }
         @if !view.downloads.is_empty() {

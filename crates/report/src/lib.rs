@@ -30,7 +30,7 @@ use touchstone_store::Store;
 pub use collect::{
     FAILED_SAMPLES_PER_TASK, FAILURE_EXAMPLES, MAX_ANSWER_CHARS, SCORED_SAMPLES_PER_TASK,
 };
-pub use leaderboard::render_comparison;
+pub use leaderboard::{comparison_sections, render_comparison};
 
 /// The JSON Schema (draft 2020-12) of `results.json` ([`RunResults`]).
 pub const RESULTS_SCHEMA: &str = include_str!("../schema/results.schema.json");

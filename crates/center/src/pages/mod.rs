@@ -41,6 +41,14 @@ const NAV: &[(Action, NavLink)] = &[
         },
     ),
     (
+        Action::PageCompare,
+        NavLink {
+            href: "/console/compare",
+            zh: "比较",
+            en: "Compare",
+        },
+    ),
+    (
         Action::PageRunNew,
         NavLink {
             href: "/console/new-run",
@@ -369,6 +377,9 @@ pub(crate) async fn dispatch(
         }
         PagePasswordSubmit => password(center, &call).await,
         PageSamples => samples::browse(center, &call, 200, None).await,
+        PageModel => model(center, &call).await,
+        PageLog => log(center, &call).await,
+        PageCompare => compare(center, &call).await,
         PageReviewCreate => samples::review(center, &call).await,
         _ => forms::dispatch(center, action, call).await,
     }
@@ -453,23 +464,14 @@ async fn password(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> 
     }
 }
 
-async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
-    let data = ask(center, call, Action::PublishedList, vec![], Value::Null).await?;
-    let boards: Vec<console::Board> = data["suites"]
-        .as_array()
-        .into_iter()
-        .flatten()
+/// The leaderboard API's answer as the pages show it.
+fn boards_of(data: &Value) -> Vec<console::Board> {
+    list(data, "suites")
+        .iter()
         .map(|s| {
-            let columns: Vec<String> = s["columns"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text)
-                .collect();
-            let rows = s["runs"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let columns: Vec<String> = list(s, "columns").iter().map(text).collect();
+            let rows = list(s, "runs")
+                .iter()
                 .map(|r| console::BoardRow {
                     run_id: text(&r["run_id"]),
                     models: text(&r["model"]),
@@ -483,6 +485,7 @@ async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
                                 value: cell["value"].as_f64()?,
                                 low: cell["ci_low"].as_f64()?,
                                 high: cell["ci_high"].as_f64()?,
+                                tier: r["tiers"][c].as_u64().map(|t| t as usize),
                             })
                         })
                         .collect(),
@@ -502,8 +505,112 @@ async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
                 rows,
             }
         })
-        .collect();
+        .collect()
+}
+
+async fn home(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let data = ask(center, call, Action::PublishedList, vec![], Value::Null).await?;
+    let boards = boards_of(&data);
     render(call, 200, |f| console::home(f, &boards))
+}
+
+/// `/model?name=`: the leaderboard's rows of one model, in every suite it was published in.
+async fn model(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let name = call.query("name").unwrap_or_default();
+    let data = ask(center, call, Action::PublishedList, vec![], Value::Null).await?;
+    let boards: Vec<console::Board> = boards_of(&data)
+        .into_iter()
+        .filter_map(|mut board| {
+            board.rows.retain(|r| r.models == name);
+            (!board.rows.is_empty()).then_some(board)
+        })
+        .collect();
+    if boards.is_empty() {
+        return Err(ApiError::new(
+            404,
+            "not_found",
+            "no published result names this model; the leaderboard lists those that exist",
+            "没有该模型的公开结果；已公开的模型见排行榜",
+        ));
+    }
+    render(call, 200, |f| console::model(f, &name, &boards))
+}
+
+/// `/log`: the transparency log's head, from the API's.
+async fn log(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let head = ask(center, call, Action::LogHead, vec![], Value::Null).await?;
+    let view = console::LogView {
+        tree_size: head["tree_size"].as_u64().unwrap_or(0),
+        root_hash: text(&head["root_hash"]),
+        recent: list(&head, "recent")
+            .iter()
+            .map(|e| (e["index"].as_u64().unwrap_or(0), text(&e["leaf_hash"])))
+            .collect(),
+    };
+    render(call, 200, |f| console::log(f, &view))
+}
+
+/// Runs compared at most (the API's limit).
+const COMPARE_MAX: usize = 8;
+
+/// `/console/compare?run=A&run=B`: the completed runs to pick from, and the comparison of
+/// those picked, through the compare API (which checks each run is the caller's to read).
+async fn compare(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let chosen: Vec<String> = call
+        .queries("run")
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    let data = ask(center, call, Action::RunsList, vec![], Value::Null).await?;
+    let runs: Vec<Value> = list(&data, "runs")
+        .into_iter()
+        .filter(|r| r["status"] == "completed")
+        .collect();
+    let names = model_names(center, &runs).await?;
+    let choices = runs
+        .iter()
+        .zip(&names)
+        .map(|(r, n)| {
+            let row = run_row(r, n);
+            console::CompareChoice {
+                checked: chosen.contains(&row.id),
+                label: format!("{} · {} · {}", row.evaluates, row.models, row.created_at),
+                id: row.id,
+            }
+        })
+        .collect();
+    let mut view = console::CompareView {
+        choices,
+        chosen: chosen.clone(),
+        comparison: None,
+        error: None,
+    };
+    let lang = call.lang;
+    if chosen.len() > COMPARE_MAX {
+        view.error = Some(
+            console::t(lang, "一次至多比较 8 个运行。", "Compare 8 runs at most.").to_string(),
+        );
+    } else if !chosen.is_empty() {
+        let query = format!(
+            "runs={}&format=json",
+            chosen
+                .iter()
+                .map(|r| console::encode(r))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        match api(center, call, Action::Compare, vec![], &query, Bytes::new()).await {
+            Ok(reply) => {
+                let c: touchstone_engine::compare::Comparison =
+                    serde_json::from_value(json_of(reply)?).map_err(ApiError::internal)?;
+                view.comparison = Some(touchstone_report::comparison_sections(&c, lang));
+            }
+            Err(e) if matches!(e.status, 400 | 409) => view.error = Some(said(&e, lang)),
+            Err(e) => return Err(e),
+        }
+    }
+    let status = if view.error.is_some() { 422 } else { 200 };
+    render(call, status, |f| console::compare(f, &view))
 }
 
 /// The outcome of `POST /api/v1/certificates/verify` as the page shows it.
