@@ -153,6 +153,23 @@ CREATE TABLE center_published (
     published_at TEXT NOT NULL
 );
 "#,
+    // Items someone asked the reviewers to look at. Append-only, like reviews.
+    r#"
+CREATE TABLE center_flags (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    flagged_by_id TEXT NOT NULL,
+    flagged_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX center_flags_run ON center_flags(run_id, id);
+CREATE TRIGGER center_flags_no_update BEFORE UPDATE ON center_flags
+BEGIN SELECT RAISE(ABORT, 'flags are append-only'); END;
+CREATE TRIGGER center_flags_no_delete BEFORE DELETE ON center_flags
+BEGIN SELECT RAISE(ABORT, 'flags are append-only'); END;
+"#,
 ];
 
 /// A reviewer's score for one score of one item, with the automatic value it replaces.
@@ -173,6 +190,18 @@ pub struct Review {
     pub created_at: String,
     /// The earlier review of the same score this one replaces (kept, not overwritten).
     pub supersedes: Option<u64>,
+}
+
+/// Someone's request that reviewers look at an item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    pub id: u64,
+    pub run_id: String,
+    pub item_id: String,
+    pub reason: String,
+    pub flagged_by_id: String,
+    pub flagged_by: String,
+    pub created_at: String,
 }
 
 /// A suite uploaded with its datasets.
@@ -921,6 +950,49 @@ impl Directory {
                 reviewer: r.get(8)?,
                 created_at: r.get(9)?,
                 supersedes: r.get::<_, Option<i64>>(10)?.map(|s| s as u64),
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Appends a flag; returns it as stored.
+    pub fn add_flag(&self, f: &Flag) -> Result<Flag> {
+        let id: i64 = self.conn().query_row(
+            "INSERT INTO center_flags (run_id, item_id, reason, flagged_by_id, flagged_by,
+                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            params![
+                f.run_id,
+                f.item_id,
+                f.reason,
+                f.flagged_by_id,
+                f.flagged_by,
+                f.created_at
+            ],
+            |row| row.get(0),
+        )?;
+        Ok(Flag {
+            id: id as u64,
+            ..f.clone()
+        })
+    }
+
+    /// Every flag of a run, oldest first.
+    pub fn flags(&self, run_id: &str) -> Result<Vec<Flag>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, run_id, item_id, reason, flagged_by_id, flagged_by, created_at
+               FROM center_flags WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(Flag {
+                id: r.get::<_, i64>(0)? as u64,
+                run_id: r.get(1)?,
+                item_id: r.get(2)?,
+                reason: r.get(3)?,
+                flagged_by_id: r.get(4)?,
+                flagged_by: r.get(5)?,
+                created_at: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

@@ -67,6 +67,8 @@ pub(crate) async fn dispatch(
         RunsCertificate => crate::certificates::download(center, call).await,
         ReviewsList => crate::reviews::list(center, call).await,
         ReviewsCreate => crate::reviews::create(center, call).await,
+        ReviewQueue => crate::queue::list(center, call).await,
+        FlagsCreate => crate::queue::flag(center, call).await,
         RunsPublish => crate::publication::publish(center, call).await,
         PublishedList => crate::publication::list(center).await,
         CertificatesVerify => crate::certificates::verify(center, call).await,
@@ -78,7 +80,7 @@ pub(crate) async fn dispatch(
         | PageModelsCreate | PageModelTest | PageModelDelete | PageRunNew | PageRunCreate
         | PageAdmin | PageUserCreate | PageOrgCreate | PageTokens | PageTokenCreate
         | PageTokenRevoke | PageAudit | PageSamples | PageReviewCreate | PageModel | PageLog
-        | PageCompare => Err(ApiError::not_found()),
+        | PageCompare | PageQueue | PageFlagCreate => Err(ApiError::not_found()),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod openapi;
 mod pages;
 pub mod policy;
 mod publication;
+mod queue;
 mod reviews;
 pub mod routes;
 pub mod secrets;
@@ -94,6 +95,8 @@ pub struct Center {
     report_cache: FinishedCache<Arc<touchstone_report::ReportData>>,
     /// A suite's published models compared (the leaderboard's tiers), by the runs compared.
     tiers_cache: FinishedCache<Option<Arc<touchstone_engine::compare::Comparison>>>,
+    /// The items a finished run's scores put in its review queue.
+    queue_cache: FinishedCache<Arc<Vec<queue::Candidate>>>,
     /// The audit trail's writer (group commit).
     trail: trail::Trail,
     /// The certificate key pair's folder (see [`CenterConfig::keys`]).
@@ -222,6 +225,24 @@ impl Center {
         Ok(Some(data))
     }
 
+    /// The items of a run its scores put in the review queue; kept once the run is finished,
+    /// as [`Center::results_text`] keeps its results. Blocking (it reads every item).
+    pub(crate) fn queue_candidates(
+        &self,
+        run_id: &str,
+        finished: bool,
+    ) -> Result<Arc<Vec<queue::Candidate>>, ApiError> {
+        if finished && let Some(found) = self.queue_cache.get(run_id) {
+            return Ok(found);
+        }
+        let found =
+            Arc::new(queue::candidates(self.store.as_ref(), run_id).map_err(ApiError::internal)?);
+        if finished {
+            self.queue_cache.put(run_id, found.clone());
+        }
+        Ok(found)
+    }
+
     /// The published runs `runs` (completed, so unchanging) compared model against model, as
     /// `touchstone compare` does: the leaderboard's tiers. None where they share no scored task.
     /// Kept by the set of runs. Blocking (it reads every item of the runs once).
@@ -265,6 +286,7 @@ impl Center {
             results_cache: FinishedCache::default(),
             report_cache: FinishedCache::default(),
             tiers_cache: FinishedCache::default(),
+            queue_cache: FinishedCache::default(),
             trail,
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),

@@ -169,6 +169,8 @@ actions!(
     RunsCertificate,
     ReviewsList,
     ReviewsCreate,
+    ReviewQueue,
+    FlagsCreate,
     RunsPublish,
     PublishedList,
     CertificatesVerify,
@@ -208,6 +210,8 @@ actions!(
     PageModel,
     PageLog,
     PageCompare,
+    PageQueue,
+    PageFlagCreate,
 );
 
 /// Who an action is for.
@@ -255,9 +259,13 @@ fn rule(action: Action) -> Rule {
         | PageModelDelete => Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models),
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
         | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun | PageSamples
-        | PageCompare => Rule::Roles(READERS, Scope::Read),
+        | PageCompare | ReviewQueue | PageQueue => Rule::Roles(READERS, Scope::Read),
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
         ReviewsCreate | PageReviewCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
+        // Asking for a review is anyone's who works on the run; auditors only watch.
+        FlagsCreate | PageFlagCreate => {
+            Rule::Roles(&[Admin, Assessor, Reviewer, Applicant], Scope::Review)
+        }
         // Signing in the center's name is the assessors' alone.
         RunsCertify | RunsPublish | PageRunCertify | PageRunPublish => {
             Rule::Roles(&[Assessor], Scope::Certify)
@@ -427,7 +435,7 @@ mod tests {
         assert_eq!(scopes_of(Role::Auditor), vec![Scope::Read]);
         assert_eq!(
             scopes_of(Role::Applicant),
-            vec![Scope::Read, Scope::Runs, Scope::Models]
+            vec![Scope::Read, Scope::Runs, Scope::Models, Scope::Review]
         );
         assert!(scopes_of(Role::Admin).contains(&Scope::Admin));
     }

@@ -20,7 +20,7 @@ use crate::validate::check_text;
 use crate::{Center, blocking};
 
 /// A value at or above this counts as a pass when agreement is measured.
-const PASS_AT: f64 = 0.5;
+pub(crate) const PASS_AT: f64 = 0.5;
 /// The seed of κ's bootstrap: the same reviews give the same interval.
 const KAPPA_SEED: u64 = 0x7265_7669_6577;
 /// The longest reason kept.

@@ -300,6 +300,20 @@ pub const ROUTES: &[Route] = {
             "复核某条目的一项得分：给出 0 至 1 的值及理由；后一次复核取代前一次，两者均保留",
         ),
         route(
+            "GET",
+            "/api/v1/runs/{id}/queue",
+            ReviewQueue,
+            "The review queue: items whose scorers disagree, whose judge wavered, or that were flagged; open ones first",
+            "复核队列",
+        ),
+        route(
+            "POST",
+            "/api/v1/runs/{id}/flags",
+            FlagsCreate,
+            "Flag an item for review (body: item, reason); appended, never edited",
+            "标记条目待复核",
+        ),
+        route(
             "POST",
             "/api/v1/runs/{id}/publish",
             RunsPublish,
@@ -547,6 +561,20 @@ pub const ROUTES: &[Route] = {
             PageCompare,
             "Compare runs and models: paired differences, McNemar, tiers (query: run, repeated)",
             "比较运行与模型",
+        ),
+        route(
+            "GET",
+            "/console/runs/{id}/queue",
+            PageQueue,
+            "A run's review queue",
+            "复核队列",
+        ),
+        route(
+            "POST",
+            "/console/runs/{id}/flags",
+            PageFlagCreate,
+            "Flag an item for review",
+            "标记条目待复核",
         ),
     ]
 };

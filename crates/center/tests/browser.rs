@@ -470,6 +470,11 @@ async fn the_whole_story_in_a_real_browser() {
     if let Some(axe) = &axe {
         check("drawer", b.accessibility(axe).await, &mut violations);
     }
+    b.go(&format!("{center}/console/runs/{run}/queue")).await;
+    assert!(b.text("h1").await.contains("复核队列"));
+    if let Some(axe) = &axe {
+        check("review queue", b.accessibility(axe).await, &mut violations);
+    }
 
     // An assessor certifies and publishes.
     h.user("asa", "assessor", None).await;

@@ -232,6 +232,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "403 201 201 403 403 403 401 401 401 403",
     ),
     (
+        "GET",
+        "/api/v1/runs/{id}/queue",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "POST",
+        "/api/v1/runs/{id}/flags",
+        "alice:-review",
+        "201 201 201 201 404 403 401 401 401 403",
+    ),
+    (
         "POST",
         "/api/v1/certificates/verify",
         "alice:-read",
@@ -340,6 +352,18 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
         "/console/runs/{id}/reviews",
         "rev:-review",
         "403 303 303 403 403 403 303 401 401 403",
+    ),
+    (
+        "GET",
+        "/console/runs/{id}/queue",
+        "alice:-read",
+        "200 200 200 200 404 200 303 401 401 403",
+    ),
+    (
+        "POST",
+        "/console/runs/{id}/flags",
+        "alice:-review",
+        "303 303 303 303 404 403 303 401 401 403",
     ),
     (
         "POST",
@@ -558,6 +582,7 @@ impl World {
             ("alice:-read", &alice, &["runs", "models"][..]),
             ("alice:-runs", &alice, &["read", "models"][..]),
             ("alice:-models", &alice, &["read", "runs"][..]),
+            ("alice:-review", &alice, &["read", "runs", "models"][..]),
             ("admin:-read", &h.admin, &["models", "admin"][..]),
             ("admin:-admin", &h.admin, &["read", "models"][..]),
             ("asa:-certify", &sessions["assessor"], &["read", "runs"][..]),
@@ -737,6 +762,14 @@ impl World {
             ("POST", "/console/runs/{id}/reviews") => (
                 path_with(&self.run),
                 Some(json!({ "item": self.item, "value": "1", "reason": "matrix", "back": "" })),
+            ),
+            ("POST", "/console/runs/{id}/flags") => (
+                path_with(&self.run),
+                Some(json!({ "item": self.item, "reason": "matrix", "back": "" })),
+            ),
+            ("POST", "/api/v1/runs/{id}/flags") => (
+                path_with(&self.run),
+                Some(json!({ "item": self.item, "reason": "matrix" })),
             ),
             ("POST", "/api/v1/runs/{id}/reviews") => (
                 path_with(&self.run),

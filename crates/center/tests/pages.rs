@@ -780,8 +780,10 @@ async fn a_reviewer_browses_the_samples_and_reviews_a_score_in_the_drawer() {
         page.contains(&item) && page.contains("name=\"reason\""),
         "{page}"
     );
+    // The applicant may ask for a review (flag), not give one.
     let page = h.call("GET", &drawer, &alice, None).await.text;
-    assert!(page.contains("aside class=\"drawer\"") && !page.contains("name=\"reason\""));
+    assert!(page.contains("aside class=\"drawer\"") && !page.contains("/reviews\""));
+    assert!(page.contains("/flags\""), "{page}");
     let missing = h
         .call("GET", &format!("{base}?item=no-such-item"), &rev, None)
         .await;

@@ -8,7 +8,7 @@ mod common;
 use common::{Auth, Harness};
 use serde_json::{Value, json};
 
-async fn items(h: &Harness, who: &Auth, run: &str) -> Vec<Value> {
+async fn items_of(h: &Harness, who: &Auth, run: &str) -> Vec<Value> {
     let r = h
         .call(
             "GET",
@@ -31,7 +31,7 @@ async fn a_reviewer_sets_scores_that_supersede_and_are_kept() {
     let auditor = h.user("aud", "auditor", None).await;
     let model = h.model(&alice, "acme").await;
     let run = h.finished_run(&alice, &model, 4).await;
-    let samples = items(&h, &reviewer, &run).await;
+    let samples = items_of(&h, &reviewer, &run).await;
     assert!(samples.len() >= 3, "{samples:?}");
     let path = format!("/api/v1/runs/{run}/reviews");
     let review = |who: &Auth, body: Value| {
@@ -136,7 +136,7 @@ async fn bad_reviews_are_refused_where_they_are_wrong_and_store_nothing() {
     let reviewer = h.user("rev", "reviewer", None).await;
     let model = h.model(&alice, "acme").await;
     let run = h.finished_run(&alice, &model, 2).await;
-    let item = items(&h, &reviewer, &run).await[0]["item_id"]
+    let item = items_of(&h, &reviewer, &run).await[0]["item_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -216,4 +216,221 @@ async fn bad_reviews_are_refused_where_they_are_wrong_and_store_nothing() {
     let oscar = h.user("oscar", "applicant", Some("other")).await;
     let r = h.call("GET", &path, &oscar, None).await;
     assert_eq!(r.status, 404, "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_queue_holds_disagreements_and_flags_open_ones_first() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let reviewer = h.user("rev", "reviewer", None).await;
+    let auditor = h.user("aud", "auditor", None).await;
+    // Two scorers: `exact` fails "the answer is 2" where `includes` passes it.
+    let items = [
+        ("agree", "2"),
+        ("disagree", "the answer is 2"),
+        ("plain", "2"),
+    ]
+    .iter()
+    .map(|(id, reply)| {
+        json!({ "id": id, "input": format!("[[reply:{reply}]]"), "target": "2" }).to_string() + "\n"
+    })
+    .collect::<String>();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/suites",
+            &alice,
+            Some(json!({
+                "name": "two-scorers",
+                "suite": "name: two-scorers\ntasks:\n  - name: t\n    dataset: {path: items.jsonl}\n    scorers: [exact, includes]\n",
+                "files": [{ "path": "items.jsonl", "text": items }],
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let upload = r.body["id"].as_str().unwrap().to_string();
+    let model = h.model(&alice, "acme").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            &alice,
+            Some(json!({ "upload": upload, "models": [model] })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let done = h.wait_finished(&alice, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let samples = items_of(&h, &reviewer, &run).await;
+    let id_of = |sample: &str| {
+        samples
+            .iter()
+            .find(|s| s["sample_id"] == sample)
+            .unwrap_or_else(|| panic!("{sample}: {samples:?}"))["item_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let queue_path = format!("/api/v1/runs/{run}/queue");
+
+    // The scorers' disagreement alone is in the queue.
+    let q = h.call("GET", &queue_path, &auditor, None).await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    let queued: Vec<&str> = q.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sample_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(queued, ["disagree"], "{}", q.text);
+    assert_eq!(q.body["items"][0]["reasons"], json!(["disagree"]));
+    assert_eq!(q.body["counts"]["open"], 1);
+
+    // The applicant flags another item; an empty reason or an unknown item is refused where
+    // it is wrong, and an auditor may not flag.
+    let flags = format!("/api/v1/runs/{run}/flags");
+    let hostile = "<script>alert(1)</script> \"><img src=x onerror=alert(1)>";
+    let r = h
+        .call(
+            "POST",
+            &flags,
+            &alice,
+            Some(json!({ "item": id_of("plain"), "reason": hostile })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["reason"], hostile);
+    for (body, status, location) in [
+        (
+            json!({ "item": id_of("plain"), "reason": "  " }),
+            400,
+            "reason",
+        ),
+        (
+            json!({ "item": "no-such-item", "reason": "why" }),
+            404,
+            "item",
+        ),
+    ] {
+        let r = h.call("POST", &flags, &alice, Some(body)).await;
+        assert_eq!(
+            (r.status, r.body["error"]["location"].as_str()),
+            (status, Some(location)),
+            "{}",
+            r.text
+        );
+    }
+    let r = h
+        .call(
+            "POST",
+            &flags,
+            &auditor,
+            Some(json!({ "item": id_of("plain"), "reason": "x" })),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    // Reviewing the disagreement closes it: the flagged item is now the open one, first.
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{run}/reviews"),
+            &reviewer,
+            Some(json!({ "item": id_of("disagree"), "value": 1, "reason": "includes is right" })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let q = h.call("GET", &queue_path, &alice, None).await;
+    let items = q.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", q.text);
+    assert_eq!(items[0]["sample_id"], "plain");
+    assert_eq!(items[0]["reasons"], json!(["flagged"]));
+    assert_eq!(items[0]["flags"][0]["by"], "alice");
+    assert_eq!(items[0]["reviewed"], false);
+    assert_eq!(items[1]["sample_id"], "disagree");
+    assert_eq!(items[1]["reviewed"], true);
+    assert_eq!(
+        q.body["counts"],
+        json!({ "disagree": 1, "low_agreement": 0, "flagged": 1, "open": 1, "total": 2 })
+    );
+
+    // The pages: the queue links each item to its drawer, which shows the flag as text.
+    let page = h
+        .call(
+            "GET",
+            &format!("/console/runs/{run}/queue"),
+            &reviewer,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("有人标记"), "{}", page.text);
+    assert!(
+        page.text.contains(&format!(
+            "/console/runs/{run}/samples?item={}#drawer",
+            id_of("plain")
+        )),
+        "{}",
+        page.text
+    );
+    let drawer = h
+        .call(
+            "GET",
+            &format!("/console/runs/{run}/samples?item={}", id_of("plain")),
+            &reviewer,
+            None,
+        )
+        .await;
+    assert_eq!(drawer.status, 200, "{}", drawer.text);
+    for text in [&page.text, &drawer.text] {
+        assert!(!text.contains("<script>alert") && !text.contains("<img src=x"));
+        assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+    assert!(drawer.text.contains("复核请求"), "{}", drawer.text);
+    // Flagging in the drawer: a reason left blank comes back in the flag's form, open.
+    let back = format!("/console/runs/{run}/samples?item={}", id_of("agree"));
+    let form = |reason: &str| json!({ "item": id_of("agree"), "reason": reason, "back": back });
+    let page_flags = format!("/console/runs/{run}/flags");
+    let r = h.call("POST", &page_flags, &alice, Some(form(" "))).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text.contains("<details open") && r.text.contains("请说明需要复核的原因"),
+        "{}",
+        r.text
+    );
+    let r = h
+        .call("POST", &page_flags, &alice, Some(form("look again")))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.headers["location"], format!("{back}#drawer"));
+
+    // Every flag is an audit event, the refused ones with their code.
+    let audit = h.call("GET", "/api/v1/audit", &auditor, None).await;
+    let flagged: Vec<Value> = audit
+        .text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["action"] == "FlagsCreate")
+        .collect();
+    assert_eq!(flagged.len(), 4, "{}", audit.text);
+    let in_pages = audit
+        .text
+        .lines()
+        .filter(|l| l.contains("\"PageFlagCreate\""))
+        .count();
+    assert_eq!(in_pages, 2, "{}", audit.text);
+    assert_eq!(flagged[0]["outcome"], "ok");
+    assert_eq!(flagged[0]["actor"], "alice");
+    assert!(
+        flagged[0]["object"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("run:{run}/flag:"))
+    );
+    assert!(
+        flagged[1..].iter().all(|e| e["outcome"] != "ok"),
+        "{flagged:?}"
+    );
 }

@@ -27,6 +27,7 @@ pub use pages::{
     VerifyView, about, dashboard, error, home, log, login, model, password, run, verify,
 };
 pub use samples::{
-    ReviewLine, SampleDetail, SampleFilter, SampleRow, SamplesView, ScoreLine, samples,
+    FlagLine, QueueRow, QueueView, Refused, ReviewLine, SampleDetail, SampleFilter, SampleRow,
+    SamplesView, ScoreLine, queue, samples,
 };
 pub use touchstone_report::Lang;

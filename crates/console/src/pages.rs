@@ -442,7 +442,10 @@ pub fn run(frame: &Frame<'_>, view: &RunView) -> String {
             }
         }
         @if let Some(href) = &view.samples {
-            p { a.button href=(href) { (t(lang, "浏览样本与复核 →", "Browse the samples and review →")) } }
+            p {
+                a.button href=(href) { (t(lang, "浏览样本与复核 →", "Browse the samples and review →")) } " "
+                a href=(format!("/console/runs/{}/queue", encode(&r.id))) { (t(lang, "复核队列", "Review queue")) }
+            }
         }
         @if r.status == "completed" {
             p { a href=(format!("/console/compare?run={}", encode(&r.id))) { (t(lang, "与其他运行比较", "Compare with other runs")) } }

@@ -99,6 +99,25 @@ pub struct SampleDetail {
     pub reviews: Vec<ReviewLine>,
     /// The viewer may review it (a reviewer or an assessor, on a scored item).
     pub can_review: bool,
+    /// Who asked for it to be reviewed, and why.
+    pub flags: Vec<FlagLine>,
+    /// The viewer may flag it for review.
+    pub can_flag: bool,
+}
+
+/// Someone's request that reviewers look at the item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagLine {
+    pub by: String,
+    pub reason: String,
+    pub at: String,
+}
+
+/// A form of the drawer the API just refused, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    Review(String),
+    Flag(String),
 }
 
 /// The sample browser.
@@ -114,8 +133,8 @@ pub struct SamplesView {
     /// Where the next page starts, where there is one.
     pub next: Option<String>,
     pub selected: Option<SampleDetail>,
-    /// A review just refused, with why.
-    pub error: Option<String>,
+    /// A review or a flag just refused, with why.
+    pub refused: Option<Refused>,
 }
 
 fn score_text(v: Option<f64>) -> String {
@@ -225,7 +244,7 @@ fn drawer(lang: Lang, view: &SamplesView, d: &SampleDetail) -> Markup {
             }
             @if d.can_review {
                 form.card method="post" action=(format!("/console/runs/{}/reviews", encode(&view.run_id))) {
-                    @if let Some(e) = &view.error { p.error role="alert" { (e) } }
+                    @if let Some(Refused::Review(e)) = &view.refused { p.error role="alert" { (e) } }
                     input type="hidden" name="item" value=(d.item_id);
                     input type="hidden" name="back" value=(view.link(Some(&d.item_id)));
                     @if d.scores.len() > 1 {
@@ -240,6 +259,25 @@ fn drawer(lang: Lang, view: &SamplesView, d: &SampleDetail) -> Markup {
                     label for="review-reason" { (t(lang, "理由（必填，记入审计日志）", "Reason (required; kept in the audit trail)")) }
                     textarea #review-reason name="reason" rows="3" maxlength="2000" required {}
                     button type="submit" { (t(lang, "提交复核", "Submit the review")) }
+                }
+            }
+            @if !d.flags.is_empty() {
+                h3 { (t(lang, "复核请求", "Flagged for review")) }
+                ul.reviews { @for f in &d.flags {
+                    li { strong { (f.by) } " · " span.muted { (f.at) } br; (f.reason) }
+                } }
+            }
+            @if d.can_flag {
+                details open[matches!(view.refused, Some(Refused::Flag(_)))] {
+                    summary { (t(lang, "请人复核此条目", "Ask for this item to be reviewed")) }
+                    form.card method="post" action=(format!("/console/runs/{}/flags", encode(&view.run_id))) {
+                        @if let Some(Refused::Flag(e)) = &view.refused { p.error role="alert" { (e) } }
+                        input type="hidden" name="item" value=(d.item_id);
+                        input type="hidden" name="back" value=(view.link(Some(&d.item_id)));
+                        label for="flag-reason" { (t(lang, "需要复核的原因（记入审计日志）", "What should be looked at (kept in the audit trail)")) }
+                        textarea #flag-reason name="reason" rows="2" maxlength="2000" required {}
+                        button type="submit" { (t(lang, "标记待复核", "Flag for review")) }
+                    }
                 }
             }
         }
@@ -310,6 +348,95 @@ pub fn samples(frame: &Frame<'_>, view: &SamplesView) -> String {
         @if let Some(d) = &view.selected { (drawer(lang, view, d)) }
     };
     page(frame, t(lang, "样本浏览", "Samples"), body)
+}
+
+/// One item of the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    pub item_id: String,
+    pub task: String,
+    pub model: String,
+    pub sample_id: String,
+    /// `disagree`, `low_agreement`, `flagged`.
+    pub reasons: Vec<String>,
+    pub lowest_agreement: Option<f64>,
+    pub flags: Vec<FlagLine>,
+    pub reviewed: bool,
+}
+
+/// A run's review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueView {
+    pub run_id: String,
+    /// Items whose scorers disagree, whose judge wavered, flagged, not yet reviewed.
+    pub counts: [u64; 4],
+    pub rows: Vec<QueueRow>,
+}
+
+fn reason_text(lang: Lang, reason: &str, lowest: Option<f64>) -> String {
+    match reason {
+        "disagree" => t(lang, "评分器意见不一", "scorers disagree").to_string(),
+        "low_agreement" => match lowest {
+            Some(a) => format!(
+                "{} {:.0}%",
+                t(lang, "裁判一致率", "judge agreement"),
+                a * 100.0
+            ),
+            None => t(lang, "裁判不一致", "judge wavered").to_string(),
+        },
+        "flagged" => t(lang, "有人标记", "flagged").to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The review queue: the items a person should look at, open ones first, each linked to its
+/// drawer in the sample browser (where it is reviewed).
+pub fn queue(frame: &Frame<'_>, view: &QueueView) -> String {
+    let lang = frame.lang;
+    let run = encode(&view.run_id);
+    let [disagree, wavered, flagged, open] = view.counts;
+    let body = html! {
+        p { a href=(format!("/console/runs/{run}")) { "← " (t(lang, "返回运行", "Back to the run")) } " · " span.mono { (view.run_id) } }
+        p.lead { (t(lang,
+            "需要人看的条目：评分器对通过与否意见不一（如裁判模型与规则检测器），裁判模型的多次采样不完全一致，或有人标记。未复核的排在前面；点开条目即可复核。",
+            "Items a person should look at: the scorers disagree on pass or fail (a judge against the rule detector, say), the judge's samples did not all agree, or someone flagged it. Open ones come first; open an item to review it.")) }
+        dl.facts {
+            dt { (t(lang, "待复核", "Open")) } dd.num { (open) }
+            dt { (t(lang, "评分器意见不一", "Scorers disagree")) } dd.num { (disagree) }
+            dt { (t(lang, "裁判不一致", "Judge wavered")) } dd.num { (wavered) }
+            dt { (t(lang, "有人标记", "Flagged")) } dd.num { (flagged) }
+        }
+        @if view.rows.is_empty() {
+            p.empty { (t(lang, "没有需要复核的条目。", "Nothing needs review.")) }
+        } @else {
+            div.scroll {
+                table.samples {
+                    thead { tr {
+                        th scope="col" { (t(lang, "样本", "Sample")) }
+                        th scope="col" { (t(lang, "任务", "Task")) }
+                        th scope="col" { (t(lang, "模型", "Model")) }
+                        th scope="col" { (t(lang, "原因", "Why")) }
+                        th scope="col" { (t(lang, "复核", "Review")) }
+                    } }
+                    tbody { @for r in &view.rows {
+                        tr {
+                            th scope="row" {
+                                a.item.mono href=(format!("/console/runs/{run}/samples?item={}#drawer", encode(&r.item_id))) { (r.sample_id) }
+                            }
+                            td { (r.task) }
+                            td { (r.model) }
+                            td {
+                                (r.reasons.iter().map(|x| reason_text(lang, x, r.lowest_agreement)).collect::<Vec<_>>().join(" · "))
+                                @for f in &r.flags { br; span.muted { (f.by) ": " (f.reason) } }
+                            }
+                            td { @if r.reviewed { span.good { (t(lang, "已复核", "reviewed")) } } @else { span.bad { (t(lang, "待复核", "open")) } } }
+                        }
+                    } }
+                }
+            }
+        }
+    };
+    page(frame, t(lang, "复核队列", "Review queue"), body)
 }
 
 #[cfg(test)]
@@ -386,8 +513,14 @@ mod tests {
                     superseded: true,
                 }],
                 can_review: true,
+                flags: vec![FlagLine {
+                    by: HOSTILE.into(),
+                    reason: HOSTILE.into(),
+                    at: HOSTILE.into(),
+                }],
+                can_flag: true,
             }),
-            error: Some(HOSTILE.into()),
+            refused: Some(Refused::Review(HOSTILE.into())),
         };
         let html = samples(&frame, &view);
         assert!(!html.contains("<script>alert"), "{html}");
@@ -395,6 +528,7 @@ mod tests {
         assert!(!html.contains("href=\"javascript:"), "{html}");
         assert!(html.contains("67%"), "the judge's agreement");
         assert!(html.contains("name=\"reason\""), "the review form");
+        assert!(html.contains("/flags\""), "the flag form");
         // Every link keeps the filter and the page, encoded as one value each.
         assert!(html.contains("text=%22%3E%3Cimg"), "{html}");
     }

@@ -380,6 +380,8 @@ pub(crate) async fn dispatch(
         PageModel => model(center, &call).await,
         PageLog => log(center, &call).await,
         PageCompare => compare(center, &call).await,
+        PageQueue => samples::queue(center, &call).await,
+        PageFlagCreate => samples::flag(center, &call).await,
         PageReviewCreate => samples::review(center, &call).await,
         _ => forms::dispatch(center, action, call).await,
     }

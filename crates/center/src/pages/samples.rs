@@ -1,5 +1,6 @@
-//! The sample browser and the review form. The table is the API's samples page (its filters and
-//! keyset), the reviews the API's; the drawer's item is read after the API allowed the run.
+//! The sample browser, the review and flag forms, and the review queue. The table is the API's
+//! samples page (its filters and keyset), the reviews, flags and queue the API's; the drawer's
+//! item is read after the API allowed the run.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use touchstone_console::{self as console, Lang};
 
-use super::{Shown, api, ask, derived, field, in_form, json_of, render, text};
+use super::{Shown, api, ask, derived, field, in_form, json_of, list, render, text};
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply};
 use crate::policy::{self, Action};
@@ -45,7 +46,7 @@ pub(super) async fn browse(
     center: &Arc<Center>,
     call: &Call,
     status: u16,
-    error: Option<String>,
+    refused: Option<console::Refused>,
 ) -> Result<Reply, ApiError> {
     let id = call.param(0).to_string();
     // The run as the API shows it to this caller: another organisation's is not found.
@@ -131,7 +132,30 @@ pub(super) async fn browse(
     })
     .await??;
     let can_review = policy::decide(call.principal.as_ref(), Action::ReviewsCreate).is_ok();
-    let selected = found.map(|r| detail(r, &reviews, can_review));
+    let can_flag = policy::decide(call.principal.as_ref(), Action::FlagsCreate).is_ok();
+    let selected = match found {
+        None => None,
+        Some(r) => {
+            // The item's flags, from the review queue.
+            let queue = ask(
+                center,
+                call,
+                Action::ReviewQueue,
+                vec![id.clone()],
+                Value::Null,
+            )
+            .await?;
+            let flags = list(&queue, "items")
+                .into_iter()
+                .find(|q| q["item_id"] == r.item_id.0.as_str())
+                .map(|q| flag_lines(&q["flags"]))
+                .unwrap_or_default();
+            let mut d = detail(r, &reviews, can_review);
+            d.flags = flags;
+            d.can_flag = can_flag;
+            Some(d)
+        }
+    };
     let view = console::SamplesView {
         run_id: id.clone(),
         tasks,
@@ -141,7 +165,7 @@ pub(super) async fn browse(
         rows,
         next: page["next"].as_str().map(str::to_string),
         selected,
-        error,
+        refused,
     };
     Ok(render(call, status, |f| console::samples(f, &view))?.on(format!("run:{id}")))
 }
@@ -200,7 +224,69 @@ fn detail(
         attempts: r.attempts,
         cached: r.cached,
         reviews: review_lines,
+        flags: Vec::new(),
+        can_flag: false,
     }
+}
+
+/// A queue item's flags as the pages show them.
+fn flag_lines(flags: &Value) -> Vec<console::FlagLine> {
+    flags
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| console::FlagLine {
+            by: text(&f["by"]),
+            reason: text(&f["reason"]),
+            at: text(&f["at"]),
+        })
+        .collect()
+}
+
+/// `GET /console/runs/{id}/queue`: the review queue, from the API's.
+pub(super) async fn queue(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let id = call.param(0).to_string();
+    let queue = ask(
+        center,
+        call,
+        Action::ReviewQueue,
+        vec![id.clone()],
+        Value::Null,
+    )
+    .await?;
+    let counts = &queue["counts"];
+    let view = console::QueueView {
+        run_id: id.clone(),
+        counts: ["disagree", "low_agreement", "flagged", "open"]
+            .map(|k| counts[k].as_u64().unwrap_or(0)),
+        rows: list(&queue, "items")
+            .iter()
+            .map(|q| console::QueueRow {
+                item_id: text(&q["item_id"]),
+                task: text(&q["task"]),
+                model: text(&q["model"]),
+                sample_id: text(&q["sample_id"]),
+                reasons: list(q, "reasons").iter().map(text).collect(),
+                lowest_agreement: q["lowest_agreement"].as_f64(),
+                flags: flag_lines(&q["flags"]),
+                reviewed: q["reviewed"].as_bool().unwrap_or(false),
+            })
+            .collect(),
+    };
+    Ok(render(call, 200, |f| console::queue(f, &view))?.on(format!("run:{id}")))
+}
+
+/// `POST /console/runs/{id}/flags`: the API's flag; back to the item, or the drawer again with
+/// what was wrong.
+pub(super) async fn flag(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
+    let id = call.param(0).to_string();
+    let form: Value = call.json()?;
+    let body = json!({ "item": field(&form, "item"), "reason": field(&form, "reason") });
+    let outcome = match ask(center, call, Action::FlagsCreate, vec![id.clone()], body).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(in_form(e, call.lang)?),
+    };
+    back_to_drawer(center, call, &id, &form, outcome, console::Refused::Flag).await
 }
 
 /// `POST /console/runs/{id}/reviews`: the API's review; back to the item, or the drawer again
@@ -208,10 +294,6 @@ fn detail(
 pub(super) async fn review(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
     let id = call.param(0).to_string();
     let form: Value = call.json()?;
-    let back = super::local_path(
-        Some(&field(&form, "back")),
-        &format!("/console/runs/{}/samples", console::encode(&id)),
-    );
     let lang = call.lang;
     let value = field(&form, "value");
     let outcome = match value.trim().parse::<f64>() {
@@ -232,14 +314,29 @@ pub(super) async fn review(center: &Arc<Center>, call: &Call) -> Result<Reply, A
             }
         }
     };
+    back_to_drawer(center, call, &id, &form, outcome, console::Refused::Review).await
+}
+
+/// After a drawer's form: back to the item, or its drawer again with the refusal in the form.
+async fn back_to_drawer(
+    center: &Arc<Center>,
+    call: &Call,
+    id: &str,
+    form: &Value,
+    outcome: Result<(), Shown>,
+    refused: fn(String) -> console::Refused,
+) -> Result<Reply, ApiError> {
+    let back = super::local_path(
+        Some(&field(form, "back")),
+        &format!("/console/runs/{}/samples", console::encode(id)),
+    );
     match outcome {
         Ok(()) => Ok(Reply::redirect(format!("{back}#drawer")).on(format!("run:{id}"))),
         Err(r) => {
-            // The drawer of the item reviewed, with the refusal in its form.
             let query = back.split_once('?').map_or("", |(_, q)| q);
-            let path = format!("/console/runs/{}/samples", console::encode(&id));
+            let path = format!("/console/runs/{}/samples", console::encode(id));
             let again = derived(call, call.params.clone(), query, Bytes::new(), path);
-            Ok(browse(center, &again, r.status, Some(r.message))
+            Ok(browse(center, &again, r.status, Some(refused(r.message)))
                 .await?
                 .refusing(r.code))
         }
