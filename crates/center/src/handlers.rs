@@ -68,6 +68,7 @@ pub(crate) async fn dispatch(
         ReviewsList => crate::reviews::list(center, call).await,
         ReviewsCreate => crate::reviews::create(center, call).await,
         ReviewQueue => crate::queue::list(center, call).await,
+        RunsSamplesFile => runs_samples_file(center, call).await,
         FlagsCreate => crate::queue::flag(center, call).await,
         RunsPublish => crate::publication::publish(center, call).await,
         PublishedList => crate::publication::list(center).await,
@@ -766,6 +767,29 @@ async fn runs_results(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
             "运行尚未开始，暂无结果",
         )),
     }
+}
+
+/// `samples.jsonl` of a run, as `touchstone eval --out` writes it: every item recorded so far.
+async fn runs_samples_file(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
+    let job = load_job(center, &call, Action::RunsSamplesFile).await?;
+    let (store, id) = (center.store.clone(), job.run_id.clone());
+    let bytes = blocking(move || -> Result<Vec<u8>, ApiError> {
+        let mut out = Vec::new();
+        touchstone_engine::output::write_samples(store.as_ref(), &id, &mut out).map_err(|e| {
+            ApiError::internal(match e {
+                touchstone_engine::output::SamplesError::Store(e) => e.to_string(),
+                touchstone_engine::output::SamplesError::Write(e) => e.to_string(),
+            })
+        })?;
+        Ok(out)
+    })
+    .await??;
+    Ok(Reply::file(
+        "application/x-ndjson",
+        format!("{}.samples.jsonl", job.run_id),
+        bytes,
+    )
+    .on(format!("run:{}", job.run_id)))
 }
 
 /// Live progress: the run's events after the client's last (`Last-Event-ID`, or `?after=N`

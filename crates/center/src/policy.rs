@@ -170,6 +170,7 @@ actions!(
     ReviewsList,
     ReviewsCreate,
     ReviewQueue,
+    RunsSamplesFile,
     FlagsCreate,
     RunsPublish,
     PublishedList,
@@ -259,7 +260,9 @@ fn rule(action: Action) -> Rule {
         | PageModelDelete => Rule::Roles(&[Admin, Assessor, Applicant], Scope::Models),
         SuitesList | RunsList | RunsGet | RunsResults | RunsSamples | RunsEvents | RunsReport
         | Compare | RunsCertificate | ReviewsList | PageDashboard | PageRun | PageSamples
-        | PageCompare | ReviewQueue | PageQueue => Rule::Roles(READERS, Scope::Read),
+        | PageCompare | ReviewQueue | PageQueue | RunsSamplesFile => {
+            Rule::Roles(READERS, Scope::Read)
+        }
         // A reviewed score is the center's judgement: its reviewers' and assessors'.
         ReviewsCreate | PageReviewCreate => Rule::Roles(&[Reviewer, Assessor], Scope::Review),
         // Asking for a review is anyone's who works on the run; auditors only watch.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use touchstone_core::ItemStatus;
 use touchstone_store::{ItemResult, Store, StoreError};
 
-use crate::directory::{Flag, JobStatus};
+use crate::directory::Flag;
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply, on_directory};
 use crate::objects::load_job;
@@ -73,10 +73,7 @@ pub(crate) fn candidates(store: &dyn Store, run_id: &str) -> Result<Vec<Candidat
 /// `GET /api/v1/runs/{id}/queue`: what needs review, open items first.
 pub(crate) async fn list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let job = load_job(center, &call, Action::ReviewQueue).await?;
-    let finished = matches!(
-        job.status,
-        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
-    );
+    let finished = job.status.is_finished();
     let id = job.run_id.clone();
     let (flags, reviews) =
         on_directory(center, move |d| Ok((d.flags(&id)?, d.reviews(&id)?))).await?;

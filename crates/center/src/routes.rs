@@ -66,7 +66,7 @@ const fn route(
         produces: match action {
             _ if is_page(path) => &["text/html"],
             Action::RunsEvents => &["text/event-stream"],
-            Action::AuditList => &["application/x-ndjson"],
+            Action::AuditList | Action::RunsSamplesFile => &["application/x-ndjson"],
             Action::RunsReport | Action::Compare => {
                 &["text/html", "text/markdown", "application/json"]
             }
@@ -242,6 +242,13 @@ pub const ROUTES: &[Route] = {
             RunsSamples,
             "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max, text)",
             "运行样本（分页、筛选）",
+        ),
+        route(
+            "GET",
+            "/api/v1/runs/{id}/samples.jsonl",
+            RunsSamplesFile,
+            "Every item recorded so far, as the samples.jsonl file `eval --out` writes",
+            "全部样本（samples.jsonl）",
         ),
         route(
             "GET",

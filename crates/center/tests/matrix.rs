@@ -233,6 +233,12 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/api/v1/runs/{id}/samples.jsonl",
+        "alice:-read",
+        "200 200 200 200 404 200 401 401 401 403",
+    ),
+    (
+        "GET",
         "/api/v1/runs/{id}/queue",
         "alice:-read",
         "200 200 200 200 404 200 401 401 401 403",

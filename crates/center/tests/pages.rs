@@ -139,6 +139,35 @@ async fn pages_show_runs_reports_and_the_leaderboard_with_hostile_text_inert() {
         page.text
             .contains(&format!("/api/v1/runs/{run}/report?format=html"))
     );
+    // samples.jsonl as `eval --out` writes it: one item a line, the answers as they were.
+    let file = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/samples.jsonl"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(file.status, 200, "{}", file.text);
+    assert!(
+        page.text
+            .contains(&format!("/api/v1/runs/{run}/samples.jsonl"))
+    );
+    let lines: Vec<Value> = file
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), HOSTILE.len(), "{}", file.text);
+    for hostile in HOSTILE {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["sample_id"] == hostile && l["answer"] == hostile),
+            "{}",
+            file.text
+        );
+    }
     let csp = page.headers["content-security-policy"].to_str().unwrap();
     assert!(
         csp.contains("script-src 'self'") && !csp.contains("unsafe"),

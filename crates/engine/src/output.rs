@@ -73,37 +73,60 @@ pub fn write_outputs(
     let samples_path = dir.join("samples.jsonl");
     let file = File::create(&samples_path).map_err(|e| io(e, &samples_path))?;
     let mut out = BufWriter::new(file);
-    let mut write_error = None;
-    store.for_each_result(&results.run_id, &mut |r| {
-        let line = SampleLine {
-            item_id: &r.item_id.0,
-            sample_id: &r.sample_id,
-            model: &r.model,
-            task: &r.task,
-            epoch: r.epoch,
-            variant: &r.variant,
-            status: r.status.as_str(),
-            score: r.scores.first().map(|s| s.value),
-            scores: &r.scores,
-            answer: r.answer.as_deref(),
-            error: r.error.as_deref(),
-            latency_ms: r.latency_ms,
-            cached: r.cached,
-        };
-        if write_error.is_none()
-            && let Err(e) = serde_json::to_writer(&mut out, &line)
-                .map_err(std::io::Error::from)
-                .and_then(|_| out.write_all(b"\n"))
-        {
-            write_error = Some(e);
-        }
-        Ok(())
+    write_samples(store, &results.run_id, &mut out).map_err(|e| match e {
+        SamplesError::Write(e) => io(e, &samples_path),
+        SamplesError::Store(e) => e,
     })?;
-    if let Some(e) = write_error {
-        return Err(io(e, &samples_path));
-    }
     out.flush().map_err(|e| io(e, &samples_path))?;
     Ok(())
+}
+
+/// Why [`write_samples`] stopped.
+#[derive(Debug)]
+pub enum SamplesError {
+    Store(EngineError),
+    Write(std::io::Error),
+}
+
+/// A run's `samples.jsonl` (one JSON object per item, in the order they were recorded) into
+/// `out`: the file `--out` writes and the center's download.
+pub fn write_samples(
+    store: &dyn Store,
+    run_id: &str,
+    out: &mut dyn Write,
+) -> Result<(), SamplesError> {
+    let mut write_error = None;
+    store
+        .for_each_result(run_id, &mut |r| {
+            let line = SampleLine {
+                item_id: &r.item_id.0,
+                sample_id: &r.sample_id,
+                model: &r.model,
+                task: &r.task,
+                epoch: r.epoch,
+                variant: &r.variant,
+                status: r.status.as_str(),
+                score: r.scores.first().map(|s| s.value),
+                scores: &r.scores,
+                answer: r.answer.as_deref(),
+                error: r.error.as_deref(),
+                latency_ms: r.latency_ms,
+                cached: r.cached,
+            };
+            if write_error.is_none()
+                && let Err(e) = serde_json::to_writer(&mut *out, &line)
+                    .map_err(std::io::Error::from)
+                    .and_then(|_| out.write_all(b"\n"))
+            {
+                write_error = Some(e);
+            }
+            Ok(())
+        })
+        .map_err(|e| SamplesError::Store(e.into()))?;
+    match write_error {
+        Some(e) => Err(SamplesError::Write(e)),
+        None => Ok(()),
+    }
 }
 
 fn pad(s: &str, width: usize) -> String {

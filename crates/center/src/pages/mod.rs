@@ -812,9 +812,9 @@ async fn run(center: &Arc<Center>, call: &Call) -> Result<Reply, ApiError> {
             en: "Results (results.json)",
         });
         downloads.push(console::Download {
-            href: format!("/api/v1/runs/{q}/samples?limit=1000"),
-            zh: "样本（JSON，每页 1000 条）",
-            en: "Samples (JSON, 1,000 a page)",
+            href: format!("/api/v1/runs/{q}/samples.jsonl"),
+            zh: "样本（samples.jsonl）",
+            en: "Samples (samples.jsonl)",
         });
     }
     if certified {
