@@ -989,6 +989,10 @@ async fn runs_samples(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
         score_min: number("score_min")?,
         score_max: number("score_max")?,
         text: call.query("text").filter(|t| !t.is_empty()),
+        items: match call.query("baseline").filter(|b| !b.is_empty()) {
+            None => None,
+            Some(baseline) => Some(differing(center, &call, &job, baseline).await?),
+        },
     };
     let store = center.store.clone();
     let id = job.run_id.clone();
@@ -1005,6 +1009,40 @@ async fn runs_samples(center: &Arc<Center>, call: Call) -> Result<Reply, ApiErro
         .then(|| page.last().map(|r| r.item_id.0.clone()))
         .flatten();
     Ok(Reply::ok(json!({ "samples": page, "next": next })).on(format!("run:{}", job.run_id)))
+}
+
+/// The items of `job`'s run whose outcome differs from the same question in `baseline`, a run
+/// the caller may read too. Kept while both runs are finished.
+async fn differing(
+    center: &Arc<Center>,
+    call: &Call,
+    job: &Job,
+    baseline: String,
+) -> Result<Arc<[String]>, ApiError> {
+    let base_id = baseline.clone();
+    let base = on_directory(center, move |d| d.job(&base_id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "not_found",
+                "no baseline run with this id",
+                "没有此基线运行",
+            )
+            .at("query:baseline")
+        })?;
+    policy::decide_object(call.who()?, Action::RunsSamples, &base.organisation).map_err(|_| {
+        ApiError::new(
+            404,
+            "not_found",
+            "no baseline run with this id",
+            "没有此基线运行",
+        )
+        .at("query:baseline")
+    })?;
+    let finished = job.status.is_finished() && base.status.is_finished();
+    let (c, run, base_run) = (center.clone(), job.run_id.clone(), base.run_id.clone());
+    blocking(move || c.differing_items(&run, &base_run, finished)).await?
 }
 
 async fn runs_cancel(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {

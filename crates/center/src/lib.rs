@@ -95,6 +95,8 @@ pub struct Center {
     report_cache: FinishedCache<Arc<touchstone_report::ReportData>>,
     /// A suite's published models compared (the leaderboard's tiers), by the runs compared.
     tiers_cache: FinishedCache<Option<Arc<touchstone_engine::compare::Comparison>>>,
+    /// Items of a finished run that differ from a finished baseline run, by "run|baseline".
+    differing_cache: FinishedCache<Arc<[String]>>,
     /// The items a finished run's scores put in its review queue.
     queue_cache: FinishedCache<Arc<Vec<queue::Candidate>>>,
     /// The audit trail's writer (group commit).
@@ -243,6 +245,35 @@ impl Center {
         Ok(found)
     }
 
+    /// The items of `run` whose outcome differs from `baseline`'s (`engine::compare`); kept
+    /// when both are `finished`. Blocking (it reads every item of both).
+    pub(crate) fn differing_items(
+        &self,
+        run: &str,
+        baseline: &str,
+        finished: bool,
+    ) -> Result<Arc<[String]>, ApiError> {
+        let key = format!("{run}|{baseline}");
+        if finished && let Some(found) = self.differing_cache.get(&key) {
+            return Ok(found);
+        }
+        let found: Arc<[String]> =
+            touchstone_engine::compare::differing_items(self.store.as_ref(), run, baseline)
+                .map_err(|e| match e {
+                    touchstone_engine::EngineError::Config(_)
+                    | touchstone_engine::EngineError::Store(_) => {
+                        ApiError::conflict(e.to_string(), format!("无法与该基线比较：{e}"))
+                            .at("query:baseline")
+                    }
+                    e => ApiError::internal(e),
+                })?
+                .into();
+        if finished {
+            self.differing_cache.put(&key, found.clone());
+        }
+        Ok(found)
+    }
+
     /// The published runs `runs` (completed, so unchanging) compared model against model, as
     /// `touchstone compare` does: the leaderboard's tiers. None where they share no scored task.
     /// Kept by the set of runs. Blocking (it reads every item of the runs once).
@@ -287,6 +318,7 @@ impl Center {
             report_cache: FinishedCache::default(),
             tiers_cache: FinishedCache::default(),
             queue_cache: FinishedCache::default(),
+            differing_cache: FinishedCache::default(),
             trail,
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),

@@ -240,7 +240,7 @@ pub const ROUTES: &[Route] = {
             "GET",
             "/api/v1/runs/{id}/samples",
             RunsSamples,
-            "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max, text)",
+            "A run's items, a page at a time (?after=ID&limit=N; filters status, task, model, label=KEY:VALUE, score_min, score_max, text, and baseline=RUN: only items whose outcome differs from that run's)",
             "运行样本（分页、筛选）",
         ),
         route(

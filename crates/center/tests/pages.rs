@@ -1034,3 +1034,131 @@ async fn the_public_sees_tiers_a_model_page_and_the_log_and_staff_compare_models
         log.text
     );
 }
+
+/// An upload of one task `t` whose items reply as given (target "2").
+async fn replies_run(h: &Harness, who: &Auth, model: &str, name: &str, replies: &[&str]) -> String {
+    let items: String = replies
+        .iter()
+        .enumerate()
+        .map(|(i, reply)| {
+            json!({ "id": format!("s{i}"), "input": format!("[[reply:{reply}]]"), "target": "2" })
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/suites",
+            who,
+            Some(json!({
+                "name": name,
+                "suite": format!("name: {name}\ntasks:\n  - name: t\n    dataset: {{path: items.jsonl}}\n    scorers: [exact]\n"),
+                "files": [{ "path": "items.jsonl", "text": items }],
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let upload = r.body["id"].as_str().unwrap().to_string();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/runs",
+            who,
+            Some(json!({ "upload": upload, "models": [model] })),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let run = r.body["run_id"].as_str().unwrap().to_string();
+    let done = h.wait_finished(who, &run, 120).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sample_browser_shows_what_differs_from_a_baseline_run() {
+    let h = Harness::start(1).await;
+    h.create_org("acme").await;
+    h.create_org("other").await;
+    let alice = h.user("alice", "applicant", Some("acme")).await;
+    let oscar = h.user("oscar", "applicant", Some("other")).await;
+    let model = h.model(&alice, "acme").await;
+    // The same questions; the new run gets s1 wrong and s3 right where the baseline did not.
+    let baseline = replies_run(&h, &alice, &model, "before", &["2", "2", "2", "9"]).await;
+    let run = replies_run(&h, &alice, &model, "after", &["2", "5", "2", "2"]).await;
+    let samples = format!("/api/v1/runs/{run}/samples?baseline={baseline}");
+    let r = h.call("GET", &samples, &alice, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut ids: Vec<&str> = r.body["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sample_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["s1", "s3"], "{}", r.text);
+    // With another filter and in pages of one, still only those.
+    let r = h
+        .call(
+            "GET",
+            &format!("{samples}&score_max=0&limit=1"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(r.body["samples"][0]["sample_id"], "s1", "{}", r.text);
+    // The page offers the baseline and shows the two.
+    let page = h
+        .call(
+            "GET",
+            &format!("/console/runs/{run}/samples?baseline={baseline}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!("<option value=\"{baseline}\" selected>")),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(">s1<") && page.text.contains(">s3<") && !page.text.contains(">s0<"),
+        "{}",
+        page.text
+    );
+    // A baseline the caller may not read is not found; the run itself is refused with why.
+    let theirs = replies_run(
+        &h,
+        &oscar,
+        &h.model(&oscar, "other").await,
+        "theirs",
+        &["2"],
+    )
+    .await;
+    let r = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/samples?baseline={theirs}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["location"].as_str()),
+        (404, Some("query:baseline")),
+        "{}",
+        r.text
+    );
+    let r = h
+        .call(
+            "GET",
+            &format!("/api/v1/runs/{run}/samples?baseline={run}"),
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("基线不能是运行本身"), "{}", r.text);
+}

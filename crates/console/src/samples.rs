@@ -21,6 +21,8 @@ pub struct SampleFilter {
     pub score_max: String,
     /// Text the answer, the error or the sample id contains.
     pub text: String,
+    /// Only items whose outcome differs from this run's (a baseline run id).
+    pub baseline: String,
 }
 
 impl SampleFilter {
@@ -34,6 +36,7 @@ impl SampleFilter {
             ("score_min", &self.score_min),
             ("score_max", &self.score_max),
             ("text", &self.text),
+            ("baseline", &self.baseline),
         ])
     }
 }
@@ -126,6 +129,8 @@ pub struct SamplesView {
     pub run_id: String,
     pub tasks: Vec<String>,
     pub models: Vec<String>,
+    /// The finished runs the viewer may pick as a baseline.
+    pub baselines: Vec<String>,
     pub filter: SampleFilter,
     /// Where this page starts: after this item id ("" for the first page).
     pub after: String,
@@ -306,6 +311,7 @@ pub fn samples(frame: &Frame<'_>, view: &SamplesView) -> String {
             div { label for="f-label" { (t(lang, "标签（键:值）", "Label (key:value)")) } input #f-label type="text" name="label" placeholder="risk:A.1" value=(f.label); }
             div { label for="f-min" { (t(lang, "得分不低于", "Score at least")) } input #f-min type="number" name="score_min" step="any" value=(f.score_min); }
             div { label for="f-max" { (t(lang, "得分不高于", "Score at most")) } input #f-max type="number" name="score_max" step="any" value=(f.score_max); }
+            div { (choose("f-baseline", "baseline", t(lang, "结果不同于基线运行", "Differs from baseline run"), &view.baselines, &f.baseline, t(lang, "不比较", "none"))) }
             div.wide { label for="f-text" { (t(lang, "搜索回答、错误和样本编号", "Search answers, errors and sample ids")) } input #f-text type="search" name="text" value=(f.text); }
             div { button type="submit" { (t(lang, "筛选", "Filter")) } }
         }
@@ -474,6 +480,7 @@ mod tests {
             run_id: HOSTILE.into(),
             tasks: vec![HOSTILE.into()],
             models: vec![HOSTILE.into()],
+            baselines: vec![HOSTILE.into()],
             filter: SampleFilter {
                 text: HOSTILE.into(),
                 label: HOSTILE.into(),

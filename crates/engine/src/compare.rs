@@ -160,6 +160,67 @@ pub fn contestants_of(store: &dyn Store, runs: &[String]) -> Result<Vec<Contesta
     Ok(out)
 }
 
+/// The items of `run` whose outcome differs from the same question in `baseline`: one passed
+/// (its first score at 0.5 or above) where the other did not, or one failed to run where the
+/// other was scored. Items are paired by (task, sample, variant, epoch) and by model where the
+/// two runs have the same models; a baseline of one model is the baseline of every model of
+/// `run`. Items the baseline lacks are not counted as differing. Sorted by item id.
+pub fn differing_items(
+    store: &dyn Store,
+    run: &str,
+    baseline: &str,
+) -> Result<Vec<String>, EngineError> {
+    let (this, base) = (store.resolve_run(run)?, store.resolve_run(baseline)?);
+    if this.id == base.id {
+        return Err(EngineError::Config(
+            "the baseline is the run itself: pick another run / 基线不能是运行本身".into(),
+        ));
+    }
+    let by_model = if this.models == base.models {
+        true
+    } else if base.models.len() == 1 {
+        false
+    } else {
+        return Err(EngineError::Config(format!(
+            "the baseline run has other models ({}): pick a run of the same models, or of one model / 基线运行的模型与本运行不同",
+            base.models.join(", ")
+        )));
+    };
+    // None: failed; Some(pass).
+    type Key = (String, String, String, u32, String);
+    let outcome = |r: &touchstone_store::ItemResult| -> Option<bool> {
+        (r.status == ItemStatus::Scored).then(|| r.scores.first().is_some_and(|s| s.value >= 0.5))
+    };
+    let key = |r: &touchstone_store::ItemResult| -> Key {
+        (
+            r.task.clone(),
+            r.sample_id.clone(),
+            r.variant.clone(),
+            r.epoch,
+            if by_model {
+                r.model.clone()
+            } else {
+                String::new()
+            },
+        )
+    };
+    let mut seen: BTreeMap<Key, Option<bool>> = BTreeMap::new();
+    store.for_each_result_by_item(&base.id, &mut |r| {
+        seen.insert(key(&r), outcome(&r));
+        Ok(())
+    })?;
+    let mut out = Vec::new();
+    store.for_each_result_by_item(&this.id, &mut |r| {
+        if let Some(before) = seen.get(&key(&r))
+            && *before != outcome(&r)
+        {
+            out.push(r.item_id.0);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// Compares the contestants on every task that all of them ran.
 pub fn compare(
     store: &dyn Store,

@@ -400,6 +400,39 @@ pub fn results_pages_follow_item_order_and_filter(db: &dyn Database) {
         ..Default::default()
     });
     assert!(none.is_empty());
+    // A given set of items, with the other filters and the keyset still applying.
+    let chosen: std::sync::Arc<[String]> =
+        all.iter().step_by(9).map(|r| r.item_id.0.clone()).collect();
+    let within = pages(ResultsQuery {
+        limit: 4,
+        items: Some(chosen.clone()),
+        ..Default::default()
+    });
+    assert_eq!(
+        within
+            .iter()
+            .map(|r| r.item_id.0.clone())
+            .collect::<Vec<_>>(),
+        chosen.to_vec()
+    );
+    let within_failed = pages(ResultsQuery {
+        limit: 4,
+        items: Some(chosen.clone()),
+        status: Some(ItemStatus::Failed),
+        ..Default::default()
+    });
+    assert!(!within_failed.is_empty() && within_failed.len() < chosen.len());
+    assert!(
+        within_failed
+            .iter()
+            .all(|r| r.status == ItemStatus::Failed && chosen.contains(&r.item_id.0))
+    );
+    let nothing = pages(ResultsQuery {
+        limit: 4,
+        items: Some(Vec::new().into()),
+        ..Default::default()
+    });
+    assert!(nothing.is_empty());
     // Text in answers, errors and sample ids; `%` and `_` are text, not patterns.
     let found = pages(ResultsQuery {
         limit: 50,

@@ -114,6 +114,9 @@ pub struct ResultsQuery {
     pub score_max: Option<f64>,
     /// Text the answer, the error or the sample id contains (exactly, case and all).
     pub text: Option<String>,
+    /// Only these items (by id), where given: a set computed elsewhere (the items that differ
+    /// from a baseline run) that the other filters and the keyset still apply to.
+    pub items: Option<std::sync::Arc<[String]>>,
 }
 
 /// How many items of a run ended in each terminal state.

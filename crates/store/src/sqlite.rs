@@ -860,6 +860,7 @@ impl Store for SqliteStore {
                AND (?9 IS NULL OR json_extract(scores_json, '$[0].value') <= ?9)
                AND (?11 IS NULL OR instr(answer, ?11) > 0 OR instr(error, ?11) > 0
                     OR instr(sample_id, ?11) > 0)
+               AND (?12 IS NULL OR item_id IN (SELECT value FROM json_each(?12)))
              ORDER BY item_id LIMIT ?10"
         ))?;
         let mut rows = stmt.query(params![
@@ -874,6 +875,11 @@ impl Store for SqliteStore {
             query.score_max,
             query.limit as i64,
             query.text,
+            // One JSON array bound as one value, however many items.
+            query
+                .items
+                .as_ref()
+                .map(|ids| serde_json::Value::from(ids.to_vec()).to_string()),
         ])?;
         let mut page = Vec::new();
         while let Some(row) = rows.next()? {

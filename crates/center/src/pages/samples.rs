@@ -30,6 +30,7 @@ fn filter_of(call: &Call) -> console::SampleFilter {
         score_min: q("score_min"),
         score_max: q("score_max"),
         text: q("text"),
+        baseline: q("baseline"),
     }
 }
 
@@ -156,10 +157,18 @@ pub(super) async fn browse(
             Some(d)
         }
     };
+    // The finished runs this viewer may read, as baselines.
+    let runs = ask(center, call, Action::RunsList, vec![], Value::Null).await?;
+    let baselines = list(&runs, "runs")
+        .iter()
+        .filter(|r| r["status"] == "completed" && r["run_id"] != id.as_str())
+        .map(|r| text(&r["run_id"]))
+        .collect();
     let view = console::SamplesView {
         run_id: id.clone(),
         tasks,
         models,
+        baselines,
         filter,
         after,
         rows,
