@@ -144,6 +144,24 @@ impl<T: Clone> FinishedCache<T> {
             }
         }
     }
+
+    /// The value kept for `key`, else `compute`d — and kept only when `keep` (what it depends
+    /// on is finished and will not change).
+    fn get_or_compute<E>(
+        &self,
+        key: &str,
+        keep: bool,
+        compute: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        if keep && let Some(found) = self.get(key) {
+            return Ok(found);
+        }
+        let value = compute()?;
+        if keep {
+            self.put(key, value.clone());
+        }
+        Ok(value)
+    }
 }
 
 /// Where the center keeps its files and what it calls itself on the certificates it issues.
@@ -234,15 +252,11 @@ impl Center {
         run_id: &str,
         finished: bool,
     ) -> Result<Arc<Vec<queue::Candidate>>, ApiError> {
-        if finished && let Some(found) = self.queue_cache.get(run_id) {
-            return Ok(found);
-        }
-        let found =
-            Arc::new(queue::candidates(self.store.as_ref(), run_id).map_err(ApiError::internal)?);
-        if finished {
-            self.queue_cache.put(run_id, found.clone());
-        }
-        Ok(found)
+        self.queue_cache.get_or_compute(run_id, finished, || {
+            Ok(Arc::new(
+                queue::candidates(self.store.as_ref(), run_id).map_err(ApiError::internal)?,
+            ))
+        })
     }
 
     /// The items of `run` whose outcome differs from `baseline`'s (`engine::compare`); kept
@@ -253,25 +267,20 @@ impl Center {
         baseline: &str,
         finished: bool,
     ) -> Result<Arc<[String]>, ApiError> {
-        let key = format!("{run}|{baseline}");
-        if finished && let Some(found) = self.differing_cache.get(&key) {
-            return Ok(found);
-        }
-        let found: Arc<[String]> =
-            touchstone_engine::compare::differing_items(self.store.as_ref(), run, baseline)
-                .map_err(|e| match e {
-                    touchstone_engine::EngineError::Config(_)
-                    | touchstone_engine::EngineError::Store(_) => {
-                        ApiError::conflict(e.to_string(), format!("无法与该基线比较：{e}"))
-                            .at("query:baseline")
-                    }
-                    e => ApiError::internal(e),
-                })?
-                .into();
-        if finished {
-            self.differing_cache.put(&key, found.clone());
-        }
-        Ok(found)
+        self.differing_cache
+            .get_or_compute(&format!("{run}|{baseline}"), finished, || {
+                let found =
+                    touchstone_engine::compare::differing_items(self.store.as_ref(), run, baseline)
+                        .map_err(|e| match e {
+                            touchstone_engine::EngineError::Config(_)
+                            | touchstone_engine::EngineError::Store(_) => {
+                                ApiError::conflict(e.to_string(), format!("无法与该基线比较：{e}"))
+                                    .at("query:baseline")
+                            }
+                            e => ApiError::internal(e),
+                        })?;
+                Ok(found.into())
+            })
     }
 
     /// The published runs `runs` (completed, so unchanging) compared model against model, as
@@ -281,18 +290,16 @@ impl Center {
         &self,
         runs: &[String],
     ) -> Result<Option<Arc<touchstone_engine::compare::Comparison>>, ApiError> {
-        let key = runs.join(",");
-        if let Some(found) = self.tiers_cache.get(&key) {
-            return Ok(found);
-        }
-        let contestants = touchstone_engine::compare::contestants_of(self.store.as_ref(), runs)
-            .map_err(ApiError::internal)?;
-        // Fewer than two models, or no task in common: nothing to rank against.
-        let comparison = touchstone_engine::compare::compare(self.store.as_ref(), &contestants, 0)
-            .ok()
-            .map(Arc::new);
-        self.tiers_cache.put(&key, comparison.clone());
-        Ok(comparison)
+        self.tiers_cache.get_or_compute(&runs.join(","), true, || {
+            let contestants = touchstone_engine::compare::contestants_of(self.store.as_ref(), runs)
+                .map_err(ApiError::internal)?;
+            // Fewer than two models, or no task in common: nothing to rank against.
+            Ok(
+                touchstone_engine::compare::compare(self.store.as_ref(), &contestants, 0)
+                    .ok()
+                    .map(Arc::new),
+            )
+        })
     }
 
     pub fn open(

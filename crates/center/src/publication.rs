@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use touchstone_compliance::VerdictKind;
 use touchstone_engine::RunResults;
+use touchstone_engine::compare::Contestant;
 
 use crate::directory::JobStatus;
 use crate::error::ApiError;
@@ -62,20 +63,32 @@ fn results_of(center: &Center, run_id: &str) -> Result<RunResults, ApiError> {
     serde_json::from_str(&text).map_err(ApiError::internal)
 }
 
+/// One suite's leaderboard as it is built.
+#[derive(Default)]
+struct Board {
+    columns: Vec<String>,
+    /// Each task's column (its headline metric).
+    column_of: BTreeMap<String, String>,
+    /// Rows with the run and endpoint spec they show, which the tiers are matched by (the spec
+    /// itself never leaves: an address is the organisation's business).
+    rows: Vec<(Contestant, Value)>,
+}
+
 /// Per suite (by name), its columns and one row per published run and model.
 fn leaderboard(center: &Center) -> Result<Value, ApiError> {
     let published = center.directory.published()?;
-    let mut suites: BTreeMap<String, (Vec<String>, Vec<Value>)> = BTreeMap::new();
+    let mut suites: BTreeMap<String, Board> = BTreeMap::new();
     for (job, published_at) in published {
         let results = results_of(center, &job.run_id)?;
         let certified = center.directory.latest_certificate(&job.run_id)?.is_some();
-        let (columns, rows) = suites.entry(results.suite.clone()).or_default();
+        let board = suites.entry(results.suite.clone()).or_default();
         for task in &results.tasks {
             if let Some(m) = task.metrics.first() {
                 let column = format!("{} · {}", task.name, m.name);
-                if !columns.contains(&column) {
-                    columns.push(column);
+                if !board.columns.contains(&column) {
+                    board.columns.push(column.clone());
                 }
+                board.column_of.insert(task.name.clone(), column);
             }
         }
         // Each model once, in the order its first task appears (tasks interleave models).
@@ -104,29 +117,35 @@ fn leaderboard(center: &Center) -> Result<Value, ApiError> {
                     VerdictKind::CannotDecide => 3,
                 }] += 1;
             }
-            rows.push(json!({
-                "run_id": job.run_id,
-                "organisation": job.organisation,
-                "model": public_model_name(model),
-                // Matched to the comparison's contestants, then removed (an address is private).
-                "model_spec": model,
-                "published_at": published_at,
-                "finished_at": results.finished_at,
-                "cells": cells,
-                "verdicts": {
-                    "conforms": verdicts[0],
-                    "does_not_conform": verdicts[1],
-                    "not_applicable": verdicts[2],
-                    "cannot_decide": verdicts[3],
-                },
-                "certificate": certified,
-            }));
+            let contestant = Contestant {
+                run_id: job.run_id.clone(),
+                model: model.to_string(),
+            };
+            board.rows.push((
+                contestant,
+                json!({
+                    "run_id": job.run_id,
+                    "organisation": job.organisation,
+                    "model": public_model_name(model),
+                    "published_at": published_at,
+                    "finished_at": results.finished_at,
+                    "cells": cells,
+                    "verdicts": {
+                        "conforms": verdicts[0],
+                        "does_not_conform": verdicts[1],
+                        "not_applicable": verdicts[2],
+                        "cannot_decide": verdicts[3],
+                    },
+                    "certificate": certified,
+                }),
+            ));
         }
     }
     let mut boards = Vec::with_capacity(suites.len());
-    for (suite, (columns, mut rows)) in suites {
-        add_tiers(center, &mut rows)?;
-        boards.push(json!({ "suite": suite, "columns": columns, "runs": rows }));
+    for (suite, mut board) in suites {
+        add_tiers(center, &mut board)?;
+        let rows: Vec<Value> = board.rows.into_iter().map(|(_, row)| row).collect();
+        boards.push(json!({ "suite": suite, "columns": board.columns, "runs": rows }));
     }
     Ok(json!({ "suites": boards }))
 }
@@ -134,60 +153,30 @@ fn leaderboard(center: &Center) -> Result<Value, ApiError> {
 /// Each row's tier per column (1 is the top): the models a paired test cannot tell apart from
 /// the tier's leader share its tier, as in `touchstone compare`, over the items every published
 /// model of the suite was scored on. Columns without a comparison get none.
-fn add_tiers(center: &Center, rows: &mut [Value]) -> Result<(), ApiError> {
-    // The endpoint spec matches a row to its contestant; it leaves the row here, whatever
-    // happens next (an address is the organisation's business).
-    let specs: Vec<String> = rows
-        .iter_mut()
-        .map(|row| {
-            let spec = row
-                .as_object_mut()
-                .and_then(|o| o.remove("model_spec"))
-                .unwrap_or_default();
-            text_of(&spec)
-        })
-        .collect();
+fn add_tiers(center: &Center, board: &mut Board) -> Result<(), ApiError> {
     let mut runs: Vec<String> = Vec::new();
-    for row in rows.iter() {
-        let id = text_of(&row["run_id"]);
-        if !runs.contains(&id) {
-            runs.push(id);
+    for (c, _) in &board.rows {
+        if !runs.contains(&c.run_id) {
+            runs.push(c.run_id.clone());
         }
     }
     let Some(comparison) = center.published_comparison(&runs)? else {
         return Ok(());
     };
-    for (row, spec) in rows.iter_mut().zip(specs) {
-        let run = text_of(&row["run_id"]);
-        let Some(contestant) = comparison
-            .contestants
-            .iter()
-            .position(|c| c.run_id == run && c.model == spec)
-        else {
+    for (who, row) in &mut board.rows {
+        let Some(contestant) = comparison.contestants.iter().position(|c| c == who) else {
             continue;
         };
         let mut tiers = serde_json::Map::new();
         for task in comparison.tasks.iter().filter(|t| t.common_items > 0) {
-            let Some(score) = task.scores.iter().find(|s| s.contestant == contestant) else {
-                continue;
-            };
-            let column = row["cells"].as_object().and_then(|cells| {
-                cells.keys().find(|c| {
-                    c.strip_prefix(task.task.as_str())
-                        .is_some_and(|rest| rest.starts_with(" · "))
-                })
-            });
-            if let Some(column) = column.cloned() {
-                tiers.insert(column, json!(score.tier + 1));
+            let score = task.scores.iter().find(|s| s.contestant == contestant);
+            if let (Some(score), Some(column)) = (score, board.column_of.get(&task.task)) {
+                tiers.insert(column.clone(), json!(score.tier + 1));
             }
         }
         row["tiers"] = Value::Object(tiers);
     }
     Ok(())
-}
-
-fn text_of(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::exchange::{Call, Reply, on_directory};
 use crate::objects::load_job;
 use crate::policy::Action;
-use crate::reviews::PASS_AT;
+use crate::reviews::{PASS_AT, flag_json};
 use crate::validate::check_text;
 use crate::{Center, blocking};
 
@@ -150,9 +150,7 @@ fn assemble(
                 "sample_id": c.sample_id,
                 "reasons": reasons,
                 "lowest_agreement": c.low_agreement,
-                "flags": item_flags.iter().map(|f| json!({
-                    "by": f.flagged_by, "reason": f.reason, "at": f.created_at,
-                })).collect::<Vec<_>>(),
+                "flags": item_flags.iter().map(|f| flag_json(f)).collect::<Vec<_>>(),
                 "reviewed": done,
             });
             (done, value)

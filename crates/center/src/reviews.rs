@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::directory::Review;
+use crate::directory::{Flag, Review};
 use crate::error::ApiError;
 use crate::exchange::{Call, Reply, on_directory};
 use crate::objects::load_job;
@@ -122,9 +122,17 @@ pub(crate) async fn create(center: &Arc<Center>, call: Call) -> Result<Reply, Ap
 pub(crate) async fn list(center: &Arc<Center>, call: Call) -> Result<Reply, ApiError> {
     let job = load_job(center, &call, Action::ReviewsList).await?;
     let id = job.run_id.clone();
-    let reviews = on_directory(center, move |d| d.reviews(&id)).await?;
-    let summary = blocking(move || summarise(&reviews)).await?;
+    let (reviews, flags) =
+        on_directory(center, move |d| Ok((d.reviews(&id)?, d.flags(&id)?))).await?;
+    let mut summary = blocking(move || summarise(&reviews)).await?;
+    // The requests for review too, so that a page showing an item's reviews has its flags.
+    summary["flags"] = flags.iter().map(flag_json).collect();
     Ok(Reply::ok(summary).on(format!("run:{}", job.run_id)))
+}
+
+/// A flag (a request for review, `queue`) as the reviews list and the queue give it.
+pub(crate) fn flag_json(f: &Flag) -> Value {
+    json!({ "item_id": f.item_id, "by": f.flagged_by, "reason": f.reason, "at": f.created_at })
 }
 
 /// Every review, the current one of each reviewed score, and the agreement.

@@ -1035,44 +1035,15 @@ async fn the_public_sees_tiers_a_model_page_and_the_log_and_staff_compare_models
     );
 }
 
-/// An upload of one task `t` whose items reply as given (target "2").
+/// A run of task `t` whose items `s0`, `s1`, … make the mock reply as given (target "2").
 async fn replies_run(h: &Harness, who: &Auth, model: &str, name: &str, replies: &[&str]) -> String {
-    let items: String = replies
+    let ids: Vec<String> = (0..replies.len()).map(|i| format!("s{i}")).collect();
+    let items: Vec<(&str, &str)> = ids
         .iter()
-        .enumerate()
-        .map(|(i, reply)| {
-            json!({ "id": format!("s{i}"), "input": format!("[[reply:{reply}]]"), "target": "2" })
-                .to_string()
-                + "\n"
-        })
+        .map(String::as_str)
+        .zip(replies.iter().copied())
         .collect();
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/suites",
-            who,
-            Some(json!({
-                "name": name,
-                "suite": format!("name: {name}\ntasks:\n  - name: t\n    dataset: {{path: items.jsonl}}\n    scorers: [exact]\n"),
-                "files": [{ "path": "items.jsonl", "text": items }],
-            })),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let upload = r.body["id"].as_str().unwrap().to_string();
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/runs",
-            who,
-            Some(json!({ "upload": upload, "models": [model] })),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let run = r.body["run_id"].as_str().unwrap().to_string();
-    let done = h.wait_finished(who, &run, 120).await;
-    assert_eq!(done["status"], "completed", "{done}");
-    run
+    h.replies_run(who, model, name, "[exact]", &items).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -226,43 +226,20 @@ async fn the_queue_holds_disagreements_and_flags_open_ones_first() {
     let reviewer = h.user("rev", "reviewer", None).await;
     let auditor = h.user("aud", "auditor", None).await;
     // Two scorers: `exact` fails "the answer is 2" where `includes` passes it.
-    let items = [
-        ("agree", "2"),
-        ("disagree", "the answer is 2"),
-        ("plain", "2"),
-    ]
-    .iter()
-    .map(|(id, reply)| {
-        json!({ "id": id, "input": format!("[[reply:{reply}]]"), "target": "2" }).to_string() + "\n"
-    })
-    .collect::<String>();
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/suites",
-            &alice,
-            Some(json!({
-                "name": "two-scorers",
-                "suite": "name: two-scorers\ntasks:\n  - name: t\n    dataset: {path: items.jsonl}\n    scorers: [exact, includes]\n",
-                "files": [{ "path": "items.jsonl", "text": items }],
-            })),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let upload = r.body["id"].as_str().unwrap().to_string();
     let model = h.model(&alice, "acme").await;
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/runs",
+    let run = h
+        .replies_run(
             &alice,
-            Some(json!({ "upload": upload, "models": [model] })),
+            &model,
+            "two-scorers",
+            "[exact, includes]",
+            &[
+                ("agree", "2"),
+                ("disagree", "the answer is 2"),
+                ("plain", "2"),
+            ],
         )
         .await;
-    assert_eq!(r.status, 202, "{}", r.text);
-    let run = r.body["run_id"].as_str().unwrap().to_string();
-    let done = h.wait_finished(&alice, &run, 120).await;
-    assert_eq!(done["status"], "completed", "{done}");
     let samples = items_of(&h, &reviewer, &run).await;
     let id_of = |sample: &str| {
         samples

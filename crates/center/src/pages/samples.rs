@@ -134,29 +134,7 @@ pub(super) async fn browse(
     .await??;
     let can_review = policy::decide(call.principal.as_ref(), Action::ReviewsCreate).is_ok();
     let can_flag = policy::decide(call.principal.as_ref(), Action::FlagsCreate).is_ok();
-    let selected = match found {
-        None => None,
-        Some(r) => {
-            // The item's flags, from the review queue.
-            let queue = ask(
-                center,
-                call,
-                Action::ReviewQueue,
-                vec![id.clone()],
-                Value::Null,
-            )
-            .await?;
-            let flags = list(&queue, "items")
-                .into_iter()
-                .find(|q| q["item_id"] == r.item_id.0.as_str())
-                .map(|q| flag_lines(&q["flags"]))
-                .unwrap_or_default();
-            let mut d = detail(r, &reviews, can_review);
-            d.flags = flags;
-            d.can_flag = can_flag;
-            Some(d)
-        }
-    };
+    let selected = found.map(|r| detail(r, &reviews, can_review, can_flag));
     // The finished runs this viewer may read, as baselines.
     let runs = ask(center, call, Action::RunsList, vec![], Value::Null).await?;
     let baselines = list(&runs, "runs")
@@ -183,7 +161,13 @@ fn detail(
     r: touchstone_store::ItemResult,
     reviews: &Value,
     can_review: bool,
+    can_flag: bool,
 ) -> console::SampleDetail {
+    let flags = list(reviews, "flags")
+        .iter()
+        .filter(|f| f["item_id"] == r.item_id.0.as_str())
+        .map(flag_line)
+        .collect();
     let mine: Vec<&Value> = reviews["reviews"]
         .as_array()
         .into_iter()
@@ -233,23 +217,18 @@ fn detail(
         attempts: r.attempts,
         cached: r.cached,
         reviews: review_lines,
-        flags: Vec::new(),
-        can_flag: false,
+        flags,
+        can_flag,
     }
 }
 
-/// A queue item's flags as the pages show them.
-fn flag_lines(flags: &Value) -> Vec<console::FlagLine> {
-    flags
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| console::FlagLine {
-            by: text(&f["by"]),
-            reason: text(&f["reason"]),
-            at: text(&f["at"]),
-        })
-        .collect()
+/// A flag (as the API gives it) as the pages show it.
+fn flag_line(f: &Value) -> console::FlagLine {
+    console::FlagLine {
+        by: text(&f["by"]),
+        reason: text(&f["reason"]),
+        at: text(&f["at"]),
+    }
 }
 
 /// `GET /console/runs/{id}/queue`: the review queue, from the API's.
@@ -277,7 +256,7 @@ pub(super) async fn queue(center: &Arc<Center>, call: &Call) -> Result<Reply, Ap
                 sample_id: text(&q["sample_id"]),
                 reasons: list(q, "reasons").iter().map(text).collect(),
                 lowest_agreement: q["lowest_agreement"].as_f64(),
-                flags: flag_lines(&q["flags"]),
+                flags: list(q, "flags").iter().map(flag_line).collect(),
                 reviewed: q["reviewed"].as_bool().unwrap_or(false),
             })
             .collect(),

@@ -276,6 +276,57 @@ impl Harness {
         run
     }
 
+    /// Uploads suite `name` of one task `t` (target "2", scored by `scorers`, e.g. `[exact]`)
+    /// whose items, by id, make the mock reply as given; runs it on `model`; returns the
+    /// completed run's id.
+    pub async fn replies_run(
+        &self,
+        who: &Auth,
+        model: &str,
+        name: &str,
+        scorers: &str,
+        replies: &[(&str, &str)],
+    ) -> String {
+        let items: String = replies
+            .iter()
+            .map(|(id, reply)| {
+                json!({ "id": id, "input": format!("[[reply:{reply}]]"), "target": "2" })
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        let suite = format!(
+            "name: {name}\ntasks:\n  - name: t\n    dataset: {{path: items.jsonl}}\n    scorers: {scorers}\n"
+        );
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/suites",
+                who,
+                Some(json!({
+                    "name": name,
+                    "suite": suite,
+                    "files": [{ "path": "items.jsonl", "text": items }],
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let upload = r.body["id"].as_str().unwrap().to_string();
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/runs",
+                who,
+                Some(json!({ "upload": upload, "models": [model] })),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let run = r.body["run_id"].as_str().unwrap().to_string();
+        let done = self.wait_finished(who, &run, 120).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        run
+    }
+
     /// Waits until run `id` is finished (as the API says), for at most `secs`.
     pub async fn wait_finished(&self, who: &Auth, id: &str, secs: u64) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
